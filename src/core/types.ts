@@ -1,0 +1,92 @@
+import type { Readable } from 'node:stream';
+
+export type Platform = 'console' | 'telegram' | 'discord';
+export type Language = 'en' | 'zh';
+
+/** A user's file, described before any byte is read. */
+export interface Attachment {
+  name: string;
+  mimeType: string;
+  /** Bytes, as the platform reports them before download. */
+  size: number;
+  /** Opens a stream of the bytes; called only after size and type were accepted. */
+  open(): Promise<Readable>;
+}
+
+/**
+ * Where to post into a chat, later and from any process: plain JSON, stored in render jobs
+ * and pending turns.
+ */
+export interface ChatAddress {
+  platform: Platform;
+  chatId: string;
+  userId: string;
+  threadId?: string;
+  /** The progress message to edit, once there is one. */
+  progressMessageId?: string;
+  /** Platform extras that must survive a restart (e.g. a Discord interaction token and its expiry). */
+  extra?: Record<string, string | number | boolean>;
+}
+
+export interface IncomingMessage {
+  platform: Platform;
+  chatId: string;
+  userId: string;
+  threadId?: string;
+  /** The user's language as the platform reports it (`en-US`, `zh-hans`…), if any. */
+  platformLanguage?: string;
+  text: string;
+  attachments: Attachment[];
+  /** DM, mention, reply to the bot or a command: in groups the bot answers only then. */
+  addressed: boolean;
+  /** Where replies go. */
+  address: ChatAddress;
+}
+
+export interface Button {
+  label: string;
+  /** An action name the router knows: export, status, credits, new. */
+  action: 'export' | 'status' | 'credits' | 'new';
+}
+
+export interface SendOptions {
+  buttons?: Button[];
+}
+
+export interface VideoFile {
+  filename: string;
+  size: number;
+  stream: Readable;
+  caption: string;
+  /** Unique per render: lets an outbox make a retried delivery idempotent where it can. */
+  deliveryId: string;
+}
+
+/**
+ * One per platform, built from config alone (no gateway connection): the bot process and
+ * the worker process both post through it.
+ */
+export interface Outbox {
+  readonly platform: Platform;
+  /** Sends text; returns the platform's message id. */
+  sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string>;
+  /** Edits a message in place; "not modified" counts as success. */
+  editText(to: ChatAddress, messageId: string, text: string): Promise<void>;
+  /** Sends a video from a stream of known size; throws `FileTooLargeForPlatformError` on the platform's 413. */
+  sendVideo(to: ChatAddress, video: VideoFile): Promise<void>;
+  /** Largest file the platform accepts for this chat. */
+  maxUploadBytes(to: ChatAddress): number;
+}
+
+export class FileTooLargeForPlatformError extends Error {
+  readonly code = 'file_too_large_for_platform';
+  constructor(readonly platform: Platform, readonly size: number) {
+    super(`${platform} refused a ${size}-byte upload as too large`);
+    this.name = 'FileTooLargeForPlatformError';
+  }
+}
+
+/** What an adapter hands every normalized message to. It never throws for one user's failure. */
+export interface MessageHandler {
+  handle(message: IncomingMessage): Promise<void>;
+}
