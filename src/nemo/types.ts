@@ -76,7 +76,10 @@ export interface RenderStatus {
 /** What a chat turn's SSE stream yields, after parsing and de-duplication. */
 export type TurnEvent =
   | { type: 'keepalive' }
-  /** Live preview text of a streaming server; superseded by the next `text`. */
+  /**
+   * Live preview of a streaming server: `text` is the new piece only (append it to a
+   * preview buffer). The next `text` event repeats the whole text: drop the buffer then.
+   */
   | { type: 'partial'; text: string }
   /** Text of a non-partial model event, not a thought, in order. */
   | { type: 'text'; text: string; author: string }

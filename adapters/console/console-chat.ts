@@ -1,0 +1,185 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { basename, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Attachment, ChatAddress, IncomingMessage, MessageHandler } from '../../src/core/types.js';
+import { mimeTypeOf } from './mime-types.js';
+
+export interface ConsoleChatOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  handler: MessageHandler;
+  /** Defaults to the login name. */
+  userId?: string;
+  /** Defaults to the language of `LC_ALL` / `LC_MESSAGES` / `LANG`. */
+  language?: string;
+  /** Show a `you › ` prompt; defaults to whether input is a terminal. */
+  prompt?: boolean;
+}
+
+export interface ConsoleChat {
+  /** Resolves once input ended or `close()` was called and every started turn settled. */
+  closed: Promise<void>;
+  close(): void;
+}
+
+const CHAT_ID = 'terminal';
+const HINT = 'Type a message, /upload <file>, /help, /quit';
+const LOCAL_HELP = 'In this terminal: /upload <file or http(s) link> [message], /quit to leave.';
+
+export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
+  const { input, output, handler } = options;
+  const userId = options.userId ?? loginName();
+  const platformLanguage = options.language ?? languageFromLocale(localeFromEnv());
+  const address: ChatAddress = { platform: 'console', chatId: CHAT_ID, userId };
+  const showPrompt = options.prompt ?? (input as { isTTY?: boolean }).isTTY === true;
+
+  // Terminal mode (echo, line editing) only when both ends are a real terminal.
+  const terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
+  const rl = createInterface({ input, output, terminal });
+  rl.setPrompt('you › ');
+  const say = (line: string): void => {
+    output.write(`${line}\n`);
+  };
+  const prompt = (): void => {
+    if (showPrompt && !ending) rl.prompt();
+  };
+
+  // ending: no more input will come; quitting: the user asked to leave, so lines still
+  // queued behind an /upload are dropped rather than sent.
+  let ending = false;
+  let quitting = false;
+  // Preparing a line may await the disk (/upload), so preparation is chained to keep the
+  // handler seeing lines in the order they were typed; the turns themselves run unawaited
+  // because the engine queues them per session.
+  let preparing: Promise<void> = Promise.resolve();
+  const turns = new Set<Promise<void>>();
+
+  const startTurn = (message: IncomingMessage): void => {
+    const turn = Promise.resolve()
+      .then(() => handler.handle(message))
+      .catch((error: unknown) => {
+        say(`(that message failed: ${error instanceof Error ? error.message : String(error)})`);
+      })
+      .finally(() => {
+        turns.delete(turn);
+        prompt();
+      });
+    turns.add(turn);
+  };
+
+  const onLine = async (raw: string): Promise<void> => {
+    const line = raw.trim();
+    if (!line) return prompt();
+    if (/^\/(quit|exit)$/i.test(line)) return close();
+    if (/^\/help$/i.test(line)) say(LOCAL_HELP);
+    const prepared = /^\/upload(\s|$)/i.test(line) ? await prepareUpload(line.slice('/upload'.length)) : { text: line, attachments: [] };
+    if ('problem' in prepared) {
+      say(prepared.problem);
+      return prompt();
+    }
+    startTurn({
+      platform: 'console',
+      chatId: CHAT_ID,
+      userId,
+      ...(platformLanguage ? { platformLanguage } : {}),
+      text: prepared.text,
+      attachments: prepared.attachments,
+      addressed: true,
+      address: { ...address },
+    });
+  };
+
+  rl.on('line', (raw) => {
+    if (quitting) return;
+    preparing = preparing
+      .then(() => (quitting ? undefined : onLine(raw)))
+      .catch((error: unknown) => say(`(could not read that line: ${error instanceof Error ? error.message : String(error)})`));
+  });
+
+  const closed = new Promise<void>((done) => {
+    rl.once('close', () => {
+      ending = true;
+      void preparing.then(async () => {
+        // A turn that ends may not start another, but wait until the set stays empty anyway.
+        while (turns.size > 0) await Promise.allSettled([...turns]);
+        done();
+      });
+    });
+  });
+
+  function close(): void {
+    quitting = true;
+    ending = true;
+    rl.close();
+  }
+
+  say(HINT);
+  prompt();
+  return { closed, close };
+}
+
+type Prepared = { text: string; attachments: Attachment[] } | { problem: string };
+
+async function prepareUpload(argument: string): Promise<Prepared> {
+  const parsed = splitFirstArgument(argument.trim());
+  if (!parsed) return { problem: 'Usage: /upload <file or http(s) link> [message]' };
+  const { first, rest } = parsed;
+  // The engine uploads links by URL itself, so a link passes through as text.
+  if (/^https?:\/\//i.test(first)) {
+    return { text: rest ? `/upload ${first} ${rest}` : `/upload ${first}`, attachments: [] };
+  }
+  const path = resolve(first.replace(/^~(?=$|\/)/, homedir()));
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) return { problem: `That is not a file: ${path}` };
+    size = info.size;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: `File not found: ${path}` };
+    return { problem: `Cannot read ${path} (${code ?? 'unknown error'})` };
+  }
+  const name = basename(path);
+  const attachment: Attachment = {
+    name,
+    mimeType: mimeTypeOf(name),
+    size,
+    open: async () => createReadStream(path),
+  };
+  return { text: rest, attachments: [attachment] };
+}
+
+/** Splits off the first argument, which may be quoted to hold spaces. */
+export function splitFirstArgument(value: string): { first: string; rest: string } | undefined {
+  if (!value) return undefined;
+  const quote = value[0];
+  if (quote === '"' || quote === "'") {
+    const end = value.indexOf(quote, 1);
+    if (end > 1) return { first: value.slice(1, end), rest: value.slice(end + 1).trim() };
+  }
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(value);
+  if (!match) return undefined;
+  return { first: match[1] ?? '', rest: (match[2] ?? '').trim() };
+}
+
+/** `zh_CN.UTF-8` → `zh`; `C`, `POSIX` and empty values say nothing. */
+export function languageFromLocale(locale: string | undefined): string | undefined {
+  const language = locale?.split(/[_.@-]/)[0]?.toLowerCase();
+  if (!language || language === 'c' || language === 'posix') return undefined;
+  return language;
+}
+
+function localeFromEnv(): string | undefined {
+  return process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || undefined;
+}
+
+function loginName(): string {
+  try {
+    return userInfo().username || 'local';
+  } catch {
+    // No passwd entry (e.g. an arbitrary uid in a container).
+    return 'local';
+  }
+}

@@ -1,0 +1,102 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { credentialsFor } from './core/credentials.js';
+import { Engine } from './core/engine.js';
+import { SessionStore } from './core/session-store.js';
+import { TurnGate } from './core/turn-gate.js';
+import type { Outbox, Platform } from './core/types.js';
+import { NemoClient } from './nemo/client.js';
+import { RenderQueue } from './render/render-queue.js';
+import { startRenderWorker } from './render/render-worker.js';
+import { SKILL_SOURCE, VERSION } from './version.js';
+
+export interface AppOptions {
+  config: Config;
+  /** The Redis to use (REDIS_URL, or the private one started for a new user). */
+  redisUrl: string;
+  logger: Logger;
+  outboxes: Partial<Record<Platform, Outbox>>;
+  /** Run the render worker in this process (`all`, `worker`, `console`). */
+  worker: boolean;
+  /** Key prefix, so that tests can share one Redis. */
+  prefix?: string;
+}
+
+export interface App {
+  engine: Engine;
+  nemo: NemoClient;
+  close(): Promise<void>;
+}
+
+// A turn lock outlives a crashed holder by at most this long; a live holder extends it.
+const TURN_LOCK_TTL_MS = 60_000;
+const MAX_MESSAGE_CHARS = 10_000;
+
+/** The composition root: every long-lived object of one process, wired by hand. */
+export function createApp(options: AppOptions): App {
+  const { config, logger, outboxes } = options;
+  const prefix = options.prefix ?? 'nvb';
+  const nemo = new NemoClient({
+    baseUrl: config.nemoApiUrl,
+    source: SKILL_SOURCE,
+    version: VERSION,
+    rateLimitRetryMs: config.rateLimitRetryMs,
+    turnIdleTimeoutMs: config.turnIdleTimeoutMs,
+    requestTimeoutMs: config.nemoRequestTimeoutMs,
+    logger: logger.child({ component: 'nemo' }),
+  });
+  // BullMQ needs `maxRetriesPerRequest: null` so a Redis restart stalls commands instead of failing them.
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+  const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400 });
+  const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS });
+  const renders = new RenderQueue({ connection: redis, prefix });
+
+  const engine = new Engine({
+    api: nemo,
+    sessions,
+    gate,
+    renders,
+    outboxes,
+    logger,
+    settings: {
+      webUrl: config.nemoWebUrl,
+      operatorToken: config.nemoToken,
+      stillWorkingMs: config.stillWorkingMs,
+      recoveryFirstWaitMs: config.recoveryFirstWaitMs,
+      recoveryWaitMs: config.recoveryWaitMs,
+      recoveryMaxChecks: config.recoveryMaxChecks,
+      documentMaxChars: config.documentMaxChars,
+      maxMessageChars: MAX_MESSAGE_CHARS,
+      turnLockTtlMs: TURN_LOCK_TTL_MS,
+    },
+  });
+
+  const worker = options.worker
+    ? startRenderWorker({
+        connection: redis,
+        prefix,
+        redis,
+        api: nemo,
+        credentialsFor: (job) =>
+          Promise.resolve(credentialsFor({ nemo, sessions, operatorToken: config.nemoToken }, job.sessionKey.platform, job.sessionKey.userId)),
+        outboxes,
+        webUrl: config.nemoWebUrl,
+        pollIntervalMs: config.renderPollIntervalMs,
+        maxPolls: config.renderMaxPolls,
+        logger: logger.child({ component: 'render' }),
+      })
+    : undefined;
+
+  return {
+    engine,
+    nemo,
+    async close() {
+      await worker?.close();
+      await renders.close();
+      await nemo.close();
+      redis.disconnect();
+    },
+  };
+}

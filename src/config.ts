@@ -1,0 +1,188 @@
+import { z } from 'zod';
+
+/** Every setting, read once from the environment (see the settings table in docs/architecture.md). */
+export interface Config {
+  readonly nemoApiUrl: string;
+  readonly nemoWebUrl: string;
+  readonly nemoToken?: string;
+  readonly redisUrl: string;
+  /** Whether REDIS_URL was set explicitly: the terminal mode falls back to memory only when it was not. */
+  readonly redisUrlFromEnv: boolean;
+  readonly telegramBotToken?: string;
+  readonly telegramApiRoot: string;
+  readonly telegramWebhookUrl?: string;
+  readonly telegramWebhookSecret?: string;
+  readonly telegramMaxUploadMb: number;
+  readonly discordToken?: string;
+  readonly discordApiUrl: string;
+  readonly discordGuildId?: string;
+  readonly discordMaxUploadMb: number;
+  readonly renderPollIntervalMs: number;
+  readonly renderMaxPolls: number;
+  readonly stillWorkingMs: number;
+  readonly turnIdleTimeoutMs: number;
+  readonly recoveryFirstWaitMs: number;
+  readonly recoveryWaitMs: number;
+  readonly recoveryMaxChecks: number;
+  readonly rateLimitRetryMs: number;
+  readonly nemoRequestTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly httpPort: number;
+  readonly videoDir: string;
+  readonly sessionTtlDays: number;
+  readonly documentMaxChars: number;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  readonly code = 'config_invalid';
+  constructor(readonly variable: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Variables whose value is never repeated in an error: tokens, and URLs that may embed a password. */
+const SECRET_VARIABLES = new Set([
+  'NEMO_TOKEN',
+  'TELEGRAM_BOT_TOKEN',
+  'DISCORD_TOKEN',
+  'TELEGRAM_WEBHOOK_SECRET',
+  'REDIS_URL',
+]);
+
+function positiveInt(max = Number.MAX_SAFE_INTEGER) {
+  const expected = `must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}`;
+  return z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function url(protocols: readonly string[]) {
+  const expected = `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL`;
+  return z.string().transform((value, ctx) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    // Callers append paths (`${base}/api/…`): a trailing slash would double it.
+    return value.replace(/\/+$/, '');
+  });
+}
+
+const httpUrl = () => url(['http:', 'https:']);
+
+function matching(pattern: RegExp, expected: string) {
+  return z.string().regex(pattern, { error: expected });
+}
+
+// Tokens are opaque, but one with a space or a control character is a copy-paste accident.
+const token = () => matching(/^[\x21-\x7e]+$/, 'must be a single token without spaces');
+
+const EnvSchema = z.object({
+  NEMO_API_URL: httpUrl().default('https://mega-api-prod.nemovideo.ai'),
+  NEMO_WEB_URL: httpUrl().default('https://nemovideo.com'),
+  NEMO_TOKEN: token().optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  TELEGRAM_BOT_TOKEN: matching(/^\d+:[A-Za-z0-9_-]+$/, 'must look like <bot id>:<secret> as BotFather gives it').optional(),
+  TELEGRAM_API_ROOT: httpUrl().default('https://api.telegram.org'),
+  TELEGRAM_WEBHOOK_URL: httpUrl().optional(),
+  TELEGRAM_WEBHOOK_SECRET: matching(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ or -').optional(),
+  TELEGRAM_MAX_UPLOAD_MB: positiveInt().default(50),
+  DISCORD_TOKEN: token().optional(),
+  DISCORD_API_URL: httpUrl().default('https://discord.com/api'),
+  DISCORD_GUILD_ID: matching(/^\d+$/, 'must be a numeric Discord id').optional(),
+  DISCORD_MAX_UPLOAD_MB: positiveInt().default(10),
+  RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000),
+  RENDER_MAX_POLLS: positiveInt().default(10),
+  STILL_WORKING_MS: positiveInt().default(120_000),
+  TURN_IDLE_TIMEOUT_MS: positiveInt().default(600_000),
+  RECOVERY_FIRST_WAIT_MS: positiveInt().default(30_000),
+  RECOVERY_WAIT_MS: positiveInt().default(60_000),
+  RECOVERY_MAX_CHECKS: positiveInt().default(5),
+  RATE_LIMIT_RETRY_MS: positiveInt().default(30_000),
+  NEMO_REQUEST_TIMEOUT_MS: positiveInt().default(30_000),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  // 0 is accepted on purpose: tests start the server on a free port.
+  HTTP_PORT: matching(/^\d+$/, 'must be a port number from 0 to 65535')
+    .transform(Number)
+    .pipe(z.number().max(65_535, { error: 'must be a port number from 0 to 65535' }))
+    .default(8080),
+  VIDEO_DIR: z.string().default('./videos'),
+  SESSION_TTL_DAYS: positiveInt().default(30),
+  DOCUMENT_MAX_CHARS: positiveInt().default(12_000),
+});
+
+type EnvName = keyof typeof EnvSchema.shape;
+
+/** Reads and validates every setting; throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Partial<Record<EnvName, string>> = {};
+  for (const name of Object.keys(EnvSchema.shape) as EnvName[]) {
+    // An empty value (`FOO=` in a compose file) means "use the default", not "invalid".
+    const value = env[name]?.trim();
+    if (value) input[name] = value;
+  }
+
+  const result = EnvSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    const expected = (issue?.message ?? 'is invalid').replace(/\s+/g, ' ');
+    const raw = input[variable as EnvName];
+    const shown = raw === undefined || SECRET_VARIABLES.has(variable) ? '' : ` (got ${quote(raw)})`;
+    throw new ConfigError(variable, `Invalid setting ${variable}: ${expected}${shown}`);
+  }
+
+  const e = result.data;
+  return Object.freeze({
+    nemoApiUrl: e.NEMO_API_URL,
+    nemoWebUrl: e.NEMO_WEB_URL,
+    nemoToken: e.NEMO_TOKEN,
+    redisUrl: e.REDIS_URL,
+    redisUrlFromEnv: input.REDIS_URL !== undefined,
+    telegramBotToken: e.TELEGRAM_BOT_TOKEN,
+    telegramApiRoot: e.TELEGRAM_API_ROOT,
+    telegramWebhookUrl: e.TELEGRAM_WEBHOOK_URL,
+    telegramWebhookSecret: e.TELEGRAM_WEBHOOK_SECRET,
+    telegramMaxUploadMb: e.TELEGRAM_MAX_UPLOAD_MB,
+    discordToken: e.DISCORD_TOKEN,
+    discordApiUrl: e.DISCORD_API_URL,
+    discordGuildId: e.DISCORD_GUILD_ID,
+    discordMaxUploadMb: e.DISCORD_MAX_UPLOAD_MB,
+    renderPollIntervalMs: e.RENDER_POLL_INTERVAL_MS,
+    renderMaxPolls: e.RENDER_MAX_POLLS,
+    stillWorkingMs: e.STILL_WORKING_MS,
+    turnIdleTimeoutMs: e.TURN_IDLE_TIMEOUT_MS,
+    recoveryFirstWaitMs: e.RECOVERY_FIRST_WAIT_MS,
+    recoveryWaitMs: e.RECOVERY_WAIT_MS,
+    recoveryMaxChecks: e.RECOVERY_MAX_CHECKS,
+    rateLimitRetryMs: e.RATE_LIMIT_RETRY_MS,
+    nemoRequestTimeoutMs: e.NEMO_REQUEST_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+    httpPort: e.HTTP_PORT,
+    videoDir: e.VIDEO_DIR,
+    sessionTtlDays: e.SESSION_TTL_DAYS,
+    documentMaxChars: e.DOCUMENT_MAX_CHARS,
+  });
+}
+
+/** JSON-quoted and shortened, so that the error stays one line. */
+function quote(value: string): string {
+  const short = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return JSON.stringify(short);
+}

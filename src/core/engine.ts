@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { isExportable } from '../nemo/draft.js';
+import { NemoApiError, NemoCode } from '../nemo/errors.js';
+import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
+import type { AnonymousToken, Credits, NemoCredentials, NemoSession, SessionState, UploadedFile, UploadSource } from '../nemo/types.js';
+import { ChatReply } from './chat-reply.js';
+import { credentialsFor, type UserCredentials } from './credentials.js';
+import { readDocumentText } from './documents.js';
+import { errorReply } from './error-reply.js';
+import { detectLanguage, t } from './i18n.js';
+import { route } from './router.js';
+import type { SessionKey, SessionRecord, SessionStore } from './session-store.js';
+import { timelineSummary } from './timeline-text.js';
+import type { PendingTurn, TurnGate } from './turn-gate.js';
+import { runChatTurn, type TurnApi, type TurnSettings } from './turn-runner.js';
+import type { Attachment, ChatAddress, IncomingMessage, Language, MessageHandler, Outbox, Platform } from './types.js';
+import { parseDraft } from '../nemo/draft.js';
+
+/** The NemoVideo calls the engine makes (the client in `src/nemo` implements them). */
+export interface EngineApi extends TurnApi {
+  anonymousToken(clientId: string, platform: string): Promise<AnonymousToken>;
+  createSession(cred: NemoCredentials, language: string): Promise<NemoSession>;
+  claimToken(cred: NemoCredentials, taskId: string, sessionId: string): Promise<string>;
+  uploadFile(cred: NemoCredentials, sessionId: string, file: UploadSource): Promise<UploadedFile[]>;
+  uploadUrls(cred: NemoCredentials, sessionId: string, urls: string[]): Promise<UploadedFile[]>;
+  credits(cred: NemoCredentials): Promise<Credits>;
+  state(cred: NemoCredentials, sessionId: string): Promise<SessionState>;
+}
+
+/** What the engine hands to the render worker. */
+export interface RenderRequest {
+  renderId: string;
+  sessionKey: SessionKey;
+  sessionId: string;
+  address: ChatAddress;
+  language: Language;
+  projectLink?: string;
+  nemoUserId?: string;
+  draft: unknown;
+  correlationId: string;
+}
+
+export interface EngineSettings extends TurnSettings {
+  webUrl: string;
+  operatorToken?: string | undefined;
+  documentMaxChars: number;
+  /** Longer messages are refused with a friendly reply. */
+  maxMessageChars: number;
+  /** The turn lock's life; it is extended while a turn runs, so a crashed process frees it soon. */
+  turnLockTtlMs: number;
+}
+
+export interface EngineDeps {
+  api: EngineApi;
+  sessions: SessionStore;
+  gate: TurnGate;
+  renders: { enqueue(request: RenderRequest): Promise<void> };
+  outboxes: Partial<Record<Platform, Outbox>>;
+  logger: Logger;
+  settings: EngineSettings;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One person in one chat, as the engine sees them while handling a message. */
+interface Conversation {
+  key: SessionKey;
+  lang: Language;
+  reply: ChatReply;
+  cred: UserCredentials;
+  log: Logger;
+}
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/**
+ * The conversation engine: routes each message, keeps one NemoVideo project per person and
+ * chat, relays chat turns one at a time, and answers exports, credits and status itself.
+ */
+export class Engine implements MessageHandler {
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.sleep = deps.sleep ?? ((ms) => delay(ms));
+  }
+
+  async handle(message: IncomingMessage): Promise<void> {
+    if (!message.addressed) return;
+    const conv = this.conversation(message.address, detectLanguage(message.platformLanguage, message.text));
+    if (!conv) return;
+    try {
+      await this.dispatch(conv, message);
+    } catch (error) {
+      conv.log.error({ err: describeError(error) }, 'message failed');
+      await this.replyError(conv, error);
+    }
+  }
+
+  private conversation(address: ChatAddress, lang: Language, correlationId: string = randomUUID()): Conversation | undefined {
+    const outbox = this.deps.outboxes[address.platform];
+    if (!outbox) {
+      this.deps.logger.error({ platform: address.platform }, 'no outbox for platform');
+      return undefined;
+    }
+    const key: SessionKey = { platform: address.platform, chatId: address.chatId, userId: address.userId };
+    const cred = credentialsFor(
+      { nemo: this.deps.api, sessions: this.deps.sessions, operatorToken: this.deps.settings.operatorToken },
+      address.platform,
+      address.userId,
+    );
+    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang);
+    return { key, lang, reply, cred, log: this.deps.logger.child({ correlationId, platform: address.platform }) };
+  }
+
+  private async dispatch(conv: Conversation, message: IncomingMessage): Promise<void> {
+    const { lang, reply } = conv;
+    if (message.text.length > this.deps.settings.maxMessageChars) {
+      await reply.send(t(lang, 'tooLong', { max: this.deps.settings.maxMessageChars }));
+      return;
+    }
+    const routed = route(message.text, message.attachments.length > 0);
+    switch (routed.action) {
+      case 'empty':
+        return void (await reply.send(t(lang, 'emptyMessage')));
+      case 'unknown_command':
+        return void (await reply.send(t(lang, 'unknownCommand', { command: routed.command ?? routed.text })));
+      case 'help':
+        return void (await reply.send(t(lang, 'help')));
+      case 'start': {
+        const existed = await this.deps.sessions.read(conv.key);
+        await this.project(conv);
+        if (existed) await reply.send(t(lang, 'help'));
+        return;
+      }
+      case 'new':
+        return this.newProject(conv);
+      case 'credits':
+        return this.credits(conv);
+      case 'status':
+        return this.status(conv);
+      case 'export':
+        return this.exportVideo(conv);
+      case 'upload':
+        return this.upload(conv, message.attachments, routed.text);
+      case 'chat':
+        return this.chat(conv, routed.text);
+    }
+  }
+
+  /** The person's project, created on first contact with a short "setting up" and "ready". */
+  private async project(conv: Conversation): Promise<SessionRecord> {
+    const existing = await this.deps.sessions.read(conv.key);
+    if (existing) return existing;
+    await conv.reply.send(t(conv.lang, 'settingUp'));
+    const record = await this.createProject(conv);
+    await conv.reply.send(t(conv.lang, 'ready'));
+    return record;
+  }
+
+  private async createProject(conv: Conversation): Promise<SessionRecord> {
+    const session = await this.deps.api.createSession(conv.cred, conv.lang);
+    let claimToken: string | undefined;
+    try {
+      claimToken = await this.deps.api.claimToken(conv.cred, session.taskId, session.sessionId);
+    } catch (error) {
+      // The project works without a browser link; it is fetched again at export.
+      conv.log.warn({ err: describeError(error) }, 'claim token failed');
+    }
+    const now = Date.now();
+    const record: SessionRecord = {
+      taskId: session.taskId,
+      sessionId: session.sessionId,
+      nemoUserId: session.userId,
+      language: conv.lang,
+      createdAt: now,
+      updatedAt: now,
+      ...(claimToken ? { claimToken } : {}),
+    };
+    await this.deps.sessions.write(conv.key, record);
+    conv.log.info({ taskId: session.taskId }, 'project created');
+    return record;
+  }
+
+  /** Runs `work` on the project; when the service forgot the session (1002), starts a fresh one once. */
+  private async withProject<T>(conv: Conversation, work: (record: SessionRecord) => Promise<T>): Promise<T> {
+    const record = await this.project(conv);
+    try {
+      return await work(record);
+    } catch (error) {
+      if (!(error instanceof NemoApiError) || error.nemoCode !== NemoCode.SessionNotFound) throw error;
+      conv.log.warn({}, 'session not found: starting a fresh project');
+      await this.deps.sessions.delete(conv.key);
+      const fresh = await this.createProject(conv);
+      await conv.reply.send(t(conv.lang, 'sessionReplaced'));
+      return work(fresh);
+    }
+  }
+
+  private projectLink(record: SessionRecord): string | undefined {
+    return record.claimToken ? `${this.deps.settings.webUrl}/workspace/claim?ct=${encodeURIComponent(record.claimToken)}` : undefined;
+  }
+
+  private async newProject(conv: Conversation): Promise<void> {
+    await this.deps.gate.clear(conv.key);
+    await this.deps.sessions.delete(conv.key);
+    const record = await this.createProject(conv);
+    const link = this.projectLink(record);
+    await conv.reply.send(t(conv.lang, 'newProject') + (link ? `\n${t(conv.lang, 'projectLink', { link })}` : ''));
+  }
+
+  private async credits(conv: Conversation): Promise<void> {
+    await this.project(conv);
+    const credits = await this.deps.api.credits(conv.cred);
+    await conv.reply.send(t(conv.lang, 'credits', credits));
+  }
+
+  private async status(conv: Conversation): Promise<void> {
+    await this.withProject(conv, async (record) => {
+      const state = await this.deps.api.state(conv.cred, record.sessionId);
+      const link = this.projectLink(record);
+      const summary = timelineSummary(parseDraft(state.draft), conv.lang);
+      await conv.reply.send(summary + (link ? `\n\n${t(conv.lang, 'projectLink', { link })}` : ''));
+    });
+  }
+
+  private async exportVideo(conv: Conversation): Promise<void> {
+    await this.withProject(conv, async (record) => {
+      const state = await this.deps.api.state(conv.cred, record.sessionId);
+      if (!isExportable(state.draft)) {
+        await conv.reply.send(t(conv.lang, 'nothingToExport'));
+        return;
+      }
+      const fresh = await this.refreshClaim(conv, record);
+      const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
+      const renderId = `render_${randomUUID()}`;
+      const nemoUserId = (await conv.cred.nemoUserId()) ?? record.nemoUserId;
+      const link = this.projectLink(fresh);
+      await this.deps.renders.enqueue({
+        renderId,
+        sessionKey: conv.key,
+        sessionId: record.sessionId,
+        address: { ...conv.reply.address, progressMessageId },
+        language: conv.lang,
+        draft: state.draft,
+        correlationId: renderId,
+        ...(link ? { projectLink: link } : {}),
+        ...(nemoUserId ? { nemoUserId } : {}),
+      });
+      conv.log.info({ renderId }, 'render queued');
+    });
+  }
+
+  /** A claim token lives 7 days: the link sent with a video must still open the project. */
+  private async refreshClaim(conv: Conversation, record: SessionRecord): Promise<SessionRecord> {
+    try {
+      const claimToken = await this.deps.api.claimToken(conv.cred, record.taskId, record.sessionId);
+      const updated = { ...record, claimToken, updatedAt: Date.now() };
+      await this.deps.sessions.write(conv.key, updated);
+      return updated;
+    } catch (error) {
+      conv.log.warn({ err: describeError(error) }, 'claim token refresh failed');
+      return record;
+    }
+  }
+
+  /** Files first (checked before any byte is read), then the words that came with them. */
+  private async upload(conv: Conversation, attachments: Attachment[], text: string): Promise<void> {
+    const { lang, reply } = conv;
+    const documents: string[] = [];
+    const uploaded: string[] = [];
+    let failed = false;
+
+    for (const attachment of attachments) {
+      try {
+        if (isDocument(attachment.name, attachment.mimeType)) {
+          const doc = await readDocumentText(attachment, this.deps.settings.documentMaxChars);
+          if (doc.truncated) await reply.send(t(lang, 'documentTruncated', { name: attachment.name, chars: this.deps.settings.documentMaxChars }));
+          documents.push(`[${attachment.name}]\n${doc.text}`);
+          continue;
+        }
+        const refused = checkUpload(attachment.name, attachment.mimeType, attachment.size);
+        if (refused) throw refused;
+        await reply.progress(t(lang, 'uploading', { name: attachment.name }));
+        await this.withProject(conv, (record) =>
+          this.deps.api.uploadFile(conv.cred, record.sessionId, {
+            name: attachment.name,
+            mimeType: attachment.mimeType,
+            size: attachment.size,
+            open: () => attachment.open(),
+          }),
+        );
+        uploaded.push(attachment.name);
+      } catch (error) {
+        failed = true;
+        conv.log.warn({ err: describeError(error), file: attachment.name }, 'attachment refused');
+        await reply.send(await this.errorText(conv, error, attachment.name));
+      }
+    }
+
+    const mediaUrls = (text.match(URL_PATTERN) ?? []).filter((url) => isMediaUrl(url));
+    let rest = text;
+    if (mediaUrls.length > 0) {
+      await this.withProject(conv, (record) => this.deps.api.uploadUrls(conv.cred, record.sessionId, mediaUrls));
+      uploaded.push(...mediaUrls.map((url) => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? url)));
+      for (const url of mediaUrls) rest = rest.replace(url, '');
+      rest = rest.trim();
+    }
+
+    const relay = [rest, ...documents].filter((part) => part.trim().length > 0).join('\n\n');
+    if (uploaded.length > 0) {
+      const done = t(lang, 'uploaded', { names: uploaded.join(', ') });
+      if (relay) await reply.send(done);
+      else await reply.progress(done);
+    }
+    if (relay) return this.chat(conv, relay);
+    if (uploaded.length === 0 && !failed) await reply.send(t(lang, 'uploadUsage'));
+  }
+
+  /** A chat turn, or a place in the session's queue when one is running. */
+  private async chat(conv: Conversation, text: string): Promise<void> {
+    const mediaUrls = (text.match(URL_PATTERN) ?? []).filter((url) => isMediaUrl(url));
+    if (mediaUrls.length > 0) {
+      // A link to a media file becomes part of the project; the words still go to the agent.
+      await this.withProject(conv, (record) => this.deps.api.uploadUrls(conv.cred, record.sessionId, mediaUrls));
+    }
+    const turn: PendingTurn = { text, language: conv.lang, address: conv.reply.address, receivedAt: Date.now() };
+    const entry = await this.deps.gate.enter(conv.key, turn);
+    if (!entry.acquired) {
+      await conv.reply.send(t(conv.lang, 'queued', { position: entry.position }));
+      return;
+    }
+    await this.drain(conv, entry.lockToken, turn);
+  }
+
+  /** Runs the turn, then every turn that queued behind it, holding the session's lock. */
+  private async drain(first: Conversation, lockToken: string, firstTurn: PendingTurn): Promise<void> {
+    const { gate, settings } = this.deps;
+    const extender = setInterval(() => {
+      gate.extend(first.key, lockToken).catch((error: unknown) => first.log.warn({ err: describeError(error) }, 'turn lock extend failed'));
+    }, Math.max(50, Math.floor(settings.turnLockTtlMs / 3)));
+    extender.unref();
+    try {
+      let turn: PendingTurn | undefined = firstTurn;
+      let conv: Conversation | undefined = first;
+      while (turn) {
+        if (conv) await this.runTurn(conv, turn);
+        turn = await gate.next(first.key, lockToken);
+        conv = turn ? this.conversation(turn.address, turn.language) : undefined;
+      }
+    } finally {
+      clearInterval(extender);
+    }
+  }
+
+  private async runTurn(conv: Conversation, turn: PendingTurn): Promise<void> {
+    try {
+      await this.withProject(conv, async (record) => {
+        const result = await runChatTurn(
+          { api: this.deps.api, settings: this.deps.settings, sleep: this.sleep, logger: conv.log },
+          { cred: conv.cred, sessionId: record.sessionId, text: turn.text, reply: conv.reply, draftBefore: record.lastDraft },
+        );
+        conv.log.info({ outcome: result.outcome }, 'turn finished');
+        await this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() });
+      });
+    } catch (error) {
+      conv.log.error({ err: describeError(error) }, 'turn failed');
+      await this.replyError(conv, error);
+    }
+  }
+
+  private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string> {
+    let nemoUserId: string | undefined;
+    try {
+      nemoUserId = await conv.cred.nemoUserId();
+    } catch {
+      nemoUserId = undefined;
+    }
+    return errorReply(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous: conv.cred.anonymous, nemoUserId, fileName });
+  }
+
+  private async replyError(conv: Conversation, error: unknown): Promise<void> {
+    try {
+      await conv.reply.send(await this.errorText(conv, error));
+    } catch (sendError) {
+      conv.log.error({ err: describeError(sendError) }, 'could not tell the user about a failure');
+    }
+  }
+}
+
+/** Enough of an error for a log line: never a request's headers or body. */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const { code, status, nemoCode } = error as Error & { code?: unknown; status?: unknown; nemoCode?: unknown };
+    return { name: error.name, message: error.message, code, status, nemoCode };
+  }
+  return { value: String(error) };
+}

@@ -1,0 +1,54 @@
+import { NemoApiError, NemoCode, NemoInputError, NemoNetworkError } from '../nemo/errors.js';
+import { acceptedFormatsText, MAX_UPLOAD_BYTES } from '../nemo/formats.js';
+import { DocumentError } from './documents.js';
+import { t } from './i18n.js';
+import type { Language } from './types.js';
+
+export interface ErrorReplyContext {
+  webUrl: string;
+  /** Anonymous users get a registration link; registered ones are told to top up. */
+  anonymous: boolean;
+  nemoUserId?: string | undefined;
+  /** The file the error is about, when there is one. */
+  fileName?: string | undefined;
+}
+
+export function registrationLink(webUrl: string, nemoUserId: string | undefined): string {
+  return nemoUserId ? `${webUrl}/?bind=${encodeURIComponent(nemoUserId)}` : webUrl;
+}
+
+/**
+ * The friendly sentence for a failed request. Never quotes the service's raw text, so a
+ * token or a stack can never reach a chat.
+ */
+export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContext): string {
+  const name = ctx.fileName ?? '';
+  const maxMb = Math.round(MAX_UPLOAD_BYTES / (1024 * 1024));
+  if (error instanceof NemoInputError) {
+    return error.code === 'file_too_large'
+      ? t(lang, 'fileTooLarge', { name, maxMb })
+      : t(lang, 'unsupportedFile', { name, formats: acceptedFormatsText() });
+  }
+  if (error instanceof DocumentError) {
+    return error.code === 'document_too_large'
+      ? t(lang, 'fileTooLarge', { name, maxMb: 10 })
+      : t(lang, 'documentUnreadable', { name });
+  }
+  if (error instanceof NemoApiError) {
+    switch (error.nemoCode) {
+      case NemoCode.NoCredits:
+        return ctx.anonymous
+          ? t(lang, 'noCredits', { link: registrationLink(ctx.webUrl, ctx.nemoUserId) })
+          : t(lang, 'noCreditsRegistered');
+      case NemoCode.UnsupportedFile:
+        return t(lang, 'unsupportedFile', { name, formats: acceptedFormatsText() });
+      case NemoCode.FileTooLarge:
+        return t(lang, 'fileTooLarge', { name, maxMb });
+    }
+    if (error.status === 402) return t(lang, 'exportNeedsAccount', { link: registrationLink(ctx.webUrl, ctx.nemoUserId) });
+    if (error.status === 429 || error.nemoCode === 429) return t(lang, 'rateLimited');
+    return t(lang, 'serviceError');
+  }
+  if (error instanceof NemoNetworkError) return t(lang, 'networkError');
+  return t(lang, 'somethingWrong');
+}

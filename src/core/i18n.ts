@@ -1,0 +1,180 @@
+import type { Language } from './types.js';
+
+/**
+ * Every sentence the bot says, in English and Chinese. A key's parameters are typed by the
+ * English entry, so a translation cannot forget one.
+ */
+const en = {
+  settingUp: () => 'Setting things up…',
+  ready: () =>
+    'Ready! Tell me what to make, for example:\n' +
+    '• "Turn this blog intro into a 30-second explainer video"\n' +
+    '• "Make a 10-second city timelapse with lo-fi music"\n' +
+    '• Send a clip, a picture, a song or a document and say what to do with it.\n' +
+    'Say "export" when you want the MP4.',
+  help: () =>
+    'I make and edit videos with NemoVideo\'s AI agent. Just describe what you want.\n' +
+    '• /export: render the video and send the MP4\n' +
+    '• /status: show the timeline\n' +
+    '• /credits: your credit balance\n' +
+    '• /new: start a fresh project\n' +
+    '• Send a video, picture, audio or document (txt, md, docx, pdf) to use it.',
+  newProject: () => 'Started a fresh project. What shall we make?',
+  sessionReplaced: () => 'Your previous project had expired, so I started a fresh one.',
+  emptyMessage: () => 'Your message was empty. Describe the video you want, or type /help.',
+  tooLong: (p: { max: number }) => `That message is too long (over ${p.max} characters). Please shorten it.`,
+  unknownCommand: (p: { command: string }) => `I don't know the command ${p.command}. Type /help to see what I can do.`,
+  queued: (p: { position: number }) =>
+    p.position === 1 ? "Got it. I'll do that as soon as the current step finishes." : `Got it. That's queued (${p.position} waiting).`,
+  thinking: () => 'Working on it…',
+  generating: () => 'Generating your video. This usually takes a few minutes; I\'ll keep you posted.',
+  editing: () => 'Editing the timeline…',
+  doneTurn: () => 'Done.',
+  doneGenerated: () => 'Done: video generated.',
+  recoveryFailedShort: () => 'Could not confirm the result.',
+  stillWorking: (p: { minutes: number }) => `Still working… (${p.minutes} min so far)`,
+  rawVideoReady: () => 'The raw video is ready. Adding the finishing touches (music, title, effects)…',
+  postProduction: (p: { timeline: string }) =>
+    `Post-production added some tracks:\n${p.timeline}\nKeep them, or say e.g. "remove the music" or "remove the title".`,
+  changed: (p: { lines: string }) => `What changed:\n${p.lines}`,
+  noChange: () => "Done, but I couldn't see any change in the timeline. Try describing the edit differently?",
+  nextSteps: () => 'Next: say "export" for the MP4, "status" to see the timeline, or describe another edit.',
+  exportHint: () => 'Say "export" when you want the MP4.',
+  incomplete: (p: { text: string }) => `${p.text}\n(incomplete: the connection broke)`,
+  recovering: () => 'The connection to the video service broke. Checking whether your request went through…',
+  recovered: (p: { lines: string }) => `Your request went through. What changed:\n${p.lines}`,
+  recoveryFailed: () =>
+    "I couldn't confirm that your request went through. Nothing was charged twice. Send it again if you'd like me to retry.",
+  modelRefused: (p: { reason: string }) => `The video agent declined that request (${p.reason}). Try rephrasing it.`,
+  serviceError: () => 'The video service had a problem with that request. Please try again in a moment.',
+  networkError: () => "I can't reach the video service right now. Please try again in a minute.",
+  rateLimited: () => 'The video service is busy. Please try again in a minute.',
+  noCredits: (p: { link: string }) => `You're out of credits. Register to get more: ${p.link}`,
+  noCreditsRegistered: () => "You're out of credits. Top up at nemovideo.com to continue.",
+  unsupportedFile: (p: { name: string; formats: string }) =>
+    `I can't use "${p.name}": that file type isn't supported. Accepted: ${p.formats}, and documents (txt, md, docx, pdf).`,
+  fileTooLarge: (p: { name: string; maxMb: number }) =>
+    `"${p.name}" is too large (the limit is ${p.maxMb} MB). Try compressing or trimming it.`,
+  documentUnreadable: (p: { name: string }) => `I couldn't read the text in "${p.name}". Is it a valid document?`,
+  documentTruncated: (p: { name: string; chars: number }) => `"${p.name}" is long, so I used its first ${p.chars} characters.`,
+  uploading: (p: { name: string }) => `Uploading ${p.name}…`,
+  uploaded: (p: { names: string }) => `Uploaded: ${p.names}. Tell me what to do with it.`,
+  uploadUsage: () => 'Send a file, or /upload followed by a link to a video, picture or audio file.',
+  credits: (p: { available: number; frozen: number; total: number }) =>
+    `Credits: ${p.available} available` + (p.frozen > 0 ? `, ${p.frozen} reserved by running work` : '') + ` (${p.total} total).\nGenerating a clip costs about 100, editing about 50, export is free.`,
+  nothingToExport: () => 'There is nothing to export yet. Describe a video first and I\'ll generate it.',
+  renderQueued: () => 'Rendering, about 30 s…',
+  renderProgress: (p: { percent: number }) => `Rendering… ${p.percent} %`,
+  renderDownloading: () => 'Rendered. Sending the video…',
+  videoReady: (p: { link: string }) => `Video ready. Project: ${p.link}`,
+  videoReadyNoLink: () => 'Video ready.',
+  videoAsLink: (p: { url: string; link: string }) =>
+    `Video ready. It's too large to upload here, so here's the download link: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
+  renderFailed: (p: { reason: string }) => `The render failed (${p.reason}). Say "export" to try again.`,
+  renderTimedOut: () => 'The render is taking much longer than usual, so I stopped waiting. Say "export" to try again.',
+  exportNeedsAccount: (p: { link: string }) =>
+    `Exporting needs a registered NemoVideo account (it's not a credit problem). Register here, then say "export" again: ${p.link}`,
+  projectLink: (p: { link: string }) => `Open the project in your browser: ${p.link}`,
+  somethingWrong: () => 'Something went wrong on my side. Please try again.',
+  buttonExport: () => 'Export',
+  buttonStatus: () => 'Status',
+  buttonCredits: () => 'Credits',
+  buttonNew: () => 'New project',
+};
+
+type Catalog = typeof en;
+
+const zh: Catalog = {
+  settingUp: () => '正在准备…',
+  ready: () =>
+    '准备好了！告诉我你想做什么，例如：\n' +
+    '• “把这篇博客开头做成 30 秒的讲解视频”\n' +
+    '• “做一个 10 秒的城市延时视频，配上 lo-fi 音乐”\n' +
+    '• 发送视频、图片、音乐或文档，并说明要怎么用。\n' +
+    '需要 MP4 时说“导出”。',
+  help: () =>
+    '我用 NemoVideo 的 AI 助手制作和编辑视频，直接描述你想要的效果即可。\n' +
+    '• /export：渲染并发送 MP4\n' +
+    '• /status：查看时间线\n' +
+    '• /credits：查看积分\n' +
+    '• /new：开始新项目\n' +
+    '• 发送视频、图片、音频或文档（txt、md、docx、pdf）即可使用。',
+  newProject: () => '已开始新项目。想做点什么？',
+  sessionReplaced: () => '之前的项目已过期，我为你开始了一个新项目。',
+  emptyMessage: () => '消息是空的。请描述你想要的视频，或输入 /help。',
+  tooLong: (p) => `消息太长了（超过 ${p.max} 个字符），请精简一下。`,
+  unknownCommand: (p) => `我不认识命令 ${p.command}。输入 /help 查看我能做什么。`,
+  queued: (p) => (p.position === 1 ? '收到，当前步骤完成后马上处理。' : `收到，已排队（前面还有 ${p.position} 条）。`),
+  thinking: () => '处理中…',
+  generating: () => '正在生成视频，通常需要几分钟，我会随时告诉你进度。',
+  editing: () => '正在编辑时间线…',
+  doneTurn: () => '完成。',
+  doneGenerated: () => '完成：视频已生成。',
+  recoveryFailedShort: () => '无法确认结果。',
+  stillWorking: (p) => `仍在处理中…（已 ${p.minutes} 分钟）`,
+  rawVideoReady: () => '原始视频已生成，正在进行后期（音乐、标题、特效）…',
+  postProduction: (p) => `后期添加了这些轨道：\n${p.timeline}\n可以保留，也可以说“去掉音乐”或“去掉标题”。`,
+  changed: (p) => `改动：\n${p.lines}`,
+  noChange: () => '完成了，但时间线没有看到变化。换个说法描述一下修改？',
+  nextSteps: () => '接下来：说“导出”获取 MP4，说“状态”查看时间线，或继续描述修改。',
+  exportHint: () => '需要 MP4 时说“导出”。',
+  incomplete: (p) => `${p.text}\n（不完整：连接中断）`,
+  recovering: () => '与视频服务的连接中断了，正在确认你的请求是否已完成…',
+  recovered: (p) => `请求已完成。改动：\n${p.lines}`,
+  recoveryFailed: () => '无法确认请求是否完成，没有重复扣费。如需重试，请再发送一次。',
+  modelRefused: (p) => `视频助手拒绝了这个请求（${p.reason}），请换个说法。`,
+  serviceError: () => '视频服务处理请求时出错，请稍后再试。',
+  networkError: () => '暂时连不上视频服务，请一分钟后再试。',
+  rateLimited: () => '视频服务繁忙，请一分钟后再试。',
+  noCredits: (p) => `积分用完了。注册即可获得更多：${p.link}`,
+  noCreditsRegistered: () => '积分用完了。请到 nemovideo.com 充值后继续。',
+  unsupportedFile: (p) => `无法使用“${p.name}”：不支持该文件类型。支持：${p.formats}，以及文档（txt、md、docx、pdf）。`,
+  fileTooLarge: (p) => `“${p.name}”太大了（上限 ${p.maxMb} MB），请压缩或裁剪后再试。`,
+  documentUnreadable: (p) => `无法读取“${p.name}”中的文字，文件是否有效？`,
+  documentTruncated: (p) => `“${p.name}”较长，我使用了前 ${p.chars} 个字符。`,
+  uploading: (p) => `正在上传 ${p.name}…`,
+  uploaded: (p) => `已上传：${p.names}。告诉我要怎么用。`,
+  uploadUsage: () => '请发送文件，或输入 /upload 加视频、图片、音频的链接。',
+  credits: (p) =>
+    `积分：可用 ${p.available}` + (p.frozen > 0 ? `，进行中的任务占用 ${p.frozen}` : '') + `（共 ${p.total}）。\n生成一个片段约 100 积分，编辑约 50，导出免费。`,
+  nothingToExport: () => '还没有可导出的内容。先描述一个视频，我来生成。',
+  renderQueued: () => '正在渲染，大约 30 秒…',
+  renderProgress: (p) => `渲染中… ${p.percent} %`,
+  renderDownloading: () => '渲染完成，正在发送视频…',
+  videoReady: (p) => `视频已完成。项目：${p.link}`,
+  videoReadyNoLink: () => '视频已完成。',
+  videoAsLink: (p) => `视频已完成。文件太大无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
+  renderFailed: (p) => `渲染失败（${p.reason}）。说“导出”可重试。`,
+  renderTimedOut: () => '渲染时间比平常长很多，我不再等待了。说“导出”可重试。',
+  exportNeedsAccount: (p) => `导出需要注册 NemoVideo 账号（不是积分问题）。注册后再说“导出”：${p.link}`,
+  projectLink: (p) => `在浏览器中打开项目：${p.link}`,
+  somethingWrong: () => '我这边出了点问题，请再试一次。',
+  buttonExport: () => '导出',
+  buttonStatus: () => '状态',
+  buttonCredits: () => '积分',
+  buttonNew: () => '新项目',
+};
+
+const catalogs: Record<Language, Catalog> = { en, zh };
+
+export type MessageKey = keyof Catalog;
+type ParamsOf<K extends MessageKey> = Parameters<Catalog[K]> extends [] ? [] : [Parameters<Catalog[K]>[0]];
+
+/** The sentence `key` in `lang`. */
+export function t<K extends MessageKey>(lang: Language, key: K, ...params: ParamsOf<K>): string {
+  const entry = catalogs[lang][key] as (p?: unknown) => string;
+  return entry(params[0]);
+}
+
+const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
+
+/**
+ * The user's language: Chinese when the message is written in Chinese or the platform
+ * says so, English otherwise.
+ */
+export function detectLanguage(platformLanguage: string | undefined, text: string): Language {
+  // A message written in Chinese is answered in Chinese whatever the client's setting.
+  if (CJK.test(text)) return 'zh';
+  if (platformLanguage && /^zh/i.test(platformLanguage)) return 'zh';
+  return 'en';
+}

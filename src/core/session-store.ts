@@ -1,0 +1,144 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Language, Platform } from './types.js';
+
+/** One conversation: a user in a chat. The same person has one key per chat. */
+export interface SessionKey {
+  platform: Platform;
+  chatId: string;
+  userId: string;
+}
+
+export const PlatformSchema = z.enum(['console', 'telegram', 'discord']);
+export const LanguageSchema = z.enum(['en', 'zh']);
+
+export const SessionKeySchema = z.object({
+  platform: PlatformSchema,
+  chatId: z.string(),
+  userId: z.string(),
+});
+
+export const ChatAddressSchema = z.object({
+  platform: PlatformSchema,
+  chatId: z.string(),
+  userId: z.string(),
+  threadId: z.string().optional(),
+  progressMessageId: z.string().optional(),
+  extra: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+/** `%` and `:` are escaped so that `a:b` + `c` and `a` + `b:c` never share an id. */
+function escapePart(part: string): string {
+  return part.replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+/** `telegram:123:456`: platform, chat id, user id, with `:` inside the ids escaped. */
+export function sessionKeyId(key: SessionKey): string {
+  return `${key.platform}:${escapePart(key.chatId)}:${escapePart(key.userId)}`;
+}
+
+export interface SessionRecord {
+  taskId: string;
+  sessionId: string;
+  nemoUserId: string;
+  claimToken?: string;
+  language: Language;
+  lastDraft?: unknown;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Per platform user, not per chat: one anonymous client id (and token) per person. */
+export interface UserIdentity {
+  clientId: string;
+  token?: string;
+  tokenExpiresAt?: string;
+  nemoUserId?: string;
+}
+
+const SessionRecordSchema = z.object({
+  taskId: z.string(),
+  sessionId: z.string(),
+  nemoUserId: z.string(),
+  claimToken: z.string().optional(),
+  language: LanguageSchema,
+  lastDraft: z.unknown().optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+
+const UserIdentitySchema = z.object({
+  clientId: z.string().min(1),
+  token: z.string().optional(),
+  tokenExpiresAt: z.string().optional(),
+  nemoUserId: z.string().optional(),
+});
+
+export interface SessionStoreOptions {
+  /** Key prefix; default `nvb`. */
+  prefix?: string;
+  /** Session records expire after this long without a write; default 30 days. */
+  ttlSeconds?: number;
+}
+
+const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * The per-user record in Redis. Reads validate with zod: a record that does not parse reads
+ * as absent (the caller logs it and starts fresh) rather than throwing into a chat turn.
+ */
+export class SessionStore {
+  private readonly prefix: string;
+  private readonly ttlSeconds: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: SessionStoreOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'nvb';
+    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+  }
+
+  async read(key: SessionKey): Promise<SessionRecord | undefined> {
+    return parse(await this.redis.get(this.sessionKey(key)), SessionRecordSchema);
+  }
+
+  async write(key: SessionKey, record: SessionRecord): Promise<void> {
+    const valid = SessionRecordSchema.parse(record);
+    await this.redis.set(this.sessionKey(key), JSON.stringify(valid), 'EX', this.ttlSeconds);
+  }
+
+  async delete(key: SessionKey): Promise<void> {
+    await this.redis.del(this.sessionKey(key));
+  }
+
+  async readIdentity(platform: Platform, userId: string): Promise<UserIdentity | undefined> {
+    return parse(await this.redis.get(this.identityKey(platform, userId)), UserIdentitySchema);
+  }
+
+  /** No TTL: a client id is kept forever, NemoVideo gives one token per client id per week. */
+  async writeIdentity(platform: Platform, userId: string, identity: UserIdentity): Promise<void> {
+    const valid = UserIdentitySchema.parse(identity);
+    await this.redis.set(this.identityKey(platform, userId), JSON.stringify(valid));
+  }
+
+  private sessionKey(key: SessionKey): string {
+    return `${this.prefix}:session:${sessionKeyId(key)}`;
+  }
+
+  private identityKey(platform: Platform, userId: string): string {
+    return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
+  }
+}
+
+function parse<T>(raw: string | null, schema: z.ZodType<T>): T | undefined {
+  if (raw === null) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const result = schema.safeParse(json);
+  return result.success ? result.data : undefined;
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { ChatAddressSchema, LanguageSchema, sessionKeyId, type SessionKey } from './session-store.js';
+import type { ChatAddress, Language } from './types.js';
+
+/** A message that arrived while its session's turn was running, waiting in Redis. */
+export interface PendingTurn {
+  text: string;
+  language: Language;
+  address: ChatAddress;
+  receivedAt: number;
+}
+
+const PendingTurnSchema = z.object({
+  text: z.string(),
+  language: LanguageSchema,
+  address: ChatAddressSchema,
+  receivedAt: z.number(),
+});
+
+export type EnterResult = { acquired: true; lockToken: string } | { acquired: false; position: number };
+
+export interface TurnGateOptions {
+  /** Key prefix; default `nvb`. */
+  prefix?: string;
+  /** The lock lives this long unless extended: a crashed holder frees the session after it. */
+  lockTtlMs: number;
+  /** A pending list nobody drains (its holder crashed, no new message came) expires after this; default 24 h. */
+  pendingTtlMs?: number;
+}
+
+const ENTER = `
+-- KEYS[1] the session's turn lock (string: holder's token)
+-- KEYS[2] the session's pending turns (list of JSON, oldest first)
+-- ARGV[1] the new lock token
+-- ARGV[2] lock TTL in ms
+-- ARGV[3] the turn, as JSON
+-- ARGV[4] pending list TTL in ms
+-- Returns 0 when the lock was taken, else the turn's position in the pending list (1 = next).
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 0
+end
+local position = redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return position
+`;
+
+const EXTEND = `
+-- KEYS[1] the session's turn lock
+-- ARGV[1] the caller's lock token
+-- ARGV[2] lock TTL in ms
+-- Returns 1 when the caller held the lock and it was extended, else 0.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`;
+
+const NEXT = `
+-- KEYS[1] the session's turn lock
+-- KEYS[2] the session's pending turns
+-- ARGV[1] the caller's lock token
+-- ARGV[2] lock TTL in ms
+-- Returns the next turn's JSON, keeping (and refreshing) the lock; or false after releasing it
+-- when none wait, or when another holder owns the lock (that holder drains the list).
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return false
+end
+local turn = redis.call('LPOP', KEYS[2])
+if turn then
+  -- Also re-takes a lock that expired while nobody else took it: its turns are still ours.
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return turn
+end
+if holder then
+  redis.call('DEL', KEYS[1])
+end
+return false
+`;
+
+const CLEAR = `
+-- KEYS[1] the session's turn lock
+-- KEYS[2] the session's pending turns
+-- ARGV[1] the caller's lock token, or '' to leave the lock to whoever holds it
+redis.call('DEL', KEYS[2])
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/**
+ * One turn at a time per session; later messages wait in order in Redis, so several bot
+ * replicas share one queue per session. Each operation is one Lua script: a message arriving
+ * while a holder finishes is either popped by that holder or takes the lock, never stranded.
+ */
+export class TurnGate {
+  private readonly prefix: string;
+  private readonly lockTtlMs: number;
+  private readonly pendingTtlMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: TurnGateOptions,
+  ) {
+    this.prefix = options.prefix ?? 'nvb';
+    this.lockTtlMs = options.lockTtlMs;
+    this.pendingTtlMs = options.pendingTtlMs ?? 24 * 3600 * 1000;
+  }
+
+  /**
+   * Takes the session's turn lock, or appends the turn to its pending list. A lock taken after
+   * a crashed holder's lock expired may find older turns still pending: the caller runs its
+   * own turn, then drains them with `next`.
+   */
+  async enter(key: SessionKey, turn: PendingTurn): Promise<EnterResult> {
+    const lockToken = randomUUID();
+    const json = JSON.stringify(PendingTurnSchema.parse(turn));
+    const [lock, pending] = this.keys(key);
+    const result = Number(
+      await this.redis.eval(ENTER, 2, lock, pending, lockToken, this.lockTtlMs, json, this.pendingTtlMs),
+    );
+    return result === 0 ? { acquired: true, lockToken } : { acquired: false, position: result };
+  }
+
+  /** Keeps the lock for another `lockTtlMs`; false when the caller no longer holds it. */
+  async extend(key: SessionKey, lockToken: string): Promise<boolean> {
+    const [lock] = this.keys(key);
+    return Number(await this.redis.eval(EXTEND, 1, lock, lockToken, this.lockTtlMs)) === 1;
+  }
+
+  /**
+   * Pops the next pending turn while keeping the lock, or releases the lock when none wait.
+   * Undefined also when another holder took the lock meanwhile: that holder drains the list.
+   * A pending entry that does not validate is dropped and the next one is taken.
+   */
+  async next(key: SessionKey, lockToken: string): Promise<PendingTurn | undefined> {
+    const [lock, pending] = this.keys(key);
+    for (;;) {
+      const raw = await this.redis.eval(NEXT, 2, lock, pending, lockToken, this.lockTtlMs);
+      if (typeof raw !== 'string') return undefined;
+      const turn = parseTurn(raw);
+      if (turn !== undefined) return turn;
+    }
+  }
+
+  /**
+   * /new: drops every pending turn, and the lock when `lockToken` holds it. Without a token
+   * the running turn keeps its lock and releases it through `next` as usual.
+   */
+  async clear(key: SessionKey, lockToken?: string): Promise<void> {
+    const [lock, pending] = this.keys(key);
+    await this.redis.eval(CLEAR, 2, lock, pending, lockToken ?? '');
+  }
+
+  /** How many turns wait (for tests and /status). */
+  async pendingCount(key: SessionKey): Promise<number> {
+    return this.redis.llen(this.keys(key)[1]);
+  }
+
+  private keys(key: SessionKey): [lock: string, pending: string] {
+    const id = sessionKeyId(key);
+    return [`${this.prefix}:turn:lock:${id}`, `${this.prefix}:turn:pending:${id}`];
+  }
+}
+
+function parseTurn(raw: string): PendingTurn | undefined {
+  try {
+    const result = PendingTurnSchema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

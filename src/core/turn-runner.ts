@@ -1,0 +1,248 @@
+import { NemoStreamError } from '../nemo/errors.js';
+import { diffDrafts, parseDraft, type Draft } from '../nemo/draft.js';
+import type { NemoCredentials, SessionState, TurnEvent } from '../nemo/types.js';
+import type { ChatReply } from './chat-reply.js';
+import { translateAgentText } from './gui-translate.js';
+import { t } from './i18n.js';
+import { describeChanges, timelineSummary } from './timeline-text.js';
+import type { Button, Language } from './types.js';
+
+export interface TurnApi {
+  runTurn(cred: NemoCredentials, sessionId: string, text: string): AsyncIterable<TurnEvent>;
+  state(cred: NemoCredentials, sessionId: string): Promise<SessionState>;
+}
+
+export interface TurnSettings {
+  stillWorkingMs: number;
+  recoveryFirstWaitMs: number;
+  recoveryWaitMs: number;
+  recoveryMaxChecks: number;
+}
+
+export interface TurnDeps {
+  api: TurnApi;
+  settings: TurnSettings;
+  sleep: (ms: number) => Promise<void>;
+  logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+}
+
+export interface TurnInput {
+  cred: NemoCredentials;
+  sessionId: string;
+  text: string;
+  reply: ChatReply;
+  /** The draft after the previous turn, if known: saves a state read. */
+  draftBefore?: unknown;
+}
+
+export interface TurnResult {
+  /** The raw draft after the turn, when it could be read. */
+  draftAfter: unknown;
+  outcome: 'answered' | 'recovered' | 'failed';
+}
+
+/** The buttons under an answer: the next things people usually do. */
+export function answerButtons(lang: Language): Button[] {
+  return [
+    { label: t(lang, 'buttonExport'), action: 'export' },
+    { label: t(lang, 'buttonStatus'), action: 'status' },
+    { label: t(lang, 'buttonCredits'), action: 'credits' },
+    { label: t(lang, 'buttonNew'), action: 'new' },
+  ];
+}
+
+// The agent sometimes appends this after a normal answer; it means nothing to the user then.
+const TRAILING_NOISE = /encountered a temporary issue/i;
+
+/** What one turn's stream told us, gathered while it runs. */
+interface TurnLog {
+  texts: string[];
+  partial: string;
+  generated: boolean;
+  rawVideoReady: boolean;
+  edited: boolean;
+  modelError?: { code: string; message?: string | undefined };
+  serverError?: string;
+}
+
+/**
+ * Relays one message to the agent and reports back: progress while it works, the agent's
+ * words without GUI directions, and what changed on the timeline — never silence. A broken
+ * stream is recovered by reading the state, never by sending the message again.
+ */
+export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<TurnResult> {
+  const { reply } = input;
+  const lang = reply.lang;
+  const before = input.draftBefore ?? (await readDraft(deps, input));
+  const started = Date.now();
+  const log: TurnLog = { texts: [], partial: '', generated: false, rawVideoReady: false, edited: false };
+
+  await reply.progress(t(lang, 'thinking'));
+  const stillWorking = startStillWorking(deps, reply, started);
+  let broken: NemoStreamError | undefined;
+  try {
+    for await (const event of deps.api.runTurn(input.cred, input.sessionId, input.text)) {
+      if (event.type !== 'keepalive') stillWorking.touch();
+      await onEvent(event, log, reply);
+    }
+  } catch (error) {
+    if (!(error instanceof NemoStreamError)) throw error;
+    broken = error;
+    deps.logger.warn({ err: { code: error.code } }, 'turn stream broke');
+  } finally {
+    stillWorking.stop();
+  }
+
+  if (broken) return recover(deps, input, before, log, broken);
+
+  const after = await readDraft(deps, input);
+  await report(input, log, before, after);
+  return { draftAfter: after ?? before, outcome: 'answered' };
+}
+
+async function onEvent(event: TurnEvent, log: TurnLog, reply: ChatReply): Promise<void> {
+  const lang = reply.lang;
+  switch (event.type) {
+    case 'partial':
+      log.partial += event.text;
+      return;
+    case 'text':
+      log.partial = '';
+      if (log.texts.length > 0 && TRAILING_NOISE.test(event.text)) return;
+      log.texts.push(event.text);
+      return;
+    case 'tool_call':
+      log.partial = '';
+      if (/generate/i.test(event.name)) {
+        log.generated = true;
+        await reply.progress(t(lang, 'generating'));
+      } else {
+        log.edited = true;
+        if (!log.generated) await reply.progress(t(lang, 'editing'));
+      }
+      return;
+    case 'tool_result':
+      if (/generate/i.test(event.name) && !log.rawVideoReady) {
+        log.rawVideoReady = true;
+        await reply.progress(t(lang, 'rawVideoReady'));
+      }
+      return;
+    case 'model_error':
+      log.modelError = { code: event.code, message: event.message };
+      return;
+    case 'server_error':
+      log.serverError = event.message;
+      return;
+    case 'keepalive':
+      return;
+  }
+}
+
+/** The final answer: the agent's words, then what changed, then what to do next. */
+async function report(input: TurnInput, log: TurnLog, beforeRaw: unknown, afterRaw: unknown): Promise<void> {
+  const { reply } = input;
+  const lang = reply.lang;
+  const before = parseDraft(beforeRaw);
+  const after = parseDraft(afterRaw);
+  const changes = afterRaw === undefined ? [] : diffDrafts(before, after);
+  const parts: string[] = [];
+
+  const translated = translateAgentText(log.texts.join('\n\n'));
+  if (translated.text.trim()) parts.push(translated.text.trim());
+  if (log.modelError) parts.push(t(lang, 'modelRefused', { reason: log.modelError.message ?? log.modelError.code }));
+  if (log.serverError && changes.length === 0 && parts.length === 0) parts.push(t(lang, 'serviceError'));
+
+  if (log.generated && hasPostProduction(after)) {
+    parts.push(t(lang, 'postProduction', { timeline: timelineSummary(after, lang) }));
+  } else if (changes.length > 0) {
+    parts.push(t(lang, 'changed', { lines: describeChanges(changes, lang).join('\n') }));
+  } else if (translated.intents.includes('status') && after.tracks.length > 0) {
+    parts.push(timelineSummary(after, lang));
+  }
+
+  if (parts.length === 0) parts.push(t(lang, 'noChange'));
+  if (changes.length > 0 || log.generated) parts.push(t(lang, 'nextSteps'));
+  else if (translated.intents.includes('export')) parts.push(t(lang, 'exportHint'));
+
+  await reply.progress(doneText(lang, log));
+  await reply.send(parts.join('\n\n'), { buttons: answerButtons(lang) });
+}
+
+function doneText(lang: Language, log: TurnLog): string {
+  return log.generated ? t(lang, 'doneGenerated') : t(lang, 'doneTurn');
+}
+
+function hasPostProduction(draft: Draft): boolean {
+  return draft.tracks.some((track) => track.kind === 'audio' || track.kind === 'text');
+}
+
+/** Broken or stalled stream: show what arrived, then watch the state for the result. */
+async function recover(
+  deps: TurnDeps,
+  input: TurnInput,
+  beforeRaw: unknown,
+  log: TurnLog,
+  broken: NemoStreamError,
+): Promise<TurnResult> {
+  const { reply } = input;
+  const lang = reply.lang;
+  const shown = translateAgentText(log.texts.join('\n\n')).text.trim();
+  const partial = (broken.partialText || log.partial).trim();
+  if (shown) await reply.send(shown);
+  if (partial) await reply.send(t(lang, 'incomplete', { text: translateAgentText(partial).text || partial }));
+  await reply.progress(t(lang, 'recovering'));
+
+  const before = parseDraft(beforeRaw);
+  const { recoveryFirstWaitMs, recoveryWaitMs, recoveryMaxChecks } = deps.settings;
+  for (let check = 0; check < recoveryMaxChecks; check++) {
+    await deps.sleep(check === 0 ? recoveryFirstWaitMs : recoveryWaitMs);
+    const afterRaw = await readDraft(deps, input);
+    if (afterRaw === undefined) continue;
+    const changes = diffDrafts(before, parseDraft(afterRaw));
+    if (changes.length > 0) {
+      deps.logger.info({ checks: check + 1 }, 'turn recovered from state');
+      await reply.progress(t(lang, 'doneTurn'));
+      await reply.send(t(lang, 'recovered', { lines: describeChanges(changes, lang).join('\n') }) + '\n\n' + t(lang, 'nextSteps'), {
+        buttons: answerButtons(lang),
+      });
+      return { draftAfter: afterRaw, outcome: 'recovered' };
+    }
+  }
+  await reply.progress(t(lang, 'recoveryFailedShort'));
+  await reply.send(t(lang, 'recoveryFailed'));
+  return { draftAfter: beforeRaw, outcome: 'failed' };
+}
+
+async function readDraft(deps: TurnDeps, input: TurnInput): Promise<unknown> {
+  try {
+    return (await deps.api.state(input.cred, input.sessionId)).draft;
+  } catch (error) {
+    deps.logger.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'state read failed');
+    return undefined;
+  }
+}
+
+/** Edits the progress message every `stillWorkingMs` of silence (keep-alives only). */
+function startStillWorking(deps: TurnDeps, reply: ChatReply, started: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      const minutes = Math.max(1, Math.round((Date.now() - started) / 60_000));
+      reply.progress(t(reply.lang, 'stillWorking', { minutes })).catch((error: unknown) => {
+        deps.logger.warn({ err: { name: (error as Error).name } }, 'still-working notice failed');
+      });
+      arm();
+    }, deps.settings.stillWorkingMs);
+    timer.unref();
+  };
+  arm();
+  return {
+    touch() {
+      clearTimeout(timer);
+      arm();
+    },
+    stop() {
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,396 @@
+import { randomUUID } from 'node:crypto';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { t } from '../core/i18n.js';
+import { FileTooLargeForPlatformError, type Outbox, type Platform } from '../core/types.js';
+import { scrubSecrets } from '../log.js';
+import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
+import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
+import { deliverOnce } from './delivery.js';
+import { RenderJobDataSchema, type RenderJobData } from './job-data.js';
+import type { RenderApi } from './render-api.js';
+
+/** How a render job ended (the job's return value). */
+export type RenderOutcome =
+  | 'delivered'
+  | 'delivered-as-link'
+  | 'already-delivered'
+  | 'failed'
+  | 'timed-out'
+  | 'needs-account'
+  | 'no-credits';
+
+export interface RenderProcessorDeps {
+  /** For the delivery markers. */
+  redis: Redis;
+  /** Prefix of the delivery marker keys; default `nvb`. */
+  markerPrefix?: string;
+  api: RenderApi;
+  /** The user's NemoVideo credentials, looked up per run: job data never holds a token. */
+  credentialsFor(job: RenderJobData): Promise<NemoCredentials>;
+  outboxes: Partial<Record<Platform, Outbox>>;
+  /** `NEMO_WEB_URL`, for the `?bind=` registration link. */
+  webUrl: string;
+  pollIntervalMs: number;
+  maxPolls: number;
+  /** Names this process in delivery leases. */
+  workerId: string;
+  /** A delivering worker's lease; a killed worker's delivery is retried after it. */
+  deliveryLeaseMs: number;
+  logger: Logger;
+}
+
+const MAX_REASON_CHARS = 160;
+
+/**
+ * The render job's state machine over `data.phase`: submit → poll (re-scheduled with
+ * `moveToDelayed`, never a sleep) → deliver. Every step saves the job's data before it moves
+ * on, so a re-run in any process resumes where the last one stopped.
+ */
+export class RenderProcessor {
+  constructor(private readonly deps: RenderProcessorDeps) {}
+
+  async process(job: Job<RenderJobData>, token: string | undefined): Promise<RenderOutcome> {
+    const parsed = RenderJobDataSchema.safeParse(job.data);
+    if (!parsed.success) {
+      this.deps.logger.error({ jobId: job.id }, 'render job data does not validate: dropping the job');
+      throw new UnrecoverableError('invalid render job data');
+    }
+    const data = parsed.data;
+    const log = this.deps.logger.child({ renderId: job.id, correlationId: data.correlationId });
+    const outbox = this.deps.outboxes[data.address.platform];
+    if (outbox === undefined) {
+      log.error({ platform: data.address.platform }, 'no outbox for this platform in the worker: the render cannot reach its chat');
+      throw new UnrecoverableError(`no outbox for platform ${data.address.platform}`);
+    }
+    const run = new RenderRun(this.deps, job, token, data, log, outbox);
+    try {
+      return await run.run();
+    } catch (error) {
+      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      const attempts = job.opts.attempts ?? 1;
+      const final = job.attemptsMade + 1 >= attempts;
+      log.warn(
+        { phase: run.data.phase, attempt: job.attemptsMade + 1, attempts, error: describe(error) },
+        final ? 'render step failed for the last time' : 'render step failed; BullMQ retries it with backoff',
+      );
+      if (final) await run.tellFailed(error);
+      throw error;
+    }
+  }
+}
+
+/** One run of one job: the job, its data as saved so far, and where to talk. */
+class RenderRun {
+  private credentials: NemoCredentials | undefined;
+
+  constructor(
+    private readonly deps: RenderProcessorDeps,
+    private readonly job: Job<RenderJobData>,
+    private readonly token: string | undefined,
+    public data: RenderJobData,
+    private readonly log: Logger,
+    private readonly outbox: Outbox,
+  ) {}
+
+  async run(): Promise<RenderOutcome> {
+    switch (this.data.phase) {
+      case 'submit':
+        return this.submit();
+      case 'poll':
+        return this.poll();
+      case 'deliver':
+        return this.deliver();
+    }
+  }
+
+  private async submit(): Promise<RenderOutcome> {
+    const cred = await this.cred();
+    for (;;) {
+      try {
+        await this.deps.api.submitRender(cred, {
+          id: this.data.renderId,
+          sessionId: this.data.sessionId,
+          draft: this.data.draft,
+        });
+        break;
+      } catch (error) {
+        const refusal = await this.refusal(error);
+        if (refusal !== undefined) return refusal;
+        if (isConflict(error) && (await this.existsAlready(cred))) {
+          // A re-run after a crash: our earlier submit of this id went through.
+          this.log.info('render id already submitted by an earlier run: polling it');
+          break;
+        }
+        if (!isSubmitRetryable(error)) throw error;
+        if (this.data.submitAttempts >= 1) {
+          this.log.warn({ error: describe(error) }, 'render submit failed twice: giving up');
+          await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error) }));
+          return 'failed';
+        }
+        // A reused id is refused with 409, so the one retry gets a fresh id.
+        const renderId = `render_${randomUUID()}`;
+        this.log.warn({ error: describe(error), newRenderId: renderId }, 'render submit failed: retrying once with a new id');
+        await this.save({ renderId, submitAttempts: this.data.submitAttempts + 1 });
+      }
+    }
+    this.log.info({ nemoRenderId: this.data.renderId }, 'render submitted');
+    await this.save({ phase: 'poll', draft: undefined });
+    return this.delay(this.deps.pollIntervalMs);
+  }
+
+  private async poll(): Promise<RenderOutcome> {
+    const cred = await this.cred();
+    let status: RenderStatus;
+    try {
+      status = await this.deps.api.renderStatus(cred, this.data.renderId);
+    } catch (error) {
+      const { action, retryAfterMs } = classify(error);
+      if (action !== 'retry' && action !== 'wait_and_retry') throw error;
+      this.log.warn({ error: describe(error), polls: this.data.polls + 1 }, 'render poll got no usable answer: counted as a poll');
+      return this.countPollAndWait(cred, retryAfterMs);
+    }
+
+    const patch: Partial<RenderJobData> = {};
+    const percent = status.progress;
+    if (percent !== undefined && percent !== this.data.lastPercent && status.status !== 'completed') {
+      patch.lastPercent = percent;
+      const messageId = await this.showProgress(t(this.data.language, 'renderProgress', { percent }));
+      if (messageId !== undefined) patch.address = { ...this.data.address, progressMessageId: messageId };
+    }
+
+    switch (status.status) {
+      case 'completed': {
+        this.log.info({ polls: this.data.polls + 1, sizeBytes: status.sizeBytes }, 'render completed');
+        await this.save({ ...patch, phase: 'deliver', outputUrl: status.url, sizeBytes: status.sizeBytes });
+        return this.deliver();
+      }
+      case 'failed': {
+        this.log.warn({ error: status.error === undefined ? undefined : shorten(status.error) }, 'render failed');
+        if (Object.keys(patch).length > 0) await this.save(patch);
+        await this.say(t(this.data.language, 'renderFailed', { reason: shorten(status.error ?? 'unknown error') }));
+        return 'failed';
+      }
+      default:
+        if (Object.keys(patch).length > 0) this.data = { ...this.data, ...patch };
+        return this.countPollAndWait(cred);
+    }
+  }
+
+  private async countPollAndWait(cred: NemoCredentials, retryAfterMs?: number): Promise<RenderOutcome> {
+    const polls = this.data.polls + 1;
+    if (polls >= this.deps.maxPolls) {
+      this.log.warn({ polls }, 'render still not done after the last poll: giving up');
+      await this.deps.api.cancelRender(cred, this.data.renderId).catch((error: unknown) => {
+        this.log.info({ error: describe(error) }, 'render cancel failed (ignored)');
+      });
+      await this.save({ polls });
+      await this.say(t(this.data.language, 'renderTimedOut'));
+      return 'timed-out';
+    }
+    await this.save({ polls });
+    return this.delay(Math.max(this.deps.pollIntervalMs, retryAfterMs ?? 0));
+  }
+
+  private async deliver(): Promise<RenderOutcome> {
+    const deliveryId = this.job.id ?? this.data.renderId;
+    let outcome: RenderOutcome = 'delivered';
+    const result = await deliverOnce(
+      {
+        redis: this.deps.redis,
+        prefix: this.deps.markerPrefix ?? 'nvb',
+        workerId: this.deps.workerId,
+        leaseMs: this.deps.deliveryLeaseMs,
+      },
+      deliveryId,
+      async () => {
+        outcome = await this.send(deliveryId);
+      },
+    );
+    switch (result.kind) {
+      case 'delivered':
+        this.log.info({ outcome }, 'video delivered');
+        return outcome;
+      case 'already-delivered':
+        this.log.info('video was already delivered by an earlier run: nothing to do');
+        return 'already-delivered';
+      case 'busy':
+        this.log.info({ retryInMs: result.retryInMs }, 'another worker is delivering this video: checking again later');
+        return this.delay(result.retryInMs);
+    }
+  }
+
+  /** Streams the MP4 into the chat, or sends its public link when it is too large there. */
+  private async send(deliveryId: string): Promise<RenderOutcome> {
+    const { address, language } = this.data;
+    await this.editProgress(t(language, 'renderDownloading'));
+    const limit = this.outbox.maxUploadBytes(address);
+    let outcome: RenderOutcome;
+    if (this.data.sizeBytes !== undefined && this.data.sizeBytes > limit) {
+      outcome = await this.sendLink('size announced by the render exceeds the platform limit');
+    } else {
+      const status: RenderStatus = { id: this.data.renderId, status: 'completed' };
+      if (this.data.outputUrl !== undefined) status.url = this.data.outputUrl;
+      if (this.data.sizeBytes !== undefined) status.sizeBytes = this.data.sizeBytes;
+      const opened = await this.deps.api.openRenderOutput(await this.cred(), status);
+      // Destroying an HTTP body emits an abort error; with no listener it would crash the process.
+      // Consumers (pipeline, for await) still see errors through their own listeners.
+      opened.stream.on('error', ignoreStreamError);
+      const size = opened.size ?? this.data.sizeBytes;
+      try {
+        if (size === undefined || size > limit) {
+          opened.stream.destroy();
+          outcome = await this.sendLink(size === undefined ? 'size unknown' : 'download exceeds the platform limit');
+        } else {
+          const caption =
+            this.data.projectLink === undefined
+              ? t(language, 'videoReadyNoLink')
+              : t(language, 'videoReady', { link: this.data.projectLink });
+          try {
+            await this.outbox.sendVideo(address, { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption, deliveryId });
+            outcome = 'delivered';
+          } catch (error) {
+            if (!(error instanceof FileTooLargeForPlatformError)) throw error;
+            outcome = await this.sendLink('the platform refused the upload as too large');
+          }
+        }
+      } finally {
+        if (!opened.stream.destroyed) opened.stream.destroy();
+      }
+    }
+    await this.editProgress(t(language, 'videoReadyNoLink'));
+    return outcome;
+  }
+
+  /** The public `output.url` only: the API's download endpoint needs the bearer token. */
+  private async sendLink(why: string): Promise<RenderOutcome> {
+    const { language } = this.data;
+    this.log.info({ why }, 'sending the video as a link');
+    if (this.data.outputUrl === undefined) {
+      await this.say(t(language, 'renderFailed', { reason: 'the video is too large to upload here' }));
+      return 'failed';
+    }
+    await this.say(t(language, 'videoAsLink', { url: this.data.outputUrl, link: this.data.projectLink ?? '' }));
+    return 'delivered-as-link';
+  }
+
+  /** Ends the job with a message when NemoVideo refuses the export for the account. */
+  private async refusal(error: unknown): Promise<RenderOutcome | undefined> {
+    if (!(error instanceof NemoApiError)) return undefined;
+    const { language, nemoUserId } = this.data;
+    if (error.status === 402) {
+      this.log.info('export refused (402): the account must register');
+      const link = nemoUserId === undefined ? this.deps.webUrl : bindLink(this.deps.webUrl, nemoUserId);
+      await this.say(t(language, 'exportNeedsAccount', { link }));
+      return 'needs-account';
+    }
+    if (error.nemoCode === NemoCode.NoCredits) {
+      this.log.info('export refused (2001): out of credits');
+      await this.say(
+        nemoUserId === undefined
+          ? t(language, 'noCreditsRegistered')
+          : t(language, 'noCredits', { link: bindLink(this.deps.webUrl, nemoUserId) }),
+      );
+      return 'no-credits';
+    }
+    return undefined;
+  }
+
+  private async existsAlready(cred: NemoCredentials): Promise<boolean> {
+    try {
+      await this.deps.api.renderStatus(cred, this.data.renderId);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The last word when BullMQ gives up on the job. Never throws. */
+  async tellFailed(error: unknown): Promise<void> {
+    try {
+      await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error) }));
+    } catch (sendError) {
+      this.log.error({ error: describe(sendError) }, 'could not tell the user the render failed');
+    }
+  }
+
+  /** Edits the progress message, or sends it (returning its new id) when there is none yet. */
+  private async showProgress(text: string): Promise<string | undefined> {
+    const { address } = this.data;
+    if (address.progressMessageId !== undefined) {
+      await this.editProgress(text);
+      return undefined;
+    }
+    return this.outbox.sendText(address, text);
+  }
+
+  /** A failed edit (message deleted, too old) must not fail the render. */
+  private async editProgress(text: string): Promise<void> {
+    const { address } = this.data;
+    if (address.progressMessageId === undefined) return;
+    try {
+      await this.outbox.editText(address, address.progressMessageId, text);
+    } catch (error) {
+      this.log.info({ error: describe(error) }, 'could not edit the progress message (ignored)');
+    }
+  }
+
+  private async say(text: string): Promise<void> {
+    await this.outbox.sendText(this.data.address, text);
+  }
+
+  private async cred(): Promise<NemoCredentials> {
+    this.credentials ??= await this.deps.credentialsFor(this.data);
+    return this.credentials;
+  }
+
+  private async save(patch: Partial<RenderJobData>): Promise<void> {
+    this.data = { ...this.data, ...patch };
+    await this.job.updateData(this.data);
+  }
+
+  private async delay(ms: number): Promise<never> {
+    await this.job.moveToDelayed(Date.now() + ms, this.token);
+    throw new DelayedError();
+  }
+}
+
+function ignoreStreamError(): void {
+  // Handled by whoever reads the stream; see `send`.
+}
+
+function bindLink(webUrl: string, nemoUserId: string): string {
+  return `${webUrl.replace(/\/+$/, '')}/?bind=${encodeURIComponent(nemoUserId)}`;
+}
+
+function isConflict(error: unknown): boolean {
+  return error instanceof NemoApiError && error.status === 409;
+}
+
+/** Network, 5xx, 409 and 429: the submit itself failed, so it is retried once with a new id. */
+function isSubmitRetryable(error: unknown): boolean {
+  if (isConflict(error)) return true;
+  const { action } = classify(error);
+  return action === 'retry' || action === 'wait_and_retry';
+}
+
+/** Error text safe for a log line: never a token. */
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return scrubSecrets(redactTokens(text)).slice(0, 500);
+}
+
+function shorten(text: string): string {
+  const clean = scrubSecrets(redactTokens(text)).replace(/\s+/g, ' ').trim();
+  return clean.length > MAX_REASON_CHARS ? `${clean.slice(0, MAX_REASON_CHARS - 1)}…` : clean;
+}
+
+/** A short, token-free reason for the user. */
+function reasonOf(error: unknown): string {
+  if (error instanceof NemoApiError) {
+    return shorten(error.serviceMessage ?? `NemoVideo answered ${error.status}${error.nemoCode === undefined ? '' : ` (code ${error.nemoCode})`}`);
+  }
+  if (error instanceof Error && 'code' in error && error.code === 'nemo_network_error') return 'NemoVideo did not answer';
+  return 'an internal error';
+}

@@ -1,0 +1,59 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { RenderJobInputSchema, type RenderJobData, type RenderJobInput } from './job-data.js';
+
+export const RENDER_QUEUE_NAME = 'render';
+/** The one job name on the queue. */
+export const RENDER_JOB_NAME = 'render';
+
+export interface RenderQueueOptions {
+  connection: ConnectionOptions | Redis;
+  /** BullMQ key prefix; default `bull`. */
+  prefix?: string;
+  /** Attempts for unexpected failures (default 5); tests lower it with the backoff. */
+  attempts?: number;
+  /** First exponential backoff step (default 2000 ms). */
+  backoffDelayMs?: number;
+}
+
+/** Unexpected failures retry with backoff; the last one tells the user (see the worker). */
+export const RENDER_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+  // A finished render's job stays a day so a duplicate enqueue of its id is still a no-op.
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Where export requests go; any worker process picks them up. */
+export class RenderQueue {
+  readonly queue: Queue<RenderJobData>;
+  private readonly jobOptions: JobsOptions;
+
+  constructor(options: RenderQueueOptions) {
+    this.jobOptions = {
+      ...RENDER_JOB_OPTIONS,
+      ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+      ...(options.backoffDelayMs === undefined ? {} : { backoff: { type: 'exponential', delay: options.backoffDelayMs } }),
+    };
+    this.queue = new Queue<RenderJobData>(RENDER_QUEUE_NAME, {
+      connection: options.connection,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    });
+  }
+
+  /** The job id is the render id: enqueuing the same render twice is a no-op. */
+  async enqueue(input: RenderJobInput): Promise<void> {
+    const valid = RenderJobInputSchema.parse(input);
+    const data: RenderJobData = { ...valid, phase: 'submit', polls: 0, submitAttempts: 0 };
+    await this.queue.add(RENDER_JOB_NAME, data, { ...this.jobOptions, jobId: valid.renderId });
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized');
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

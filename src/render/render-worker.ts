@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Outbox, Platform } from '../core/types.js';
+import { scrubSecrets } from '../log.js';
+import type { NemoCredentials } from '../nemo/types.js';
+import type { RenderJobData } from './job-data.js';
+import type { RenderApi } from './render-api.js';
+import { RenderProcessor, type RenderOutcome } from './render-processor.js';
+import { RENDER_QUEUE_NAME } from './render-queue.js';
+
+export interface RenderWorkerDeps {
+  /** BullMQ's connection; a Redis instance must have `maxRetriesPerRequest: null`. */
+  connection: ConnectionOptions | Redis;
+  /** BullMQ key prefix (default `bull`); also prefixes the delivery markers (default `nvb`). */
+  prefix?: string;
+  /** For the delivery markers; give it `maxRetriesPerRequest: null` so a Redis restart only delays it. */
+  redis: Redis;
+  api: RenderApi;
+  credentialsFor(job: RenderJobData): Promise<NemoCredentials>;
+  outboxes: Partial<Record<Platform, Outbox>>;
+  /** `NEMO_WEB_URL`, for the `?bind=` registration link. */
+  webUrl: string;
+  pollIntervalMs: number;
+  maxPolls: number;
+  concurrency?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** How many times a job may stall (its worker died) before BullMQ fails it; default 3. */
+  maxStalledCount?: number;
+  /** Lease of a delivering worker, renewed while it sends; default 60 s. */
+  deliveryLeaseMs?: number;
+  logger: Logger;
+}
+
+export interface RenderWorkerHandle {
+  worker: Worker<RenderJobData, RenderOutcome>;
+  close(): Promise<void>;
+}
+
+/** Starts a BullMQ worker on the render queue. Many may run, in many processes. */
+export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
+  const logger = deps.logger.child({ component: 'render-worker' });
+  const processor = new RenderProcessor({
+    redis: deps.redis,
+    markerPrefix: deps.prefix ?? 'nvb',
+    api: deps.api,
+    credentialsFor: deps.credentialsFor,
+    outboxes: deps.outboxes,
+    webUrl: deps.webUrl,
+    pollIntervalMs: deps.pollIntervalMs,
+    maxPolls: deps.maxPolls,
+    workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    deliveryLeaseMs: deps.deliveryLeaseMs ?? 60_000,
+    logger,
+  });
+  const worker = new Worker<RenderJobData, RenderOutcome>(RENDER_QUEUE_NAME, (job, token) => processor.process(job, token), {
+    connection: deps.connection,
+    ...(deps.prefix === undefined ? {} : { prefix: deps.prefix }),
+    concurrency: deps.concurrency ?? 4,
+    ...(deps.lockDurationMs === undefined ? {} : { lockDuration: deps.lockDurationMs }),
+    ...(deps.stalledIntervalMs === undefined ? {} : { stalledInterval: deps.stalledIntervalMs }),
+    maxStalledCount: deps.maxStalledCount ?? 3,
+  });
+  // Without a listener an 'error' event (e.g. Redis gone for a moment) would crash the process.
+  worker.on('error', (error) => {
+    logger.error({ error: scrubSecrets(error.message) }, 'render worker error (it keeps running)');
+  });
+  return {
+    worker,
+    close: () => worker.close(),
+  };
+}

@@ -1,0 +1,172 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Routes a test can make fail with `failNext`. */
+export type FakeRoute =
+  | 'anonymous-token'
+  | 'session'
+  | 'claim'
+  | 'run_sse'
+  | 'upload'
+  | 'credits'
+  | 'state'
+  | 'render-submit'
+  | 'render-poll'
+  | 'render-download'
+  | 'render-cancel'
+  | 'cdn';
+
+/**
+ * A scripted error answer: envelope `{code: code ?? status, message}` with HTTP `status ?? 200`,
+ * so a test picks any of the three error styles of nemo-api.md.
+ */
+export interface Failure {
+  status?: number;
+  code?: number;
+  message?: string;
+  /** Sets `Retry-After`; a 429 without it is legal too. */
+  retryAfterSeconds?: number;
+}
+
+/** A new draft, or a function `(before) => after` of the draft before. */
+export type DraftUpdate = unknown;
+
+export type KeepAliveStyle = 'comment' | 'empty' | 'heartbeat-json' | 'heartbeat-event';
+
+export type Frame =
+  | { kind: 'event'; event: object }
+  | { kind: 'keepalive'; style: KeepAliveStyle }
+  /** Written as-is, e.g. `'data: {not json\n\n'`. */
+  | { kind: 'raw'; text: string }
+  | { kind: 'delay'; ms: number }
+  /** `{"error":…}`; with `details` the 2.x `error_details` too. */
+  | { kind: 'error'; message: string; details?: boolean }
+  /** Applies `draft` if given, else the script's `draftAfter` (which then is not applied again). */
+  | { kind: 'apply-draft'; draft?: DraftUpdate }
+  /** Holds the stream open until the test resolves `until`. */
+  | { kind: 'wait'; until: Promise<void> };
+
+export interface TurnScript {
+  frames: Frame[];
+  /** Applied when the frames are done, unless an `apply-draft` frame without its own draft ran. */
+  draftAfter?: DraftUpdate;
+  /** `close` (default): clean end. `destroy`: socket cut mid-stream. `stall`: keep-alives until the client leaves. */
+  end?: 'close' | 'destroy' | 'stall';
+  keepAliveMs?: number;
+  /** Plays only on this session's next turn; any session's when absent. */
+  sessionId?: string;
+}
+
+export interface RenderScript {
+  /** The poll that answers `completed` (default 2). */
+  pollsUntilComplete?: number;
+  /** Poll answer shape, as nemo-api.md lists them (default 1). */
+  shape?: 1 | 2 | 3;
+  /** The render ends `failed` with this `error` instead of completing. */
+  fail?: string;
+  /** Serve this many deterministic bytes instead of the fixture, streamed, never held whole. */
+  outputSize?: number;
+  /** The MP4 bytes served for the output (default: the fixture). */
+  outputBytes?: Buffer;
+  /** Submit answer: `{success,data}` (default) or the code envelope. */
+  submitShape?: 'success' | 'envelope';
+}
+
+export type RenderStatusName = 'pending' | 'processing' | 'completed' | 'failed';
+
+export interface RenderRecord {
+  id: string;
+  sessionId: string;
+  userId: string;
+  polls: number;
+  /** As of the last poll (`pending` until the first). */
+  status: RenderStatusName;
+  cancelled: boolean;
+  script: RenderScript;
+  draft: unknown;
+  createdAt: string;
+  completedAt?: string;
+}
+
+export interface CreditsState {
+  available: number;
+  frozen: number;
+  total: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON bodies only. */
+  body?: unknown;
+}
+
+export interface SseCall {
+  sessionId: string;
+  text: string;
+  token: string;
+}
+
+export interface UploadRecord {
+  sessionId: string;
+  filename: string;
+  size: number;
+  /** Hex sha256 of the bytes received; of the URL text for `kind: 'url'`. */
+  sha256: string;
+  kind: 'file' | 'url';
+  url?: string;
+}
+
+export interface FakeSession {
+  taskId: string;
+  sessionId: string;
+  userId: string;
+  language: string;
+  draft: unknown;
+}
+
+export interface FakeNemoOptions {
+  /** Reserved: a rate limiter is not modelled; use `failNext(route, { status: 429 })`. */
+  rateLimit?: never;
+  /** Bearer tokens accepted without issue (like `NEMO_TOKEN`), each its own user. */
+  operatorTokens?: string[];
+  /** Per-file upload limit (default 50 MB). */
+  maxUploadBytes?: number;
+  /** Keep-alive period of `end: 'stall'` scripts (default 50 ms). */
+  keepAliveMs?: number;
+  /** Default for every render (per render: `scriptRender`). */
+  renderScript?: RenderScript;
+}
+
+export interface FakeNemo {
+  readonly url: string;
+  close(): Promise<void>;
+  readonly requests: RecordedRequest[];
+  /** Contract mismatches seen; tests assert it stays empty. */
+  readonly violations: string[];
+  readonly issuedTokens: string[];
+  readonly tokensByClientId: Map<string, string[]>;
+  readonly sessions: Map<string, FakeSession>;
+  readonly claimTokens: string[];
+  readonly sseCalls: SseCall[];
+  readonly uploads: UploadRecord[];
+  readonly renders: Map<string, RenderRecord>;
+  readonly renderPolls: Map<string, number>;
+  /** Default for renders submitted from now on. */
+  renderScript: RenderScript;
+  failNext(route: FakeRoute, failure: Failure, times?: number): void;
+  /** Later uses of the token answer 1001. */
+  expireToken(token: string): void;
+  setCredits(token: string, credits: CreditsState): void;
+  creditsOf(token: string): CreditsState;
+  draftOf(sessionId: string): unknown;
+  setDraft(sessionId: string, draft: unknown): void;
+  /** Queued: the next matching `/run_sse` plays it instead of the default agent. */
+  scriptTurn(script: TurnScript): void;
+  /** The next render submit uses this script instead of `renderScript`. */
+  scriptRender(script: RenderScript): void;
+  /** Hex sha256 of what the CDN serves for a render, for download assertions. */
+  outputSha256(renderId: string): string;
+  /** Resolves once this many `/run_sse` turns have finished on the server side (draft applied). */
+  turnsEnded(count: number): Promise<void>;
+}

@@ -1,0 +1,343 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { deliveryMarkerKey } from '../../src/render/delivery.js';
+import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
+import { testRedis, waitFor } from '../helpers/redis.js';
+import { OPERATOR_TOKEN, RecordingOutbox, WEB_URL, renderRig, type RenderRig, type RigOptions } from './render-harness.js';
+
+describe('render worker', () => {
+  let rig: RenderRig | undefined;
+
+  async function setup(options: Partial<RigOptions> = {}): Promise<RenderRig> {
+    const { url, prefix } = testRedis();
+    rig = await renderRig({ redisUrl: url, prefix, ...options });
+    return rig;
+  }
+
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  function expectNoTokenAnywhere(r: RenderRig): void {
+    expect(r.logs.lines.join('\n')).not.toContain(OPERATOR_TOKEN);
+    expect(r.outbox.allText()).not.toContain('nmv_');
+    expect(r.fake.violations).toEqual([]);
+  }
+
+  it.each([1, 2, 3] as const)(
+    'when a render completes with poll shape %i, then the fixture bytes arrive once and the one progress message is edited',
+    async (shape) => {
+      const r = await setup({ fake: { renderScript: { shape, pollsUntilComplete: 4 } } });
+      r.startWorker();
+      const input = r.input();
+      await r.queue.enqueue(input);
+
+      const done = await r.finished(input.renderId);
+
+      expect(done).toMatchObject({ state: 'completed', returnvalue: 'delivered' });
+      expect(r.outbox.videos).toHaveLength(1);
+      const video = r.outbox.videos[0]!;
+      expect(video.bytes.equals(FIXTURE_MP4)).toBe(true);
+      expect(video.deliveryId).toBe(input.renderId);
+      expect(video.caption).toBe(`Video ready. Project: ${input.projectLink}`);
+      // Progress went into the one message the engine posted: no new texts at all.
+      expect(r.outbox.texts).toEqual([]);
+      expect(new Set(r.outbox.edits.map((e) => e.id))).toEqual(new Set(['progress-1']));
+      const edits = r.outbox.edits.map((e) => e.text);
+      expect(edits.some((text) => /^Rendering… \d+ %$/.test(text))).toBe(true);
+      expect(edits.slice(-2)).toEqual(['Rendered. Sending the video…', 'Video ready.']);
+      expect(r.fake.renders.get(input.renderId)?.polls).toBe(4);
+      // No draft or token left in the finished job's data.
+      expect(done.data.draft).toBeUndefined();
+      expect(done.data.phase).toBe('deliver');
+      expect(JSON.stringify(done.data)).not.toContain('nmv_');
+      const jobLines = r.logs.parsed().filter((line) => line.renderId === input.renderId);
+      expect(jobLines.length).toBeGreaterThan(2);
+      expect(jobLines.every((line) => line.correlationId === input.correlationId)).toBe(true);
+      expectNoTokenAnywhere(r);
+    },
+  );
+
+  it('when the address has no progress message yet, then one is sent and later progress edits it', async () => {
+    const r = await setup({ fake: { renderScript: { pollsUntilComplete: 5 } } });
+    r.startWorker();
+    const input = r.input({ address: { platform: 'telegram', chatId: '-100', userId: '42' } });
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(r.outbox.texts).toHaveLength(1);
+    const progressId = r.outbox.texts[0]!.id;
+    expect(r.outbox.texts[0]!.text).toMatch(/^Rendering… \d+ %$/);
+    expect(done.data.address.progressMessageId).toBe(progressId);
+    expect(r.outbox.edits.length).toBeGreaterThan(1);
+    expect(r.outbox.edits.every((e) => e.id === progressId)).toBe(true);
+  });
+
+  it('when the submit fails once, then it is retried with a new id and the video is delivered', async () => {
+    const r = await setup();
+    r.fake.failNext('render-submit', { status: 500 });
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    const submitted = [...r.fake.renders.keys()];
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]).not.toBe(input.renderId);
+    expect(submitted[0]).toMatch(/^render_[0-9a-f-]{36}$/);
+    expect(done.data.renderId).toBe(submitted[0]);
+    expect(done.data.submitAttempts).toBe(1);
+    const bodies = r.fake.requests.filter((req) => req.path === '/api/render/proxy/lambda').map((req) => (req.body as { id: string }).id);
+    expect(bodies).toEqual([input.renderId, submitted[0]]);
+    expect(r.outbox.videos).toHaveLength(1);
+    expect(r.outbox.videos[0]!.deliveryId).toBe(input.renderId);
+    expectNoTokenAnywhere(r);
+  });
+
+  it('when the submit fails twice, then the user is told the render failed and nothing more is submitted', async () => {
+    const r = await setup();
+    r.fake.failNext('render-submit', { status: 503 }, 2);
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('failed');
+    expect(r.fake.requests.filter((req) => req.path === '/api/render/proxy/lambda')).toHaveLength(2);
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([expect.stringMatching(/^The render failed \(.+\)\. Say "export" to try again\.$/)]);
+    expect(r.outbox.videos).toEqual([]);
+  });
+
+  it('when the render fails, then the user gets renderFailed with the service error text', async () => {
+    const r = await setup({ fake: { renderScript: { pollsUntilComplete: 2, fail: 'codec exploded' } } });
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('failed');
+    expect(r.outbox.texts.map((m) => m.text)).toEqual(['The render failed (codec exploded). Say "export" to try again.']);
+    expect(r.outbox.videos).toEqual([]);
+  });
+
+  it('when the render is still running after maxPolls, then the user is told it timed out and the render is cancelled', async () => {
+    const r = await setup({ fake: { renderScript: { pollsUntilComplete: 100 } } });
+    r.startWorker({ maxPolls: 4 });
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('timed-out');
+    expect(r.fake.renders.get(input.renderId)?.polls).toBe(4);
+    expect(r.fake.renders.get(input.renderId)?.cancelled).toBe(true);
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([
+      'The render is taking much longer than usual, so I stopped waiting. Say "export" to try again.',
+    ]);
+  });
+
+  it('when polls fail with 5xx, then each counts as a poll and the render still completes', async () => {
+    const r = await setup({ fake: { renderScript: { pollsUntilComplete: 2 } } });
+    // The client repeats a failed GET once itself: two failures make one failed poll.
+    r.fake.failNext('render-poll', { status: 502 }, 4);
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(done.data.polls).toBe(3);
+    expect(r.outbox.videos).toHaveLength(1);
+  });
+
+  it('when the render announces a size above the platform limit, then the CDN link is sent and nothing is downloaded', async () => {
+    const r = await setup({ fake: { renderScript: { shape: 3, outputSize: 3000 } } });
+    r.outbox.maxBytes = 2000;
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered-as-link');
+    const cdnUrl = `${r.fake.url}/cdn/${input.renderId}.mp4`;
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([
+      `Video ready. It's too large to upload here, so here's the download link: ${cdnUrl}\nProject: ${input.projectLink}`,
+    ]);
+    expect(r.outbox.videos).toEqual([]);
+    expect(r.fake.requests.filter((req) => req.path.startsWith('/cdn/') || req.path.endsWith('/download'))).toEqual([]);
+    expectNoTokenAnywhere(r);
+  });
+
+  it('when only the download reveals a size above the limit, then the link is sent instead of the file', async () => {
+    const r = await setup({ fake: { renderScript: { shape: 1, outputSize: 3000 } } });
+    r.outbox.maxBytes = 2000;
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered-as-link');
+    expect(r.outbox.texts[0]?.text).toContain(`${r.fake.url}/cdn/${input.renderId}.mp4`);
+    expect(r.outbox.texts[0]?.text).not.toContain('/download');
+    expect(r.outbox.videos).toEqual([]);
+    expectNoTokenAnywhere(r);
+  });
+
+  it('when the platform refuses the upload as too large, then the link is sent', async () => {
+    const r = await setup();
+    r.outbox.refuseAbove = 100;
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered-as-link');
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([expect.stringContaining(`${r.fake.url}/cdn/${input.renderId}.mp4`)]);
+    expect(r.outbox.edits.at(-1)?.text).toBe('Video ready.');
+  });
+
+  it('when the export is refused with 402, then the user gets the registration link and nothing is polled', async () => {
+    const r = await setup();
+    r.fake.failNext('render-submit', { status: 402 });
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('needs-account');
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([
+      `Exporting needs a registered NemoVideo account (it's not a credit problem). Register here, then say "export" again: ${WEB_URL}/?bind=anon_user_1`,
+    ]);
+    expect(r.fake.requests.filter((req) => req.method === 'GET' && req.path.startsWith('/api/render/'))).toEqual([]);
+  });
+
+  it('when the account is out of credits (2001), then the user gets the credits message with the link', async () => {
+    const r = await setup();
+    r.fake.failNext('render-submit', { code: 2001 });
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('no-credits');
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([`You're out of credits. Register to get more: ${WEB_URL}/?bind=anon_user_1`]);
+  });
+
+  it('when the same render is enqueued twice, then it is submitted and delivered once', async () => {
+    const r = await setup();
+    const input = r.input();
+    await Promise.all([r.queue.enqueue(input), r.queue.enqueue(input)]);
+    await r.queue.enqueue(input);
+    r.startWorker();
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(r.fake.renders.size).toBe(1);
+    expect(r.outbox.videos).toHaveLength(1);
+    const counts = await r.queue.counts();
+    expect(counts.completed).toBe(1);
+  });
+
+  it('when a dead worker still holds the delivery lease, then the video is delivered once after the lease lapses', async () => {
+    const r = await setup();
+    const input = r.input();
+    await r.redis.set(deliveryMarkerKey(r.prefix, input.renderId), 'delivering:dead-worker:x', 'PX', 600);
+    r.startWorker();
+    const startedAt = Date.now();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(500);
+    expect(r.outbox.videos).toHaveLength(1);
+    expect(await r.redis.get(deliveryMarkerKey(r.prefix, input.renderId))).toBe('delivered');
+    expect(await r.redis.ttl(deliveryMarkerKey(r.prefix, input.renderId))).toBeGreaterThan(29 * 24 * 3600);
+  });
+
+  it('when the delivery marker says delivered, then a re-run completes without sending again', async () => {
+    const r = await setup();
+    const input = r.input();
+    await r.redis.set(deliveryMarkerKey(r.prefix, input.renderId), 'delivered');
+    r.startWorker();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('already-delivered');
+    expect(r.outbox.videos).toEqual([]);
+  });
+
+  it('when sending the video fails, then the lease is released and the retry delivers it', async () => {
+    const r = await setup();
+    const original = r.outbox.sendVideo.bind(r.outbox);
+    let calls = 0;
+    r.outbox.sendVideo = async (to, video) => {
+      calls += 1;
+      if (calls === 1) {
+        video.stream.destroy();
+        throw new Error('platform hiccup');
+      }
+      await original(to, video);
+    };
+    r.startWorker();
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(calls).toBe(2);
+    expect(r.outbox.videos).toHaveLength(1);
+    expect(r.outbox.videos[0]!.bytes.equals(FIXTURE_MP4)).toBe(true);
+  });
+
+  it('when every attempt fails unexpectedly, then the user is told once that the render failed', async () => {
+    const r = await setup({ attempts: 3 });
+    let lookups = 0;
+    r.startWorker({
+      credentialsFor: async () => {
+        lookups += 1;
+        throw new Error(`credential store down (token ${OPERATOR_TOKEN})`);
+      },
+    });
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.state).toBe('failed');
+    expect(lookups).toBe(3);
+    expect(r.outbox.texts.map((m) => m.text)).toEqual(['The render failed (an internal error). Say "export" to try again.']);
+    expect(r.logs.lines.join('\n')).not.toContain(OPERATOR_TOKEN);
+  });
+
+  it('when no outbox serves the platform, then the job fails at once with a clear log line', async () => {
+    const r = await setup();
+    r.startWorker({ outboxes: { discord: new RecordingOutbox('discord') } });
+    const input = r.input();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.state).toBe('failed');
+    expect(done.failedReason).toBe('no outbox for platform telegram');
+    expect(r.fake.renders.size).toBe(0);
+    await waitFor(() => r.logs.lines.some((line) => line.includes('no outbox for this platform')), { timeoutMs: 2000 });
+    const line = r.logs.parsed().find((l) => String(l.msg).includes('no outbox'));
+    expect(line).toMatchObject({ renderId: input.renderId, correlationId: input.correlationId, platform: 'telegram' });
+  });
+});
