@@ -124,7 +124,7 @@ export class Engine implements MessageHandler {
       case 'empty':
         return void (await reply.send(t(lang, 'emptyMessage')));
       case 'unknown_command':
-        return void (await reply.send(t(lang, 'unknownCommand', { command: routed.command ?? routed.text })));
+        return void (await reply.send(t(lang, 'unknownCommand', { command: `/${routed.command ?? routed.text}` })));
       case 'help':
         return void (await reply.send(t(lang, 'help')));
       case 'start': {

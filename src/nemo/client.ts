@@ -90,10 +90,10 @@ function seg(value: string): string {
 }
 
 function isEventStream(response: Response): boolean {
-  const type = headerValue(response, 'content-type')?.toLowerCase() ?? '';
   if (response.statusCode < 200 || response.statusCode > 299) return false;
-  // A 2xx that is not declared JSON is read as events: some gateways drop the Content-Type.
-  return type.includes('text/event-stream') || !type.includes('json');
+  const type = headerValue(response, 'content-type')?.toLowerCase();
+  // A missing Content-Type is read as events (some gateways drop it); any other type is an envelope.
+  return type === undefined || type.includes('text/event-stream');
 }
 
 /** The only code that speaks to NemoVideo. One undici Agent; tokens only ever in the Authorization header. */

@@ -58,7 +58,10 @@ export function multipartBody(file: MultipartFile): MultipartBody {
     contentLength: head.length + file.size + tail.length,
     async open() {
       const source = await file.open();
-      return Readable.from(frame(head, source, file.size, tail), { objectMode: false });
+      const body = Readable.from(frame(head, source, file.size, tail), { objectMode: false });
+      // A request that fails before reading the body never starts the generator, so its finally never runs.
+      body.once('close', () => source.destroy());
+      return body;
     },
   };
 }

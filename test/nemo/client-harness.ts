@@ -116,5 +116,6 @@ export function useNemoHarness(overrides: Partial<NemoClientOptions> = {}): Harn
 
 function describeError(error: unknown): unknown {
   if (!(error instanceof Error)) return String(error);
-  return { name: error.name, message: error.message, stack: error.stack, cause: error.cause === undefined ? undefined : describeError(error.cause), ...error };
+  // Own enumerable fields too (status, endpoint, partialText…): a token could hide in any of them.
+  return { ...error, name: error.name, message: error.message, stack: error.stack, cause: error.cause === undefined ? undefined : describeError(error.cause) };
 }

@@ -127,7 +127,7 @@ describe('NemoClient.runTurn against the fake NemoVideo', () => {
     expect(h.fake.requests.filter((r) => r.path === '/run_sse')).toHaveLength(1);
   });
 
-  it('when the caller stops reading early, then the connection is freed and nothing is re-sent', async () => {
+  it('when the caller stops reading early, then the iteration ends quietly and nothing is re-sent', async () => {
     const { cred, session } = await h.user();
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -227,6 +227,50 @@ describe('NemoClient.runTurn when the connection fails', () => {
       expect(error).toMatchObject({ code: 'nemo_stream_broken', partialText: '' });
       expect(classify(error).action).toBe('give_up');
       expect(received).toBe(1);
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('when a 200 answer is not an event stream, then it is read as an envelope: a refusal or a NemoApiError, never an empty turn', async () => {
+    const answers = [
+      { type: 'text/plain', body: '{"code":2001,"message":"insufficient credits","data":null}' },
+      { type: 'text/html', body: '<html>gateway says hi</html>' },
+    ];
+    const server = createServer((req, res) => {
+      const answer = answers.shift();
+      req.resume();
+      res.writeHead(200, { 'content-type': answer?.type ?? 'text/plain' }).end(answer?.body);
+    });
+    const client = clientFor(await listen(server));
+    const run = () =>
+      (async () => {
+        for await (const _event of client.runTurn(cred, '1', 'hi')) void _event;
+      })().catch((caught: unknown) => caught);
+    try {
+      expect(await run()).toMatchObject({ status: 200, nemoCode: 2001 });
+      const html = await run();
+      expect(html).toBeInstanceOf(NemoApiError);
+      expect((html as Error).message).toContain('expected an event stream');
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('when a gateway drops the Content-Type of the stream, then the events are still read', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      res.removeHeader('content-type');
+      res.writeHead(200);
+      res.end(`data: ${JSON.stringify(adk.text('still here'))}\n\n`);
+    });
+    const client = clientFor(await listen(server));
+    try {
+      const events = [];
+      for await (const event of client.runTurn(cred, '1', 'hi')) events.push(event);
+      expect(events).toEqual([{ type: 'text', text: 'still here', author: 'nemo_agent' }]);
     } finally {
       await client.close();
       server.close();

@@ -43,6 +43,15 @@ describe('NemoClient: tokens, sessions, plain calls', () => {
     expect(h.fake.requests).toHaveLength(1);
   });
 
+  it('when the token call is rate limited once, then it waits and succeeds on the second call', async () => {
+    h.fake.failNext('anonymous-token', { status: 429 });
+    const token = await h.client.anonymousToken('3f1c0d0e-0000-4000-8000-000000000001', 'telegram');
+    expect(token.token).toMatch(/^nmv_usr_/);
+    expect(token).toMatchObject({ userId: expect.stringMatching(/^anon_/), credits: 100 });
+    expect(h.fake.requests.map((r) => r.path)).toEqual(['/api/auth/anonymous-token', '/api/auth/anonymous-token']);
+    expect(h.sleeps).toEqual([5]);
+  });
+
   it('when credits and state are read, then they match what the service holds', async () => {
     const { cred, session } = await h.user();
     h.fake.setCredits(cred.current, { available: 42, frozen: 8, total: 50 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deliveryMarkerKey } from '../../src/render/delivery.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
-import { OPERATOR_TOKEN, RecordingOutbox, WEB_URL, renderRig, type RenderRig, type RigOptions } from './render-harness.js';
+import { DRAFT, OPERATOR_TOKEN, RecordingOutbox, WEB_URL, credentials, renderRig, type RenderRig, type RigOptions } from './render-harness.js';
 
 describe('render worker', () => {
   let rig: RenderRig | undefined;
@@ -96,6 +96,22 @@ describe('render worker', () => {
     expect(r.outbox.videos).toHaveLength(1);
     expect(r.outbox.videos[0]!.deliveryId).toBe(input.renderId);
     expectNoTokenAnywhere(r);
+  });
+
+  it('when a re-run submits an id NemoVideo already has (409), then it polls that render instead of submitting another', async () => {
+    const r = await setup();
+    const input = r.input();
+    // What a process killed right after its submit leaves behind: the render exists, the job still says submit.
+    await r.client.submitRender(credentials(), { id: input.renderId, sessionId: r.sessionId, draft: DRAFT });
+    r.startWorker();
+    await r.queue.enqueue(input);
+
+    const done = await r.finished(input.renderId);
+
+    expect(done.returnvalue).toBe('delivered');
+    expect([...r.fake.renders.keys()]).toEqual([input.renderId]);
+    expect(done.data.submitAttempts).toBe(0);
+    expect(r.outbox.videos).toHaveLength(1);
   });
 
   it('when the submit fails twice, then the user is told the render failed and nothing more is submitted', async () => {
