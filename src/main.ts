@@ -32,10 +32,14 @@ async function main(argv: string[]): Promise<void> {
 
   // The terminal chat owns stdout, so its logs go to a file.
   mkdirSync(DATA_DIR, { recursive: true });
+  // The configured tokens are scrubbed by value too, whatever their shape.
+  const secrets = [config.nemoToken, config.telegramBotToken, config.discordToken, config.telegramWebhookSecret].filter(
+    (value): value is string => value !== undefined,
+  );
   const logger =
     mode === 'console'
-      ? createLogger({ level: config.logLevel, destination: createWriteStream(`${DATA_DIR}/console.log`, { flags: 'a' }) })
-      : createLogger({ level: config.logLevel });
+      ? createLogger({ level: config.logLevel, secrets, destination: createWriteStream(`${DATA_DIR}/console.log`, { flags: 'a' }) })
+      : createLogger({ level: config.logLevel, secrets });
 
   let redis;
   try {

@@ -71,6 +71,27 @@ describe('terminal chat, end to end', () => {
     expect(bot.fake.uploads[0]?.filename).toBe('sample.mp4');
   });
 
+  it('when the user sends a document with an instruction, then its text goes to the agent with the instruction and nothing is uploaded', async () => {
+    bot = await startConsoleBot();
+    const dir = await mkdtemp(join(tmpdir(), 'nvb-doc-'));
+    const file = join(dir, 'blog intro.md');
+    await writeFile(file, '# Paradise Found\n\nA quiet island where the\u0007 sea meets the sky.');
+    await bot.say(`/upload "${file}" turn this blog post into a 30-second explainer`, /Happy to help with/);
+    const sent = bot.fake.sseCalls[0]?.text ?? '';
+    expect(sent).toMatch(/^turn this blog post into a 30-second explainer/);
+    expect(sent).toContain('A quiet island where the sea meets the sky.');
+    expect(bot.fake.uploads).toHaveLength(0);
+  });
+
+  it('when the user sends a link to a media file, then it is uploaded by URL and other links stay in the text', async () => {
+    bot = await startConsoleBot();
+    await bot.say('/upload https://media.example.com/clips/beach.mp4', /Uploaded: beach\.mp4/);
+    expect(bot.fake.uploads).toMatchObject([{ kind: 'url', url: 'https://media.example.com/clips/beach.mp4' }]);
+    await bot.say('make it like https://blog.example.com/post please', /Happy to help with/);
+    expect(bot.fake.sseCalls.at(-1)?.text).toContain('https://blog.example.com/post');
+    expect(bot.fake.uploads).toHaveLength(1);
+  });
+
   it('when the user says export, then the MP4 is saved with the bytes the service rendered, once, with the project link', async () => {
     bot = await startConsoleBot();
     await generated(bot);
