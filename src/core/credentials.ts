@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { NemoApiError } from '../nemo/errors.js';
 import type { AnonymousToken, NemoCredentials } from '../nemo/types.js';
 import type { SessionStore, UserIdentity } from './session-store.js';
 import type { Platform } from './types.js';
@@ -47,7 +48,14 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
 
   const fetchToken = async (): Promise<string> => {
     const current = await identity();
-    const issued = await deps.nemo.anonymousToken(current.clientId, platform);
+    let issued: AnonymousToken;
+    try {
+      issued = await deps.nemo.anonymousToken(current.clientId, platform);
+    } catch (error) {
+      // HTTP 400 means the service did not see the X-Client-Id: send it once more.
+      if (!(error instanceof NemoApiError) || error.status !== 400) throw error;
+      issued = await deps.nemo.anonymousToken(current.clientId, platform);
+    }
     const next: UserIdentity = {
       clientId: current.clientId,
       token: issued.token,

@@ -148,6 +148,21 @@ describe('terminal chat, service faults', () => {
     expect(bot.fake.tokensByClientId.size).toBe(1);
   });
 
+  it('when the token call answers HTTP 400 (client id not seen), then it is sent once more with the client id and works', async () => {
+    bot = await startConsoleBot();
+    bot.fake.failNext('anonymous-token', { status: 400, message: 'X-Client-Id header required' });
+    await bot.say('credits', /100 available/);
+    const calls = bot.fake.requests.filter((r) => r.path === '/api/auth/anonymous-token');
+    expect(calls).toHaveLength(2);
+    expect(calls[0]?.headers['x-client-id']).toBe(calls[1]?.headers['x-client-id']);
+  });
+
+  it('when the service refuses an uploaded file (4001), then the accepted formats are listed', async () => {
+    bot = await startConsoleBot();
+    bot.fake.failNext('upload', { code: 4001, message: 'unsupported file type' });
+    await bot.say(`/upload ${fileURLToPath(FIXTURE_MP4_PATH)}`, /isn't supported\. Accepted: mp4/);
+  });
+
   it('when the user is out of credits (2001), then the registration link carries their id', async () => {
     bot = await startConsoleBot();
     await bot.say('credits', /100 available/);
@@ -260,6 +275,22 @@ describe('terminal chat, bad input', () => {
     await truncate(file, 60 * 1024 * 1024);
     await bot.say(`/upload ${file}`, /too large/);
     expect(bot.fake.requests.some((r) => r.path.startsWith('/api/upload-video'))).toBe(false);
+  });
+
+  it('when a message is empty, then the bot asks for a description and creates nothing', async () => {
+    bot = await startConsoleBot();
+    const address = { platform: 'console' as const, chatId: 'terminal', userId: 'tester' };
+    await bot.app.engine.handle({ ...address, text: ' \n\t ', attachments: [], addressed: true, address });
+    expect(bot.output()).toMatch(/Your message was empty/);
+    expect(bot.fake.sessions.size).toBe(0);
+  });
+
+  it('when /new is typed, then a fresh project replaces the old one', async () => {
+    bot = await startConsoleBot();
+    await generated(bot);
+    await bot.say('/new', /Started a fresh project/);
+    expect(bot.fake.sessions.size).toBe(2);
+    await bot.say('status', /timeline is empty/i);
   });
 
   it('when an unknown command is typed, then the bot says so and changes nothing', async () => {
