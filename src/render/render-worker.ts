@@ -2,29 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { Outbox, Platform } from '../core/types.js';
 import { scrubSecrets } from '../log.js';
-import type { NemoCredentials } from '../nemo/types.js';
 import type { RenderJobData } from './job-data.js';
-import type { RenderApi } from './render-api.js';
-import { RenderProcessor, type RenderOutcome } from './render-processor.js';
+import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from './render-processor.js';
 import { RENDER_QUEUE_NAME } from './render-queue.js';
 
-export interface RenderWorkerDeps {
+export interface RenderWorkerDeps
+  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'maxPolls' | 'logger'> {
   /** BullMQ's connection; a Redis instance must have `maxRetriesPerRequest: null`. */
   connection: ConnectionOptions | Redis;
   /** BullMQ key prefix (default `bull`); also prefixes the delivery markers (default `nvb`). */
   prefix?: string;
-  /** For the delivery markers; give it `maxRetriesPerRequest: null` so a Redis restart only delays it. */
-  redis: Redis;
-  api: RenderApi;
-  credentialsFor(job: RenderJobData): Promise<NemoCredentials>;
-  outboxes: Partial<Record<Platform, Outbox>>;
-  /** `NEMO_WEB_URL`, for the `?bind=` registration link. */
-  webUrl: string;
-  pollIntervalMs: number;
-  maxPolls: number;
   concurrency?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -32,7 +20,6 @@ export interface RenderWorkerDeps {
   maxStalledCount?: number;
   /** Lease of a delivering worker, renewed while it sends; default 60 s. */
   deliveryLeaseMs?: number;
-  logger: Logger;
 }
 
 export interface RenderWorkerHandle {
