@@ -1,7 +1,11 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { AccessPolicy } from './core/access-policy.js';
 import { credentialsFor } from './core/credentials.js';
+import { DailyQuota } from './core/daily-quota.js';
+import { TokenCipher } from './core/token-cipher.js';
+import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
 import { SessionStore } from './core/session-store.js';
 import { TurnGate } from './core/turn-gate.js';
@@ -52,12 +56,17 @@ export function createApp(options: AppOptions): App {
   const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400 });
   const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS });
   const renders = new RenderQueue({ connection: redis, prefix });
+  const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
 
   const engine = new Engine({
     api: nemo,
     sessions,
     gate,
     renders,
+    access: new AccessPolicy(config, redis, prefix),
+    quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders }, prefix),
+    usage: new UsageStats(redis, prefix),
+    cipher,
     outboxes,
     logger,
     settings: {
@@ -70,6 +79,8 @@ export function createApp(options: AppOptions): App {
       documentMaxChars: config.documentMaxChars,
       maxMessageChars: MAX_MESSAGE_CHARS,
       turnLockTtlMs: TURN_LOCK_TTL_MS,
+      userDailyTurns: config.userDailyTurns,
+      userDailyRenders: config.userDailyRenders,
     },
   });
 
@@ -80,7 +91,9 @@ export function createApp(options: AppOptions): App {
         redis,
         api: nemo,
         credentialsFor: (job) =>
-          Promise.resolve(credentialsFor({ nemo, sessions, operatorToken: config.nemoToken }, job.sessionKey.platform, job.sessionKey.userId)),
+          Promise.resolve(
+            credentialsFor({ nemo, sessions, operatorToken: config.nemoToken, cipher }, job.sessionKey.platform, job.sessionKey.userId),
+          ),
         outboxes,
         webUrl: config.nemoWebUrl,
         pollIntervalMs: config.renderPollIntervalMs,

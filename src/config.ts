@@ -31,6 +31,16 @@ export interface Config {
   readonly videoDir: string;
   readonly sessionTtlDays: number;
   readonly documentMaxChars: number;
+  /** Platform-prefixed user ids (`telegram:123`); empty: everyone. */
+  readonly allowedUsers: readonly string[];
+  /** Platform-prefixed chat ids (`telegram:-100…`, `discord:guild:456`); empty: every chat. */
+  readonly allowedChats: readonly string[];
+  readonly adminUsers: readonly string[];
+  readonly userDailyTurns?: number;
+  readonly userDailyRenders?: number;
+  /** 32 bytes for AES-256-GCM: personal tokens are stored encrypted with it. */
+  readonly tokenEncryptionKey?: Buffer;
+  readonly shutdownTimeoutMs: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -51,6 +61,7 @@ const SECRET_VARIABLES = new Set([
   'DISCORD_TOKEN',
   'TELEGRAM_WEBHOOK_SECRET',
   'REDIS_URL',
+  'TOKEN_ENCRYPTION_KEY',
 ]);
 
 function positiveInt(max = Number.MAX_SAFE_INTEGER) {
@@ -93,6 +104,28 @@ function matching(pattern: RegExp, expected: string) {
 // Tokens are opaque, but one with a space or a control character is a copy-paste accident.
 const token = () => matching(/^[\x21-\x7e]+$/, 'must be a single token without spaces');
 
+// `telegram:123, discord:guild:456`: a platform, then the id (a Discord guild is `discord:guild:<id>`).
+function idList() {
+  return z
+    .string()
+    .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(console|telegram|discord):(guild:)?[\w-]+$/, { error: 'must be a comma-separated list like telegram:123, discord:guild:456' })))
+    .default([]);
+}
+
+// 32 random bytes, as 64 hex characters or base64 (`openssl rand -base64 32`).
+function encryptionKey() {
+  const expected = 'must be 32 bytes as 64 hex characters or base64 (openssl rand -base64 32)';
+  return z.string().transform((value, ctx) => {
+    const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+    if (key.length !== 32) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return key;
+  });
+}
+
 const EnvSchema = z.object({
   NEMO_API_URL: httpUrl().default('https://mega-api-prod.nemovideo.ai'),
   NEMO_WEB_URL: httpUrl().default('https://nemovideo.com'),
@@ -125,9 +158,19 @@ const EnvSchema = z.object({
   VIDEO_DIR: z.string().default('./videos'),
   SESSION_TTL_DAYS: positiveInt().default(30),
   DOCUMENT_MAX_CHARS: positiveInt().default(12_000),
+  ALLOWED_USERS: idList(),
+  ALLOWED_CHATS: idList(),
+  ADMIN_USERS: idList(),
+  USER_DAILY_TURNS: positiveInt().optional(),
+  USER_DAILY_RENDERS: positiveInt().optional(),
+  TOKEN_ENCRYPTION_KEY: encryptionKey().optional(),
+  SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
 });
 
 type EnvName = keyof typeof EnvSchema.shape;
+
+/** Every variable the bot reads: deployment files and the README name exactly these. */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 /** Reads and validates every setting; throws `ConfigError` naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -178,6 +221,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     videoDir: e.VIDEO_DIR,
     sessionTtlDays: e.SESSION_TTL_DAYS,
     documentMaxChars: e.DOCUMENT_MAX_CHARS,
+    allowedUsers: e.ALLOWED_USERS,
+    allowedChats: e.ALLOWED_CHATS,
+    adminUsers: e.ADMIN_USERS,
+    userDailyTurns: e.USER_DAILY_TURNS,
+    userDailyRenders: e.USER_DAILY_RENDERS,
+    tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
 }
 

@@ -2,39 +2,36 @@ import { randomUUID } from 'node:crypto';
 import { NemoApiError } from '../nemo/errors.js';
 import type { AnonymousToken, NemoCredentials } from '../nemo/types.js';
 import type { SessionStore, UserIdentity } from './session-store.js';
+import type { TokenCipher } from './token-cipher.js';
 import type { Platform } from './types.js';
 
 export interface CredentialDeps {
   nemo: { anonymousToken(clientId: string, platform: string): Promise<AnonymousToken> };
   sessions: Pick<SessionStore, 'readIdentity' | 'writeIdentity'>;
-  /** `NEMO_TOKEN`: shared by every user, never renewed. */
+  /** `NEMO_TOKEN`: shared by every user without a token of their own, never renewed. */
   operatorToken?: string | undefined;
+  /** Opens personal tokens (`/login`); without it they are ignored. */
+  cipher?: TokenCipher | undefined;
 }
 
 export interface UserCredentials extends NemoCredentials {
   /** `anon_…` of an anonymous token: the `?bind=` id of the registration link. */
   nemoUserId(): Promise<string | undefined>;
-  readonly anonymous: boolean;
+  /** Whether the person is on an anonymous token (registration link) right now. */
+  isAnonymous(): Promise<boolean>;
+  /** Whether the person is on the operator's shared token (daily quotas apply). */
+  isShared(): Promise<boolean>;
 }
 
 // Renew a little before the service would refuse the token.
 const EXPIRY_MARGIN_MS = 60_000;
 
 /**
- * The bearer for one person: the operator's token when set, else their own anonymous token,
- * fetched with a client id that is kept forever so renewals stay within the service's quota.
+ * The bearer for one person: their own token (`/login`) when they have one, else the
+ * operator's token when set, else their own anonymous token, fetched with a client id that is
+ * kept forever so renewals stay within the service's quota.
  */
 export function credentialsFor(deps: CredentialDeps, platform: Platform, userId: string): UserCredentials {
-  const operatorToken = deps.operatorToken;
-  if (operatorToken) {
-    return {
-      platform,
-      anonymous: false,
-      token: () => Promise.resolve(operatorToken),
-      nemoUserId: () => Promise.resolve(undefined),
-    };
-  }
-
   let cached: UserIdentity | undefined;
 
   const identity = async (): Promise<UserIdentity> => {
@@ -44,6 +41,11 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
     const fresh: UserIdentity = { clientId: randomUUID() };
     await deps.sessions.writeIdentity(platform, userId, fresh);
     return (cached = fresh);
+  };
+
+  const personalToken = async (): Promise<string | undefined> => {
+    const sealed = (await identity()).personalToken;
+    return sealed && deps.cipher ? deps.cipher.decrypt(sealed) : undefined;
   };
 
   const fetchToken = async (): Promise<string> => {
@@ -56,29 +58,37 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
       if (!(error instanceof NemoApiError) || error.status !== 400) throw error;
       issued = await deps.nemo.anonymousToken(current.clientId, platform);
     }
-    const next: UserIdentity = {
-      clientId: current.clientId,
-      token: issued.token,
-      tokenExpiresAt: issued.expiresAt,
-      nemoUserId: issued.userId,
-    };
+    const next: UserIdentity = { ...current, token: issued.token, tokenExpiresAt: issued.expiresAt, nemoUserId: issued.userId };
     await deps.sessions.writeIdentity(platform, userId, next);
     cached = next;
     return issued.token;
   };
 
-  return {
+  const anonymous = async (): Promise<boolean> => !deps.operatorToken && (await personalToken()) === undefined;
+
+  const credentials: UserCredentials = {
     platform,
-    anonymous: true,
     async token() {
+      const own = await personalToken();
+      if (own) return own;
+      if (deps.operatorToken) return deps.operatorToken;
       const current = await identity();
       const expired = current.tokenExpiresAt !== undefined && Date.parse(current.tokenExpiresAt) - EXPIRY_MARGIN_MS < Date.now();
       if (current.token && !expired) return current.token;
       return fetchToken();
     },
-    renew: fetchToken,
     async nemoUserId() {
-      return (await identity()).nemoUserId;
+      return (await anonymous()) ? (await identity()).nemoUserId : undefined;
+    },
+    isAnonymous: anonymous,
+    async isShared() {
+      return deps.operatorToken !== undefined && (await personalToken()) === undefined;
     },
   };
+  // Only an anonymous token can be renewed (with the same client id); others are refused as they are.
+  credentials.renew = async () => {
+    if (!(await anonymous())) throw new NemoApiError({ status: 401, nemoCode: 1001, endpoint: 'token', serviceMessage: 'token refused' });
+    return fetchToken();
+  };
+  return credentials;
 }

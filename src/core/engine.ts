@@ -6,7 +6,11 @@ import { NemoApiError, NemoCode } from '../nemo/errors.js';
 import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
 import type { AnonymousToken, Credits, NemoCredentials, NemoSession, SessionState, UploadedFile, UploadSource } from '../nemo/types.js';
 import { ChatReply } from './chat-reply.js';
+import type { AccessPolicy } from './access-policy.js';
 import { credentialsFor, type UserCredentials } from './credentials.js';
+import type { DailyQuota, QuotaKind } from './daily-quota.js';
+import type { TokenCipher } from './token-cipher.js';
+import type { UsageStats } from './usage-stats.js';
 import { readDocumentText } from './documents.js';
 import { errorReply } from './error-reply.js';
 import { detectLanguage, t } from './i18n.js';
@@ -50,13 +54,21 @@ export interface EngineSettings extends TurnSettings {
   maxMessageChars: number;
   /** The turn lock's life; it is extended while a turn runs, so a crashed process frees it soon. */
   turnLockTtlMs: number;
+  /** Daily limits per person on the operator's token (shown in the refusal). */
+  userDailyTurns?: number | undefined;
+  userDailyRenders?: number | undefined;
 }
 
 export interface EngineDeps {
   api: EngineApi;
   sessions: SessionStore;
   gate: TurnGate;
-  renders: { enqueue(request: RenderRequest): Promise<void> };
+  renders: { enqueue(request: RenderRequest): Promise<void>; inFlight(): Promise<number> };
+  access: AccessPolicy;
+  quota: DailyQuota;
+  usage: UsageStats;
+  /** Seals personal tokens (`/login`); absent: `/login` is disabled. */
+  cipher?: TokenCipher | undefined;
   outboxes: Partial<Record<Platform, Outbox>>;
   logger: Logger;
   settings: EngineSettings;
@@ -90,6 +102,11 @@ export class Engine implements MessageHandler {
     const conv = this.conversation(message.address, detectLanguage(message.platformLanguage, message.text));
     if (!conv) return;
     try {
+      const verdict = await this.deps.access.check(message.address);
+      if (verdict !== 'allowed') {
+        if (verdict === 'refuse') await conv.reply.send(t(conv.lang, 'notAllowed'));
+        return;
+      }
       await this.dispatch(conv, message);
     } catch (error) {
       conv.log.error({ err: describeError(error) }, 'message failed');
@@ -105,7 +122,7 @@ export class Engine implements MessageHandler {
     }
     const key: SessionKey = { platform: address.platform, chatId: address.chatId, userId: address.userId };
     const cred = credentialsFor(
-      { nemo: this.deps.api, sessions: this.deps.sessions, operatorToken: this.deps.settings.operatorToken },
+      { nemo: this.deps.api, sessions: this.deps.sessions, operatorToken: this.deps.settings.operatorToken, cipher: this.deps.cipher },
       address.platform,
       address.userId,
     );
@@ -143,6 +160,12 @@ export class Engine implements MessageHandler {
         return this.exportVideo(conv);
       case 'upload':
         return this.upload(conv, message.attachments, routed.text);
+      case 'login':
+        return this.login(conv, message, routed.text);
+      case 'logout':
+        return this.logout(conv);
+      case 'stats':
+        return this.stats(conv, message.address);
       case 'chat':
         return this.chat(conv, routed.text);
     }
@@ -231,6 +254,7 @@ export class Engine implements MessageHandler {
         await conv.reply.send(t(conv.lang, 'nothingToExport'));
         return;
       }
+      if (!(await this.withinQuota(conv, 'renders'))) return;
       const fresh = await this.refreshClaim(conv, record);
       const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
       const renderId = `render_${randomUUID()}`;
@@ -248,6 +272,7 @@ export class Engine implements MessageHandler {
         ...(nemoUserId ? { nemoUserId } : {}),
       });
       conv.log.info({ renderId }, 'render queued');
+      await this.deps.usage.count('renders');
     });
   }
 
@@ -324,6 +349,7 @@ export class Engine implements MessageHandler {
       // A link to a media file becomes part of the project; the words still go to the agent.
       await this.withProject(conv, (record) => this.deps.api.uploadUrls(conv.cred, record.sessionId, mediaUrls));
     }
+    if (!(await this.withinQuota(conv, 'turns'))) return;
     const turn: PendingTurn = { text, language: conv.lang, address: conv.reply.address, receivedAt: Date.now() };
     const entry = await this.deps.gate.enter(conv.key, turn);
     if (!entry.acquired) {
@@ -361,12 +387,87 @@ export class Engine implements MessageHandler {
           { cred: conv.cred, sessionId: record.sessionId, text: turn.text, reply: conv.reply, draftBefore: record.lastDraft },
         );
         conv.log.info({ outcome: result.outcome }, 'turn finished');
+        await this.deps.usage.count('turns');
         await this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() });
       });
     } catch (error) {
       conv.log.error({ err: describeError(error) }, 'turn failed');
       await this.replyError(conv, error);
     }
+  }
+
+  /** Daily limits apply only to people on the operator's shared token. */
+  private async withinQuota(conv: Conversation, kind: QuotaKind): Promise<boolean> {
+    if (!(await conv.cred.isShared())) return true;
+    const result = await this.deps.quota.take(kind, conv.key.platform, conv.key.userId);
+    if (result.ok) return true;
+    const minutesLeft = Math.ceil(result.resetsInMs / 60_000);
+    const resetsIn = t(conv.lang, 'duration', { hours: Math.floor(minutesLeft / 60), minutes: minutesLeft % 60 });
+    const { userDailyTurns, userDailyRenders } = this.deps.settings;
+    await conv.reply.send(
+      kind === 'turns'
+        ? t(conv.lang, 'quotaTurns', { limit: userDailyTurns ?? 0, resetsIn })
+        : t(conv.lang, 'quotaRenders', { limit: userDailyRenders ?? 0, resetsIn }),
+    );
+    return false;
+  }
+
+  /** A person's own NemoVideo token, checked with the service, then sealed; never echoed. */
+  private async login(conv: Conversation, message: IncomingMessage, token: string): Promise<void> {
+    const { lang, reply } = conv;
+    const isPrivate = message.chatKind === 'private' || message.platform === 'console';
+    if (token && message.deleteOriginal) {
+      // The token must not stay in the chat, wherever it was posted.
+      await message.deleteOriginal().catch((error: unknown) => conv.log.warn({ err: describeError(error) }, 'could not delete a /login message'));
+    }
+    if (!isPrivate) return void (await reply.send(t(lang, 'loginPrivateOnly')));
+    if (!this.deps.cipher) return void (await reply.send(t(lang, 'loginDisabled')));
+    const candidate = token.trim();
+    if (!/^\S{8,}$/.test(candidate)) return void (await reply.send(t(lang, 'loginUsage')));
+    try {
+      await this.deps.api.credits({ platform: conv.key.platform, token: () => Promise.resolve(candidate) });
+    } catch (error) {
+      if (error instanceof NemoApiError && (error.status === 401 || error.nemoCode === NemoCode.TokenInvalid)) {
+        return void (await reply.send(t(lang, 'loginInvalid')));
+      }
+      throw error;
+    }
+    await this.setPersonalToken(conv, this.deps.cipher.encrypt(candidate));
+    await reply.send(t(lang, 'loginDone'));
+  }
+
+  private async logout(conv: Conversation): Promise<void> {
+    await this.setPersonalToken(conv, undefined);
+    await conv.reply.send(t(conv.lang, 'logoutDone'));
+  }
+
+  /** Projects belong to the account that made them, so switching accounts starts afresh. */
+  private async setPersonalToken(conv: Conversation, sealed: string | undefined): Promise<void> {
+    const { platform, userId } = conv.key;
+    const current = (await this.deps.sessions.readIdentity(platform, userId)) ?? { clientId: randomUUID() };
+    const { personalToken: _old, ...rest } = current;
+    await this.deps.sessions.writeIdentity(platform, userId, sealed ? { ...rest, personalToken: sealed } : rest);
+    await this.deps.gate.clear(conv.key);
+    await this.deps.sessions.delete(conv.key);
+  }
+
+  private async stats(conv: Conversation, address: ChatAddress): Promise<void> {
+    if (!this.deps.access.isAdmin(address)) return void (await conv.reply.send(t(conv.lang, 'adminOnly')));
+    const { usage } = this.deps;
+    let credits = '—';
+    try {
+      const balance = await this.deps.api.credits(conv.cred);
+      credits = `${balance.available} / ${balance.total}`;
+    } catch (error) {
+      conv.log.warn({ err: describeError(error) }, 'credits for stats failed');
+    }
+    const [users, turns, renders, inFlight] = await Promise.all([
+      usage.users(),
+      usage.today('turns'),
+      usage.today('renders'),
+      this.deps.renders.inFlight(),
+    ]);
+    await conv.reply.send(t(conv.lang, 'stats', { users, turns, renders, inFlight, credits }));
   }
 
   private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string> {
@@ -376,7 +477,13 @@ export class Engine implements MessageHandler {
     } catch {
       nemoUserId = undefined;
     }
-    return errorReply(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous: conv.cred.anonymous, nemoUserId, fileName });
+    let anonymous = false;
+    try {
+      anonymous = await conv.cred.isAnonymous();
+    } catch {
+      anonymous = false;
+    }
+    return errorReply(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous, nemoUserId, fileName });
   }
 
   private async replyError(conv: Conversation, error: unknown): Promise<void> {

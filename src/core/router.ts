@@ -7,6 +7,9 @@ export type RouteAction =
   | 'help'
   | 'start'
   | 'chat'
+  | 'login'
+  | 'logout'
+  | 'stats'
   | 'unknown_command'
   | 'empty';
 
@@ -28,6 +31,9 @@ const COMMANDS: Readonly<Record<string, RouteAction>> = {
   credits: 'credits',
   status: 'status',
   upload: 'upload',
+  login: 'login',
+  logout: 'logout',
+  stats: 'stats',
 };
 
 /*

@@ -54,6 +54,8 @@ export interface UserIdentity {
   token?: string;
   tokenExpiresAt?: string;
   nemoUserId?: string;
+  /** The user's own NemoVideo token (`/login`), AES-256-GCM encrypted: never stored in the clear. */
+  personalToken?: string;
 }
 
 const SessionRecordSchema = z.object({
@@ -72,6 +74,7 @@ const UserIdentitySchema = z.object({
   token: z.string().optional(),
   tokenExpiresAt: z.string().optional(),
   nemoUserId: z.string().optional(),
+  personalToken: z.string().optional(),
 });
 
 export interface SessionStoreOptions {

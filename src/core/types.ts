@@ -39,6 +39,10 @@ export interface IncomingMessage {
   attachments: Attachment[];
   /** DM, mention, reply to the bot or a command: in groups the bot answers only then. */
   addressed: boolean;
+  /** A one-to-one chat (DM, the terminal) or a shared one; `/login` is refused in shared chats. */
+  chatKind?: 'private' | 'group';
+  /** Deletes the user's message where the platform allows (a `/login` carrying a token). */
+  deleteOriginal?: () => Promise<void>;
   /** Where replies go. */
   address: ChatAddress;
 }

@@ -53,6 +53,12 @@ export class RenderQueue {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'paused', 'prioritized');
   }
 
+  /** Renders submitted or waiting, not yet delivered: `/stats` and the queue-depth metric. */
+  async inFlight(): Promise<number> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

@@ -1,0 +1,47 @@
+import type { Language } from '../../src/core/types.js';
+
+/**
+ * Sentences only the Discord adapter says (the core's catalog has the rest), and the slash
+ * commands' descriptions. Each key's parameters are typed by the English entry.
+ */
+const en = {
+  notYourButtons: (p: { owner: string }) =>
+    `These buttons belong to <@${p.owner}>'s project. Use /video to start your own.`,
+  buttonExpired: () => 'This button has expired. Type /help to see what I can do.',
+  requestFailed: () => 'Something went wrong on my side. Please try again.',
+  commandVideo: () => 'Make or edit a video: describe what you want',
+  optionPrompt: () => 'What to make or change',
+  optionFile: () => 'A video, picture, audio file or document to use',
+  commandExport: () => 'Render the video and post the MP4',
+  commandCredits: () => 'Show your credit balance',
+  commandStatus: () => 'Show the timeline of your project',
+  commandNew: () => 'Start a fresh project',
+  commandHelp: () => 'What I can do',
+};
+
+type Catalog = typeof en;
+
+const zh: Catalog = {
+  notYourButtons: (p) => `这些按钮属于 <@${p.owner}> 的项目。用 /video 开始你自己的项目吧。`,
+  buttonExpired: () => '这个按钮已过期。输入 /help 查看我能做什么。',
+  requestFailed: () => '我这边出了点问题，请再试一次。',
+  commandVideo: () => '制作或编辑视频：描述你想要的效果',
+  optionPrompt: () => '要制作或修改的内容',
+  optionFile: () => '要使用的视频、图片、音频或文档',
+  commandExport: () => '渲染视频并发送 MP4',
+  commandCredits: () => '查看积分余额',
+  commandStatus: () => '查看项目时间线',
+  commandNew: () => '开始新项目',
+  commandHelp: () => '我能做什么',
+};
+
+const catalogs: Record<Language, Catalog> = { en, zh };
+
+export type DiscordTextKey = keyof Catalog;
+type ParamsOf<K extends DiscordTextKey> = Parameters<Catalog[K]> extends [] ? [] : [Parameters<Catalog[K]>[0]];
+
+/** The Discord-only sentence `key` in `lang`. */
+export function dt<K extends DiscordTextKey>(lang: Language, key: K, ...params: ParamsOf<K>): string {
+  const entry = catalogs[lang][key] as (p?: unknown) => string;
+  return entry(params[0]);
+}

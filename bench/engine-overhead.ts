@@ -1,0 +1,67 @@
+import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
+import { countBy, formatPerMessage } from './lib/counts.js';
+import type { BenchPlan } from './lib/plan.js';
+import { against, type BenchResult, type Figure } from './lib/report.js';
+import { summarize, timeSequential, type Summary } from './lib/stats.js';
+import type { RecordedRequest } from '../test/fakes/nemo/index.js';
+
+export const BENCHMARK = 'engine';
+
+/** `GET /api/state/nemo_agent/me/:id/latest`: ids folded so that calls group by endpoint. */
+function endpointOf(request: RecordedRequest): string {
+  return `${request.method} ${request.path.replace(/\/\d+(?=\/|$)/g, '/:id')}`;
+}
+
+/**
+ * Per-message latency of the real engine, held against the HTTP it cannot avoid: the
+ * NemoVideo requests it makes for that message, each costing at least one raw loopback
+ * round trip. The ratio is what the engine adds (routing, Redis, parsing, logging, and the
+ * fake NemoVideo's own handling, which runs in this process too).
+ */
+export async function benchEngine(plan: BenchPlan, loopback: Summary): Promise<BenchResult> {
+  const started = Date.now();
+  const rig = await startEngineRig();
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const details: Record<string, unknown> = {};
+  try {
+    await warmUp(rig, plan.engine.warmup);
+    for (const kind of Object.keys(KINDS) as MessageKind[]) {
+      const requestsBefore = rig.fake.requests.length;
+      const postsBefore = rig.outbox.posts;
+      const samples = await timeSequential(plan.engine.loop, (index) => rig.app.engine.handle(rig.message(kind, index)));
+      rig.checkAnswered(kind);
+
+      const messages = samples.length;
+      const requests = rig.fake.requests.slice(requestsBefore);
+      const nemoPerMessage = requests.length / messages;
+      const latency = summarize(samples);
+      const label = `"${KINDS[kind].text}"`;
+      figures.push(
+        { benchmark: BENCHMARK, name: `${kind}: NemoVideo requests/msg`, value: nemoPerMessage, unit: 'x' },
+        against(
+          { benchmark: BENCHMARK, name: `${kind}: latency p50`, value: latency.p50, unit: 'µs' },
+          { name: `${nemoPerMessage.toFixed(2)} × RTT p50`, value: nemoPerMessage * loopback.p50, unit: 'µs' },
+        ),
+        against(
+          { benchmark: BENCHMARK, name: `${kind}: latency p99`, value: latency.p99, unit: 'µs' },
+          { name: `${nemoPerMessage.toFixed(2)} × RTT p99`, value: nemoPerMessage * loopback.p99, unit: 'µs' },
+        ),
+      );
+      const endpoints = countBy(requests, endpointOf);
+      details[kind] = {
+        text: KINDS[kind].text,
+        messages,
+        latency,
+        nemoRequestsPerMessage: nemoPerMessage,
+        nemoEndpoints: endpoints,
+        outboxPostsPerMessage: (rig.outbox.posts - postsBefore) / messages,
+        p50OverOneRtt: latency.p50 / loopback.p50,
+      };
+      notes.push(`engine ${kind} (${label}, ${messages} msgs): NemoVideo ${formatPerMessage(endpoints, messages)}`);
+    }
+    return { benchmark: BENCHMARK, figures, details, notes, durationMs: Date.now() - started };
+  } finally {
+    await rig.close();
+  }
+}

@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { summarize, timeSequential, type SampleLoop, type Summary } from './stats.js';
+
+/** Parses an `INFO` section into its `name:value` fields. */
+function infoFields(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return fields;
+}
+
+/**
+ * Calls per command as the server counts them (`INFO commandstats`). Commands a Lua script
+ * runs with `redis.call` are counted too, so this is the work done, not the round trips.
+ */
+export async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+  const calls = new Map<string, number>();
+  for (const [name, value] of infoFields(await redis.info('commandstats'))) {
+    const match = /(?:^|,)calls=(\d+)/.exec(value);
+    if (name.startsWith('cmdstat_') && match?.[1] !== undefined) calls.set(name.slice('cmdstat_'.length), Number(match[1]));
+  }
+  return calls;
+}
+
+/** Calls made between two `commandCalls` readings, without `info` (the readings themselves). */
+export function callsBetween(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [name, calls] of after) {
+    const made = calls - (before.get(name) ?? 0);
+    if (made > 0 && name !== 'info') delta[name] = made;
+  }
+  return delta;
+}
+
+/** `used_memory`: what the server's allocator holds for data and overhead, in bytes. */
+export async function usedMemory(redis: Redis): Promise<number> {
+  const value = infoFields(await redis.info('memory')).get('used_memory');
+  if (value === undefined) throw new Error('INFO memory has no used_memory');
+  return Number(value);
+}
+
+/** Sequential PINGs on one connection: the cheapest command, so the round trip itself. */
+export async function pingRoundTrip(redis: Redis, warmup: number, loop: SampleLoop): Promise<Summary> {
+  for (let i = 0; i < warmup; i++) await redis.ping();
+  return summarize(
+    await timeSequential(loop, async () => {
+      await redis.ping();
+    }),
+  );
+}
+
+type SendCommand = Redis['sendCommand'];
+
+/**
+ * Client-side time of every Redis command this process sends, from send to reply. ioredis
+ * has no hook for it, so `sendCommand` (the one path every command takes, the product's
+ * client included, which `createApp` keeps private) is wrapped between `start` and `stop`.
+ * Counts top-level commands: a Lua script is one round trip however many commands it runs.
+ */
+export class RedisCommandTimer {
+  commands = 0;
+  totalMicros = 0;
+  private original: SendCommand | undefined;
+
+  start(): void {
+    if (this.original !== undefined) throw new Error('RedisCommandTimer already started');
+    const original = Redis.prototype.sendCommand;
+    this.original = original;
+    const done = (started: bigint) => (): void => {
+      this.commands += 1;
+      this.totalMicros += Number(process.hrtime.bigint() - started) / 1000;
+    };
+    Redis.prototype.sendCommand = function timedSendCommand(this: Redis, ...args: Parameters<SendCommand>): ReturnType<SendCommand> {
+      const finished = done(process.hrtime.bigint());
+      const result = original.apply(this, args);
+      // A second, handled branch: the caller still gets (and handles) the original promise.
+      if (result instanceof Promise) result.then(finished, finished);
+      return result;
+    };
+  }
+
+  stop(): void {
+    if (this.original === undefined) return;
+    Redis.prototype.sendCommand = this.original;
+    this.original = undefined;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * `npm run bench`: every benchmark in turn, a table on stdout, bench/results.json.
+ * `BENCH_QUICK=1` runs each one short (under a minute in all) and still prints every figure.
+ * Progress goes to stderr so that stdout is the table alone.
+ */
+import { benchEngine } from './engine-overhead.js';
+import { gcAvailable, GC_COMMAND } from './lib/memory.js';
+import { benchPlan } from './lib/plan.js';
+import { formatTable, resultsFile, writeResults, type BenchResult } from './lib/report.js';
+import { benchLoopback } from './loopback-rtt.js';
+import { benchSession } from './session-cost.js';
+import { benchWorkerMemory } from './worker-memory.js';
+
+const RESULTS_PATH = new URL('./results.json', import.meta.url);
+// Everything is closed when the run ends; a handle left open must not keep it alive for ever.
+const EXIT_GRACE_MS = 5_000;
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function timed<T extends BenchResult>(name: string, run: () => Promise<T>): Promise<T> {
+  progress(`bench: ${name}…`);
+  const result = await run();
+  progress(`bench: ${name} done in ${(result.durationMs / 1000).toFixed(1)} s`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  if (!gcAvailable()) {
+    throw new Error(`the worker memory figures need global.gc: run ${GC_COMMAND}`);
+  }
+  const plan = benchPlan();
+  const startedAt = new Date();
+  progress(`bench: ${plan.mode} mode, Node ${process.version}`);
+
+  const loopback = await timed('raw loopback HTTP round trip', () => benchLoopback(plan));
+  const results: BenchResult[] = [
+    loopback,
+    await timed('engine overhead per message', () => benchEngine(plan, loopback.rtt)),
+    await timed('session cost per message', () => benchSession(plan)),
+    await timed('worker memory per render in flight', () => benchWorkerMemory(plan)),
+  ];
+
+  const file = resultsFile(plan.mode, startedAt, results);
+  process.stdout.write(`${formatTable(file.figures)}\n\n`);
+  for (const note of results.flatMap((result) => result.notes)) process.stdout.write(`${note}\n`);
+  await writeResults(RESULTS_PATH, file);
+  progress(`bench: ${plan.mode} run took ${(file.durationMs / 1000).toFixed(1)} s; figures in bench/results.json`);
+}
+
+try {
+  await main();
+} catch (error) {
+  progress(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+}
+setTimeout(() => {
+  progress(`bench: a handle was still open ${EXIT_GRACE_MS} ms after the run; exiting`);
+  process.exit(process.exitCode ?? 1);
+}, EXIT_GRACE_MS).unref();

@@ -1,0 +1,76 @@
+import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
+import { formatPerMessage } from './lib/counts.js';
+import type { BenchPlan } from './lib/plan.js';
+import { callsBetween, commandCalls, pingRoundTrip, RedisCommandTimer } from './lib/redis-stats.js';
+import { against, type BenchResult, type Figure } from './lib/report.js';
+import { summarize, timeSequential } from './lib/stats.js';
+
+export const BENCHMARK = 'session (Redis)';
+
+const PING_WARMUP = 200;
+
+/**
+ * What keeping sessions in Redis costs a message: the commands the server executes for it
+ * (INFO commandstats), the round trips the engine waits for, and the time it waits, held
+ * against one Redis round trip (PING) measured on the same connection kind.
+ */
+export async function benchSession(plan: BenchPlan): Promise<BenchResult> {
+  const started = Date.now();
+  const rig = await startEngineRig();
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const details: Record<string, unknown> = {};
+  try {
+    await warmUp(rig, plan.session.warmup);
+    const ping = await pingRoundTrip(rig.probe, PING_WARMUP, plan.session.ping);
+    figures.push(
+      { benchmark: BENCHMARK, name: 'PING round trip p50', value: ping.p50, unit: 'µs' },
+      { benchmark: BENCHMARK, name: 'PING round trip p99', value: ping.p99, unit: 'µs' },
+    );
+    details.ping = ping;
+
+    for (const kind of Object.keys(KINDS) as MessageKind[]) {
+      const before = await commandCalls(rig.probe);
+      const timer = new RedisCommandTimer();
+      timer.start();
+      let samples: number[];
+      try {
+        samples = await timeSequential(plan.session.loop, (index) => rig.app.engine.handle(rig.message(kind, index)));
+      } finally {
+        timer.stop();
+      }
+      const executed = callsBetween(before, await commandCalls(rig.probe));
+      rig.checkAnswered(kind);
+
+      const messages = samples.length;
+      const executedPerMessage = Object.values(executed).reduce((sum, calls) => sum + calls, 0) / messages;
+      const roundTripsPerMessage = timer.commands / messages;
+      const redisMicrosPerMessage = timer.totalMicros / messages;
+      const latency = summarize(samples);
+      figures.push(
+        { benchmark: BENCHMARK, name: `${kind}: commands executed/msg`, value: executedPerMessage, unit: 'x' },
+        { benchmark: BENCHMARK, name: `${kind}: round trips/msg`, value: roundTripsPerMessage, unit: 'x' },
+        against(
+          { benchmark: BENCHMARK, name: `${kind}: Redis time/msg`, value: redisMicrosPerMessage, unit: 'µs' },
+          { name: 'PING p50', value: ping.p50, unit: 'µs' },
+        ),
+      );
+      details[kind] = {
+        messages,
+        commandsExecuted: executed,
+        commandsExecutedPerMessage: executedPerMessage,
+        roundTripsPerMessage,
+        redisMicrosPerMessage,
+        // Timed with the Redis wrapper on, so only the share is meant, not the latency itself.
+        redisShareOfMeanLatency: redisMicrosPerMessage / latency.mean,
+      };
+      notes.push(
+        `session ${kind} (${messages} msgs): Redis executed ${formatPerMessage(executed, messages)}; ` +
+          `${((redisMicrosPerMessage / latency.mean) * 100).toFixed(0)} % of the message's time waits on Redis`,
+      );
+    }
+    return { benchmark: BENCHMARK, figures, details, notes, durationMs: Date.now() - started };
+  } finally {
+    await rig.close();
+  }
+}

@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis';
+
+export type UsageKind = 'turns' | 'renders';
+
+/** Today's totals for `/stats`, kept in Redis so every process adds to the same numbers. */
+export class UsageStats {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'nvb',
+  ) {}
+
+  async count(kind: UsageKind, now = Date.now()): Promise<void> {
+    const key = this.key(kind, now);
+    await this.redis.multi().incr(key).expire(key, 8 * 86_400).exec();
+  }
+
+  async today(kind: UsageKind, now = Date.now()): Promise<number> {
+    return Number((await this.redis.get(this.key(kind, now))) ?? 0);
+  }
+
+  /** People who ever talked to the bot (one identity each); SCAN, so fine for an admin command. */
+  async users(): Promise<number> {
+    let cursor = '0';
+    let total = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:identity:*`, 'COUNT', 1000);
+      cursor = next;
+      total += keys.length;
+    } while (cursor !== '0');
+    return total;
+  }
+
+  private key(kind: UsageKind, now: number): string {
+    return `${this.prefix}:stats:${kind}:${new Date(now).toISOString().slice(0, 10)}`;
+  }
+}

@@ -1,0 +1,111 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { checkReadiness, type ReadinessChecks } from './readiness.js';
+
+export interface HealthServerOptions {
+  /** `HTTP_PORT`; 0 picks a free port (tests). */
+  port: number;
+  /** Default: every interface, so that the orchestrator and Prometheus reach it. */
+  host?: string;
+  metrics: { readonly registry: Registry };
+  checks: ReadinessChecks;
+  logger: Logger;
+  /** Each readiness check answers within this or counts as failing; default 2000 ms. */
+  checkTimeoutMs?: number;
+}
+
+export interface HealthServer {
+  /** The bound port (the real one when 0 was asked). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `/healthz`: 200 while the process lives (liveness). `/readyz`: 200 when every check
+ * passes, else 503 with a JSON body naming the failing ones (readiness). `/metrics`: the
+ * Prometheus text format.
+ */
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const logger = options.logger.child({ component: 'health-server' });
+  const checkTimeoutMs = options.checkTimeoutMs ?? 2000;
+  let lastReady: boolean | undefined;
+
+  const readyz = async (res: ServerResponse, head: boolean): Promise<void> => {
+    const readiness = await checkReadiness(options.checks, checkTimeoutMs);
+    if (readiness.ready !== lastReady) {
+      // Logged on change only: probes run every few seconds.
+      if (readiness.ready) logger.info({ checks: readiness.checks }, 'ready');
+      else logger.warn({ failing: readiness.failing }, 'not ready');
+      lastReady = readiness.ready;
+    }
+    const body = readiness.ready
+      ? { status: 'ready', checks: readiness.checks }
+      : { status: 'not ready', failing: readiness.failing, checks: readiness.checks };
+    send(res, readiness.ready ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, head);
+  };
+
+  const metrics = async (res: ServerResponse, head: boolean): Promise<void> => {
+    const { registry } = options.metrics;
+    send(res, 200, registry.contentType, await registry.metrics(), head);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://health.invalid').pathname;
+    const route = ROUTES.get(path);
+    if (route === undefined) return send(res, 404, TEXT, 'not found\n', false);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return send(res, 405, TEXT, 'method not allowed\n', false);
+    }
+    const head = req.method === 'HEAD';
+    if (route === 'healthz') return send(res, 200, TEXT, 'ok\n', head);
+    if (route === 'readyz') return readyz(res, head);
+    return metrics(res, head);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.warn({ err: error, path: req.url }, 'health server request failed');
+      if (!res.headersSent) send(res, 500, TEXT, 'internal error\n', false);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error): void => reject(error);
+    server.once('error', fail);
+    server.listen(options.port, options.host, () => {
+      server.off('error', fail);
+      resolve();
+    });
+  });
+  // Past listen, a server error (rare: e.g. EMFILE) is logged; the process goes on.
+  server.on('error', (error) => logger.warn({ err: error }, 'health server error'));
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, 'health server listening');
+
+  return {
+    port,
+    async close() {
+      const closed = once(server, 'close');
+      server.close();
+      // Keep-alive sockets of a scraper would otherwise hold close() open.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const ROUTES: ReadonlyMap<string, 'healthz' | 'readyz' | 'metrics'> = new Map([
+  ['/healthz', 'healthz'],
+  ['/readyz', 'readyz'],
+  ['/metrics', 'metrics'],
+]);
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}
