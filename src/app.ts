@@ -9,6 +9,7 @@ import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
 import { SessionStore } from './core/session-store.js';
 import { TurnGate } from './core/turn-gate.js';
+import { TurnJournal } from './core/turn-journal.js';
 import type { Outbox, Platform } from './core/types.js';
 import { NemoClient } from './nemo/client.js';
 import { RenderQueue } from './render/render-queue.js';
@@ -62,6 +63,7 @@ export function createApp(options: AppOptions): App {
     api: nemo,
     sessions,
     gate,
+    journal: new TurnJournal(redis, prefix),
     renders,
     access: new AccessPolicy(config, redis, prefix),
     quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders }, prefix),
@@ -106,6 +108,8 @@ export function createApp(options: AppOptions): App {
     engine,
     nemo,
     async close() {
+      // Turns get the shutdown deadline to finish; the rest stay journaled for the next start.
+      await engine.stop(config.shutdownTimeoutMs);
       await worker?.close();
       await renders.close();
       await nemo.close();

@@ -9,6 +9,7 @@ import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 type Mode = 'all' | 'bot' | 'worker' | 'console';
 const MODES: readonly Mode[] = ['all', 'bot', 'worker', 'console'];
 const DATA_DIR = '.data';
+const RECOVERY_SWEEP_MS = 60_000;
 
 async function main(argv: string[]): Promise<void> {
   const requested = argv[0] ?? 'all';
@@ -69,6 +70,13 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   // One user's failure must never take the process down; it is logged and the bot goes on.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+
+  // Turns cut by the last stop or crash are reported from the project state, never re-sent.
+  // Swept again now and then: a crashed holder's lock keeps its turn until the lock expires.
+  const recover = () =>
+    app.engine.recoverInterrupted().catch((error: unknown) => logger.error({ err: error }, 'recovering interrupted turns failed'));
+  void recover();
+  setInterval(() => void recover(), RECOVERY_SWEEP_MS).unref();
 
   if (mode === 'console') {
     const chat = startConsoleChat({ input: process.stdin, output: process.stdout, handler: app.engine });

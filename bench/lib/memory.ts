@@ -19,7 +19,7 @@ export interface HeapReading {
 export async function settledHeap(): Promise<HeapReading> {
   const gc = globalThis.gc;
   if (gc === undefined) throw new Error(`heap figures need global.gc: run ${GC_COMMAND}`);
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 8; round++) {
     gc();
     await delay(10);
   }

@@ -54,29 +54,50 @@ export async function pingRoundTrip(redis: Redis, warmup: number, loop: SampleLo
 type SendCommand = Redis['sendCommand'];
 
 /**
- * Client-side time of every Redis command this process sends, from send to reply. ioredis
- * has no hook for it, so `sendCommand` (the one path every command takes, the product's
- * client included, which `createApp` keeps private) is wrapped between `start` and `stop`.
- * Counts top-level commands: a Lua script is one round trip however many commands it runs.
+ * Client-side view of the Redis commands this process sends. ioredis has no hook for it, so
+ * `sendCommand` (the one path every command takes, including the product's client that
+ * `createApp` keeps private) is wrapped between `start` and `stop`.
+ *
+ * Commands sent together (a MULTI pipeline) overlap, so time is counted while at least one
+ * command is in flight, and each stretch of such time is one round trip: the wait the caller
+ * really had, not the sum of the commands' latencies.
  */
 export class RedisCommandTimer {
+  /** Commands sent; a Lua script is one, however many commands it runs. */
   commands = 0;
-  totalMicros = 0;
+  /** Stretches with a command in flight: what the caller waited for, one after another. */
+  roundTrips = 0;
+  /** Wall time with at least one command in flight. */
+  busyMicros = 0;
+  private inFlight = 0;
+  private busySince = 0n;
   private original: SendCommand | undefined;
 
   start(): void {
     if (this.original !== undefined) throw new Error('RedisCommandTimer already started');
     const original = Redis.prototype.sendCommand;
     this.original = original;
-    const done = (started: bigint) => (): void => {
+    const sent = (at: bigint): void => {
       this.commands += 1;
-      this.totalMicros += Number(process.hrtime.bigint() - started) / 1000;
+      if (this.inFlight === 0) {
+        this.roundTrips += 1;
+        this.busySince = at;
+      }
+      this.inFlight += 1;
+    };
+    const settled = (): void => {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) this.busyMicros += Number(process.hrtime.bigint() - this.busySince) / 1000;
     };
     Redis.prototype.sendCommand = function timedSendCommand(this: Redis, ...args: Parameters<SendCommand>): ReturnType<SendCommand> {
-      const finished = done(process.hrtime.bigint());
+      // Read before sending: the write to the socket is part of the wait.
+      const at = process.hrtime.bigint();
       const result = original.apply(this, args);
-      // A second, handled branch: the caller still gets (and handles) the original promise.
-      if (result instanceof Promise) result.then(finished, finished);
+      if (result instanceof Promise) {
+        sent(at);
+        // A second, handled branch: the caller still gets (and handles) the original promise.
+        result.then(settled, settled);
+      }
       return result;
     };
   }

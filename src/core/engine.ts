@@ -18,7 +18,8 @@ import { route } from './router.js';
 import type { SessionKey, SessionRecord, SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { PendingTurn, TurnGate } from './turn-gate.js';
-import { runChatTurn, type TurnApi, type TurnSettings } from './turn-runner.js';
+import type { TurnJournal } from './turn-journal.js';
+import { recoverFromState, runChatTurn, type TurnApi, type TurnSettings } from './turn-runner.js';
 import type { Attachment, ChatAddress, IncomingMessage, Language, MessageHandler, Outbox, Platform } from './types.js';
 import { parseDraft } from '../nemo/draft.js';
 
@@ -63,6 +64,7 @@ export interface EngineDeps {
   api: EngineApi;
   sessions: SessionStore;
   gate: TurnGate;
+  journal: TurnJournal;
   renders: { enqueue(request: RenderRequest): Promise<void>; inFlight(): Promise<number> };
   access: AccessPolicy;
   quota: DailyQuota;
@@ -92,6 +94,9 @@ const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
  */
 export class Engine implements MessageHandler {
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly drains = new Set<Promise<void>>();
+  private readonly controllers = new Set<AbortController>();
+  private stopping = false;
 
   constructor(private readonly deps: EngineDeps) {
     this.sleep = deps.sleep ?? ((ms) => delay(ms));
@@ -102,6 +107,10 @@ export class Engine implements MessageHandler {
     const conv = this.conversation(message.address, detectLanguage(message.platformLanguage, message.text));
     if (!conv) return;
     try {
+      if (this.stopping) {
+        await conv.reply.send(t(conv.lang, 'restartingTryAgain'));
+        return;
+      }
       const verdict = await this.deps.access.check(message.address);
       if (verdict !== 'allowed') {
         if (verdict === 'refuse') await conv.reply.send(t(conv.lang, 'notAllowed'));
@@ -356,44 +365,134 @@ export class Engine implements MessageHandler {
       await conv.reply.send(t(conv.lang, 'queued', { position: entry.position }));
       return;
     }
-    await this.drain(conv, entry.lockToken, turn);
+    await this.drain(conv, entry.lockToken, () => this.runTurn(conv, turn));
   }
 
-  /** Runs the turn, then every turn that queued behind it, holding the session's lock. */
-  private async drain(first: Conversation, lockToken: string, firstTurn: PendingTurn): Promise<void> {
+  /** Runs `first`, then every turn that queued behind it, holding the session's lock. */
+  private drain(owner: Conversation, lockToken: string, first: () => Promise<void>): Promise<void> {
     const { gate, settings } = this.deps;
-    const extender = setInterval(() => {
-      gate.extend(first.key, lockToken).catch((error: unknown) => first.log.warn({ err: describeError(error) }, 'turn lock extend failed'));
-    }, Math.max(50, Math.floor(settings.turnLockTtlMs / 3)));
-    extender.unref();
-    try {
-      let turn: PendingTurn | undefined = firstTurn;
-      let conv: Conversation | undefined = first;
-      while (turn) {
-        if (conv) await this.runTurn(conv, turn);
-        turn = await gate.next(first.key, lockToken);
-        conv = turn ? this.conversation(turn.address, turn.language) : undefined;
+    const run = async () => {
+      const extender = setInterval(() => {
+        gate.extend(owner.key, lockToken).catch((error: unknown) => owner.log.warn({ err: describeError(error) }, 'turn lock extend failed'));
+      }, Math.max(50, Math.floor(settings.turnLockTtlMs / 3)));
+      extender.unref();
+      try {
+        await first();
+        // While stopping, queued turns stay in Redis for the next process.
+        let turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
+        while (turn) {
+          const conv = this.conversation(turn.address, turn.language);
+          if (conv) await this.runTurn(conv, turn);
+          turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
+        }
+      } finally {
+        clearInterval(extender);
+        // A no-op after `next` released it; on any other exit (a stop, an error) the lock goes
+        // now, so the next process can recover this session without waiting for its TTL.
+        await gate.release(owner.key, lockToken).catch(() => undefined);
       }
-    } finally {
-      clearInterval(extender);
-    }
+    };
+    const drained = run();
+    this.drains.add(drained);
+    return drained.finally(() => this.drains.delete(drained));
   }
 
   private async runTurn(conv: Conversation, turn: PendingTurn): Promise<void> {
+    const controller = new AbortController();
+    this.controllers.add(controller);
     try {
       await this.withProject(conv, async (record) => {
-        const result = await runChatTurn(
-          { api: this.deps.api, settings: this.deps.settings, sleep: this.sleep, logger: conv.log },
-          { cred: conv.cred, sessionId: record.sessionId, text: turn.text, reply: conv.reply, draftBefore: record.lastDraft },
-        );
+        const before = record.lastDraft ?? (await this.readDraft(conv, record.sessionId));
+        // Journaled first: a restart in the middle is recovered from the state, not re-sent.
+        await this.deps.journal.begin({
+          key: conv.key,
+          address: conv.reply.address,
+          language: conv.lang,
+          sessionId: record.sessionId,
+          draftBefore: before,
+          startedAt: Date.now(),
+        });
+        const result = await runChatTurn(this.turnDeps(conv), {
+          cred: conv.cred,
+          sessionId: record.sessionId,
+          text: turn.text,
+          reply: conv.reply,
+          draftBefore: before,
+          signal: controller.signal,
+        });
         conv.log.info({ outcome: result.outcome }, 'turn finished');
+        if (result.outcome === 'interrupted') return;
+        await this.deps.journal.end(conv.key);
         await this.deps.usage.count('turns');
         await this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() });
       });
     } catch (error) {
       conv.log.error({ err: describeError(error) }, 'turn failed');
+      await this.deps.journal.end(conv.key).catch(() => undefined);
       await this.replyError(conv, error);
+    } finally {
+      this.controllers.delete(controller);
     }
+  }
+
+  private turnDeps(conv: Conversation) {
+    return { api: this.deps.api, settings: this.deps.settings, sleep: this.sleep, logger: conv.log };
+  }
+
+  private async readDraft(conv: Conversation, sessionId: string): Promise<unknown> {
+    try {
+      return (await this.deps.api.state(conv.cred, sessionId)).draft;
+    } catch (error) {
+      conv.log.warn({ err: describeError(error) }, 'state read failed');
+      return undefined;
+    }
+  }
+
+  /**
+   * Finds turns that a restart or a crash cut off and reports their outcome from the project
+   * state. Each runs under the session's lock, so of several replicas only one picks it up,
+   * and never while a live turn holds the session.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const recoveries: Promise<void>[] = [];
+    for (const turn of await this.deps.journal.list()) {
+      const lockToken = await this.deps.gate.tryLock(turn.key);
+      if (!lockToken) continue;
+      const conv = this.conversation(turn.address, turn.language);
+      if (!conv) continue;
+      recoveries.push(
+        this.drain(conv, lockToken, async () => {
+          try {
+            await conv.reply.progress(t(conv.lang, 'resumed'));
+            const result = await recoverFromState(this.turnDeps(conv), { cred: conv.cred, sessionId: turn.sessionId, reply: conv.reply }, turn.draftBefore);
+            await this.deps.journal.end(turn.key);
+            const record = await this.deps.sessions.read(turn.key);
+            if (record?.sessionId === turn.sessionId) {
+              await this.deps.sessions.write(turn.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() });
+            }
+            conv.log.info({ outcome: result.outcome }, 'interrupted turn recovered');
+          } catch (error) {
+            conv.log.error({ err: describeError(error) }, 'recovery of an interrupted turn failed');
+            await this.replyError(conv, error);
+          }
+        }),
+      );
+    }
+    await Promise.all(recoveries);
+    return recoveries.length;
+  }
+
+  /**
+   * Stops taking work: running turns get until `deadlineMs` to finish, then their streams are
+   * closed and they stay journaled for the next process to recover.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    const settled = Promise.allSettled([...this.drains]).then(() => true);
+    const finished = await Promise.race([settled, delay(deadlineMs).then(() => false)]);
+    if (finished) return;
+    for (const controller of this.controllers) controller.abort();
+    await Promise.allSettled([...this.drains]);
   }
 
   /** Daily limits apply only to people on the operator's shared token. */

@@ -81,6 +81,16 @@ end
 return false
 `;
 
+const RELEASE = `
+-- KEYS[1] the session's turn lock
+-- ARGV[1] the caller's lock token
+-- Deletes the lock only if the caller still holds it.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
 const CLEAR = `
 -- KEYS[1] the session's turn lock
 -- KEYS[2] the session's pending turns
@@ -124,6 +134,19 @@ export class TurnGate {
       await this.redis.eval(ENTER, 2, lock, pending, lockToken, this.lockTtlMs, json, this.pendingTtlMs),
     );
     return result === 0 ? { acquired: true, lockToken } : { acquired: false, position: result };
+  }
+
+  /** Takes the lock only if it is free, queueing nothing: for work that is not a new message (recovery). */
+  async tryLock(key: SessionKey): Promise<string | undefined> {
+    const lockToken = randomUUID();
+    const [lock] = this.keys(key);
+    return (await this.redis.set(lock, lockToken, 'PX', this.lockTtlMs, 'NX')) === 'OK' ? lockToken : undefined;
+  }
+
+  /** Lets go of the lock without touching pending turns (a stop between turns leaves them queued). */
+  async release(key: SessionKey, lockToken: string): Promise<void> {
+    const [lock] = this.keys(key);
+    await this.redis.eval(RELEASE, 1, lock, lockToken);
   }
 
   /** Keeps the lock for another `lockTtlMs`; false when the caller no longer holds it. */

@@ -8,7 +8,7 @@ import { describeChanges, timelineSummary } from './timeline-text.js';
 import type { Button, Language } from './types.js';
 
 export interface TurnApi {
-  runTurn(cred: NemoCredentials, sessionId: string, text: string): AsyncIterable<TurnEvent>;
+  runTurn(cred: NemoCredentials, sessionId: string, text: string, options?: { signal?: AbortSignal }): AsyncIterable<TurnEvent>;
   state(cred: NemoCredentials, sessionId: string): Promise<SessionState>;
 }
 
@@ -33,12 +33,14 @@ export interface TurnInput {
   reply: ChatReply;
   /** The draft after the previous turn, if known: saves a state read. */
   draftBefore?: unknown;
+  /** Aborted on shutdown: the turn stops without a report and is recovered after the restart. */
+  signal?: AbortSignal;
 }
 
 export interface TurnResult {
   /** The raw draft after the turn, when it could be read. */
   draftAfter: unknown;
-  outcome: 'answered' | 'recovered' | 'failed';
+  outcome: 'answered' | 'recovered' | 'failed' | 'interrupted';
 }
 
 /** The buttons under an answer: the next things people usually do. */
@@ -81,11 +83,15 @@ export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<Tur
   const stillWorking = startStillWorking(deps, reply, started);
   let broken: NemoStreamError | undefined;
   try {
-    for await (const event of deps.api.runTurn(input.cred, input.sessionId, input.text)) {
+    for await (const event of deps.api.runTurn(input.cred, input.sessionId, input.text, input.signal ? { signal: input.signal } : {})) {
       if (event.type !== 'keepalive') stillWorking.touch();
       await onEvent(event, log, reply);
     }
   } catch (error) {
+    if (input.signal?.aborted) {
+      await reply.progress(t(lang, 'restarting'));
+      return { draftAfter: before, outcome: 'interrupted' };
+    }
     if (!(error instanceof NemoStreamError)) throw error;
     broken = error;
     deps.logger.warn({ err: { code: error.code } }, 'turn stream broke');
@@ -191,7 +197,20 @@ async function recover(
   if (shown) await reply.send(shown);
   if (partial) await reply.send(t(lang, 'incomplete', { text: translateAgentText(partial).text || partial }));
   await reply.progress(t(lang, 'recovering'));
+  return recoverFromState(deps, input, beforeRaw);
+}
 
+/**
+ * Watches the project state after a turn whose end we did not see (a broken stream, or a
+ * restart): reports what changed, or that nothing did, with an offer to retry.
+ */
+export async function recoverFromState(
+  deps: TurnDeps,
+  input: Pick<TurnInput, 'cred' | 'sessionId' | 'reply'>,
+  beforeRaw: unknown,
+): Promise<TurnResult> {
+  const { reply } = input;
+  const lang = reply.lang;
   const before = parseDraft(beforeRaw);
   const { recoveryFirstWaitMs, recoveryWaitMs, recoveryMaxChecks } = deps.settings;
   for (let check = 0; check < recoveryMaxChecks; check++) {
@@ -213,7 +232,7 @@ async function recover(
   return { draftAfter: beforeRaw, outcome: 'failed' };
 }
 
-async function readDraft(deps: TurnDeps, input: TurnInput): Promise<unknown> {
+async function readDraft(deps: TurnDeps, input: Pick<TurnInput, 'cred' | 'sessionId'>): Promise<unknown> {
   try {
     return (await deps.api.state(input.cred, input.sessionId)).draft;
   } catch (error) {

@@ -168,4 +168,18 @@ describe('TurnGate', () => {
     expect((await g.next(key, first.lockToken))?.text).toBe('good');
     expect(await g.next(key, first.lockToken)).toBeUndefined();
   });
+
+  it('when tryLock meets a held lock, then it gets nothing and queues nothing; after release it gets the lock', async () => {
+    fresh();
+    const g = gate();
+    const held = await g.enter(key, turn('running'));
+    expect(held.acquired).toBe(true);
+    expect(await g.tryLock(key)).toBeUndefined();
+    expect(await g.pendingCount(key)).toBe(0);
+    // Only the holder's token lets go.
+    await g.release(key, 'not-the-holder');
+    expect(await g.tryLock(key)).toBeUndefined();
+    if (held.acquired) await g.release(key, held.lockToken);
+    expect(await g.tryLock(key)).toEqual(expect.any(String));
+  });
 });

@@ -1,0 +1,287 @@
+import { PassThrough, pipeline, Transform } from 'node:stream';
+import type { Logger } from 'pino';
+import { Telegram } from 'telegraf';
+import type { InlineKeyboardMarkup, Opts } from 'telegraf/types';
+import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import type { ButtonStore } from './button-store.js';
+import { describeTelegramError, isMarkupError, isNotModified, isThreadGone, isTooLarge } from './errors.js';
+import { SendQueue, type PacingOptions } from './send-queue.js';
+
+export const TEXT_LIMIT = 4096;
+export const CAPTION_LIMIT = 1024;
+/** The Bot API's multipart upload limit on the public server. */
+export const PUBLIC_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
+
+export interface TelegramOutboxOptions {
+  token: string;
+  apiRoot: string;
+  /** Largest upload: 50 MB on the public server, TELEGRAM_MAX_UPLOAD_MB with a self-hosted one. */
+  maxUploadBytes: number;
+  logger: Logger;
+  /** Where inline buttons are remembered; without it answers go out without buttons (the worker needs none). */
+  buttons?: ButtonStore;
+  /** Telegram's limits by default; tests shrink them. */
+  pacing?: Partial<PacingOptions>;
+  /** `upload_video` shows for 5 s: it is repeated this often while a video uploads (default 4 s). */
+  chatActionIntervalMs?: number;
+}
+
+/** The Bot API root as telegraf needs it: with a trailing slash, so that a path prefix survives. */
+export function telegrafApiRoot(apiRoot: string): string {
+  return apiRoot.endsWith('/') ? apiRoot : `${apiRoot}/`;
+}
+
+interface PendingEdit {
+  text: string;
+  done: Promise<void>;
+}
+
+/**
+ * Posts into Telegram chats from any process, built from the token alone (no polling). Every
+ * send and edit goes through one paced queue per chat; long texts are split, keyboards and
+ * topics are applied here, and a video is streamed as multipart with `supports_streaming`.
+ */
+export class TelegramOutbox implements Outbox {
+  readonly platform = 'telegram' as const;
+  readonly telegram: Telegram;
+  private readonly queue: SendQueue;
+  private readonly logger: Logger;
+  private readonly pendingEdits = new Map<string, PendingEdit>();
+
+  constructor(private readonly options: TelegramOutboxOptions) {
+    this.logger = options.logger.child({ component: 'telegram-outbox' });
+    this.telegram = new Telegram(options.token, { apiRoot: telegrafApiRoot(options.apiRoot), webhookReply: false });
+    this.queue = new SendQueue(options.pacing, this.logger);
+  }
+
+  async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
+    const chunks = splitText(text, TEXT_LIMIT);
+    // Started now, awaited in the last chunk's turn: the queue keeps call order meanwhile.
+    const keyboard = this.keyboard(to, options?.buttons ?? []);
+    const sent = chunks.map((chunk, index) =>
+      this.queue.run(to.chatId, async () => this.postText(to, chunk, index === chunks.length - 1 ? await keyboard : undefined)),
+    );
+    const ids = await Promise.all(sent);
+    return ids.at(-1) ?? '';
+  }
+
+  /** Edits waiting for their turn on the same message collapse into one with the newest text. */
+  editText(to: ChatAddress, messageId: string, text: string): Promise<void> {
+    const key = `${to.chatId}:${messageId}`;
+    const waiting = this.pendingEdits.get(key);
+    if (waiting) {
+      waiting.text = text;
+      return waiting.done;
+    }
+    const edit: PendingEdit = { text, done: Promise.resolve() };
+    edit.done = this.queue.run(to.chatId, async () => {
+      if (this.pendingEdits.get(key) === edit) this.pendingEdits.delete(key);
+      await this.postEdit(to, messageId, edit.text);
+    });
+    this.pendingEdits.set(key, edit);
+    // A failed edit must not leave the entry behind when it never started (queue closed).
+    edit.done.catch(() => {
+      if (this.pendingEdits.get(key) === edit) this.pendingEdits.delete(key);
+    });
+    return edit.done;
+  }
+
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+    const limit = this.maxUploadBytes(to);
+    if (video.size > limit) throw new FileTooLargeForPlatformError('telegram', video.size);
+    const captionFits = video.caption.length <= CAPTION_LIMIT;
+    try {
+      // Not retried on 429: the stream cannot be read twice; the worker's job retries the delivery.
+      await this.queue.run(to.chatId, () => this.postVideo(to, video, captionFits ? video.caption : undefined), { retry: false });
+    } catch (error) {
+      if (isTooLarge(error)) throw new FileTooLargeForPlatformError('telegram', video.size);
+      throw error;
+    }
+    if (!captionFits) await this.sendText(to, video.caption);
+  }
+
+  maxUploadBytes(_to: ChatAddress): number {
+    return this.options.maxUploadBytes;
+  }
+
+  /** Rejects sends still waiting for their turn (shutdown). */
+  close(): void {
+    this.queue.close();
+  }
+
+  private async keyboard(to: ChatAddress, buttons: readonly Button[]): Promise<InlineKeyboardMarkup | undefined> {
+    if (buttons.length === 0) return undefined;
+    if (!this.options.buttons) return undefined;
+    try {
+      const where = { chatId: to.chatId, userId: to.userId, ...(to.threadId === undefined ? {} : { threadId: to.threadId }) };
+      const data = await this.options.buttons.save(where, buttons.map((button) => button.action));
+      const row = buttons.map((button, index) => ({ text: button.label, callback_data: data[index] ?? '' }));
+      // Two per row: four labels in one row get cut on a phone.
+      const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
+      for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
+      return { inline_keyboard: rows };
+    } catch (error) {
+      this.logger.warn({ err: describeTelegramError(error) }, 'could not store buttons: sending the answer without them');
+      return undefined;
+    }
+  }
+
+  private async postText(to: ChatAddress, text: string, keyboard: InlineKeyboardMarkup | undefined): Promise<string> {
+    const payload: Opts<'sendMessage'> = {
+      chat_id: to.chatId,
+      text,
+      link_preview_options: { is_disabled: true },
+      ...placement(to),
+      ...(keyboard ? { reply_markup: keyboard } : {}),
+    };
+    for (;;) {
+      try {
+        const message = await this.telegram.callApi('sendMessage', payload);
+        return String(message.message_id);
+      } catch (error) {
+        if (isMarkupError(error) && (payload.reply_markup !== undefined || payload.parse_mode !== undefined || payload.entities !== undefined)) {
+          this.logger.warn({ err: describeTelegramError(error) }, 'markup refused: sending as plain text');
+          delete payload.reply_markup;
+          delete payload.parse_mode;
+          delete payload.entities;
+          continue;
+        }
+        if (isThreadGone(error) && payload.message_thread_id !== undefined) {
+          this.logger.warn({ err: describeTelegramError(error) }, 'forum topic gone: sending to the chat itself');
+          delete payload.message_thread_id;
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  private async postEdit(to: ChatAddress, messageId: string, text: string): Promise<void> {
+    try {
+      await this.telegram.callApi('editMessageText', {
+        chat_id: to.chatId,
+        message_id: Number(messageId),
+        text: text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT - 1)}…` : text || '…',
+        link_preview_options: { is_disabled: true },
+      });
+    } catch (error) {
+      if (isNotModified(error)) return;
+      throw error;
+    }
+  }
+
+  private async postVideo(to: ChatAddress, video: VideoFile, caption: string | undefined): Promise<void> {
+    const abort = new AbortController();
+    let sourceError: Error | undefined;
+    const body = new PassThrough();
+    // telegraf pipes the file part without forwarding errors: a broken download would hang the
+    // request, so a failed or short stream aborts it instead.
+    pipeline(video.stream, new ExactSize(video.size), body, (error) => {
+      if (!error) return;
+      sourceError = error;
+      abort.abort();
+    });
+    const place = placement(to);
+    const payload: Opts<'sendVideo'> = {
+      chat_id: to.chatId,
+      video: { source: body, filename: video.filename },
+      supports_streaming: true,
+      ...(caption ? { caption } : {}),
+      ...(place.message_thread_id === undefined ? {} : { message_thread_id: place.message_thread_id }),
+      // In multipart telegraf drops object fields it does not know: send the JSON itself.
+      ...(place.reply_parameters === undefined
+        ? {}
+        : { reply_parameters: JSON.stringify(place.reply_parameters) as unknown as Opts<'sendVideo'>['reply_parameters'] }),
+    };
+    const stopAction = this.keepChatAction(to, 'upload_video');
+    try {
+      await this.telegram.callApi('sendVideo', payload, { signal: abort.signal as never });
+    } catch (error) {
+      throw sourceError ?? error;
+    } finally {
+      stopAction();
+      if (!body.destroyed) body.destroy();
+    }
+  }
+
+  /** Shows "sending a video…" until stopped; the action lasts 5 s, so it is repeated. */
+  private keepChatAction(to: ChatAddress, action: 'upload_video'): () => void {
+    const thread = placement(to).message_thread_id;
+    const send = (): void => {
+      this.telegram
+        .callApi('sendChatAction', { chat_id: to.chatId, action, ...(thread === undefined ? {} : { message_thread_id: thread }) })
+        .catch((error: unknown) => this.logger.debug({ err: describeTelegramError(error) }, 'chat action failed (ignored)'));
+    };
+    send();
+    const timer = setInterval(send, this.options.chatActionIntervalMs ?? 4000);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+/** Where in the chat: the forum topic, and in groups the message being answered. */
+function placement(to: ChatAddress): {
+  message_thread_id?: number;
+  reply_parameters?: { message_id: number; allow_sending_without_reply: true };
+} {
+  const out: ReturnType<typeof placement> = {};
+  const thread = to.threadId === undefined ? NaN : Number(to.threadId);
+  if (Number.isSafeInteger(thread)) out.message_thread_id = thread;
+  const replyTo = to.extra?.replyTo;
+  if (typeof replyTo === 'number' && Number.isSafeInteger(replyTo)) {
+    out.reply_parameters = { message_id: replyTo, allow_sending_without_reply: true };
+  }
+  return out;
+}
+
+/**
+ * Cuts `text` into pieces of at most `limit` UTF-16 units (Telegram's count), at a line break
+ * or a space when one is near, never inside a surrogate pair.
+ */
+export function splitText(text: string, limit: number): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > limit) {
+    let cut = limit;
+    const code = rest.charCodeAt(cut - 1);
+    if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+    const window = rest.slice(0, cut);
+    let at = window.lastIndexOf('\n');
+    if (at < limit / 2) at = window.lastIndexOf(' ');
+    if (at < limit / 2) at = cut;
+    pieces.push(rest.slice(0, at));
+    rest = rest.slice(at).replace(/^[\n ]/, '');
+  }
+  pieces.push(rest);
+  const kept = pieces.filter((piece) => piece.trim() !== '');
+  return kept.length > 0 ? kept : ['…'];
+}
+
+/** Passes exactly `size` bytes, or fails: Telegram must never get a truncated video. */
+class ExactSize extends Transform {
+  private seen = 0;
+
+  constructor(private readonly size: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
+    this.seen += chunk.length;
+    if (this.seen > this.size) callback(new VideoStreamError(`video stream is longer than the ${this.size} bytes announced`));
+    else callback(null, chunk);
+  }
+
+  override _flush(callback: (error?: Error | null) => void): void {
+    if (this.seen !== this.size) callback(new VideoStreamError(`video stream ended after ${this.seen} of ${this.size} bytes`));
+    else callback();
+  }
+}
+
+/** The video's bytes did not arrive as announced: the delivery must be retried, not kept. */
+export class VideoStreamError extends Error {
+  readonly code = 'video_stream_failed';
+  constructor(message: string) {
+    super(message);
+    this.name = 'VideoStreamError';
+  }
+}
