@@ -12,8 +12,10 @@ import { TurnGate } from './core/turn-gate.js';
 import { TurnJournal } from './core/turn-journal.js';
 import type { Outbox, Platform } from './core/types.js';
 import { NemoClient } from './nemo/client.js';
+import { errorLabel } from './nemo/errors.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
 import { RenderQueue } from './render/render-queue.js';
-import { startRenderWorker } from './render/render-worker.js';
+import { startRenderWorker, type RenderWorkerHandle } from './render/render-worker.js';
 import { SKILL_SOURCE, VERSION } from './version.js';
 
 export interface AppOptions {
@@ -26,11 +28,18 @@ export interface AppOptions {
   worker: boolean;
   /** Key prefix, so that tests can share one Redis. */
   prefix?: string;
+  /** The process's metrics registry; a fresh one by default. */
+  metrics?: Metrics;
 }
 
 export interface App {
   engine: Engine;
   nemo: NemoClient;
+  redis: Redis;
+  renders: RenderQueue;
+  /** Present when this process runs the render worker. */
+  worker: RenderWorkerHandle | undefined;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -42,6 +51,7 @@ const MAX_MESSAGE_CHARS = 10_000;
 export function createApp(options: AppOptions): App {
   const { config, logger, outboxes } = options;
   const prefix = options.prefix ?? 'nvb';
+  const metrics = options.metrics ?? createMetrics();
   const nemo = new NemoClient({
     baseUrl: config.nemoApiUrl,
     source: SKILL_SOURCE,
@@ -50,6 +60,7 @@ export function createApp(options: AppOptions): App {
     turnIdleTimeoutMs: config.turnIdleTimeoutMs,
     requestTimeoutMs: config.nemoRequestTimeoutMs,
     logger: logger.child({ component: 'nemo' }),
+    onError: (error) => metrics.nemoErrors.inc({ code: errorLabel(error) }),
   });
   // BullMQ needs `maxRetriesPerRequest: null` so a Redis restart stalls commands instead of failing them.
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
@@ -71,6 +82,7 @@ export function createApp(options: AppOptions): App {
     cipher,
     outboxes,
     logger,
+    metrics,
     settings: {
       webUrl: config.nemoWebUrl,
       operatorToken: config.nemoToken,
@@ -104,9 +116,20 @@ export function createApp(options: AppOptions): App {
       })
     : undefined;
 
+  worker?.worker.on('completed', (_job, outcome) => {
+    metrics.renders.inc({ state: outcome });
+    if (outcome === 'delivered') metrics.deliveries.inc({ kind: 'file' });
+    if (outcome === 'delivered-as-link') metrics.deliveries.inc({ kind: 'link' });
+  });
+  worker?.worker.on('failed', () => metrics.renders.inc({ state: 'error' }));
+
   return {
     engine,
     nemo,
+    redis,
+    renders,
+    worker,
+    metrics,
     async close() {
       // Turns get the shutdown deadline to finish; the rest stay journaled for the next start.
       await engine.stop(config.shutdownTimeoutMs);

@@ -1,21 +1,26 @@
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { startConsoleChat } from '../adapters/console/console-chat.js';
 import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
+import { startHealthServer, type HealthServer } from './ops/health-server.js';
+import { createMetrics } from './ops/metrics.js';
+import { isRedisReady } from './ops/redis-ready.js';
+import { onShutdown } from './ops/shutdown.js';
+import { isWorkerConsuming } from './ops/worker-liveness.js';
 import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 
 type Mode = 'all' | 'bot' | 'worker' | 'console';
 const MODES: readonly Mode[] = ['all', 'bot', 'worker', 'console'];
 const DATA_DIR = '.data';
 const RECOVERY_SWEEP_MS = 60_000;
+// Closing the worker and Redis after the turns' own deadline.
+const SHUTDOWN_MARGIN_MS = 5_000;
 
 async function main(argv: string[]): Promise<void> {
   const requested = argv[0] ?? 'all';
-  if (!MODES.includes(requested as Mode)) {
-    fail(`Unknown mode "${requested}": use one of ${MODES.join(', ')}.`);
-  }
+  if (!MODES.includes(requested as Mode)) fail(`Unknown mode "${requested}": use one of ${MODES.join(', ')}.`);
   let config: Config;
   try {
     config = loadConfig();
@@ -41,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
     mode === 'console'
       ? createLogger({ level: config.logLevel, secrets, destination: createWriteStream(`${DATA_DIR}/console.log`, { flags: 'a' }) })
       : createLogger({ level: config.logLevel, secrets });
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
   let redis;
   try {
@@ -55,21 +61,35 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
+  let renderQueueDepth = async () => 0;
+  const metrics = createMetrics({ defaultLabels: { role: mode }, collectQueueDepth: () => renderQueueDepth() });
   const outbox = new ConsoleOutbox({ output: process.stdout, videoDir: config.videoDir });
-  const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { console: outbox }, worker: true });
+  const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { console: outbox }, worker: true, metrics });
+  renderQueueDepth = () => app.renders.inFlight();
 
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    await app.close().catch((error: unknown) => logger.error({ err: error }, 'close failed'));
-    await redis.stop().catch(() => undefined);
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
-  // One user's failure must never take the process down; it is logged and the bot goes on.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  let health: HealthServer | undefined;
+  if (mode !== 'console') {
+    const worker = app.worker;
+    health = await startHealthServer({
+      port: config.httpPort,
+      metrics,
+      logger,
+      checks: {
+        redis: () => isRedisReady(app.redis),
+        ...(worker ? { worker: () => isWorkerConsuming(worker.worker, app.renders.queue) } : {}),
+      },
+    });
+  }
+
+  const shutdown = onShutdown(
+    ['SIGTERM', 'SIGINT'],
+    async () => {
+      await health?.close();
+      await app.close();
+      await redis.stop();
+    },
+    { timeoutMs: config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS, logger },
+  );
 
   // Turns cut by the last stop or crash are reported from the project state, never re-sent.
   // Swept again now and then: a crashed holder's lock keeps its turn until the lock expires.
@@ -81,9 +101,9 @@ async function main(argv: string[]): Promise<void> {
   if (mode === 'console') {
     const chat = startConsoleChat({ input: process.stdin, output: process.stdout, handler: app.engine });
     await chat.closed;
-    await stop(0);
+    shutdown.trigger('chat closed');
   } else {
-    logger.info({ mode }, 'render worker running');
+    logger.info({ mode, httpPort: health?.port }, 'running');
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type RESTPutAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 import { describeDiscordError } from './discord-errors.js';
-import { dt, type DiscordTextKey } from './texts.js';
+import { dt, type PlainTextKey } from './texts.js';
 
 /** The slash commands, by their English name. `video` carries the prompt and an optional file. */
 export const COMMAND_NAMES = ['video', 'export', 'credits', 'status', 'new', 'help'] as const;
@@ -26,7 +26,7 @@ const ZH_NAMES: Record<CommandName | 'prompt' | 'file', string> = {
   file: '文件',
 };
 
-const DESCRIPTIONS: Record<CommandName, DiscordTextKey> = {
+const DESCRIPTIONS: Record<CommandName, PlainTextKey> = {
   video: 'commandVideo',
   export: 'commandExport',
   credits: 'commandCredits',
@@ -35,7 +35,7 @@ const DESCRIPTIONS: Record<CommandName, DiscordTextKey> = {
   help: 'commandHelp',
 };
 
-function localized(key: DiscordTextKey): { description: string; description_localizations: Record<string, string> } {
+function localized(key: PlainTextKey): { description: string; description_localizations: Record<string, string> } {
   return { description: dt('en', key), description_localizations: { 'zh-CN': dt('zh', key) } };
 }
 

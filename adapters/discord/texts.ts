@@ -38,6 +38,8 @@ const zh: Catalog = {
 const catalogs: Record<Language, Catalog> = { en, zh };
 
 export type DiscordTextKey = keyof Catalog;
+/** Keys whose sentence takes no parameters. */
+export type PlainTextKey = { [K in DiscordTextKey]: Parameters<Catalog[K]> extends [] ? K : never }[DiscordTextKey];
 type ParamsOf<K extends DiscordTextKey> = Parameters<Catalog[K]> extends [] ? [] : [Parameters<Catalog[K]>[0]];
 
 /** The Discord-only sentence `key` in `lang`. */

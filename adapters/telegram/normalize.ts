@@ -151,10 +151,7 @@ export interface IncomingExtras {
 
 /** The engine's message, with replies going back to the same chat and forum topic. */
 export function toIncomingMessage(message: NormalizedMessage, extras: IncomingExtras): IncomingMessage {
-  const address: ChatAddress = { platform: 'telegram', chatId: message.chatId, userId: message.userId };
-  if (message.threadId !== undefined) address.threadId = message.threadId;
-  // In a group several people talk at once: answers quote the message they answer.
-  if (message.chatKind === 'group') address.extra = { replyTo: message.messageId };
+  const address = addressOf(message);
   const incoming: IncomingMessage = {
     platform: 'telegram',
     chatId: message.chatId,
@@ -170,6 +167,15 @@ export function toIncomingMessage(message: NormalizedMessage, extras: IncomingEx
   const { deleteMessage } = extras;
   if (deleteMessage) incoming.deleteOriginal = () => deleteMessage(message.chatId, message.messageId);
   return incoming;
+}
+
+/** Where answers to `message` go: its chat and forum topic; in a group, quoting it. */
+export function addressOf(message: NormalizedMessage): ChatAddress {
+  const address: ChatAddress = { platform: 'telegram', chatId: message.chatId, userId: message.userId };
+  if (message.threadId !== undefined) address.threadId = message.threadId;
+  // In a group several people talk at once: answers quote the message they answer.
+  if (message.chatKind === 'group' && message.messageId > 0) address.extra = { replyTo: message.messageId };
+  return address;
 }
 
 function filesOf(message: TelegramMessage): FileRef[] {

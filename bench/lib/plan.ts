@@ -26,7 +26,7 @@ const FULL: BenchPlan = {
   loopback: { warmup: 2_000, loop: { count: 20_000, budgetMs: 30_000 } },
   engine: { warmup: 500, loop: { count: 10_000, budgetMs: 60_000 } },
   session: { warmup: 200, loop: { count: 2_000, budgetMs: 20_000 }, ping: { count: 20_000, budgetMs: 15_000 } },
-  renders: { warmup: 20, steps: [1_000, 2_000], settleTimeoutMs: 60_000 },
+  renders: { warmup: 300, steps: [1_000, 2_000], settleTimeoutMs: 60_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

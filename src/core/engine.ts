@@ -75,6 +75,14 @@ export interface EngineDeps {
   logger: Logger;
   settings: EngineSettings;
   sleep?: (ms: number) => Promise<void>;
+  /** Turn counts and durations for the metrics endpoint. */
+  metrics?: TurnMetrics | undefined;
+}
+
+export interface TurnMetrics {
+  turns: { inc(labels: { outcome: string }): void };
+  turnDuration: { observe(labels: { outcome: string }, seconds: number): void };
+  keepAliveWaits: { inc(): void };
 }
 
 /** One person in one chat, as the engine sees them while handling a message. */
@@ -412,6 +420,7 @@ export class Engine implements MessageHandler {
           draftBefore: before,
           startedAt: Date.now(),
         });
+        const started = Date.now();
         const result = await runChatTurn(this.turnDeps(conv), {
           cred: conv.cred,
           sessionId: record.sessionId,
@@ -421,6 +430,8 @@ export class Engine implements MessageHandler {
           signal: controller.signal,
         });
         conv.log.info({ outcome: result.outcome }, 'turn finished');
+        this.deps.metrics?.turns.inc({ outcome: result.outcome });
+        this.deps.metrics?.turnDuration.observe({ outcome: result.outcome }, (Date.now() - started) / 1000);
         if (result.outcome === 'interrupted') return;
         await this.deps.journal.end(conv.key);
         await this.deps.usage.count('turns');
@@ -428,6 +439,7 @@ export class Engine implements MessageHandler {
       });
     } catch (error) {
       conv.log.error({ err: describeError(error) }, 'turn failed');
+      this.deps.metrics?.turns.inc({ outcome: 'error' });
       await this.deps.journal.end(conv.key).catch(() => undefined);
       await this.replyError(conv, error);
     } finally {
@@ -436,7 +448,14 @@ export class Engine implements MessageHandler {
   }
 
   private turnDeps(conv: Conversation) {
-    return { api: this.deps.api, settings: this.deps.settings, sleep: this.sleep, logger: conv.log };
+    const metrics = this.deps.metrics;
+    return {
+      api: this.deps.api,
+      settings: this.deps.settings,
+      sleep: this.sleep,
+      logger: conv.log,
+      ...(metrics ? { onStillWorking: () => metrics.keepAliveWaits.inc() } : {}),
+    };
   }
 
   private async readDraft(conv: Conversation, sessionId: string): Promise<unknown> {

@@ -24,6 +24,8 @@ export interface TurnDeps {
   settings: TurnSettings;
   sleep: (ms: number) => Promise<void>;
   logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+  /** Called when a silent stretch (keep-alives only) produced a "Still working…" notice. */
+  onStillWorking?: () => void;
 }
 
 export interface TurnInput {
@@ -246,6 +248,7 @@ function startStillWorking(deps: TurnDeps, reply: ChatReply, started: number) {
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     timer = setTimeout(() => {
+      deps.onStillWorking?.();
       const minutes = Math.max(1, Math.round((Date.now() - started) / 60_000));
       reply.progress(t(reply.lang, 'stillWorking', { minutes })).catch((error: unknown) => {
         deps.logger.warn({ err: { name: (error as Error).name } }, 'still-working notice failed');

@@ -59,6 +59,8 @@ export interface NemoClientOptions {
   uploadTimeoutMs?: number;
   logger?: NemoLogger;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Sees every refusal and network failure, retried or not: the error-rate metric. */
+  onError?: (error: NemoApiError | NemoNetworkError) => void;
 }
 
 /** A Retry-After longer than this is not waited out inside a call: the error carries it to the caller. */
@@ -98,8 +100,9 @@ function isEventStream(response: Response): boolean {
 
 /** The only code that speaks to NemoVideo. One undici Agent; tokens only ever in the Authorization header. */
 export class NemoClient {
-  readonly #options: Required<Omit<NemoClientOptions, 'logger' | 'sleep'>>;
+  readonly #options: Required<Omit<NemoClientOptions, 'logger' | 'sleep' | 'onError'>>;
   readonly #logger: NemoLogger;
+  readonly #onError: (error: NemoApiError | NemoNetworkError) => void;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #agent: Agent;
   readonly #base: string;
@@ -115,6 +118,7 @@ export class NemoClient {
       uploadTimeoutMs: options.uploadTimeoutMs ?? 10 * 60_000,
     };
     this.#logger = options.logger ?? SILENT_LOGGER;
+    this.#onError = options.onError ?? (() => undefined);
     this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : {}));
     this.#base = options.baseUrl.replace(/\/+$/, '');
     this.#agent = new Agent({
@@ -372,6 +376,7 @@ export class NemoClient {
         return await attempt(token);
       } catch (error) {
         if (!(error instanceof NemoApiError) && !(error instanceof NemoNetworkError)) throw error;
+        this.#onError(error);
         const verdict = classify(error);
         const status = error instanceof NemoApiError ? error.status : undefined;
         const nemoCode = error instanceof NemoApiError ? error.nemoCode : undefined;

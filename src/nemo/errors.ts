@@ -127,3 +127,9 @@ export function classify(error: unknown): NemoErrorClass {
   if (error instanceof NemoNetworkError) return { action: 'retry' };
   return { action: 'give_up' };
 }
+
+/** A short label for an error's kind, for metrics: the NemoVideo code, else the HTTP status, else ours. */
+export function errorLabel(error: NemoApiError | NemoNetworkError): string {
+  if (error instanceof NemoApiError) return String(error.nemoCode ?? error.status);
+  return error.code;
+}

@@ -1,0 +1,25 @@
+import { Redis } from 'ioredis';
+import { startFakeTelegram } from '/work/main/test/fakes/telegram/index.js';
+import { startTelegramBot } from '/work/main/adapters/telegram/telegram-bot.js';
+import { TelegramOutbox } from '/work/main/adapters/telegram/telegram-outbox.js';
+import { createLogger } from '/work/main/src/log.js';
+import { startRedis } from '/work/main/test/helpers/redis-server.js';
+
+const r = await startRedis();
+const redis = new Redis(r.url);
+const fake = await startFakeTelegram();
+const logger = createLogger({ level: 'debug' });
+const outbox = new TelegramOutbox({ token: fake.token, apiRoot: fake.url, maxUploadBytes: 50e6, logger, pacing: { perChatIntervalMs: 0 } });
+const got: unknown[] = [];
+const bot = startTelegramBot({ token: fake.token, apiRoot: fake.url, handler: { async handle(m) { got.push(m); await outbox.sendText(m.address, 'echo: ' + m.text); } }, redis, prefix: 'smoke', logger, outbox });
+await bot.ready;
+await fake.polling();
+const alice = fake.user({ languageCode: 'en' });
+const chat = fake.privateChat(alice);
+fake.say(chat, alice, { text: '/start' });
+await new Promise((r) => setTimeout(r, 500));
+console.log(JSON.stringify(got, null, 1), fake.sent, fake.commands, fake.violations);
+await bot.stop();
+await fake.close();
+redis.disconnect();
+await r.stop();

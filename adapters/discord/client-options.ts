@@ -1,0 +1,51 @@
+import { GatewayIntentBits, Options, Partials, type ClientOptions } from 'discord.js';
+
+export interface ClientSettings {
+  apiUrl: string;
+  /** Read every guild message (needs the privileged MessageContent intent). */
+  freeTextInGuilds: boolean;
+}
+
+/** The intents the bot asks for: slash commands need none; messages only what it reads. */
+export function discordIntents(freeTextInGuilds: boolean): GatewayIntentBits[] {
+  return [
+    GatewayIntentBits.Guilds,
+    GatewayIntentBits.GuildMessages,
+    GatewayIntentBits.DirectMessages,
+    ...(freeTextInGuilds ? [GatewayIntentBits.MessageContent] : []),
+  ];
+}
+
+/**
+ * discord.js options: minimal intents, `Partials.Channel` (DMs arrive on channels never
+ * cached), and no caches the bot does not read: messages, members, users, presences,
+ * reactions, emojis and the like are kept only for the bot itself, or not at all.
+ */
+export function discordClientOptions(settings: ClientSettings): ClientOptions {
+  return {
+    intents: discordIntents(settings.freeTextInGuilds),
+    partials: [Partials.Channel],
+    rest: { api: settings.apiUrl },
+    allowedMentions: { parse: [] },
+    failIfNotExists: false,
+    makeCache: Options.cacheWithLimits({
+      MessageManager: 0,
+      GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
+      UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user?.id },
+      ThreadMemberManager: 0,
+      PresenceManager: 0,
+      ReactionManager: 0,
+      ReactionUserManager: 0,
+      GuildEmojiManager: 0,
+      BaseGuildEmojiManager: 0,
+      GuildStickerManager: 0,
+      GuildBanManager: 0,
+      GuildInviteManager: 0,
+      GuildScheduledEventManager: 0,
+      StageInstanceManager: 0,
+      VoiceStateManager: 0,
+      AutoModerationRuleManager: 0,
+      ApplicationCommandManager: 0,
+    }),
+  };
+}

@@ -1,0 +1,203 @@
+import { once } from 'node:events';
+import {
+  Client,
+  Events,
+  MessageFlags,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Interaction,
+  type Message,
+} from 'discord.js';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { detectLanguage, t } from '../../src/core/i18n.js';
+import type { IncomingMessage, Language, MessageHandler } from '../../src/core/types.js';
+import { MAX_UPLOAD_BYTES } from '../../src/nemo/formats.js';
+import { ButtonStore, parseButtonCustomId } from './button-store.js';
+import { discordClientOptions } from './client-options.js';
+import { COMMAND_NAMES, registerCommands } from './commands.js';
+import { describeDiscordError } from './discord-errors.js';
+import type { DiscordOutbox } from './discord-outbox.js';
+import { fromButton, fromCommand, fromMessage, type NormalizeOptions } from './normalize.js';
+import { dt } from './texts.js';
+
+export interface DiscordBotDeps {
+  token: string;
+  /** `DISCORD_API_URL`. */
+  apiUrl: string;
+  /** Register the commands on this guild (instant) instead of globally. */
+  guildId?: string;
+  handler: MessageHandler;
+  /** For the button rows; the outbox must save them under the same prefix. */
+  redis: Redis;
+  prefix?: string;
+  logger: Logger;
+  outbox: DiscordOutbox;
+  /** Answer every message in guild channels (asks for the privileged MessageContent intent). */
+  freeTextInGuilds?: boolean;
+  /** Replies use an interaction's token this long after it was created; default 14 min (Discord: 15). */
+  interactionTokenTtlMs?: number;
+  /** Overwrite the slash commands once ready; default true. */
+  registerCommands?: boolean;
+}
+
+export interface DiscordBot {
+  /** Resolves once connected, every guild received and the commands registered. */
+  ready: Promise<void>;
+  /** Disconnects; turns already handed to the engine finish (they post through the outbox). */
+  stop(): Promise<void>;
+  readonly client: Client;
+}
+
+export class DiscordLoginError extends Error {
+  readonly code = 'discord_login_failed';
+  constructor(detail: string) {
+    super(`Discord login failed: ${detail}`);
+    this.name = 'DiscordLoginError';
+  }
+}
+
+const DEFAULT_TOKEN_TTL_MS = 14 * 60_000;
+
+/**
+ * The Discord side of the bot: gateway events in, normalized messages out to the engine.
+ * Interactions are acknowledged (deferred) before anything else; the engine's turn is handed
+ * off, never awaited in a listener; every listener catches its own failures.
+ */
+export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
+  const log = deps.logger.child({ component: 'discord' });
+  const freeTextInGuilds = deps.freeTextInGuilds ?? false;
+  const buttons = new ButtonStore(deps.redis, { prefix: deps.prefix ?? 'nvb' });
+  const client = new Client(discordClientOptions({ apiUrl: deps.apiUrl, freeTextInGuilds }));
+  const turns = new Set<Promise<void>>();
+  let stopped = false;
+
+  const normalizeOptions = (): NormalizeOptions => ({
+    botUserId: client.user?.id ?? '',
+    freeTextInGuilds,
+    interactionTokenTtlMs: deps.interactionTokenTtlMs ?? DEFAULT_TOKEN_TTL_MS,
+    download: { maxBytes: MAX_UPLOAD_BYTES },
+  });
+
+  // Without these, one failed request or a rejected listener would end the process.
+  client.on(Events.Error, (error) => log.error({ err: describeDiscordError(error) }, 'discord client error (it keeps running)'));
+  client.on(Events.ShardError, (error) => log.warn({ err: describeDiscordError(error) }, 'discord gateway error (it reconnects)'));
+  client.on(Events.Warn, (message) => log.warn({ message }, 'discord warning'));
+
+  const guard = (what: string, work: () => Promise<void>): void => {
+    work().catch((error: unknown) => log.error({ err: describeDiscordError(error) }, `${what} failed`));
+  };
+
+  client.on(Events.MessageCreate, (message) => guard('message', () => onMessage(message)));
+  client.on(Events.InteractionCreate, (interaction) => guard('interaction', () => onInteraction(interaction)));
+
+  async function onMessage(message: Message): Promise<void> {
+    if (message.author.bot || message.system || message.webhookId !== null) return;
+    const incoming = fromMessage(message, normalizeOptions());
+    if (!incoming.addressed) return;
+    handOff(incoming);
+  }
+
+  async function onInteraction(interaction: Interaction): Promise<void> {
+    if (interaction.isChatInputCommand()) return onCommand(interaction);
+    if (interaction.isButton()) return onButton(interaction);
+  }
+
+  async function onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
+    const lang = languageOf(interaction.locale);
+    if (!(COMMAND_NAMES as readonly string[]).includes(interaction.commandName)) {
+      await interaction.reply({ content: t(lang, 'unknownCommand', { command: `/${interaction.commandName}` }), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    // Discord gives 3 seconds to acknowledge: defer first, the engine answers in the reply.
+    const deferred = await defer(interaction);
+    const incoming = fromCommand(interaction, normalizeOptions());
+    handOff(deferred ? incoming : withoutInteraction(incoming));
+  }
+
+  async function onButton(interaction: ButtonInteraction): Promise<void> {
+    const parsed = parseButtonCustomId(interaction.customId);
+    if (parsed === undefined) return;
+    const lang = languageOf(interaction.locale);
+    const row = await buttons.read(parsed.rowId);
+    if (row === undefined) {
+      await interaction.reply({ content: dt(lang, 'buttonExpired'), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    if (row.ownerId !== interaction.user.id) {
+      await interaction.reply({ content: dt(lang, 'notYourButtons', { owner: row.ownerId }), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const deferred = await defer(interaction);
+    const incoming = fromButton(interaction, parsed.action, normalizeOptions());
+    handOff(deferred ? incoming : withoutInteraction(incoming));
+  }
+
+  async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<boolean> {
+    try {
+      await interaction.deferReply();
+      return true;
+    } catch (error) {
+      // Too late or refused: the answer goes into the channel instead.
+      log.warn({ err: describeDiscordError(error) }, 'could not defer the interaction');
+      return false;
+    }
+  }
+
+  function handOff(message: IncomingMessage): void {
+    const turn = Promise.resolve()
+      .then(() => deps.handler.handle(message))
+      .catch(async (error: unknown) => {
+        log.error({ err: describeDiscordError(error, 'engine') }, 'a message failed in the engine');
+        const lang = detectLanguage(message.platformLanguage, message.text);
+        await deps.outbox.sendText(message.address, dt(lang, 'requestFailed')).catch(() => undefined);
+      })
+      .finally(() => turns.delete(turn));
+    turns.add(turn);
+  }
+
+  const ready = (async () => {
+    const clientReady = once(client, Events.ClientReady);
+    try {
+      await client.login(deps.token);
+    } catch (error) {
+      throw new DiscordLoginError(describeDiscordError(error, 'login').message);
+    }
+    await clientReady;
+    const applicationId = client.application?.id;
+    if (deps.registerCommands !== false && applicationId !== undefined && !stopped) {
+      try {
+        const done = await registerCommands(client.rest, applicationId, deps.guildId);
+        log.info(done, 'slash commands registered');
+      } catch (error) {
+        // The commands registered last time still work.
+        log.warn({ err: describeDiscordError(error) }, 'slash command registration failed');
+      }
+    }
+    log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'discord bot ready');
+  })();
+  // A caller that never awaits `ready` must not get an unhandled rejection.
+  ready.catch(() => undefined);
+
+  return {
+    ready,
+    client,
+    async stop() {
+      stopped = true;
+      await client.destroy();
+      while (turns.size > 0) await Promise.allSettled([...turns]);
+    },
+  };
+}
+
+function languageOf(locale: string | undefined): Language {
+  return detectLanguage(locale, '');
+}
+
+/** The same message, answered in the channel: its interaction could not be acknowledged. */
+function withoutInteraction(message: IncomingMessage): IncomingMessage {
+  const extra = { ...(message.address.extra ?? {}) };
+  delete extra.interactionToken;
+  delete extra.interactionExpiresAt;
+  return { ...message, address: { ...message.address, extra } };
+}

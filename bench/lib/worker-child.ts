@@ -1,0 +1,41 @@
+/** Entry of the render worker's own process; see worker-process.ts. */
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { serveParent } from './child-process.js';
+import { CountingOutbox } from './counting-outbox.js';
+import { settledHeap } from './memory.js';
+import type { WorkerReply, WorkerRequest, WorkerSettings } from './worker-process.js';
+
+const settings = JSON.parse(process.argv[2] ?? '{}') as WorkerSettings;
+const config = loadConfig({
+  NEMO_API_URL: settings.nemoApiUrl,
+  REDIS_URL: settings.redisUrl,
+  NEMO_TOKEN: settings.nemoToken,
+  RENDER_POLL_INTERVAL_MS: String(settings.pollIntervalMs),
+  LOG_LEVEL: 'info',
+});
+// Logs are made at `info` as in production, then dropped: their objects count, no I/O.
+const logger = createLogger({ level: config.logLevel, destination: { write: () => undefined } });
+// The worker exactly as `npm start` wires it; the engine it also builds stays idle.
+const app = createApp({
+  config,
+  redisUrl: settings.redisUrl,
+  logger,
+  outboxes: { [settings.platform]: new CountingOutbox(settings.platform) },
+  worker: true,
+  prefix: settings.prefix,
+});
+
+const parent = serveParent<WorkerRequest, WorkerReply>(
+  async (request) => {
+    switch (request.type) {
+      case 'heap':
+        return { type: 'heap', reading: await settledHeap() };
+      case 'close':
+        return undefined;
+    }
+  },
+  () => app.close(),
+);
+parent.reply({ type: 'ready' });

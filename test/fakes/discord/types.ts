@@ -1,0 +1,169 @@
+/** Routes a test can script failures on (`failNext`). */
+export type FakeDiscordRoute =
+  | 'gateway-bot'
+  | 'application'
+  | 'commands'
+  | 'create-message'
+  | 'edit-message'
+  | 'interaction-callback'
+  | 'webhook-edit'
+  | 'followup'
+  | 'cdn';
+
+export type Failure =
+  /** A 429 with `Retry-After` and `retry_after`; discord.js waits and repeats the request. */
+  | { status: 429; retryAfterSeconds: number; global?: boolean }
+  | { status: number; code?: number; message?: string };
+
+export interface FakeDiscordOptions {
+  /** The bot token the fake accepts (default: a realistic random one). */
+  token?: string;
+  /** Gateway heartbeat period given in HELLO (default 1000 ms). */
+  heartbeatIntervalMs?: number;
+  /** Interaction tokens answer 50027 after this long (Discord: 15 min). */
+  interactionTokenLifeMs?: number;
+  /** Interactions not acknowledged within this long answer 10062 (Discord: 3 s). */
+  ackDeadlineMs?: number;
+  /** Files above this many bytes in one message answer 413 / 40005 (Discord: 10 MiB). */
+  maxUploadBytes?: number;
+  /** `attachment_size_limit` reported in interactions (default: `maxUploadBytes`). */
+  attachmentSizeLimit?: number;
+  /** How long `enforce_nonce` dedupes a nonce (Discord: a few minutes; default 5 min). */
+  nonceWindowMs?: number;
+  /** How long attachment CDN links stay valid (default 1 day). */
+  cdnLinkLifeMs?: number;
+}
+
+export interface FakeUser {
+  id: string;
+  username: string;
+  bot: boolean;
+}
+
+export interface StoredFile {
+  filename: string;
+  contentType?: string;
+  size: number;
+  sha256: string;
+  bytes: Buffer;
+}
+
+export interface FakeMessage {
+  id: string;
+  channelId: string;
+  guildId?: string;
+  author: FakeUser;
+  content: string;
+  /** Every content it had, first to last. */
+  history: string[];
+  components: unknown[];
+  files: StoredFile[];
+  /** user: a person; bot: posted with the bot token; interaction: through an interaction's token. */
+  via: 'user' | 'bot' | 'interaction';
+  interactionId?: string;
+  ephemeral: boolean;
+  /** A deferred reply not yet filled ("thinking…"). */
+  loading: boolean;
+  nonce?: string;
+  mentionsBot: boolean;
+  replyTo?: string;
+  createdAt: number;
+}
+
+export interface FakeInteraction {
+  id: string;
+  token: string;
+  kind: 'command' | 'button';
+  name: string;
+  userId: string;
+  channelId: string;
+  guildId?: string;
+  createdAt: number;
+  /** The callback's type (5 deferred, 4 message…), once acknowledged. */
+  ackType?: number;
+  ackAt?: number;
+  originalMessageId?: string;
+  followupIds: string[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** As sent: the interaction routes hold the token, URL-encoded `%40original`. */
+  rawPath: string;
+  route: FakeDiscordRoute | 'unknown';
+  /** `bot` when `Authorization: Bot <the token>`; `none` when absent; `other` otherwise. */
+  auth: 'bot' | 'none' | 'other';
+  status: number;
+  at: number;
+}
+
+export interface GatewaySessionRecord {
+  id: string;
+  intents: number;
+  heartbeats: number;
+  identified: boolean;
+  closed: boolean;
+}
+
+export interface RegisteredCommand {
+  id: string;
+  name: string;
+  description: string;
+  name_localizations?: Record<string, string>;
+  description_localizations?: Record<string, string>;
+  options?: Array<{ name: string; type: number; required?: boolean; name_localizations?: Record<string, string> }>;
+}
+
+export interface UserFile {
+  name: string;
+  contentType?: string;
+  bytes: Buffer;
+  /** What Discord reports, when a test wants it to differ from the bytes served. */
+  declaredSize?: number;
+}
+
+export interface FakeDiscord {
+  readonly url: string;
+  /** `DISCORD_API_URL` for the bot: `<url>/api`. */
+  readonly apiUrl: string;
+  readonly token: string;
+  readonly applicationId: string;
+  readonly botUser: FakeUser;
+  readonly guildId: string;
+  /** A text channel in the guild. */
+  readonly channelId: string;
+  /** A public thread under `channelId`. */
+  readonly threadId: string;
+  readonly users: { alice: FakeUser; bob: FakeUser };
+  readonly requests: RecordedRequest[];
+  /** Protocol mistakes by the client (Authorization on an interaction route, content too long…). */
+  readonly violations: string[];
+  readonly interactions: Map<string, FakeInteraction>;
+  readonly sessions: GatewaySessionRecord[];
+  readonly commands: { global: RegisteredCommand[]; guild: Map<string, RegisteredCommand[]> };
+  /** Requests refused with 50027 because the interaction token had expired. */
+  readonly expiredTokenUses: string[];
+  /** Messages in a channel (DM channels included), oldest first; ephemeral ones too. */
+  messages(channelId: string): FakeMessage[];
+  message(id: string): FakeMessage | undefined;
+  /** The DM channel between the bot and a user (created on first use). */
+  dmChannel(user: FakeUser): string;
+  /** Resolves once a gateway session has identified and received its guilds. */
+  botConnected(): Promise<void>;
+  /** A person writes in a channel, thread or DM. */
+  userMessage(input: { author: FakeUser; channelId: string; content: string; mentionBot?: boolean; replyTo?: string; files?: UserFile[] }): FakeMessage;
+  /** A person runs a registered slash command. */
+  slashCommand(input: {
+    user: FakeUser;
+    channelId: string;
+    name: string;
+    options?: { prompt?: string; file?: UserFile };
+    locale?: string;
+  }): FakeInteraction;
+  /** A person presses a button of a message. */
+  pressButton(input: { user: FakeUser; messageId: string; customId: string; locale?: string }): FakeInteraction;
+  failNext(route: FakeDiscordRoute, failure: Failure, times?: number): void;
+  /** Every later request that uses this interaction's token answers 50027. */
+  expireInteraction(interactionId: string): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,154 @@
+/** Wire shapes of the Bot API, as far as the fake speaks them (snake_case, as on the wire). */
+
+export interface TgUser {
+  id: number;
+  is_bot: boolean;
+  first_name: string;
+  username?: string;
+  language_code?: string;
+}
+
+export interface TgChat {
+  id: number;
+  type: 'private' | 'group' | 'supergroup';
+  title?: string;
+  first_name?: string;
+  is_forum?: true;
+}
+
+export interface TgEntity {
+  type: string;
+  offset: number;
+  length: number;
+  user?: TgUser;
+}
+
+export type TgMessage = Record<string, unknown> & {
+  message_id: number;
+  date: number;
+  chat: TgChat;
+  from?: TgUser;
+  message_thread_id?: number;
+  is_topic_message?: true;
+  text?: string;
+  caption?: string;
+  reply_markup?: InlineKeyboard;
+};
+
+export interface InlineKeyboard {
+  inline_keyboard: Array<Array<{ text: string; callback_data?: string; url?: string }>>;
+}
+
+export interface TgUpdate {
+  update_id: number;
+  message?: TgMessage;
+  callback_query?: Record<string, unknown>;
+  [kind: string]: unknown;
+}
+
+/** A file users can send and the bot can download. */
+export interface FakeFile {
+  file_id: string;
+  file_unique_id: string;
+  file_size: number;
+  file_path: string;
+  /** Bytes, or a deterministic pattern of `file_size` bytes when absent. */
+  bytes?: Buffer;
+}
+
+export type MediaKind = 'document' | 'video' | 'video_note' | 'animation' | 'photo' | 'audio' | 'voice';
+
+/** What a user sends: words, a file, a reply, a topic, an album. */
+export interface UserContent {
+  text?: string;
+  caption?: string;
+  media?: { kind: MediaKind; file: FakeFile; fileName?: string; mimeType?: string };
+  /** Reply to this message (the bot's or anyone's) in the same chat. */
+  replyTo?: number;
+  /** A forum topic's thread id (see `topic()`). */
+  threadId?: number;
+  mediaGroupId?: string;
+  /** Explicit entities; by default commands and @mentions are detected like Telegram does. */
+  entities?: TgEntity[];
+}
+
+/** Something the bot posted, with its current state. */
+export interface BotMessage {
+  messageId: number;
+  chatId: string;
+  threadId?: number;
+  replyTo?: number;
+  kind: 'text' | 'video' | 'document';
+  text?: string;
+  caption?: string;
+  replyMarkup?: InlineKeyboard;
+  /** Every text the message had, first to last (edits included). */
+  history: string[];
+  file?: { field: string; filename: string; size: number; sha256: string; bytes: Buffer; contentType?: string };
+  supportsStreaming?: boolean;
+  at: number;
+}
+
+export interface ApiCall {
+  method: string;
+  at: number;
+  chatId?: string;
+  params: Record<string, unknown>;
+  /** The error code the fake answered with, if any. */
+  failed?: number;
+}
+
+export interface ScriptedFailure {
+  code: number;
+  description: string;
+  retryAfter?: number;
+}
+
+export interface FakeTelegramOptions {
+  token?: string;
+  botUsername?: string;
+  /** Multipart uploads over this get 413 (default 50 MB). */
+  maxUploadBytes?: number;
+  /** getFile refuses files over this with "file is too big" (default 20 MB). */
+  maxDownloadBytes?: number;
+}
+
+export interface FakeTelegram {
+  /** The API root to give telegraf (`TELEGRAM_API_ROOT`). */
+  url: string;
+  token: string;
+  bot: TgUser;
+  user(options?: { firstName?: string; username?: string; languageCode?: string }): TgUser;
+  privateChat(user: TgUser): TgChat;
+  group(options?: { title?: string; forum?: boolean }): TgChat;
+  /** Opens a forum topic (as `by`); returns its thread id. */
+  topic(chat: TgChat, by: TgUser, name?: string): number;
+  /** A file in Telegram's storage, from bytes or of a given size (deterministic bytes). */
+  file(source: { bytes: Buffer } | { size: number }): FakeFile;
+  fileSha256(file: FakeFile): string;
+  /** A user writes: the message is stored and queued as an update. */
+  say(chat: TgChat, from: TgUser, content: UserContent): TgMessage;
+  /** A user presses an inline button under a bot message; returns the callback query id. */
+  press(from: TgUser, message: BotMessage, callbackData: string, options?: { inaccessible?: boolean }): string;
+  /** Queues any update (a service message, an edited message…). */
+  pushUpdate(update: Omit<TgUpdate, 'update_id'>): number;
+  /** Everything the bot posted, in order (current text in `text`, all texts in `history`). */
+  sent: BotMessage[];
+  calls: ApiCall[];
+  chatActions: Array<{ chatId: string; action: string; threadId?: number; at: number }>;
+  callbackAnswers: Array<{ id: string; text?: string; at: number }>;
+  /** setMyCommands by language (`default` when none). */
+  commands: Map<string, Array<{ command: string; description: string }>>;
+  webhook(): { url: string; secret?: string } | undefined;
+  webhookDeliveries: Array<{ updateId: number; status: number }>;
+  downloads: Array<{ fileId: string; bytes: number; complete: boolean }>;
+  /** Contract breaches by the client: too-long texts, ignoring retry_after… */
+  violations: string[];
+  /** The next `times` calls of `method` fail with this answer (a 429 with `retryAfter` pauses the chat). */
+  failNext(method: string, failure: ScriptedFailure, times?: number): void;
+  /** Updates not yet confirmed by a getUpdates offset (or a webhook 2xx). */
+  unconfirmed(): number;
+  /** Resolves when a getUpdates long poll is waiting (polling has started). */
+  polling(): Promise<void>;
+  close(): Promise<void>;
+}
