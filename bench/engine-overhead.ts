@@ -1,9 +1,10 @@
-import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
+import type { RecordedRequest } from '../test/fakes/nemo/index.js';
+import { withCleanup } from './lib/cleanup.js';
 import { countBy, formatPerMessage } from './lib/counts.js';
+import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
 import type { BenchPlan } from './lib/plan.js';
 import { against, type BenchResult, type Figure } from './lib/report.js';
 import { summarize, timeSequential, type Summary } from './lib/stats.js';
-import type { RecordedRequest } from '../test/fakes/nemo/index.js';
 
 export const BENCHMARK = 'engine';
 
@@ -16,19 +17,21 @@ function endpointOf(request: RecordedRequest): string {
  * Per-message latency of the real engine, held against the HTTP it cannot avoid: the
  * NemoVideo requests it makes for that message, each costing at least one raw loopback
  * round trip. The ratio is what the engine adds (routing, Redis, parsing, logging, and the
- * fake NemoVideo's own handling, which runs in this process too).
+ * fake NemoVideo's own handling, which runs in this process too). Messages run one after
+ * another: this is latency, not throughput under contention.
  */
 export async function benchEngine(plan: BenchPlan, loopback: Summary): Promise<BenchResult> {
   const started = Date.now();
-  const rig = await startEngineRig();
-  const figures: Figure[] = [];
-  const notes: string[] = [];
-  const details: Record<string, unknown> = {};
-  try {
+  return withCleanup(async (cleanup) => {
+    const rig = cleanup.add(await startEngineRig(), (opened) => opened.close());
+    const figures: Figure[] = [];
+    const notes: string[] = [];
+    const details: Record<string, unknown> = {};
     await warmUp(rig, plan.engine.warmup);
     for (const kind of Object.keys(KINDS) as MessageKind[]) {
       const requestsBefore = rig.fake.requests.length;
       const postsBefore = rig.outbox.posts;
+      const warningsBefore = rig.logs.warnings;
       const samples = await timeSequential(plan.engine.loop, (index) => rig.app.engine.handle(rig.message(kind, index)));
       rig.checkAnswered(kind);
 
@@ -38,7 +41,7 @@ export async function benchEngine(plan: BenchPlan, loopback: Summary): Promise<B
       const latency = summarize(samples);
       const label = `"${KINDS[kind].text}"`;
       figures.push(
-        { benchmark: BENCHMARK, name: `${kind}: NemoVideo requests/msg`, value: nemoPerMessage, unit: 'x' },
+        { benchmark: BENCHMARK, name: `${kind}: NemoVideo requests/msg`, value: nemoPerMessage, unit: 'n' },
         against(
           { benchmark: BENCHMARK, name: `${kind}: latency p50`, value: latency.p50, unit: 'µs' },
           { name: `${nemoPerMessage.toFixed(2)} × RTT p50`, value: nemoPerMessage * loopback.p50, unit: 'µs' },
@@ -56,12 +59,11 @@ export async function benchEngine(plan: BenchPlan, loopback: Summary): Promise<B
         nemoRequestsPerMessage: nemoPerMessage,
         nemoEndpoints: endpoints,
         outboxPostsPerMessage: (rig.outbox.posts - postsBefore) / messages,
+        warningsLogged: rig.logs.warnings - warningsBefore,
         p50OverOneRtt: latency.p50 / loopback.p50,
       };
       notes.push(`engine ${kind} (${label}, ${messages} msgs): NemoVideo ${formatPerMessage(endpoints, messages)}`);
     }
     return { benchmark: BENCHMARK, figures, details, notes, durationMs: Date.now() - started };
-  } finally {
-    await rig.close();
-  }
+  });
 }

@@ -1,5 +1,6 @@
-import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
+import { withCleanup } from './lib/cleanup.js';
 import { formatPerMessage } from './lib/counts.js';
+import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
 import type { BenchPlan } from './lib/plan.js';
 import { callsBetween, commandCalls, pingRoundTrip, RedisCommandTimer } from './lib/redis-stats.js';
 import { against, type BenchResult, type Figure } from './lib/report.js';
@@ -11,16 +12,16 @@ const PING_WARMUP = 200;
 
 /**
  * What keeping sessions in Redis costs a message: the commands the server executes for it
- * (INFO commandstats), the round trips the engine waits for, and the time it waits, held
- * against one Redis round trip (PING) measured on the same connection kind.
+ * (INFO commandstats), the commands and round trips the app's connection sends, and the time
+ * the message waits on them, held against one Redis round trip (PING, same client library).
  */
 export async function benchSession(plan: BenchPlan): Promise<BenchResult> {
   const started = Date.now();
-  const rig = await startEngineRig();
-  const figures: Figure[] = [];
-  const notes: string[] = [];
-  const details: Record<string, unknown> = {};
-  try {
+  return withCleanup(async (cleanup) => {
+    const rig = cleanup.add(await startEngineRig(), (opened) => opened.close());
+    const figures: Figure[] = [];
+    const notes: string[] = [];
+    const details: Record<string, unknown> = {};
     await warmUp(rig, plan.session.warmup);
     const ping = await pingRoundTrip(rig.probe, PING_WARMUP, plan.session.ping);
     figures.push(
@@ -32,7 +33,7 @@ export async function benchSession(plan: BenchPlan): Promise<BenchResult> {
     for (const kind of Object.keys(KINDS) as MessageKind[]) {
       const before = await commandCalls(rig.probe);
       const timer = new RedisCommandTimer();
-      timer.start();
+      timer.start(rig.app.redis);
       let samples: number[];
       try {
         samples = await timeSequential(plan.session.loop, (index) => rig.app.engine.handle(rig.message(kind, index)));
@@ -49,9 +50,9 @@ export async function benchSession(plan: BenchPlan): Promise<BenchResult> {
       const redisMicrosPerMessage = timer.busyMicros / messages;
       const latency = summarize(samples);
       figures.push(
-        { benchmark: BENCHMARK, name: `${kind}: commands executed/msg`, value: executedPerMessage, unit: 'x' },
-        { benchmark: BENCHMARK, name: `${kind}: commands sent/msg`, value: sentPerMessage, unit: 'x' },
-        { benchmark: BENCHMARK, name: `${kind}: round trips/msg`, value: roundTripsPerMessage, unit: 'x' },
+        { benchmark: BENCHMARK, name: `${kind}: commands executed/msg`, value: executedPerMessage, unit: 'n' },
+        { benchmark: BENCHMARK, name: `${kind}: commands sent/msg`, value: sentPerMessage, unit: 'n' },
+        { benchmark: BENCHMARK, name: `${kind}: round trips/msg`, value: roundTripsPerMessage, unit: 'n' },
         against(
           { benchmark: BENCHMARK, name: `${kind}: Redis wait/msg`, value: redisMicrosPerMessage, unit: 'µs' },
           { name: 'PING p50', value: ping.p50, unit: 'µs' },
@@ -73,7 +74,5 @@ export async function benchSession(plan: BenchPlan): Promise<BenchResult> {
       );
     }
     return { benchmark: BENCHMARK, figures, details, notes, durationMs: Date.now() - started };
-  } finally {
-    await rig.close();
-  }
+  });
 }

@@ -1,21 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { createApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import type { Platform } from '../src/core/types.js';
-import { createLogger } from '../src/log.js';
-import type { RenderJobInput } from '../src/render/job-data.js';
+import { NemoClient } from '../src/nemo/client.js';
+import type { RenderJobData, RenderJobInput } from '../src/render/job-data.js';
 import { RenderQueue } from '../src/render/render-queue.js';
+import { SKILL_SOURCE, VERSION } from '../src/version.js';
 import { emptyDraft, videoTrack, withTracks } from '../test/fakes/nemo/index.js';
-import { startRedis } from '../test/helpers/redis-server.js';
-import { CountingOutbox } from './lib/counting-outbox.js';
-import { startFakeNemoProcess } from './lib/fake-nemo-process.js';
-import { settledHeap } from './lib/memory.js';
+import { withCleanup } from './lib/cleanup.js';
+import { startFakeNemoProcess, type FakeNemoProcess } from './lib/fake-nemo-process.js';
+import { dataBytes, spaceDeltas, type HeapReading } from './lib/memory.js';
 import type { BenchPlan } from './lib/plan.js';
+import { startPrivateRedis } from './lib/redis-server.js';
 import { usedMemory } from './lib/redis-stats.js';
 import { against, type BenchResult, type Figure } from './lib/report.js';
+import { startWorkerProcess } from './lib/worker-process.js';
 
 export const BENCHMARK = 'render worker';
 
@@ -30,78 +29,63 @@ const SETTLE_POLL_MS = 50;
 // After the last render settled: lets the worker's own bookkeeping (its next fetch) finish.
 const QUIET_MS = 200;
 
+interface Reading {
+  heap: HeapReading;
+  redisUsedMemory: number;
+}
+
 interface StepResult {
   inFlight: number;
   heapBytesPerRender: number;
+  /** The same without code and bytecode: the objects the worker keeps. */
+  heapDataBytesPerRender: number;
   externalBytesPerRender: number;
   redisBytesPerRender: number;
-  /** One in-flight render's job data as stored in Redis, serialized. */
-  jobDataBytes: number;
-  heapBefore: number;
-  heapAfter: number;
-  redisBefore: number;
-  redisAfter: number;
-  /** From the first enqueue to every render submitted and delayed. */
+  /** Heap growth per V8 space: code and bytecode spaces grow with the JIT, not with renders. */
+  heapSpaceDeltas: Record<string, number>;
+  /** From the first enqueue of this step to every render submitted and delayed. */
   settleMs: number;
 }
 
 /**
- * What a render in flight costs the worker process and Redis: renders are submitted to a
- * fake NemoVideo (in its own process, so its records stay out of this heap) that never
- * completes them, and wait delayed for a poll that does not come during the run.
+ * What a render in flight costs the worker process and Redis. The worker runs in a process of
+ * its own, the fake NemoVideo in another (it keeps a record of every render, which must not
+ * count); renders are submitted, never complete, and wait delayed for a poll that does not
+ * come during the run. Steps are cumulative: each adds renders to the ones already in flight
+ * and is measured against the reading taken after the warm-up.
  */
 export async function benchWorkerMemory(plan: BenchPlan): Promise<BenchResult> {
   const started = Date.now();
-  const figures: Figure[] = [];
-  const steps: StepResult[] = [];
-  for (const inFlight of plan.renders.steps) {
-    const step = await measureStep(inFlight, plan.renders.warmup, plan.renders.settleTimeoutMs);
-    steps.push(step);
-    const limit = { name: 'job data in Redis', value: step.jobDataBytes, unit: 'B' } as const;
-    figures.push(
-      against({ benchmark: BENCHMARK, name: `${inFlight} in flight: heap/render`, value: step.heapBytesPerRender, unit: 'B' }, limit),
-      against({ benchmark: BENCHMARK, name: `${inFlight} in flight: Redis/render`, value: step.redisBytesPerRender, unit: 'B' }, limit),
+  return withCleanup(async (cleanup) => {
+    const redisServer = cleanup.add(await startPrivateRedis(), (server) => server.stop());
+    const fake = cleanup.add(
+      await startFakeNemoProcess({ operatorTokens: [OPERATOR_TOKEN], renderScript: { pollsUntilComplete: 1e9 } }),
+      (child) => child.close(),
     );
-  }
-  const notes = steps.map(
-    (step) =>
-      `worker ${step.inFlight} in flight: submitted and delayed in ${step.settleMs} ms; heap ${mb(step.heapBefore)} → ${mb(step.heapAfter)}, ` +
-      `Redis used_memory ${mb(step.redisBefore)} → ${mb(step.redisAfter)}`,
-  );
-  return { benchmark: BENCHMARK, figures, details: { steps }, notes, durationMs: Date.now() - started };
-}
+    const worker = cleanup.add(
+      await startWorkerProcess({
+        nemoApiUrl: fake.url,
+        redisUrl: redisServer.url,
+        nemoToken: OPERATOR_TOKEN,
+        pollIntervalMs: POLL_INTERVAL_MS,
+        prefix: PREFIX,
+        platform: PLATFORM,
+      }),
+      (child) => child.close(),
+    );
+    // The bot process's side: enqueues renders on connections of its own.
+    const producer = cleanup.add(
+      new RenderQueue({ connection: { host: '127.0.0.1', port: redisServer.port, maxRetriesPerRequest: null }, prefix: PREFIX }),
+      (queue) => queue.close(),
+    );
+    const probe = cleanup.add(new Redis(redisServer.url, { maxRetriesPerRequest: null }), (client) => client.disconnect());
+    const nemo = cleanup.add(
+      new NemoClient({ baseUrl: fake.url, source: SKILL_SOURCE, version: VERSION, rateLimitRetryMs: 10, turnIdleTimeoutMs: 5_000 }),
+      (client) => client.close(),
+    );
 
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-async function measureStep(inFlight: number, warmup: number, settleTimeoutMs: number): Promise<StepResult> {
-  const redisServer = await startRedis();
-  const fake = await startFakeNemoProcess({ operatorTokens: [OPERATOR_TOKEN], renderScript: { pollsUntilComplete: 1e9 } });
-  const config = loadConfig({
-    NEMO_API_URL: fake.url,
-    REDIS_URL: redisServer.url,
-    NEMO_TOKEN: OPERATOR_TOKEN,
-    RENDER_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
-    LOG_LEVEL: 'info',
-  });
-  const logger = createLogger({ level: config.logLevel, destination: { write: () => undefined } });
-  // The worker exactly as `npm start` runs it; the engine it also builds stays idle.
-  const app = createApp({
-    config,
-    redisUrl: redisServer.url,
-    logger,
-    outboxes: { [PLATFORM]: new CountingOutbox(PLATFORM) },
-    worker: true,
-    prefix: PREFIX,
-  });
-  // Enqueues like the bot process would, on connections of its own.
-  const producer = new RenderQueue({ connection: { host: '127.0.0.1', port: redisServer.port, maxRetriesPerRequest: null }, prefix: PREFIX });
-  const probe = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-
-  try {
-    const session = await app.nemo.createSession({ platform: PLATFORM, token: () => Promise.resolve(OPERATOR_TOKEN) }, 'en');
-    const input = (): RenderJobInput => ({
+    const session = await nemo.createSession({ platform: PLATFORM, token: () => Promise.resolve(OPERATOR_TOKEN) }, 'en');
+    const renderInput = (): RenderJobInput => ({
       renderId: `render_${randomUUID()}`,
       sessionKey: { platform: PLATFORM, chatId: 'bench-chat', userId: 'bench-user' },
       sessionId: session.sessionId,
@@ -110,59 +94,64 @@ async function measureStep(inFlight: number, warmup: number, settleTimeoutMs: nu
       draft: DRAFT,
       correlationId: `bench-${randomUUID().slice(0, 8)}`,
     });
-    const enqueue = async (count: number): Promise<string> => {
-      let last = '';
-      for (let i = 0; i < count; i++) {
-        const render = input();
+    let enqueued = 0;
+    let lastId = '';
+    /** Enqueues up to `total` renders, waits until all sit delayed, and reads the memory. */
+    const fillTo = async (total: number): Promise<{ reading: Reading; settleMs: number }> => {
+      const settleStarted = Date.now();
+      for (; enqueued < total; enqueued++) {
+        const render = renderInput();
         await producer.enqueue(render);
-        last = render.renderId;
+        lastId = render.renderId;
       }
-      return last;
+      await settled(producer, total, plan.renders.settleTimeoutMs);
+      const settleMs = Date.now() - settleStarted;
+      await delay(QUIET_MS);
+      return { reading: { heap: await worker.heap(), redisUsedMemory: await usedMemory(probe) }, settleMs };
     };
 
-    // Warm-up: connections, loaded scripts and lazily built objects are in place before "before".
-    await enqueue(warmup);
-    await settled(producer, warmup, settleTimeoutMs);
-    await delay(QUIET_MS);
-    const heapBefore = await settledHeap();
-    const redisBefore = await usedMemory(probe);
+    // The warm-up renders stay in flight in every reading: connections, loaded scripts and
+    // JIT-compiled code are in place before the baseline, so the steps measure renders alone.
+    const { reading: base } = await fillTo(plan.renders.warmup);
+    const steps: StepResult[] = [];
+    for (const step of plan.renders.steps) {
+      const { reading, settleMs } = await fillTo(plan.renders.warmup + step);
+      steps.push({
+        inFlight: step,
+        heapBytesPerRender: (reading.heap.heapUsed - base.heap.heapUsed) / step,
+        heapDataBytesPerRender: (dataBytes(reading.heap) - dataBytes(base.heap)) / step,
+        externalBytesPerRender: (reading.heap.external - base.heap.external) / step,
+        redisBytesPerRender: (reading.redisUsedMemory - base.redisUsedMemory) / step,
+        heapSpaceDeltas: spaceDeltas(base.heap, reading.heap),
+        settleMs,
+      });
+    }
 
-    const settleStarted = Date.now();
-    const lastId = await enqueue(inFlight);
-    await settled(producer, warmup + inFlight, settleTimeoutMs);
-    const settleMs = Date.now() - settleStarted;
-    await delay(QUIET_MS);
-    const heapAfter = await settledHeap();
-    const redisAfter = await usedMemory(probe);
+    // What one render in flight is: its job data as Redis holds it, measured on the last one.
+    const lastJobData = await checkRun(producer, fake, enqueued, lastId);
+    const jobDataBytes = Buffer.byteLength(JSON.stringify(lastJobData));
+    const limit = { name: 'job data in Redis', value: jobDataBytes, unit: 'B' } as const;
 
-    const stats = await fake.stats();
-    if (stats.renders !== warmup + inFlight) throw new Error(`the fake NemoVideo holds ${stats.renders} renders, expected ${warmup + inFlight}`);
-    if (stats.renderPolls !== 0) throw new Error(`renders were polled ${stats.renderPolls} times during the run: the poll interval is too short`);
-    if (stats.violations.length > 0) throw new Error(`the fake NemoVideo saw contract violations: ${stats.violations.join('; ')}`);
-    const job = await producer.queue.getJob(lastId);
-    if (job === undefined) throw new Error(`render job ${lastId} is missing`);
-    if (job.data.phase !== 'poll') throw new Error(`render job ${lastId} is in phase ${job.data.phase}, expected poll`);
-
-    return {
-      inFlight,
-      heapBytesPerRender: (heapAfter.heapUsed - heapBefore.heapUsed) / inFlight,
-      externalBytesPerRender: (heapAfter.external - heapBefore.external) / inFlight,
-      redisBytesPerRender: (redisAfter - redisBefore) / inFlight,
-      jobDataBytes: Buffer.byteLength(JSON.stringify(job.data)),
-      heapBefore: heapBefore.heapUsed,
-      heapAfter: heapAfter.heapUsed,
-      redisBefore,
-      redisAfter,
-      settleMs,
+    const figures: Figure[] = steps.flatMap((step) => [
+      against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: heap/render`, value: step.heapBytesPerRender, unit: 'B' }, limit),
+      against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: heap objects/render`, value: step.heapDataBytesPerRender, unit: 'B' }, limit),
+      against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: Redis/render`, value: step.redisBytesPerRender, unit: 'B' }, limit),
+    ]);
+    const notes = steps.map(
+      (step) =>
+        `worker ${step.inFlight} in flight (+${plan.renders.warmup} warm-up): its renders submitted and delayed in ${step.settleMs} ms; ` +
+        `heap growth by space: ${Object.entries(step.heapSpaceDeltas)
+          .map(([space, bytes]) => `${space} ${(bytes / 1024).toFixed(0)} KB`)
+          .join(', ')}`,
+    );
+    const details = {
+      warmupRenders: plan.renders.warmup,
+      jobDataBytes,
+      baseline: { heapUsed: base.heap.heapUsed, external: base.heap.external, redisUsedMemory: base.redisUsedMemory },
+      steps,
     };
-  } finally {
-    await app.close();
-    await producer.close();
-    probe.disconnect();
-    await fake.close();
-    await redisServer.stop();
-    await rm(redisServer.dir, { recursive: true, force: true });
-  }
+    return { benchmark: BENCHMARK, figures, details, notes, durationMs: Date.now() - started };
+  });
 }
 
 /** Waits until `total` renders were submitted and sit delayed, none waiting, running or failed. */
@@ -176,9 +165,22 @@ async function settled(queue: RenderQueue, total: number, timeoutMs: number): Pr
     }
     const busy = (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.prioritized ?? 0);
     if (counts.delayed === total && busy === 0) return;
-    if (Date.now() >= deadline) {
-      throw new Error(`renders not all delayed after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
-    }
+    if (Date.now() >= deadline) throw new Error(`renders not all delayed after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
     await delay(SETTLE_POLL_MS);
   }
+}
+
+/**
+ * The figures mean something only if every render was really submitted and none was polled.
+ * Returns the last render's job data, as it sits in Redis waiting for its first poll.
+ */
+async function checkRun(producer: RenderQueue, fake: FakeNemoProcess, enqueued: number, lastId: string): Promise<RenderJobData> {
+  const stats = await fake.stats();
+  if (stats.renders !== enqueued) throw new Error(`the fake NemoVideo holds ${stats.renders} renders, ${enqueued} were enqueued`);
+  if (stats.renderPolls !== 0) throw new Error(`renders were polled ${stats.renderPolls} times during the run: the poll interval is too short`);
+  if (stats.violations.length > 0) throw new Error(`the fake NemoVideo saw contract violations: ${stats.violations.join('; ')}`);
+  const job = await producer.queue.getJob(lastId);
+  if (job === undefined) throw new Error(`render job ${lastId} is missing`);
+  if (job.data.phase !== 'poll') throw new Error(`render job ${lastId} is in phase ${job.data.phase}, expected poll`);
+  return job.data;
 }

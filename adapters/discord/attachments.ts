@@ -56,12 +56,12 @@ async function download(meta: AttachmentMeta, options: DownloadOptions): Promise
     throw new AttachmentDownloadError('attachment_download_failed', `downloading ${meta.name} failed (${(error as Error).name})`);
   }
   if (res.statusCode !== 200) {
-    res.body.destroy();
+    discard(res.body);
     throw new AttachmentDownloadError('attachment_download_failed', `downloading ${meta.name} failed: the CDN answered ${res.statusCode}`);
   }
   const announced = Number(res.headers['content-length']);
   if (Number.isFinite(announced) && announced > meta.size) {
-    res.body.destroy();
+    discard(res.body);
     throw new AttachmentDownloadError('attachment_too_large', `${meta.name}: the CDN announces ${announced} bytes, Discord said ${meta.size}`);
   }
   const body = res.body;
@@ -72,6 +72,12 @@ async function download(meta: AttachmentMeta, options: DownloadOptions): Promise
     if (!body.destroyed) body.destroy();
   });
   return body.pipe(limited);
+}
+
+/** Stops a body nobody will read; destroying it emits an abort error that must not go unheard. */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 /** Passes bytes through and fails as soon as more than `limit` arrive: nothing past it is read. */

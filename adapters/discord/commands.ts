@@ -5,7 +5,7 @@ import {
   InteractionContextType,
   Routes,
   type REST,
-  type RESTPutAPIApplicationCommandsJSONBody,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { describeDiscordError } from './discord-errors.js';
 import { dt, type PlainTextKey } from './texts.js';
@@ -40,7 +40,7 @@ function localized(key: PlainTextKey): { description: string; description_locali
 }
 
 /** The command definitions, as Discord's bulk-overwrite endpoint takes them. */
-export function commandDefinitions(): RESTPutAPIApplicationCommandsJSONBody {
+export function commandDefinitions(): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
   return COMMAND_NAMES.map((name) => ({
     type: ApplicationCommandType.ChatInput,
     name,

@@ -111,8 +111,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     }
     // Discord gives 3 seconds to acknowledge: defer first, the engine answers in the reply.
     const deferred = await defer(interaction);
-    const incoming = fromCommand(interaction, normalizeOptions());
-    handOff(deferred ? incoming : withoutInteraction(incoming));
+    answer(fromCommand(interaction, normalizeOptions()), deferred);
   }
 
   async function onButton(interaction: ButtonInteraction): Promise<void> {
@@ -129,8 +128,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       return;
     }
     const deferred = await defer(interaction);
-    const incoming = fromButton(interaction, parsed.action, normalizeOptions());
-    handOff(deferred ? incoming : withoutInteraction(incoming));
+    answer(fromButton(interaction, parsed.action, normalizeOptions()), deferred);
   }
 
   async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<boolean> {
@@ -142,6 +140,13 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       log.warn({ err: describeDiscordError(error) }, 'could not defer the interaction');
       return false;
     }
+  }
+
+  /** Hands an interaction's message to the engine: into its deferred reply, or the channel. */
+  function answer(incoming: IncomingMessage, deferred: boolean): void {
+    if (!deferred) return handOff(withoutInteraction(incoming));
+    deps.outbox.noteDeferred(incoming.address);
+    handOff(incoming);
   }
 
   function handOff(message: IncomingMessage): void {

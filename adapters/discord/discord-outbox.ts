@@ -44,13 +44,13 @@ type MessageBody = {
 
 // Discord keeps at most 5 buttons in a row.
 const MAX_BUTTONS_PER_ROW = 5;
-// The interaction-token part of the in-memory claim map is pruned past this many entries.
-const MAX_CLAIMS = 10_000;
+// Deferrals never answered (a turn that failed silently) are pruned past this many.
+const MAX_UNFILLED = 10_000;
 
 /**
  * Posts into Discord from an address alone, REST only (no gateway), so the bot and the render
  * worker both use it. While an interaction token lives, replies go through the interaction
- * (the first one fills its deferred reply); afterwards, and for messages, with the bot token
+ * (the first one fills the reply the bot deferred); afterwards, and for messages, with the bot token
  * into the channel or thread. A video always goes with the bot token.
  */
 export class DiscordOutbox implements Outbox {
@@ -59,10 +59,11 @@ export class DiscordOutbox implements Outbox {
   private readonly uploads: REST;
   private readonly log: Logger;
   /**
-   * Interaction tokens whose deferred reply this process already filled. Only an optimisation
-   * of who answers first: another process (a worker) never fills one and posts a follow-up.
+   * Interactions this process deferred and whose "thinking…" reply no answer has filled yet.
+   * Another process (a worker) never finds one here and posts a follow-up instead: it cannot
+   * overwrite an answer it does not know about.
    */
-  private readonly claimed = new Map<string, number>();
+  private readonly unfilled = new Map<string, number>();
 
   constructor(private readonly options: DiscordOutboxOptions) {
     this.rest = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.requestTimeoutMs ?? 15_000 });
@@ -175,15 +176,23 @@ export class DiscordOutbox implements Outbox {
     return encodeMessageRef({ via: 'interaction', id: message.id });
   }
 
-  /** True the first time for a token in this process. */
-  private claimOriginal(live: LiveInteraction): boolean {
+  /**
+   * The bot deferred this interaction: the next reply fills its deferred message. Called right
+   * after the deferral, before the engine sees the message.
+   */
+  noteDeferred(to: ChatAddress): void {
+    const live = liveInteraction(to);
+    if (live === undefined) return;
     const now = Date.now();
-    if (this.claimed.size > MAX_CLAIMS) {
-      for (const [token, expiresAt] of this.claimed) if (expiresAt <= now) this.claimed.delete(token);
+    if (this.unfilled.size > MAX_UNFILLED) {
+      for (const [token, expiresAt] of this.unfilled) if (expiresAt <= now) this.unfilled.delete(token);
     }
-    if (this.claimed.has(live.token)) return false;
-    this.claimed.set(live.token, live.expiresAt);
-    return true;
+    this.unfilled.set(live.token, live.expiresAt);
+  }
+
+  /** True once per deferral: the caller fills the deferred reply. */
+  private claimOriginal(live: LiveInteraction): boolean {
+    return this.unfilled.delete(live.token);
   }
 
   /**

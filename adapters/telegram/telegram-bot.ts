@@ -88,7 +88,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   });
   const inflight = new Set<Promise<void>>();
   let identity: BotIdentity | undefined;
-  let stopping = false;
+  let stopRequested = false;
   let polling: Promise<void> | undefined;
   let server: Server | undefined;
 
@@ -121,13 +121,10 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       const sized = await files.withSize(file).catch(() => file);
       if (sized instanceof TelegramFileTooBigError || files.tooBig(sized)) {
         const size = sized instanceof TelegramFileTooBigError ? undefined : sized.size;
+        const limitMb = Math.floor(files.maxDownloadBytes / 2 ** 20);
         await deps.outbox.sendText(
           addressOf(message),
-          tt(lang, 'fileTooBigToDownload', {
-            name: file.name,
-            sizeMb: size === undefined ? Math.ceil(files.maxDownloadBytes / 2 ** 20) : Math.ceil(size / 2 ** 20),
-            limitMb: Math.floor(files.maxDownloadBytes / 2 ** 20),
-          }),
+          tt(lang, 'fileTooBigToDownload', size === undefined ? { name: file.name, limitMb } : { name: file.name, sizeMb: Math.ceil(size / 2 ** 20), limitMb }),
         );
         continue;
       }
@@ -160,8 +157,9 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   };
 
   const onMessage = async (updateId: number, raw: unknown): Promise<void> => {
+    // An update that came in is handed off even while stopping: telegraf has confirmed it already.
     const me = identity ?? (await ready.then(() => identity));
-    if (!me || stopping) return;
+    if (!me) return;
     const parsed = TelegramMessageSchema.safeParse(raw);
     if (!parsed.success) {
       logger.debug({ updateId }, 'message of an unexpected shape: ignored');
@@ -178,7 +176,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const onCallback = async (updateId: number, raw: unknown): Promise<void> => {
     if (!identity) await ready.catch(() => undefined);
     const parsed = CallbackQuerySchema.safeParse(raw);
-    if (!parsed.success || stopping || parsed.data.from.is_bot === true) return;
+    if (!parsed.success || parsed.data.from.is_bot === true) return;
     if (!(await firstSight(updateId))) return;
     const query = parsed.data;
     const work = (async () => {
@@ -245,7 +243,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     // Done here rather than left to launch(), so that `ready` means "polling is about to start".
     await bot.telegram.deleteWebhook({ drop_pending_updates: false });
     polling = bot.launch({ allowedUpdates: [...ALLOWED_UPDATES], dropPendingUpdates: false }).catch((error: unknown) => {
-      if (!stopping) logger.error({ err: describeTelegramError(error) }, 'telegram polling stopped (another poller on this token?)');
+      if (!stopRequested) logger.error({ err: describeTelegramError(error) }, 'telegram polling stopped (another poller on this token?)');
     });
     logger.info({ username: identity.username }, 'telegram bot polling');
   })();
@@ -262,7 +260,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
     async stop() {
-      stopping = true;
+      stopRequested = true;
       await ready.catch(() => undefined);
       if (polling) {
         try {

@@ -2,8 +2,8 @@ import type { Language } from '../../src/core/types.js';
 
 /** Sentences only the Telegram adapter says, in English and Chinese (the core's catalog has the rest). */
 const en = {
-  fileTooBigToDownload: (p: { name: string; sizeMb: number; limitMb: number }) =>
-    `"${p.name}" is ${p.sizeMb} MB, but Telegram lets bots download files only up to ${p.limitMb} MB. ` +
+  fileTooBigToDownload: (p: { name: string; sizeMb?: number; limitMb: number }) =>
+    `"${p.name}" is ${p.sizeMb === undefined ? `over ${p.limitMb}` : p.sizeMb} MB, but Telegram lets bots download files only up to ${p.limitMb} MB. ` +
     'Put it somewhere online (a cloud drive or your site) and send me the link: /upload <link>',
   buttonExpired: () => 'This button has expired. Type /export, /status, /credits or /new instead.',
   commandStart: () => 'Start, or show what I can do',
@@ -18,7 +18,7 @@ type Texts = typeof en;
 
 const zh: Texts = {
   fileTooBigToDownload: (p) =>
-    `“${p.name}”有 ${p.sizeMb} MB，但 Telegram 只允许机器人下载不超过 ${p.limitMb} MB 的文件。` +
+    `“${p.name}”${p.sizeMb === undefined ? `超过 ${p.limitMb}` : `有 ${p.sizeMb}`} MB，但 Telegram 只允许机器人下载不超过 ${p.limitMb} MB 的文件。` +
     '请把它放到网上（网盘或你的网站），然后把链接发给我：/upload <链接>',
   buttonExpired: () => '这个按钮已过期，请输入 /export、/status、/credits 或 /new。',
   commandStart: () => '开始，或查看我能做什么',

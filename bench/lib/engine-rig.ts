@@ -1,12 +1,12 @@
-import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { IncomingMessage, Platform } from '../../src/core/types.js';
-import { createLogger } from '../../src/log.js';
 import { startFakeNemo, type FakeNemo } from '../../test/fakes/nemo/index.js';
-import { startRedis, type RedisServerHandle } from '../../test/helpers/redis-server.js';
+import { Cleanup } from './cleanup.js';
 import { CountingOutbox } from './counting-outbox.js';
+import { LogSink } from './log-sink.js';
+import { startPrivateRedis } from './redis-server.js';
 
 const PLATFORM: Platform = 'telegram';
 /** Messages rotate over this many people, so no figure rests on one hot key. */
@@ -17,7 +17,7 @@ export type MessageKind = 'credits' | 'chat';
 
 interface KindSpec {
   text: string;
-  /** The reply a working engine ends with: an error reply would make the figures meaningless. */
+  /** The reply a working engine ends with. */
   lastReply: RegExp;
 }
 
@@ -30,66 +30,80 @@ export const KINDS: Readonly<Record<MessageKind, KindSpec>> = {
 
 /**
  * The real engine as `createApp` wires it (worker off), against the fake NemoVideo in this
- * process and a private redis-server, both on 127.0.0.1. Logs are produced at `info` like in
- * production and then dropped, so their cost counts but no I/O does.
+ * process and a private redis-server, both on 127.0.0.1.
  */
 export interface EngineRig {
   app: App;
   fake: FakeNemo;
   outbox: CountingOutbox;
-  redisServer: RedisServerHandle;
+  logs: LogSink;
   /** A connection of our own for INFO and PING, used only between measured loops. */
   probe: Redis;
   message(kind: MessageKind, index: number): IncomingMessage;
-  /** Throws unless the last reply is the one a working engine gives for `kind`. */
+  /**
+   * Throws unless every message so far was answered: the last reply is the one a working
+   * engine gives for `kind`, nothing was logged as an error, the fake saw no contract
+   * violation. A failing engine answers fast with an apology; those figures would be lies.
+   */
   checkAnswered(kind: MessageKind): void;
   close(): Promise<void>;
 }
 
 export async function startEngineRig(): Promise<EngineRig> {
-  const redisServer = await startRedis();
-  const fake = await startFakeNemo();
-  const outbox = new CountingOutbox(PLATFORM);
-  // No NEMO_TOKEN: each user gets an anonymous token, the default and the costlier path.
-  const config = loadConfig({ NEMO_API_URL: fake.url, REDIS_URL: redisServer.url, LOG_LEVEL: 'info' });
-  const logger = createLogger({ level: config.logLevel, destination: { write: () => undefined } });
-  const app = createApp({ config, redisUrl: redisServer.url, logger, outboxes: { [PLATFORM]: outbox }, worker: false, prefix: 'bench' });
-  const probe = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const cleanup = new Cleanup();
+  try {
+    const redisServer = cleanup.add(await startPrivateRedis(), (server) => server.stop());
+    const fake = cleanup.add(await startFakeNemo(), (server) => server.close());
+    const outbox = new CountingOutbox(PLATFORM);
+    const logs = new LogSink();
+    const config = loadConfig({
+      NEMO_API_URL: fake.url,
+      REDIS_URL: redisServer.url,
+      // No NEMO_TOKEN: each user gets an anonymous token, the default and the costlier path.
+      // Engine.stop leaves its shutdown-deadline timer running even when no turn is open; a
+      // short deadline keeps it from holding the benchmark process open for 30 s.
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    });
+    const app = cleanup.add(
+      createApp({ config, redisUrl: redisServer.url, logger: logs.logger, outboxes: { [PLATFORM]: outbox }, worker: false, prefix: 'bench' }),
+      (opened) => opened.close(),
+    );
+    const probe = cleanup.add(new Redis(redisServer.url, { maxRetriesPerRequest: null }), (client) => client.disconnect());
 
-  return {
-    app,
-    fake,
-    outbox,
-    redisServer,
-    probe,
-    message(kind, index) {
-      const userId = `user-${index % USERS}`;
-      const chatId = `chat-${index % USERS}`;
-      return {
-        platform: PLATFORM,
-        chatId,
-        userId,
-        platformLanguage: 'en',
-        text: KINDS[kind].text,
-        attachments: [],
-        addressed: true,
-        address: { platform: PLATFORM, chatId, userId },
-      };
-    },
-    checkAnswered(kind) {
-      if (!KINDS[kind].lastReply.test(outbox.lastText)) {
-        throw new Error(`the engine did not answer "${KINDS[kind].text}" as expected; last reply: ${JSON.stringify(outbox.lastText)}`);
-      }
-      if (fake.violations.length > 0) throw new Error(`the fake NemoVideo saw contract violations: ${fake.violations.join('; ')}`);
-    },
-    async close() {
-      await app.close();
-      probe.disconnect();
-      await fake.close();
-      await redisServer.stop();
-      await rm(redisServer.dir, { recursive: true, force: true });
-    },
-  };
+    return {
+      app,
+      fake,
+      outbox,
+      logs,
+      probe,
+      message(kind, index) {
+        const userId = `user-${index % USERS}`;
+        const chatId = `chat-${index % USERS}`;
+        return {
+          platform: PLATFORM,
+          chatId,
+          userId,
+          platformLanguage: 'en',
+          text: KINDS[kind].text,
+          attachments: [],
+          addressed: true,
+          address: { platform: PLATFORM, chatId, userId },
+        };
+      },
+      checkAnswered(kind) {
+        if (logs.errors > 0) throw new Error(`the engine logged ${logs.errors} errors; the last: ${logs.lastError}`);
+        if (!KINDS[kind].lastReply.test(outbox.lastText)) {
+          throw new Error(`the engine did not answer "${KINDS[kind].text}" as expected; last reply: ${JSON.stringify(outbox.lastText)}`);
+        }
+        if (fake.violations.length > 0) throw new Error(`the fake NemoVideo saw contract violations: ${fake.violations.join('; ')}`);
+      },
+      close: () => cleanup.run(),
+    };
+  } catch (error) {
+    // Whatever was started before the failure is stopped; the failure is what gets reported.
+    await cleanup.run().catch(() => undefined);
+    throw error;
+  }
 }
 
 /**

@@ -34,6 +34,25 @@ export async function settledHeap(): Promise<HeapReading> {
   return { heapUsed, external, spaces };
 }
 
+// Compiled code and bytecode (V8 keeps bytecode in the trusted spaces): they grow as the JIT
+// warms up, by amounts that have nothing to do with how many renders are in flight.
+const CODE_SPACES = new Set([
+  'code_space',
+  'code_large_object_space',
+  'trusted_space',
+  'trusted_large_object_space',
+  'shared_trusted_space',
+  'shared_trusted_large_object_space',
+  'read_only_space',
+]);
+
+/** Bytes in the heap spaces that hold objects, leaving out code and bytecode. */
+export function dataBytes(reading: HeapReading): number {
+  return Object.entries(reading.spaces)
+    .filter(([name]) => !CODE_SPACES.has(name))
+    .reduce((sum, [, used]) => sum + used, 0);
+}
+
 /** `after - before` per heap space, leaving out the spaces that did not change. */
 export function spaceDeltas(before: HeapReading, after: HeapReading): Record<string, number> {
   const deltas: Record<string, number> = {};

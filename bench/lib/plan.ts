@@ -9,7 +9,10 @@ export interface BenchPlan {
   engine: { warmup: number; loop: SampleLoop };
   /** Messages per kind with Redis commands timed; PINGs for the Redis round trip. */
   session: { warmup: number; loop: SampleLoop; ping: SampleLoop };
-  /** Renders in flight per worker-memory step, each step on a fresh worker and Redis. */
+  /**
+   * Renders in flight: the warm-up ones (enough for the JIT to settle) stay throughout; each
+   * step is a total measured against the reading after the warm-up.
+   */
   renders: { warmup: number; steps: number[]; settleTimeoutMs: number };
 }
 
@@ -18,7 +21,7 @@ const QUICK: BenchPlan = {
   loopback: { warmup: 500, loop: { count: 2_000, budgetMs: 5_000 } },
   engine: { warmup: 100, loop: { count: 1_000, budgetMs: 10_000 } },
   session: { warmup: 50, loop: { count: 500, budgetMs: 5_000 }, ping: { count: 2_000, budgetMs: 3_000 } },
-  renders: { warmup: 20, steps: [200], settleTimeoutMs: 20_000 },
+  renders: { warmup: 1_000, steps: [200], settleTimeoutMs: 20_000 },
 };
 
 const FULL: BenchPlan = {
@@ -26,7 +29,7 @@ const FULL: BenchPlan = {
   loopback: { warmup: 2_000, loop: { count: 20_000, budgetMs: 30_000 } },
   engine: { warmup: 500, loop: { count: 10_000, budgetMs: 60_000 } },
   session: { warmup: 200, loop: { count: 2_000, budgetMs: 20_000 }, ping: { count: 20_000, budgetMs: 15_000 } },
-  renders: { warmup: 300, steps: [1_000, 2_000], settleTimeoutMs: 60_000 },
+  renders: { warmup: 1_000, steps: [1_000, 2_000], settleTimeoutMs: 60_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

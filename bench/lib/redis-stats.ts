@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { summarize, timeSequential, type SampleLoop, type Summary } from './stats.js';
 
 /** Parses an `INFO` section into its `name:value` fields. */
@@ -54,9 +54,9 @@ export async function pingRoundTrip(redis: Redis, warmup: number, loop: SampleLo
 type SendCommand = Redis['sendCommand'];
 
 /**
- * Client-side view of the Redis commands this process sends. ioredis has no hook for it, so
- * `sendCommand` (the one path every command takes, including the product's client that
- * `createApp` keeps private) is wrapped between `start` and `stop`.
+ * Client-side view of the commands one Redis connection sends. ioredis has no hook for it, so
+ * the connection's `sendCommand` (the one path every command takes, pipelines included) is
+ * shadowed by a timing wrapper between `start` and `stop`.
  *
  * Commands sent together (a MULTI pipeline) overlap, so time is counted while at least one
  * command is in flight, and each stretch of such time is one round trip: the wait the caller
@@ -71,12 +71,12 @@ export class RedisCommandTimer {
   busyMicros = 0;
   private inFlight = 0;
   private busySince = 0n;
-  private original: SendCommand | undefined;
+  private timed: Redis | undefined;
 
-  start(): void {
-    if (this.original !== undefined) throw new Error('RedisCommandTimer already started');
-    const original = Redis.prototype.sendCommand;
-    this.original = original;
+  start(redis: Redis): void {
+    if (this.timed !== undefined) throw new Error('RedisCommandTimer already started');
+    this.timed = redis;
+    const original = redis.sendCommand.bind(redis);
     const sent = (at: bigint): void => {
       this.commands += 1;
       if (this.inFlight === 0) {
@@ -89,10 +89,11 @@ export class RedisCommandTimer {
       this.inFlight -= 1;
       if (this.inFlight === 0) this.busyMicros += Number(process.hrtime.bigint() - this.busySince) / 1000;
     };
-    Redis.prototype.sendCommand = function timedSendCommand(this: Redis, ...args: Parameters<SendCommand>): ReturnType<SendCommand> {
+    // An own property shadows the prototype's method for this connection only.
+    redis.sendCommand = (...args: Parameters<SendCommand>): ReturnType<SendCommand> => {
       // Read before sending: the write to the socket is part of the wait.
       const at = process.hrtime.bigint();
-      const result = original.apply(this, args);
+      const result = original(...args);
       if (result instanceof Promise) {
         sent(at);
         // A second, handled branch: the caller still gets (and handles) the original promise.
@@ -103,8 +104,9 @@ export class RedisCommandTimer {
   }
 
   stop(): void {
-    if (this.original === undefined) return;
-    Redis.prototype.sendCommand = this.original;
-    this.original = undefined;
+    if (this.timed === undefined) return;
+    // Removing the own property brings the prototype's method back.
+    Reflect.deleteProperty(this.timed, 'sendCommand');
+    this.timed = undefined;
   }
 }

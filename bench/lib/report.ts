@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
 
-export type Unit = 'µs' | 'B' | 'x';
+/** Microseconds, bytes, or a plain number (a count per message). */
+export type Unit = 'µs' | 'B' | 'n';
 
 /** What a figure is held against: measured in the same run, on the same machine. */
 export interface Limit {
@@ -43,7 +44,7 @@ function formatValue(value: number, unit: Unit): string {
       return `${value.toFixed(1)} µs`;
     case 'B':
       return `${Math.round(value).toLocaleString('en-US')} B`;
-    case 'x':
+    case 'n':
       return value.toFixed(2);
   }
 }
@@ -56,7 +57,7 @@ export function formatTable(figures: readonly Figure[]): string {
     figure.name,
     formatValue(figure.value, figure.unit),
     figure.limit ? `${figure.limit.name} = ${formatValue(figure.limit.value, figure.limit.unit)}` : '',
-    figure.ratio === undefined ? '' : `${formatValue(figure.ratio, 'x')}×`,
+    figure.ratio === undefined ? '' : `${formatValue(figure.ratio, 'n')}×`,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   // Numbers right-aligned so that they line up by magnitude; words left-aligned.

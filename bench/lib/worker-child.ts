@@ -1,9 +1,9 @@
 /** Entry of the render worker's own process; see worker-process.ts. */
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
 import { serveParent } from './child-process.js';
 import { CountingOutbox } from './counting-outbox.js';
+import { LogSink } from './log-sink.js';
 import { settledHeap } from './memory.js';
 import type { WorkerReply, WorkerRequest, WorkerSettings } from './worker-process.js';
 
@@ -13,15 +13,15 @@ const config = loadConfig({
   REDIS_URL: settings.redisUrl,
   NEMO_TOKEN: settings.nemoToken,
   RENDER_POLL_INTERVAL_MS: String(settings.pollIntervalMs),
-  LOG_LEVEL: 'info',
+  // Engine.stop leaves its shutdown-deadline timer running even when no turn is open.
+  SHUTDOWN_TIMEOUT_MS: '1000',
 });
-// Logs are made at `info` as in production, then dropped: their objects count, no I/O.
-const logger = createLogger({ level: config.logLevel, destination: { write: () => undefined } });
 // The worker exactly as `npm start` wires it; the engine it also builds stays idle.
 const app = createApp({
   config,
   redisUrl: settings.redisUrl,
-  logger,
+  // Logs are made at `info` as in production, then dropped: their objects count, no I/O.
+  logger: new LogSink().logger,
   outboxes: { [settings.platform]: new CountingOutbox(settings.platform) },
   worker: true,
   prefix: settings.prefix,

@@ -507,12 +507,18 @@ export class Engine implements MessageHandler {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
+    if (this.drains.size === 0) return;
+    const deadline = new AbortController();
     const settled = Promise.allSettled([...this.drains]).then(() => true);
-    const finished = await Promise.race([settled, delay(deadlineMs).then(() => false)]);
+    const expired = delay(deadlineMs, false, { signal: deadline.signal }).catch(() => false);
+    const finished = await Promise.race([settled, expired]);
+    // The timer must not keep a stopped process alive.
+    deadline.abort();
     if (finished) return;
     for (const controller of this.controllers) controller.abort();
     await Promise.allSettled([...this.drains]);
   }
+
 
   /** Daily limits apply only to people on the operator's shared token. */
   private async withinQuota(conv: Conversation, kind: QuotaKind): Promise<boolean> {

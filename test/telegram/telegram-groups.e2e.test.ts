@@ -22,11 +22,11 @@ describe('telegram groups and forum topics, end to end', () => {
     const group = tg.group();
     const bot = `@${tg.bot.username}`;
 
-    tg.say(group, alice, { text: 'make a video about cats' });
-    const addressed = tg.say(group, alice, { text: `${bot} make a video about dogs` });
-    const answer = await rig.waitSent(group.id, /Happy to help with: make a video about dogs/);
+    tg.say(group, alice, { text: 'ideas for a cat video, anyone?' });
+    const addressed = tg.say(group, alice, { text: `${bot} ideas for a dog video` });
+    const answer = await rig.waitSent(group.id, /Happy to help with: ideas for a dog video/);
 
-    expect(nemo.sseCalls.map((c) => c.text)).toEqual(['make a video about dogs']);
+    expect(nemo.sseCalls.map((c) => c.text)).toEqual(['ideas for a dog video']);
     expect(answer.replyTo).toBe(addressed.message_id);
     expect(rig.sentTo(group.id).every((m) => m.replyTo === addressed.message_id)).toBe(true);
   });
@@ -106,7 +106,8 @@ describe('telegram groups and forum topics, end to end', () => {
     tg.press(bob, answer, status?.callback_data ?? '');
     // Bob has no project yet: one is made for him, and his (empty) timeline is shown.
     await rig.waitSent(group.id, /Setting things up/, { from });
-    await rig.waitSent(group.id, /timeline|Timeline|nothing/i, { from: from + 1 });
+    const shown = await rig.waitSent(group.id, /The timeline is empty\./, { from });
+    expect(shown.replyTo).toBe(answer.messageId);
     await waitFor(() => nemo.sessions.size === 2, { message: "bob's own project" });
     await waitFor(() => tg.callbackAnswers.length === 1, { message: 'the button press answered' });
     expect(tg.callbackAnswers[0]?.text).toBeUndefined();

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adkTurn } from '../fakes/nemo/index.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -19,8 +18,6 @@ afterEach(async () => {
   expect(written).not.toContain(current.tg.token.split(':')[1]);
   for (const token of current.nemo.issuedTokens) expect(written).not.toContain(token);
 });
-
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('telegram private chat, end to end', () => {
   it('when a user goes from /start to export, then the MP4 arrives streamed, with the project link, and the progress message ends "Video ready"', async () => {

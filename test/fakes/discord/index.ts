@@ -162,6 +162,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return interaction;
     },
 
+    openInteraction({ user, channelId }) {
+      return newInteraction('command', 'video', user, channelId);
+    },
+
     pressButton({ user, messageId, customId, locale }) {
       requireBot();
       const message = state.messagesById.get(messageId);

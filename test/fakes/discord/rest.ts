@@ -113,6 +113,8 @@ export async function handleRequest(state: FakeDiscordState, gateway: FakeGatewa
     }
     await def.handle(context);
   } catch (error) {
+    // The client gave up mid-request (an upload aborted): nothing to answer, nothing wrong here.
+    if ((req.destroyed && (error as NodeJS.ErrnoException).code === 'ECONNRESET') || (error as Error).message === 'aborted') return;
     state.violation(`fake failed on ${record.method} ${maskTokens(rawPath)}: ${(error as Error).message}`);
     if (!res.headersSent) sendError(res, 500, 0, 'fake internal error');
   }

@@ -160,6 +160,8 @@ export interface FakeDiscord {
     options?: { prompt?: string; file?: UserFile };
     locale?: string;
   }): FakeInteraction;
+  /** An interaction that is not dispatched to any bot: for REST-only tests of the outbox. */
+  openInteraction(input: { user: FakeUser; channelId: string }): FakeInteraction;
   /** A person presses a button of a message. */
   pressButton(input: { user: FakeUser; messageId: string; customId: string; locale?: string }): FakeInteraction;
   failNext(route: FakeDiscordRoute, failure: Failure, times?: number): void;

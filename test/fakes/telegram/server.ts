@@ -341,7 +341,9 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     if (file.file_size > maxDownloadBytes) violations.push(`download of ${file.file_id} over the getFile limit`);
     const served = { fileId: file.file_id, bytes: 0, complete: false };
     downloads.push(served);
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.file_size) });
+    // A file whose bytes differ from its announced size is served chunked, as a misbehaving server would.
+    const honest = !file.bytes || file.bytes.length === file.file_size;
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(honest ? { 'Content-Length': String(file.file_size) } : {}) });
     if (req.method === 'HEAD') {
       res.end();
       return;
@@ -349,9 +351,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     for (const chunk of fileChunks(file, seed)) {
       if (res.destroyed) return;
       served.bytes += chunk.length;
-      if (!res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      }
+      if (!res.write(chunk)) await drained(res);
     }
     res.end();
     served.complete = !res.destroyed;
@@ -490,6 +490,19 @@ async function readText(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Until the response can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 async function drain(req: IncomingMessage): Promise<void> {

@@ -62,7 +62,8 @@ export type MediaKind = 'document' | 'video' | 'video_note' | 'animation' | 'pho
 export interface UserContent {
   text?: string;
   caption?: string;
-  media?: { kind: MediaKind; file: FakeFile; fileName?: string; mimeType?: string };
+  /** `omitSize`: the message leaves `file_size` out (Telegram may), so only getFile can tell. */
+  media?: { kind: MediaKind; file: FakeFile; fileName?: string; mimeType?: string; omitSize?: boolean };
   /** Reply to this message (the bot's or anyone's) in the same chat. */
   replyTo?: number;
   /** A forum topic's thread id (see `topic()`). */
@@ -123,8 +124,11 @@ export interface FakeTelegram {
   group(options?: { title?: string; forum?: boolean }): TgChat;
   /** Opens a forum topic (as `by`); returns its thread id. */
   topic(chat: TgChat, by: TgUser, name?: string): number;
-  /** A file in Telegram's storage, from bytes or of a given size (deterministic bytes). */
-  file(source: { bytes: Buffer } | { size: number }): FakeFile;
+  /**
+   * A file in Telegram's storage, from bytes or of a given size (deterministic bytes).
+   * `reportedSize` makes getFile and messages announce another size than the bytes served.
+   */
+  file(source: { bytes: Buffer; reportedSize?: number } | { size: number }): FakeFile;
   fileSha256(file: FakeFile): string;
   /** A user writes: the message is stored and queued as an update. */
   say(chat: TgChat, from: TgUser, content: UserContent): TgMessage;

@@ -12,7 +12,7 @@ export function patternChunk(seed: number, offset: number, length: number): Buff
 
 export function* fileChunks(file: FakeFile, seed: number): Generator<Buffer> {
   if (file.bytes) {
-    yield file.bytes;
+    for (let offset = 0; offset < file.bytes.length; offset += CHUNK) yield file.bytes.subarray(offset, offset + CHUNK);
     return;
   }
   for (let offset = 0; offset < file.file_size; offset += CHUNK) yield patternChunk(seed, offset, Math.min(CHUNK, file.file_size - offset));
@@ -101,9 +101,9 @@ export class World {
     return threadId;
   }
 
-  file(source: { bytes: Buffer } | { size: number }): FakeFile {
+  file(source: { bytes: Buffer; reportedSize?: number } | { size: number }): FakeFile {
     const n = this.nextFile++;
-    const size = 'bytes' in source ? source.bytes.length : source.size;
+    const size = 'bytes' in source ? (source.reportedSize ?? source.bytes.length) : source.size;
     const file: FakeFile = {
       file_id: `BAAC${randomBytes(12).toString('base64url')}${n}`,
       file_unique_id: `AgAD${n}`,
@@ -160,7 +160,7 @@ export class World {
 
   private media(media: NonNullable<UserContent['media']>): Record<string, unknown> {
     const { file } = media;
-    const base = { file_id: file.file_id, file_unique_id: file.file_unique_id, file_size: file.file_size };
+    const base = { file_id: file.file_id, file_unique_id: file.file_unique_id, ...(media.omitSize ? {} : { file_size: file.file_size }) };
     switch (media.kind) {
       case 'photo': {
         // Telegram sends every size it made, smallest first; the original is the last.

@@ -1,0 +1,252 @@
+import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ButtonStore } from '../../adapters/discord/button-store.js';
+import { DiscordLoginError, startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
+import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
+import type { IncomingMessage } from '../../src/core/types.js';
+import { createLogger } from '../../src/log.js';
+import { Intents, startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
+import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
+import { testRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface BotRig {
+  fake: FakeDiscord;
+  bot: DiscordBot;
+  outbox: DiscordOutbox;
+  handled: IncomingMessage[];
+  logs: () => string;
+  redis: Redis;
+  prefix: string;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+let current: BotRig | undefined;
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  if (current) {
+    expect(current.fake.violations).toEqual([]);
+    expect(current.logs()).not.toContain(current.fake.token);
+    for (const interaction of current.fake.interactions.values()) expect(current.logs()).not.toContain(interaction.token);
+  }
+  current = undefined;
+});
+
+/** The real bot against the fake Discord, handing messages to `handle` instead of the engine. */
+async function startRig(
+  handle: (message: IncomingMessage, rig: BotRig) => Promise<void> = async () => undefined,
+  options: { fake?: FakeDiscordOptions; bot?: Partial<DiscordBotDeps> } = {},
+): Promise<BotRig> {
+  const fake = await startFakeDiscord(options.fake);
+  const { url, prefix } = testRedis();
+  const redis = new Redis(url);
+  let logText = '';
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
+  const logger = createLogger({ level: 'debug', destination, secrets: [fake.token] });
+  const outbox = new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes: 10 << 20, logger, buttons: new ButtonStore(redis, { prefix }) });
+  const handled: IncomingMessage[] = [];
+  const rig = { fake, outbox, handled, logs: () => logText, redis, prefix } as BotRig;
+  const bot = startDiscordBot({
+    token: fake.token,
+    apiUrl: fake.apiUrl,
+    guildId: fake.guildId,
+    handler: {
+      handle: async (message) => {
+        handled.push(message);
+        await handle(message, rig);
+      },
+    },
+    redis: options.bot?.redis ?? redis,
+    prefix,
+    logger,
+    outbox,
+    ...options.bot,
+  });
+  rig.bot = bot;
+  cleanups.push(async () => {
+    await bot.stop();
+    redis.disconnect();
+    await fake.close();
+  });
+  await bot.ready;
+  current = rig;
+  return rig;
+}
+
+const echo = async (message: IncomingMessage, rig: BotRig): Promise<void> => {
+  await rig.outbox.sendText(message.address, `echo: ${message.text}`);
+};
+
+describe('Discord bot', () => {
+  it('when the bot connects, then it asks for Guilds, GuildMessages and DirectMessages only, keeps its heartbeat, and registers the commands on the guild', async () => {
+    const { fake } = await startRig(undefined, { fake: { heartbeatIntervalMs: 40 } });
+    const session = fake.sessions.find((s) => s.identified);
+    expect(session?.intents).toBe(Intents.Guilds | Intents.GuildMessages | Intents.DirectMessages);
+    await waitFor(() => (session?.heartbeats ?? 0) >= 2, { message: 'two heartbeats' });
+    expect(fake.commands.guild.get(fake.guildId)?.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help']);
+    expect(fake.commands.global).toEqual([]);
+  });
+
+  it('when free text in guilds is on, then it asks for MessageContent and a plain guild message reaches the engine', async () => {
+    const { fake, handled } = await startRig(undefined, { bot: { freeTextInGuilds: true } });
+    expect(fake.sessions.find((s) => s.identified)?.intents).toBe(Intents.Guilds | Intents.GuildMessages | Intents.DirectMessages | Intents.MessageContent);
+    fake.userMessage({ author: fake.users.bob, channelId: fake.channelId, content: 'a video about bees' });
+    await waitFor(() => handled.length === 1, { message: 'the message handled' });
+    expect(handled[0]).toMatchObject({ text: 'a video about bees', addressed: true, chatId: fake.channelId, userId: fake.users.bob.id });
+  });
+
+  it('when messages and interactions arrive, then no message, user or member is kept in the caches', async () => {
+    const { fake, bot, handled } = await startRig(echo);
+    fake.userMessage({ author: fake.users.alice, channelId: fake.channelId, content: 'one', mentionBot: true });
+    fake.userMessage({ author: fake.users.bob, channelId: fake.threadId, content: 'two', mentionBot: true });
+    fake.userMessage({ author: fake.users.bob, channelId: fake.dmChannel(fake.users.bob), content: 'three' });
+    fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'help' });
+    await waitFor(() => handled.length === 4, { message: 'four messages handled' });
+    // Its own echoes came back on the gateway too: they were not handled.
+    await waitFor(() => fake.messages(fake.channelId).filter((m) => m.via !== 'user').length === 2, { message: 'the echoes' });
+
+    const { client } = bot;
+    expect([...client.users.cache.keys()]).toEqual([fake.botUser.id]);
+    const guild = client.guilds.cache.get(fake.guildId);
+    expect([...(guild?.members.cache.keys() ?? [])].filter((id) => id !== fake.botUser.id)).toEqual([]);
+    for (const channel of client.channels.cache.values()) {
+      if (channel.isTextBased()) expect(channel.messages.cache.size).toBe(0);
+    }
+    expect(handled).toHaveLength(4);
+  });
+
+  it('when /video comes with a prompt and a file in a thread, then the engine gets the prompt, the file, the thread and the interaction for later', async () => {
+    const { fake, handled } = await startRig(undefined, { fake: { attachmentSizeLimit: 25 * 1024 * 1024 }, bot: { interactionTokenTtlMs: 60_000 } });
+    const interaction = fake.slashCommand({
+      user: fake.users.alice,
+      channelId: fake.threadId,
+      name: 'video',
+      locale: 'zh-CN',
+      options: { prompt: 'make it shine', file: { name: 'clip.mp4', contentType: 'video/mp4', bytes: FIXTURE_MP4 } },
+    });
+    await waitFor(() => handled.length === 1, { message: 'the command handled' });
+    const [message] = handled;
+    expect(interaction.ackType).toBe(5);
+    expect(message).toMatchObject({
+      platform: 'discord',
+      text: 'make it shine',
+      chatId: fake.threadId,
+      threadId: fake.threadId,
+      userId: fake.users.alice.id,
+      platformLanguage: 'zh-CN',
+      addressed: true,
+    });
+    expect(message?.address.extra).toEqual({
+      guildId: fake.guildId,
+      interactionToken: interaction.token,
+      interactionExpiresAt: expect.any(Number),
+      applicationId: fake.applicationId,
+      uploadLimit: 25 * 1024 * 1024,
+    });
+    const expiresAt = Number(message?.address.extra?.interactionExpiresAt);
+    expect(Math.abs(expiresAt - (interaction.createdAt + 60_000))).toBeLessThan(50);
+    const file = message?.attachments[0];
+    expect(file).toMatchObject({ name: 'clip.mp4', mimeType: 'video/mp4', size: FIXTURE_MP4.length });
+    const chunks: Buffer[] = [];
+    for await (const chunk of (await file?.open()) ?? []) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(FIXTURE_MP4)).toBe(true);
+  });
+
+  it('when the engine is still busy with one message, then the next interaction is acknowledged at once', async () => {
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const { fake, handled } = await startRig(async (message) => {
+      if (message.text === '/status') await blocked;
+    });
+    const slow = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
+    const quick = fake.slashCommand({ user: fake.users.bob, channelId: fake.channelId, name: 'credits' });
+    await waitFor(() => handled.length === 2 && quick.ackType !== undefined, { message: 'both handed over' });
+    expect(slow.ackType).toBe(5);
+    expect(quick.ackType).toBe(5);
+    expect((quick.ackAt ?? Infinity) - quick.createdAt).toBeLessThan(3000);
+    release();
+  });
+
+  it('when the engine rejects a message, then the user is told in the reply and the next message is still handled', async () => {
+    let first = true;
+    const { fake, handled } = await startRig(async (message, rig) => {
+      if (first) {
+        first = false;
+        throw new Error('engine exploded');
+      }
+      await echo(message, rig);
+    });
+    const failing = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
+    await waitFor(() => fake.message(failing.originalMessageId ?? '')?.loading === false, { message: 'the failure reply' });
+    expect(fake.message(failing.originalMessageId ?? '')?.content).toBe('Something went wrong on my side. Please try again.');
+    const next = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'help' });
+    await waitFor(() => fake.message(next.originalMessageId ?? '')?.content === 'echo: /help', { message: 'the next answer' });
+    expect(handled).toHaveLength(2);
+  });
+
+  it('when Discord refuses the deferral, then the bot survives and the answer goes into the channel with the bot token', async () => {
+    const { fake, handled } = await startRig(echo);
+    fake.failNext('interaction-callback', { status: 400, code: 40060, message: 'Interaction has already been acknowledged.' });
+    fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'credits' });
+    await waitFor(() => fake.messages(fake.channelId).some((m) => m.content === 'echo: /credits'), { message: 'the answer in the channel' });
+    expect(handled[0]?.address.extra?.interactionToken).toBeUndefined();
+    expect(fake.messages(fake.channelId).find((m) => m.content === 'echo: /credits')?.via).toBe('bot');
+  });
+
+  it("when a button's row has expired, then the presser gets an ephemeral notice and the engine hears nothing", async () => {
+    const { fake, outbox, handled, redis, prefix } = await startRig();
+    const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id };
+    const messageId = await outbox.sendText(address, 'Done.', { buttons: [{ label: 'Export', action: 'export' }] });
+    const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
+    const keys = await redis.keys(`${prefix}:discord:buttons:*`);
+    expect(keys).toHaveLength(1);
+    await redis.del(...keys);
+
+    const press = fake.pressButton({ user: fake.users.alice, messageId, customId });
+    await waitFor(() => press.ackType !== undefined, { message: 'the notice' });
+    const notice = fake.message(press.originalMessageId ?? '');
+    expect(press.ackType).toBe(4);
+    expect(notice?.ephemeral).toBe(true);
+    expect(notice?.content).toMatch(/expired/);
+    expect(handled).toEqual([]);
+  });
+
+  it('when a listener fails (Redis unreachable for a button), then the failure is logged and the bot keeps answering', async () => {
+    const { url } = testRedis();
+    const broken = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    broken.on('error', () => undefined);
+    broken.disconnect();
+    const { fake, outbox, handled, logs } = await startRig(echo, { bot: { redis: broken } });
+    const messageId = await outbox.sendText({ platform: 'discord', chatId: fake.channelId, userId: fake.users.alice.id }, 'Done.', {
+      buttons: [{ label: 'Status', action: 'status' }],
+    });
+    const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
+    fake.pressButton({ user: fake.users.alice, messageId, customId });
+    await waitFor(() => /interaction failed/.test(logs()), { message: 'the failure logged' });
+
+    fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'help' });
+    await waitFor(() => handled.some((m) => m.text === '/help'), { message: 'the next command handled' });
+  });
+
+  it('when the token is wrong, then ready rejects with a DiscordLoginError that does not repeat it', async () => {
+    const fake = await startFakeDiscord();
+    const { url, prefix } = testRedis();
+    const redis = new Redis(url);
+    const logger = createLogger({ level: 'silent' });
+    const wrong = `${fake.token.slice(0, -4)}abcd`;
+    const outbox = new DiscordOutbox({ token: wrong, apiUrl: fake.apiUrl, maxUploadBytes: 1, logger });
+    const bot = startDiscordBot({ token: wrong, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, prefix, logger, outbox });
+    cleanups.push(async () => {
+      await bot.stop();
+      redis.disconnect();
+      await fake.close();
+    });
+    const error = await bot.ready.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DiscordLoginError);
+    expect((error as DiscordLoginError).code).toBe('discord_login_failed');
+    expect((error as Error).message).not.toContain(wrong);
+  });
+});

@@ -1,0 +1,137 @@
+import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
+import { ButtonStore } from '../../adapters/discord/button-store.js';
+import { startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
+import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import type { Logger } from '../../src/log.js';
+import { FAST_ENV } from '../e2e/console-harness.js';
+import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions, type FakeMessage } from '../fakes/discord/index.js';
+import { startFakeNemo, type FakeNemo, type FakeNemoOptions } from '../fakes/nemo/index.js';
+import { testRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+export interface RigOptions {
+  env?: Record<string, string>;
+  nemo?: FakeNemoOptions;
+  discord?: FakeDiscordOptions;
+  bot?: Partial<Pick<DiscordBotDeps, 'interactionTokenTtlMs' | 'freeTextInGuilds'>>;
+}
+
+export interface DiscordRig {
+  nemo: FakeNemo;
+  discord: FakeDiscord;
+  app: App;
+  config: Config;
+  outbox: DiscordOutbox;
+  bot(): DiscordBot;
+  logger: Logger;
+  /** Every log line so far. */
+  logs(): string;
+  /** Stops the bot and starts a new one on the same Redis (a process restart, minus the worker). */
+  restartBot(): Promise<void>;
+  /** Waits for a message in the channel matching `test`, posted after `after` messages. */
+  waitMessage(channelId: string, test: (m: FakeMessage) => boolean, what: string, timeoutMs?: number): Promise<FakeMessage>;
+  close(): Promise<void>;
+}
+
+/**
+ * The Discord bot wired as a deployment wires it (createApp with the Discord outbox, the bot
+ * handing messages to the engine, the render worker in the same process), against the fake
+ * Discord, the fake NemoVideo and the test Redis.
+ */
+export async function startDiscordRig(options: RigOptions = {}): Promise<DiscordRig> {
+  const nemo = await startFakeNemo(options.nemo);
+  const discord = await startFakeDiscord(options.discord);
+  const { url, prefix } = testRedis();
+  const config = loadConfig({
+    ...FAST_ENV,
+    NEMO_API_URL: nemo.url,
+    REDIS_URL: url,
+    DISCORD_TOKEN: discord.token,
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_GUILD_ID: discord.guildId,
+    ...options.env,
+  });
+
+  let logText = '';
+  const logStream = new PassThrough();
+  logStream.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
+  const logger = createLogger({ level: config.logLevel, destination: logStream, secrets: [discord.token] });
+
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const outbox = new DiscordOutbox({
+    token: discord.token,
+    apiUrl: config.discordApiUrl,
+    maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
+    logger,
+    buttons: new ButtonStore(redis, { prefix }),
+  });
+  const app = createApp({ config, redisUrl: url, logger, outboxes: { discord: outbox }, worker: true, prefix });
+  const start = (): DiscordBot =>
+    startDiscordBot({
+      token: discord.token,
+      apiUrl: config.discordApiUrl,
+      ...(config.discordGuildId ? { guildId: config.discordGuildId } : {}),
+      handler: app.engine,
+      redis,
+      prefix,
+      logger,
+      outbox,
+      ...options.bot,
+    });
+  let bot = start();
+  await bot.ready;
+
+  return {
+    nemo,
+    discord,
+    app,
+    config,
+    outbox,
+    logger,
+    bot: () => bot,
+    logs: () => logText,
+    async restartBot() {
+      await bot.stop();
+      bot = start();
+      await bot.ready;
+    },
+    async waitMessage(channelId, test, what, timeoutMs = 10_000) {
+      let found: FakeMessage | undefined;
+      try {
+        await waitFor(
+          () => {
+            found = discord.messages(channelId).find(test);
+            return found !== undefined;
+          },
+          { timeoutMs, message: what },
+        );
+      } catch (error) {
+        const seen = discord.messages(channelId).map((m) => `[${m.via}${m.ephemeral ? ' ephemeral' : ''}] ${m.history.join(' ⇒ ')}`);
+        throw new Error(`${(error as Error).message}; the channel holds:\n${seen.join('\n')}`, { cause: error });
+      }
+      return found as FakeMessage;
+    },
+    async close() {
+      await bot.stop();
+      await app.close();
+      redis.disconnect();
+      await discord.close();
+      await nemo.close();
+    },
+  };
+}
+
+/** The answer that ends a chat turn carries the buttons. */
+export const hasButtons = (m: FakeMessage): boolean => m.components.length > 0;
+
+/** The custom id of a button of a message, by its action. */
+export function buttonId(message: FakeMessage, action: string): string {
+  const text = JSON.stringify(message.components);
+  const match = new RegExp(`"custom_id":"(nvb:[A-Za-z0-9_-]+:${action})"`).exec(text);
+  if (!match?.[1]) throw new Error(`no ${action} button on message ${message.id}: ${text}`);
+  return match[1];
+}

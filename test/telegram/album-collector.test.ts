@@ -1,0 +1,86 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlbumCollector } from '../../adapters/telegram/album-collector.js';
+import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
+import { testRedis, waitFor } from '../helpers/redis.js';
+
+const clients: Redis[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.disconnect();
+});
+
+function part(messageId: number, group = 'g1', text = ''): NormalizedMessage {
+  return {
+    messageId,
+    chatId: '-100777',
+    chatKind: 'group',
+    userId: '5',
+    text,
+    files: [{ kind: 'photo', fileId: `f${messageId}`, uniqueId: `u${messageId}`, name: `photo_${messageId}.jpg`, mimeType: 'image/jpeg', size: messageId }],
+    addressed: false,
+    mediaGroupId: group,
+  };
+}
+
+function replicas(count: number, quietMs: number) {
+  const { url, prefix } = testRedis();
+  const albums: Array<{ by: number; parts: NormalizedMessage[] }> = [];
+  const errors: unknown[] = [];
+  const collectors = Array.from({ length: count }, (_, by) => {
+    const redis = new Redis(url);
+    clients.push(redis);
+    return new AlbumCollector({ redis, prefix, quietMs, onAlbum: (parts) => albums.push({ by, parts }), onError: (e) => errors.push(e) });
+  });
+  return { collectors, albums, errors };
+}
+
+describe('AlbumCollector', () => {
+  it('when album parts land on different replicas, then exactly one replica gets the whole album, once', async () => {
+    const { collectors, albums, errors } = replicas(3, 80);
+    const [a, b, c] = collectors;
+    await a?.add(part(1, 'g1', 'caption'));
+    await b?.add(part(2));
+    await c?.add(part(3));
+    await a?.add(part(4));
+    await waitFor(() => albums.length > 0, { message: 'the album' });
+    // Every replica's timer has fired by now; none may emit it again.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(albums).toHaveLength(1);
+    expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2, 3, 4]);
+    expect(errors).toEqual([]);
+  });
+
+  it('when parts keep arriving, then the album waits until they stop', async () => {
+    const { collectors, albums } = replicas(1, 100);
+    const [collector] = collectors;
+    const started = Date.now();
+    for (let i = 1; i <= 4; i += 1) {
+      await collector?.add(part(i, 'slow'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await waitFor(() => albums.length === 1, { message: 'the album' });
+    expect(albums[0]?.parts).toHaveLength(4);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('when two albums arrive together, then each is gathered on its own', async () => {
+    const { collectors, albums } = replicas(1, 60);
+    const [collector] = collectors;
+    await collector?.add(part(1, 'x'));
+    await collector?.add(part(2, 'y'));
+    await collector?.add(part(3, 'x'));
+    await waitFor(() => albums.length === 2, { message: 'two albums' });
+    const byGroup = Object.fromEntries(albums.map((album) => [album.parts[0]?.mediaGroupId, album.parts.map((p) => p.messageId).sort()]));
+    expect(byGroup).toEqual({ x: [1, 3], y: [2] });
+  });
+
+  it('when the bot stops while an album is still arriving, then flush hands it off at once', async () => {
+    const { collectors, albums } = replicas(1, 60_000);
+    const [collector] = collectors;
+    await collector?.add(part(1, 'z'));
+    await collector?.add(part(2, 'z'));
+    await collector?.flush();
+    expect(albums).toHaveLength(1);
+    expect(albums[0]?.parts).toHaveLength(2);
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * The Telegram bot with the render worker in one process (`npm start -- all`), for the kill
+ * test: wired from the environment as a deployment would be. Prints `READY` on stdout once
+ * polling; logs go to stderr. Extra env: PREFIX (the test's Redis key prefix).
+ */
+import { Redis } from 'ioredis';
+import { ButtonStore } from '../../adapters/telegram/button-store.js';
+import { startTelegramBot } from '../../adapters/telegram/telegram-bot.js';
+import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+
+const config = loadConfig(process.env);
+const prefix = process.env.PREFIX ?? 'nvb';
+const token = config.telegramBotToken ?? '';
+const logger = createLogger({ level: config.logLevel, destination: process.stderr, secrets: [token] });
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+const buttons = new ButtonStore(redis, { prefix });
+const outbox = new TelegramOutbox({
+  token,
+  apiRoot: config.telegramApiRoot,
+  maxUploadBytes: config.telegramMaxUploadMb * 1024 * 1024,
+  logger,
+  buttons,
+  pacing: { perChatIntervalMs: 0 },
+});
+const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { telegram: outbox }, worker: true, prefix });
+const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, prefix, logger, outbox, buttons });
+await bot.ready;
+process.stdout.write('READY\n');
+
+process.once('SIGTERM', () => {
+  void bot.stop().then(async () => {
+    await app.close();
+    redis.disconnect();
+    process.exit(0);
+  });
+});

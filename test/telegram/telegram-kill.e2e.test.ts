@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RenderJobData } from '../../src/render/job-data.js';
+import { RENDER_QUEUE_NAME } from '../../src/render/render-queue.js';
+import { FAST_ENV } from '../e2e/console-harness.js';
+import { startFakeNemo } from '../fakes/nemo/index.js';
+import { startFakeTelegram } from '../fakes/telegram/index.js';
+import { testRedis, waitFor } from '../helpers/redis.js';
+
+const ENTRY = fileURLToPath(new URL('./bot-process.ts', import.meta.url));
+
+interface BotProcess {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exited: Promise<unknown>;
+}
+
+describe('telegram bot killed mid-render', () => {
+  const children: BotProcess[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+
+  afterEach(async () => {
+    for (const bot of children.splice(0)) {
+      if (bot.child.exitCode === null && bot.child.signalCode === null) {
+        bot.child.kill('SIGKILL');
+        await bot.exited;
+      }
+    }
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('when the bot process is SIGKILLed while a render is being polled, then after a restart the video arrives exactly once', async () => {
+    const tg = await startFakeTelegram();
+    const nemo = await startFakeNemo({ renderScript: { pollsUntilComplete: 3 } });
+    const { url: redisUrl, prefix } = testRedis();
+    const queue = new Queue<RenderJobData>(RENDER_QUEUE_NAME, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+    cleanups.push(async () => {
+      await queue.close();
+      await tg.close();
+      await nemo.close();
+    });
+
+    const spawnBot = async (): Promise<BotProcess> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+        env: {
+          ...process.env,
+          ...FAST_ENV,
+          // Long enough that the kill lands while the job waits between polls, never inside one.
+          RENDER_POLL_INTERVAL_MS: '1000',
+          LOG_LEVEL: 'info',
+          NEMO_API_URL: nemo.url,
+          REDIS_URL: redisUrl,
+          TELEGRAM_BOT_TOKEN: tg.token,
+          TELEGRAM_API_ROOT: tg.url,
+          PREFIX: prefix,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const bot: BotProcess = { child, stdout: '', stderr: '', exited: once(child, 'exit') };
+      child.stdout?.on('data', (chunk: Buffer) => (bot.stdout += chunk.toString('utf8')));
+      child.stderr?.on('data', (chunk: Buffer) => (bot.stderr = (bot.stderr + chunk.toString('utf8')).slice(-50_000)));
+      children.push(bot);
+      await waitFor(() => bot.stdout.includes('READY') || child.exitCode !== null, { timeoutMs: 20_000, message: 'bot process READY' });
+      if (child.exitCode !== null) throw new Error(`bot process exited early: ${bot.stderr}`);
+      await tg.polling();
+      return bot;
+    };
+
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const first = await spawnBot();
+    tg.say(chat, user, { text: 'Generate a video of a city timelapse' });
+    await waitFor(() => tg.sent.some((m) => /Keep them, or say/.test(m.text ?? '')), { timeoutMs: 15_000, message: 'the answer' });
+    tg.say(chat, user, { text: '/export' });
+
+    let renderId = '';
+    await waitFor(
+      async () => {
+        renderId = [...nemo.renders.keys()][0] ?? '';
+        return renderId !== '' && (nemo.renders.get(renderId)?.polls ?? 0) >= 1 && (await queue.getJobState(renderId)) === 'delayed';
+      },
+      { timeoutMs: 15_000, intervalMs: 5, message: 'the render job waiting between polls' },
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(tg.sent.filter((m) => m.kind === 'video')).toHaveLength(0);
+
+    const second = await spawnBot();
+    await waitFor(async () => (await queue.getJobState(renderId)) === 'completed', { timeoutMs: 20_000, message: 'the render job to complete' });
+    const videos = tg.sent.filter((m) => m.kind === 'video');
+    expect(videos).toHaveLength(1);
+    expect(videos[0]?.file?.sha256).toBe(nemo.outputSha256(renderId));
+    expect(videos[0]?.chatId).toBe(String(chat.id));
+    // Nothing the killed process had received was handled again by the new one.
+    expect(nemo.sseCalls).toHaveLength(1);
+    expect(nemo.renders.size).toBe(1);
+    expect(nemo.renders.get(renderId)?.polls).toBe(3);
+    expect(tg.violations).toEqual([]);
+    expect(nemo.violations).toEqual([]);
+    expect(first.stderr + second.stderr).not.toContain(tg.token);
+  });
+});

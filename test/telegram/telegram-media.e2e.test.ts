@@ -1,0 +1,147 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
+import type { FakeFile, MediaKind } from '../fakes/telegram/index.js';
+import { startTelegramRig, type TelegramRig } from './telegram-harness.js';
+
+let rig: TelegramRig | undefined;
+
+afterEach(async () => {
+  if (!rig) return;
+  const current = rig;
+  rig = undefined;
+  await current.close();
+  expect(current.tg.violations).toEqual([]);
+  expect(current.nemo.violations).toEqual([]);
+  expect(current.logs()).not.toContain(current.tg.token);
+});
+
+const MB = 1024 * 1024;
+
+describe('telegram attachments, end to end', () => {
+  it('when a user sends each kind of media, then each is downloaded and streamed to NemoVideo byte for byte; a voice note is refused', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: '/start' });
+    await rig.waitSent(chat.id, /^Ready!/);
+
+    const kinds: Array<{ kind: MediaKind; file: FakeFile; fileName?: string; mimeType?: string; expect: RegExp }> = [
+      { kind: 'video', file: tg.file({ bytes: FIXTURE_MP4 }), fileName: 'beach.mp4', expect: /^beach\.mp4$/ },
+      { kind: 'video_note', file: tg.file({ bytes: FIXTURE_MP4 }), expect: /^video_note_.+\.mp4$/ },
+      { kind: 'animation', file: tg.file({ bytes: FIXTURE_MP4 }), expect: /^funny\.gif\.mp4$/ },
+      { kind: 'photo', file: tg.file({ bytes: Buffer.from('JPEG-bytes-of-a-photo') }), expect: /^photo_.+\.jpg$/ },
+      { kind: 'audio', file: tg.file({ bytes: Buffer.from('ID3-a-song') }), fileName: 'song.mp3', expect: /^song\.mp3$/ },
+      { kind: 'document', file: tg.file({ bytes: FIXTURE_MP4 }), fileName: 'clip.mov', mimeType: 'video/quicktime', expect: /^clip\.mov$/ },
+    ];
+    for (const item of kinds) {
+      const from = tg.sent.length;
+      tg.say(chat, user, { media: { kind: item.kind, file: item.file, ...(item.fileName ? { fileName: item.fileName } : {}), ...(item.mimeType ? { mimeType: item.mimeType } : {}) } });
+      await rig.waitSent(chat.id, /^Uploaded: /, { from });
+    }
+    expect(nemo.uploads).toHaveLength(kinds.length);
+    kinds.forEach((item, i) => {
+      expect(nemo.uploads[i]?.filename).toMatch(item.expect);
+      expect(nemo.uploads[i]?.sha256).toBe(tg.fileSha256(item.file));
+    });
+    // The photo is the largest size Telegram offered, never the thumbnail.
+    const photoDownload = tg.downloads.find((d) => d.fileId === kinds[3]?.file.file_id);
+    expect(photoDownload?.complete).toBe(true);
+
+    const from = tg.sent.length;
+    tg.say(chat, user, { media: { kind: 'voice', file: tg.file({ bytes: Buffer.from('OggS-voice') }) } });
+    await rig.waitSent(chat.id, /that file type isn't supported/, { from });
+    expect(nemo.uploads).toHaveLength(kinds.length);
+    expect(nemo.sseCalls).toHaveLength(0);
+  });
+
+  it('when a user sends a text document with a caption, then its text and the caption go to the agent and nothing is uploaded', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const doc = tg.file({ bytes: Buffer.from('# Paradise Found\n\nA quiet island where the sea meets the sky.') });
+    tg.say(chat, user, { caption: 'turn this into a 30-second explainer', media: { kind: 'document', file: doc, fileName: 'intro.md', mimeType: 'text/markdown' } });
+    await rig.waitSent(chat.id, /Happy to help with/);
+    expect(nemo.sseCalls[0]?.text).toMatch(/^turn this into a 30-second explainer/);
+    expect(nemo.sseCalls[0]?.text).toContain('A quiet island where the sea meets the sky.');
+    expect(nemo.uploads).toHaveLength(0);
+  });
+
+  it('when a user sends an album with one caption, then it becomes one message: every file uploaded, the caption sent once', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const files = [tg.file({ bytes: Buffer.from('first-photo') }), tg.file({ bytes: FIXTURE_MP4 }), tg.file({ bytes: Buffer.from('third-photo') })];
+    tg.say(chat, user, { caption: 'use these for the intro', mediaGroupId: 'album-1', media: { kind: 'photo', file: files[0] as FakeFile } });
+    tg.say(chat, user, { mediaGroupId: 'album-1', media: { kind: 'video', file: files[1] as FakeFile, fileName: 'middle.mp4' } });
+    tg.say(chat, user, { mediaGroupId: 'album-1', media: { kind: 'photo', file: files[2] as FakeFile } });
+
+    await rig.waitSent(chat.id, /Happy to help with: use these for the intro/);
+    expect(nemo.uploads.map((u) => u.sha256)).toEqual(files.map((f) => tg.fileSha256(f)));
+    expect(nemo.sseCalls.map((c) => c.text)).toEqual(['use these for the intro']);
+    expect(rig.sentTo(chat.id).filter((m) => /^Uploaded: /.test(m.text ?? ''))).toHaveLength(1);
+    expect(nemo.sessions.size).toBe(1);
+  });
+
+  it('when an album in a group mentions the bot only in its last part, then the whole album is taken', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const group = tg.group();
+    // An album nobody addressed the bot in is left alone (it is complete before the next one).
+    tg.say(group, user, { mediaGroupId: 'other', media: { kind: 'photo', file: tg.file({ bytes: Buffer.from('three') }) } });
+    tg.say(group, user, { mediaGroupId: 'g-album', media: { kind: 'photo', file: tg.file({ bytes: Buffer.from('one') }) } });
+    tg.say(group, user, { mediaGroupId: 'g-album', caption: `@${tg.bot.username} these two`, media: { kind: 'photo', file: tg.file({ bytes: Buffer.from('two') }) } });
+    await rig.waitSent(group.id, /Happy to help with: these two/);
+    await rig.bot.idle();
+    expect(nemo.uploads).toHaveLength(2);
+  });
+
+  it('when a file is over the 20 MB download limit, then the user is told to send a link and nothing is downloaded', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const big = tg.file({ size: 25 * MB });
+    tg.say(chat, user, { caption: 'use this', media: { kind: 'video', file: big, fileName: 'holiday.mp4' } });
+    const told = await rig.waitSent(chat.id, /20 MB/);
+    expect(told.text).toMatch(/"holiday\.mp4" is 25 MB/);
+    expect(told.text).toMatch(/\/upload <link>/);
+    await rig.bot.idle();
+    expect(tg.calls.filter((c) => c.method === 'getFile')).toHaveLength(0);
+    expect(tg.downloads).toHaveLength(0);
+    expect(nemo.uploads).toHaveLength(0);
+    // The caption was about the refused file: it is not sent to the agent on its own.
+    expect(nemo.sseCalls).toHaveLength(0);
+  });
+
+  it('when the message does not say how large a file is, then getFile tells, and a file over the limit is explained without a download', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { media: { kind: 'document', file: tg.file({ size: 30 * MB }), fileName: 'raw.mov', omitSize: true } });
+    const told = await rig.waitSent(chat.id, /over 20 MB/);
+    expect(told.text).toMatch(/"raw\.mov" is over 20 MB/);
+    const small = tg.file({ bytes: FIXTURE_MP4 });
+    tg.say(chat, user, { media: { kind: 'document', file: small, fileName: 'small.mp4', omitSize: true } });
+    await rig.waitSent(chat.id, /^Uploaded: small\.mp4/);
+    expect(nemo.uploads.map((u) => u.sha256)).toEqual([tg.fileSha256(small)]);
+    expect(tg.downloads.map((d) => d.fileId)).toEqual([small.file_id]);
+  });
+
+  it('when a file type is not supported, then the user is told which types are, and nothing is downloaded', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { media: { kind: 'document', file: tg.file({ size: 3 * MB }), fileName: 'project.zip', mimeType: 'application/zip' } });
+    const told = await rig.waitSent(chat.id, /that file type isn't supported/);
+    expect(told.text).toMatch(/"project\.zip"/);
+    expect(told.text).toMatch(/mp4/);
+    expect(tg.downloads).toHaveLength(0);
+    expect(nemo.uploads).toHaveLength(0);
+  });
+});

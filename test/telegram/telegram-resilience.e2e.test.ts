@@ -1,0 +1,144 @@
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait-for.js';
+import { startTelegramRig, WEBHOOK_SECRET, type TelegramRig } from './telegram-harness.js';
+
+let rig: TelegramRig | undefined;
+
+afterEach(async () => {
+  if (!rig) return;
+  const current = rig;
+  rig = undefined;
+  await current.close();
+  // Above all: no request into a chat before Telegram's retry_after elapsed.
+  expect(current.tg.violations).toEqual([]);
+  expect(current.nemo.violations).toEqual([]);
+  expect(current.logs()).not.toContain(current.tg.token);
+});
+
+const TOO_MANY = { code: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 };
+
+describe('telegram under rate limits and restarts, end to end', () => {
+  it('when sends and edits hit a 429 storm, then every message arrives once, in order, after retry_after', async () => {
+    rig = await startTelegramRig();
+    const { tg } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.failNext('sendMessage', TOO_MANY, 2);
+    tg.failNext('editMessageText', TOO_MANY, 1);
+
+    tg.say(chat, user, { text: '/start' });
+    await rig.waitSent(chat.id, /^Ready!/, { timeoutMs: 15_000 });
+    tg.say(chat, user, { text: 'Generate a video of a city timelapse' });
+    const answer = await rig.waitSent(chat.id, /Keep them, or say/, { timeoutMs: 15_000 });
+
+    const posted = rig.sentTo(chat.id);
+    expect(posted.map((m) => m.history[0])).toEqual([
+      'Setting things up…',
+      expect.stringMatching(/^Ready!/),
+      'Working on it…',
+      answer.history[0],
+    ]);
+    // The progress message, edited in place despite the 429, ends saying the generation is done.
+    expect(posted[2]?.text).toBe('Done: video generated.');
+    const refused = tg.calls.filter((c) => c.failed === 429);
+    expect(refused.map((c) => c.method).sort()).toEqual(['editMessageText', 'sendMessage', 'sendMessage']);
+    // Each refused call was tried again, no earlier than retry_after.
+    for (const call of refused) {
+      const retry = tg.calls.find((c) => c.at > call.at && c.method === call.method && c.failed === undefined && c.chatId === call.chatId);
+      expect(retry).toBeDefined();
+      expect((retry?.at ?? 0) - call.at).toBeGreaterThanOrEqual(990);
+    }
+  });
+
+  it("when one chat is paused by a 429, then another chat's answer is not held up", async () => {
+    rig = await startTelegramRig();
+    const { tg } = rig;
+    const paused = tg.user();
+    const free = tg.user();
+    const pausedChat = tg.privateChat(paused);
+    const freeChat = tg.privateChat(free);
+    tg.failNext('sendMessage', TOO_MANY, 1);
+    tg.say(pausedChat, paused, { text: '/help' });
+    await waitFor(() => tg.calls.some((c) => c.failed === 429), { message: 'the 429' });
+    tg.say(freeChat, free, { text: '/help' });
+    const freeAnswer = await rig.waitSent(freeChat.id, /\/export/);
+    const pausedAnswer = await rig.waitSent(pausedChat.id, /\/export/);
+    expect(freeAnswer.at).toBeLessThan(pausedAnswer.at);
+  });
+
+  it('when a button is pressed after the bot restarted, even under a message too old to read, then it still works', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'Generate a video of a city timelapse' });
+    const answer = await rig.waitSent(chat.id, /Keep them, or say/);
+    const buttons = answer.replyMarkup?.inline_keyboard.flat() ?? [];
+
+    await rig.restartBot();
+
+    const from = tg.sent.length;
+    tg.press(user, answer, buttons.find((b) => b.text === 'Status')?.callback_data ?? '', { inaccessible: true });
+    await rig.waitSent(chat.id, /Timeline \(3 tracks\)/, { from });
+    tg.press(user, answer, buttons.find((b) => b.text === 'Export')?.callback_data ?? '');
+    await waitFor(() => tg.sent.some((m) => m.kind === 'video'), { timeoutMs: 15_000, message: 'the video' });
+    expect(nemo.sessions.size).toBe(1);
+    expect(nemo.sseCalls).toHaveLength(1);
+    expect(tg.callbackAnswers).toHaveLength(2);
+  });
+
+  it('when a button is unknown (expired), then the press is answered with a hint and nothing else happens', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user({ languageCode: 'en' });
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: '/help' });
+    const help = await rig.waitSent(chat.id, /\/export/);
+    tg.press(user, help, 'b:doesNotExist1');
+    tg.press(user, help, 'something-else');
+    await waitFor(() => tg.callbackAnswers.length === 2, { message: 'both presses answered' });
+    expect(tg.callbackAnswers.map((a) => a.text)).toEqual([expect.stringMatching(/expired/), expect.stringMatching(/expired/)]);
+    await rig.bot.idle();
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+    expect(nemo.sessions.size).toBe(0);
+  });
+});
+
+describe('telegram webhook mode, end to end', () => {
+  it('when updates come by webhook, then only those with the right secret are handled, and a redelivered update is handled once', async () => {
+    rig = await startTelegramRig({ webhook: true });
+    const { tg, nemo } = rig;
+    expect(tg.webhook()).toEqual({ url: rig.webhookUrl, secret: WEBHOOK_SECRET });
+    expect(tg.calls.some((c) => c.method === 'getUpdates')).toBe(false);
+
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: '/help' });
+    await rig.waitSent(chat.id, /\/export/);
+    expect(tg.webhookDeliveries.map((d) => d.status)).toEqual([200]);
+
+    const forged = {
+      update_id: 990_001,
+      message: { message_id: 77, date: 1, chat: { id: chat.id, type: 'private' }, from: user, text: 'hello from a forger' },
+    };
+    const post = async (headers: Record<string, string>, body: unknown = forged) => {
+      const answer = await request(rig?.webhookUrl ?? '', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    expect(await post({ 'x-telegram-bot-api-secret-token': 'wrong-secret' })).toBe(403);
+    expect(await post({})).toBe(403);
+
+    const genuine = { ...forged, update_id: 990_002, message: { ...forged.message, message_id: 78, text: 'hello for real' } };
+    expect(await post({ 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET }, genuine)).toBe(200);
+    expect(await post({ 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET }, genuine)).toBe(200);
+    await rig.waitSent(chat.id, /Happy to help with: hello for real/);
+    await rig.bot.idle();
+    expect(nemo.sseCalls.map((c) => c.text)).toEqual(['hello for real']);
+  });
+});
