@@ -3,15 +3,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isExportable } from '../nemo/draft.js';
 import { NemoApiError, NemoCode } from '../nemo/errors.js';
-import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
 import type { AnonymousToken, Credits, NemoCredentials, NemoSession, SessionState, UploadedFile, UploadSource } from '../nemo/types.js';
 import { ChatReply } from './chat-reply.js';
 import type { AccessPolicy } from './access-policy.js';
-import { credentialsFor, type UserCredentials } from './credentials.js';
+import { login, logout, stats } from './account-commands.js';
+import type { Conversation } from './conversation.js';
+import { credentialsFor } from './credentials.js';
 import type { DailyQuota, QuotaKind } from './daily-quota.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
-import { readDocumentText } from './documents.js';
 import { errorReply } from './error-reply.js';
 import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
@@ -19,6 +19,7 @@ import type { SessionKey, SessionRecord, SessionStore } from './session-store.js
 import { timelineSummary } from './timeline-text.js';
 import type { PendingTurn, TurnGate } from './turn-gate.js';
 import type { TurnJournal } from './turn-journal.js';
+import { mediaLinksIn, receiveUploads, type UploadContext } from './upload-action.js';
 import { recoverFromState, runChatTurn, type TurnApi, type TurnSettings } from './turn-runner.js';
 import type { Attachment, ChatAddress, IncomingMessage, Language, MessageHandler, Outbox, Platform } from './types.js';
 import { parseDraft } from '../nemo/draft.js';
@@ -85,17 +86,6 @@ export interface TurnMetrics {
   keepAliveWaits: { inc(): void };
 }
 
-/** One person in one chat, as the engine sees them while handling a message. */
-interface Conversation {
-  key: SessionKey;
-  lang: Language;
-  reply: ChatReply;
-  cred: UserCredentials;
-  log: Logger;
-}
-
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
-
 /**
  * The conversation engine: routes each message, keeps one NemoVideo project per person and
  * chat, relays chat turns one at a time, and answers exports, credits and status itself.
@@ -106,8 +96,16 @@ export class Engine implements MessageHandler {
   private readonly controllers = new Set<AbortController>();
   private stopping = false;
 
+  private readonly uploadContext: UploadContext;
+
   constructor(private readonly deps: EngineDeps) {
     this.sleep = deps.sleep ?? ((ms) => delay(ms));
+    this.uploadContext = {
+      api: deps.api,
+      documentMaxChars: deps.settings.documentMaxChars,
+      withProject: (conv, work) => this.withProject(conv, work),
+      errorText: (conv, error, fileName) => this.errorText(conv, error, fileName),
+    };
   }
 
   async handle(message: IncomingMessage): Promise<void> {
@@ -178,11 +176,11 @@ export class Engine implements MessageHandler {
       case 'upload':
         return this.upload(conv, message.attachments, routed.text);
       case 'login':
-        return this.login(conv, message, routed.text);
+        return login(this.deps, conv, message, routed.text);
       case 'logout':
-        return this.logout(conv);
+        return logout(this.deps, conv);
       case 'stats':
-        return this.stats(conv, message.address);
+        return stats(this.deps, conv, message.address);
       case 'chat':
         return this.chat(conv, routed.text);
     }
@@ -306,62 +304,15 @@ export class Engine implements MessageHandler {
     }
   }
 
-  /** Files first (checked before any byte is read), then the words that came with them. */
+  /** Files first, then the words that came with them (and any document's text) as a chat turn. */
   private async upload(conv: Conversation, attachments: Attachment[], text: string): Promise<void> {
-    const { lang, reply } = conv;
-    const documents: string[] = [];
-    const uploaded: string[] = [];
-    let failed = false;
-
-    for (const attachment of attachments) {
-      try {
-        if (isDocument(attachment.name, attachment.mimeType)) {
-          const doc = await readDocumentText(attachment, this.deps.settings.documentMaxChars);
-          if (doc.truncated) await reply.send(t(lang, 'documentTruncated', { name: attachment.name, chars: this.deps.settings.documentMaxChars }));
-          documents.push(`[${attachment.name}]\n${doc.text}`);
-          continue;
-        }
-        const refused = checkUpload(attachment.name, attachment.mimeType, attachment.size);
-        if (refused) throw refused;
-        await reply.progress(t(lang, 'uploading', { name: attachment.name }));
-        await this.withProject(conv, (record) =>
-          this.deps.api.uploadFile(conv.cred, record.sessionId, {
-            name: attachment.name,
-            mimeType: attachment.mimeType,
-            size: attachment.size,
-            open: () => attachment.open(),
-          }),
-        );
-        uploaded.push(attachment.name);
-      } catch (error) {
-        failed = true;
-        conv.log.warn({ err: describeError(error), file: attachment.name }, 'attachment refused');
-        await reply.send(await this.errorText(conv, error, attachment.name));
-      }
-    }
-
-    const mediaUrls = (text.match(URL_PATTERN) ?? []).filter((url) => isMediaUrl(url));
-    let rest = text;
-    if (mediaUrls.length > 0) {
-      await this.withProject(conv, (record) => this.deps.api.uploadUrls(conv.cred, record.sessionId, mediaUrls));
-      uploaded.push(...mediaUrls.map((url) => decodeURIComponent(new URL(url).pathname.split('/').pop() ?? url)));
-      for (const url of mediaUrls) rest = rest.replace(url, '');
-      rest = rest.trim();
-    }
-
-    const relay = [rest, ...documents].filter((part) => part.trim().length > 0).join('\n\n');
-    if (uploaded.length > 0) {
-      const done = t(lang, 'uploaded', { names: uploaded.join(', ') });
-      if (relay) await reply.send(done);
-      else await reply.progress(done);
-    }
-    if (relay) return this.chat(conv, relay);
-    if (uploaded.length === 0 && !failed) await reply.send(t(lang, 'uploadUsage'));
+    const relay = await receiveUploads(this.uploadContext, conv, attachments, text);
+    if (relay) await this.chat(conv, relay, { uploadLinks: false });
   }
 
   /** A chat turn, or a place in the session's queue when one is running. */
-  private async chat(conv: Conversation, text: string): Promise<void> {
-    const mediaUrls = (text.match(URL_PATTERN) ?? []).filter((url) => isMediaUrl(url));
+  private async chat(conv: Conversation, text: string, options: { uploadLinks: boolean } = { uploadLinks: true }): Promise<void> {
+    const mediaUrls = options.uploadLinks ? mediaLinksIn(text) : [];
     if (mediaUrls.length > 0) {
       // A link to a media file becomes part of the project; the words still go to the agent.
       await this.withProject(conv, (record) => this.deps.api.uploadUrls(conv.cred, record.sessionId, mediaUrls));
@@ -534,64 +485,6 @@ export class Engine implements MessageHandler {
         : t(conv.lang, 'quotaRenders', { limit: userDailyRenders ?? 0, resetsIn }),
     );
     return false;
-  }
-
-  /** A person's own NemoVideo token, checked with the service, then sealed; never echoed. */
-  private async login(conv: Conversation, message: IncomingMessage, token: string): Promise<void> {
-    const { lang, reply } = conv;
-    const isPrivate = message.chatKind === 'private' || message.platform === 'console';
-    if (token && message.deleteOriginal) {
-      // The token must not stay in the chat, wherever it was posted.
-      await message.deleteOriginal().catch((error: unknown) => conv.log.warn({ err: describeError(error) }, 'could not delete a /login message'));
-    }
-    if (!isPrivate) return void (await reply.send(t(lang, 'loginPrivateOnly')));
-    if (!this.deps.cipher) return void (await reply.send(t(lang, 'loginDisabled')));
-    const candidate = token.trim();
-    if (!/^\S{8,}$/.test(candidate)) return void (await reply.send(t(lang, 'loginUsage')));
-    try {
-      await this.deps.api.credits({ platform: conv.key.platform, token: () => Promise.resolve(candidate) });
-    } catch (error) {
-      if (error instanceof NemoApiError && (error.status === 401 || error.nemoCode === NemoCode.TokenInvalid)) {
-        return void (await reply.send(t(lang, 'loginInvalid')));
-      }
-      throw error;
-    }
-    await this.setPersonalToken(conv, this.deps.cipher.encrypt(candidate));
-    await reply.send(t(lang, 'loginDone'));
-  }
-
-  private async logout(conv: Conversation): Promise<void> {
-    await this.setPersonalToken(conv, undefined);
-    await conv.reply.send(t(conv.lang, 'logoutDone'));
-  }
-
-  /** Projects belong to the account that made them, so switching accounts starts afresh. */
-  private async setPersonalToken(conv: Conversation, sealed: string | undefined): Promise<void> {
-    const { platform, userId } = conv.key;
-    const current = (await this.deps.sessions.readIdentity(platform, userId)) ?? { clientId: randomUUID() };
-    const { personalToken: _old, ...rest } = current;
-    await this.deps.sessions.writeIdentity(platform, userId, sealed ? { ...rest, personalToken: sealed } : rest);
-    await this.deps.gate.clear(conv.key);
-    await this.deps.sessions.delete(conv.key);
-  }
-
-  private async stats(conv: Conversation, address: ChatAddress): Promise<void> {
-    if (!this.deps.access.isAdmin(address)) return void (await conv.reply.send(t(conv.lang, 'adminOnly')));
-    const { usage } = this.deps;
-    let credits = '—';
-    try {
-      const balance = await this.deps.api.credits(conv.cred);
-      credits = `${balance.available} / ${balance.total}`;
-    } catch (error) {
-      conv.log.warn({ err: describeError(error) }, 'credits for stats failed');
-    }
-    const [users, turns, renders, inFlight] = await Promise.all([
-      usage.users(),
-      usage.today('turns'),
-      usage.today('renders'),
-      this.deps.renders.inFlight(),
-    ]);
-    await conv.reply.send(t(conv.lang, 'stats', { users, turns, renders, inFlight, credits }));
   }
 
   private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string> {

@@ -135,6 +135,21 @@ describe('Discord bot, end to end', () => {
     expect(r.nemo.sseCalls.map((call) => call.text)).toEqual(['use this as the intro']);
   });
 
+  it('when a mention carries a picture, then it is downloaded at once and streamed to NemoVideo with the words', async () => {
+    const r = await start();
+    const picture = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(2048, 1)]);
+    r.discord.userMessage({
+      author: r.discord.users.bob,
+      channelId: r.discord.channelId,
+      content: 'use this as the cover',
+      mentionBot: true,
+      files: [{ name: 'cover.png', contentType: 'image/png', bytes: picture }],
+    });
+    await r.waitMessage(r.discord.channelId, (m) => /Happy to help with: use this as the cover/.test(m.content), 'the answer');
+    expect(r.nemo.uploads).toEqual([expect.objectContaining({ filename: 'cover.png', size: picture.length, sha256: sha256(picture), kind: 'file' })]);
+    expect(r.discord.requests.filter((q) => q.route === 'cdn').map((q) => q.status)).toEqual([200]);
+  });
+
   it('when a mention carries a file of a type NemoVideo does not take, then nothing is downloaded and the user is told', async () => {
     const r = await start();
     r.discord.userMessage({

@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { ChatReply } from './chat-reply.js';
+import type { UserCredentials } from './credentials.js';
+import type { SessionKey } from './session-store.js';
+import type { Language } from './types.js';
+
+/** One person in one chat, as the engine sees them while handling a message. */
+export interface Conversation {
+  key: SessionKey;
+  lang: Language;
+  reply: ChatReply;
+  cred: UserCredentials;
+  log: Logger;
+}
