@@ -22,6 +22,8 @@ export interface AppOptions {
   config: Config;
   /** The Redis to use (REDIS_URL, or the private one started for a new user). */
   redisUrl: string;
+  /** A connection made by the caller (who then closes it); by default the app makes its own. */
+  redis?: Redis;
   logger: Logger;
   outboxes: Partial<Record<Platform, Outbox>>;
   /** Run the render worker in this process (`all`, `worker`, `console`). */
@@ -62,9 +64,8 @@ export function createApp(options: AppOptions): App {
     logger: logger.child({ component: 'nemo' }),
     onError: (error) => metrics.nemoErrors.inc({ code: errorLabel(error) }),
   });
-  // BullMQ needs `maxRetriesPerRequest: null` so a Redis restart stalls commands instead of failing them.
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  redis.on('error', (error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+  const ownsRedis = options.redis === undefined;
+  const redis = options.redis ?? connectRedis(options.redisUrl, logger);
   const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400 });
   const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS });
   const renders = new RenderQueue({ connection: redis, prefix });
@@ -136,7 +137,14 @@ export function createApp(options: AppOptions): App {
       await worker?.close();
       await renders.close();
       await nemo.close();
-      redis.disconnect();
+      if (ownsRedis) redis.disconnect();
     },
   };
+}
+
+/** BullMQ needs `maxRetriesPerRequest: null`, so a Redis restart stalls commands instead of failing them. */
+export function connectRedis(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  redis.on('error', (error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+  return redis;
 }

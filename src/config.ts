@@ -17,6 +17,8 @@ export interface Config {
   readonly discordApiUrl: string;
   readonly discordGuildId?: string;
   readonly discordMaxUploadMb: number;
+  /** Read every message in guild channels (needs the privileged MESSAGE_CONTENT intent), not only mentions. */
+  readonly discordFreeTextInGuilds: boolean;
   readonly renderPollIntervalMs: number;
   readonly renderMaxPolls: number;
   readonly stillWorkingMs: number;
@@ -41,6 +43,8 @@ export interface Config {
   /** 32 bytes for AES-256-GCM: personal tokens are stored encrypted with it. */
   readonly tokenEncryptionKey?: Buffer;
   readonly shutdownTimeoutMs: number;
+  /** Prefix of every Redis key, so that several bots can share one Redis. */
+  readonly redisPrefix: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -140,6 +144,7 @@ const EnvSchema = z.object({
   DISCORD_API_URL: httpUrl().default('https://discord.com/api'),
   DISCORD_GUILD_ID: matching(/^\d+$/, 'must be a numeric Discord id').optional(),
   DISCORD_MAX_UPLOAD_MB: positiveInt().default(10),
+  DISCORD_FREE_TEXT_IN_GUILDS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000),
   RENDER_MAX_POLLS: positiveInt().default(10),
   STILL_WORKING_MS: positiveInt().default(120_000),
@@ -165,6 +170,7 @@ const EnvSchema = z.object({
   USER_DAILY_RENDERS: positiveInt().optional(),
   TOKEN_ENCRYPTION_KEY: encryptionKey().optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
+  REDIS_PREFIX: matching(/^[A-Za-z0-9_:.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ : . or -').default('nvb'),
 });
 
 type EnvName = keyof typeof EnvSchema.shape;
@@ -181,6 +187,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value) input[name] = value;
   }
 
+  // A webhook without a secret would take updates from anyone who finds the URL.
+  if (input.TELEGRAM_WEBHOOK_URL !== undefined && input.TELEGRAM_WEBHOOK_SECRET === undefined) {
+    throw new ConfigError('TELEGRAM_WEBHOOK_SECRET', 'Invalid setting TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is set');
+  }
   const result = EnvSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -207,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     discordApiUrl: e.DISCORD_API_URL,
     discordGuildId: e.DISCORD_GUILD_ID,
     discordMaxUploadMb: e.DISCORD_MAX_UPLOAD_MB,
+    discordFreeTextInGuilds: e.DISCORD_FREE_TEXT_IN_GUILDS === 'true',
     renderPollIntervalMs: e.RENDER_POLL_INTERVAL_MS,
     renderMaxPolls: e.RENDER_MAX_POLLS,
     stillWorkingMs: e.STILL_WORKING_MS,
@@ -228,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     userDailyRenders: e.USER_DAILY_RENDERS,
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    redisPrefix: e.REDIS_PREFIX,
   });
 }
 

@@ -1,7 +1,6 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { startConsoleChat } from '../adapters/console/console-chat.js';
-import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
-import { createApp } from './app.js';
+import { connectRedis, createApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { startHealthServer, type HealthServer } from './ops/health-server.js';
@@ -9,6 +8,7 @@ import { createMetrics } from './ops/metrics.js';
 import { isRedisReady } from './ops/redis-ready.js';
 import { onShutdown } from './ops/shutdown.js';
 import { isWorkerConsuming } from './ops/worker-liveness.js';
+import { buildOutboxes, startAdapters, type Adapters } from './platforms.js';
 import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 
 type Mode = 'all' | 'bot' | 'worker' | 'console';
@@ -30,11 +30,11 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const platforms = [config.telegramBotToken, config.discordToken].filter(Boolean).length;
+  // A new user with no platform token and a terminal gets the terminal chat at once.
   const mode: Mode = requested === 'all' && platforms === 0 && process.stdin.isTTY ? 'console' : (requested as Mode);
-  if (mode === 'bot' || (mode === 'all' && platforms > 0)) {
-    // The Telegram and Discord adapters plug in here when they land (issues 3 and 4).
-    fail('No chat platform adapter is available in this version yet: run `npm start -- console` for the terminal chat, or `npm start -- worker`.');
-  }
+  if (mode === 'bot' && platforms === 0) fail('Mode "bot" needs TELEGRAM_BOT_TOKEN or DISCORD_TOKEN.');
+  const runsAdapters = mode === 'bot' || mode === 'all';
+  const runsWorker = mode !== 'bot';
 
   // The terminal chat owns stdout, so its logs go to a file.
   mkdirSync(DATA_DIR, { recursive: true });
@@ -48,9 +48,9 @@ async function main(argv: string[]): Promise<void> {
       : createLogger({ level: config.logLevel, secrets });
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
-  let redis;
+  let privateRedis;
   try {
-    redis = await ensureRedis({
+    privateRedis = await ensureRedis({
       redisUrl: config.redisUrl,
       explicit: config.redisUrlFromEnv,
       dataDir: `${DATA_DIR}/redis`,
@@ -61,11 +61,24 @@ async function main(argv: string[]): Promise<void> {
     throw error;
   }
 
+  const redis = connectRedis(privateRedis.url, logger);
   let renderQueueDepth = async () => 0;
   const metrics = createMetrics({ defaultLabels: { role: mode }, collectQueueDepth: () => renderQueueDepth() });
-  const outbox = new ConsoleOutbox({ output: process.stdout, videoDir: config.videoDir });
-  const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { console: outbox }, worker: true, metrics });
+  const outboxes = buildOutboxes(config, { redis, prefix: config.redisPrefix, logger, output: process.stdout });
+  const app = createApp({
+    config,
+    redisUrl: privateRedis.url,
+    redis,
+    logger,
+    outboxes: outboxes.byPlatform,
+    worker: runsWorker,
+    prefix: config.redisPrefix,
+    metrics,
+  });
   renderQueueDepth = () => app.renders.inFlight();
+  const adapters: Adapters | undefined = runsAdapters
+    ? startAdapters(config, { handler: app.engine, redis, prefix: config.redisPrefix, logger, outboxes })
+    : undefined;
 
   let health: HealthServer | undefined;
   if (mode !== 'console') {
@@ -74,8 +87,10 @@ async function main(argv: string[]): Promise<void> {
       port: config.httpPort,
       metrics,
       logger,
+      mounts: adapters?.mounts ?? new Map(),
       checks: {
         redis: () => isRedisReady(app.redis),
+        ...(adapters ? { platforms: () => adapters.connected() } : {}),
         ...(worker ? { worker: () => isWorkerConsuming(worker.worker, app.renders.queue) } : {}),
       },
     });
@@ -84,26 +99,32 @@ async function main(argv: string[]): Promise<void> {
   const shutdown = onShutdown(
     ['SIGTERM', 'SIGINT'],
     async () => {
+      // Stop taking messages first, then let running work finish or hand it back.
+      await adapters?.stop();
       await health?.close();
       await app.close();
-      await redis.stop();
+      outboxes.close();
+      redis.disconnect();
+      await privateRedis.stop();
     },
     { timeoutMs: config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS, logger },
   );
 
-  // Turns cut by the last stop or crash are reported from the project state, never re-sent.
-  // Swept again now and then: a crashed holder's lock keeps its turn until the lock expires.
-  const recover = () =>
-    app.engine.recoverInterrupted().catch((error: unknown) => logger.error({ err: error }, 'recovering interrupted turns failed'));
-  void recover();
-  setInterval(() => void recover(), RECOVERY_SWEEP_MS).unref();
+  if (mode !== 'worker') {
+    // Turns cut by the last stop or crash are reported from the project state, never re-sent.
+    // Swept again now and then: a crashed holder's lock keeps its turn until the lock expires.
+    const recover = () =>
+      app.engine.recoverInterrupted().catch((error: unknown) => logger.error({ err: error }, 'recovering interrupted turns failed'));
+    void recover();
+    setInterval(() => void recover(), RECOVERY_SWEEP_MS).unref();
+  }
 
   if (mode === 'console') {
     const chat = startConsoleChat({ input: process.stdin, output: process.stdout, handler: app.engine });
     await chat.closed;
     shutdown.trigger('chat closed');
   } else {
-    logger.info({ mode, httpPort: health?.port }, 'running');
+    logger.info({ mode, httpPort: health?.port, platforms: Object.keys(outboxes.byPlatform) }, 'running');
   }
 }
 

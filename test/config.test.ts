@@ -133,4 +133,9 @@ describe('loadConfig', () => {
     const error = configError({ RENDER_MAX_POLLS: 'x', NEMO_API_URL: 'nope' });
     expect(error.variable).toBe('NEMO_API_URL');
   });
+
+  it('when a Telegram webhook URL is set without a secret, then the start stops naming the secret', () => {
+    expect(() => loadConfig({ TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram' })).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
+    expect(loadConfig({ TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram', TELEGRAM_WEBHOOK_SECRET: 's3cret' }).telegramWebhookSecret).toBe('s3cret');
+  });
 });

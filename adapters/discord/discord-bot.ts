@@ -44,7 +44,10 @@ export interface DiscordBotDeps {
 export interface DiscordBot {
   /** Resolves once connected, every guild received and the commands registered. */
   ready: Promise<void>;
-  /** Disconnects; turns already handed to the engine finish (they post through the outbox). */
+  /**
+   * Disconnects and takes no more events. Turns already handed to the engine stay the engine's
+   * (they post through the outbox; `engine.stop()` gives them their deadline).
+   */
   stop(): Promise<void>;
   readonly client: Client;
 }
@@ -69,7 +72,6 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   const freeTextInGuilds = deps.freeTextInGuilds ?? false;
   const buttons = new ButtonStore(deps.redis, { prefix: deps.prefix ?? 'nvb' });
   const client = new Client(discordClientOptions({ apiUrl: deps.apiUrl, freeTextInGuilds }));
-  const turns = new Set<Promise<void>>();
   let stopped = false;
 
   const normalizeOptions = (): NormalizeOptions => ({
@@ -85,6 +87,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord warning'));
 
   const guard = (what: string, work: () => Promise<void>): void => {
+    if (stopped) return;
     work().catch((error: unknown) => log.error({ err: describeDiscordError(error) }, `${what} failed`));
   };
 
@@ -149,16 +152,15 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     handOff(incoming);
   }
 
+  /** The engine resolves only when the whole turn is done: never awaited here. */
   function handOff(message: IncomingMessage): void {
-    const turn = Promise.resolve()
+    void Promise.resolve()
       .then(() => deps.handler.handle(message))
       .catch(async (error: unknown) => {
         log.error({ err: describeDiscordError(error, 'engine') }, 'a message failed in the engine');
         const lang = detectLanguage(message.platformLanguage, message.text);
         await deps.outbox.sendText(message.address, dt(lang, 'requestFailed')).catch(() => undefined);
-      })
-      .finally(() => turns.delete(turn));
-    turns.add(turn);
+      });
   }
 
   const ready = (async () => {
@@ -190,7 +192,6 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     async stop() {
       stopped = true;
       await client.destroy();
-      while (turns.size > 0) await Promise.allSettled([...turns]);
     },
   };
 }

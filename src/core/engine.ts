@@ -15,7 +15,7 @@ import type { UsageStats } from './usage-stats.js';
 import { errorReply } from './error-reply.js';
 import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
-import type { SessionKey, SessionRecord, SessionStore } from './session-store.js';
+import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { PendingTurn, TurnGate } from './turn-gate.js';
 import type { TurnJournal } from './turn-journal.js';
@@ -86,6 +86,10 @@ export interface TurnMetrics {
   keepAliveWaits: { inc(): void };
 }
 
+// Creating a project takes a second or two; another process waits this long for it at most.
+const FIRST_CONTACT_LEASE_MS = 15_000;
+const FIRST_CONTACT_POLL_MS = 100;
+
 /**
  * The conversation engine: routes each message, keeps one NemoVideo project per person and
  * chat, relays chat turns one at a time, and answers exports, credits and status itself.
@@ -93,6 +97,7 @@ export interface TurnMetrics {
 export class Engine implements MessageHandler {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly drains = new Set<Promise<void>>();
+  private readonly firstContacts = new Map<string, Promise<SessionRecord>>();
   private readonly controllers = new Set<AbortController>();
   private stopping = false;
 
@@ -190,10 +195,39 @@ export class Engine implements MessageHandler {
   private async project(conv: Conversation): Promise<SessionRecord> {
     const existing = await this.deps.sessions.read(conv.key);
     if (existing) return existing;
-    await conv.reply.send(t(conv.lang, 'settingUp'));
-    const record = await this.createProject(conv);
-    await conv.reply.send(t(conv.lang, 'ready'));
-    return record;
+    // Messages that arrive together on first contact (`/start` and a prompt) share one project.
+    const id = sessionKeyId(conv.key);
+    let creating = this.firstContacts.get(id);
+    if (!creating) {
+      creating = this.firstContact(conv).finally(() => this.firstContacts.delete(id));
+      this.firstContacts.set(id, creating);
+    }
+    return creating;
+  }
+
+  private async firstContact(conv: Conversation): Promise<SessionRecord> {
+    const id = sessionKeyId(conv.key);
+    // Across processes too: the first takes a short lease, the others wait for its record.
+    const owner = await this.deps.sessions.claimCreation(id, FIRST_CONTACT_LEASE_MS);
+    if (!owner) {
+      const deadline = Date.now() + FIRST_CONTACT_LEASE_MS;
+      while (Date.now() < deadline) {
+        await this.sleep(FIRST_CONTACT_POLL_MS);
+        const record = await this.deps.sessions.read(conv.key);
+        if (record) return record;
+      }
+    }
+    try {
+      const again = await this.deps.sessions.read(conv.key);
+      if (again) return again;
+      await conv.reply.send(t(conv.lang, 'settingUp'));
+      const record = await this.createProject(conv);
+      await conv.reply.send(t(conv.lang, 'ready'));
+      return record;
+    } finally {
+      // A failed creation must not make the person's next message wait out the lease.
+      if (owner) await this.deps.sessions.releaseCreation(id).catch(() => undefined);
+    }
   }
 
   private async createProject(conv: Conversation): Promise<SessionRecord> {

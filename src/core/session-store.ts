@@ -115,6 +115,15 @@ export class SessionStore {
     await this.redis.del(this.sessionKey(key));
   }
 
+  /** A short lease on creating a project for `keyId`: true for the one caller that should create it. */
+  async claimCreation(keyId: string, leaseMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:creating:${keyId}`, '1', 'PX', leaseMs, 'NX')) === 'OK';
+  }
+
+  async releaseCreation(keyId: string): Promise<void> {
+    await this.redis.del(`${this.prefix}:creating:${keyId}`);
+  }
+
   async readIdentity(platform: Platform, userId: string): Promise<UserIdentity | undefined> {
     return parse(await this.redis.get(this.identityKey(platform, userId)), UserIdentitySchema);
   }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -15,6 +15,8 @@ export interface HealthServerOptions {
   logger: Logger;
   /** Each readiness check answers within this or counts as failing; default 2000 ms. */
   checkTimeoutMs?: number;
+  /** Other listeners served on the same port by exact path (the Telegram webhook). */
+  mounts?: ReadonlyMap<string, RequestListener>;
 }
 
 export interface HealthServer {
@@ -54,6 +56,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://health.invalid').pathname;
+    const mounted = options.mounts?.get(path);
+    if (mounted) return void mounted(req, res);
     const route = ROUTES.get(path);
     if (route === undefined) return send(res, 404, TEXT, 'not found\n', false);
     if (req.method !== 'GET' && req.method !== 'HEAD') {

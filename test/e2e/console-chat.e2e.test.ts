@@ -130,6 +130,16 @@ describe('terminal chat, end to end', () => {
     expect(bot.fake.sseCalls.map((c) => c.text)).toEqual(['first message', 'second message']);
   });
 
+  it('when two messages arrive together on first contact, then one project is set up for both', async () => {
+    bot = await startConsoleBot();
+    const address = { platform: 'console' as const, chatId: 'terminal', userId: 'tester' };
+    const message = (text: string) => ({ ...address, text, attachments: [], addressed: true, address });
+    await Promise.all([bot.app.engine.handle(message('/start')), bot.app.engine.handle(message('credits'))]);
+    expect(bot.fake.sessions.size).toBe(1);
+    expect(bot.output().match(/Setting things up/g)).toHaveLength(1);
+    expect(bot.output()).toMatch(/100 available/);
+  });
+
   it('when the user writes Chinese, then the bot answers in Chinese', async () => {
     bot = await startConsoleBot();
     const out = await bot.say('积分', /积分：可用 100/);

@@ -1,0 +1,130 @@
+import type { RequestListener } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
+import { ButtonStore as DiscordButtonStore } from '../adapters/discord/button-store.js';
+import { startDiscordBot } from '../adapters/discord/discord-bot.js';
+import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
+import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
+import { ButtonStore } from '../adapters/telegram/button-store.js';
+import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
+import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
+import type { Config } from './config.js';
+import type { MessageHandler, Outbox, Platform } from './core/types.js';
+
+const MB = 1024 * 1024;
+
+export interface Outboxes {
+  byPlatform: Partial<Record<Platform, Outbox>>;
+  close(): void;
+}
+
+/**
+ * One outbox per configured platform, from settings alone: the bot and the worker process
+ * post through the same ones. The terminal's is always there (it saves videos to VIDEO_DIR).
+ */
+export function buildOutboxes(config: Config, deps: { redis: Redis; prefix: string; logger: Logger; output: NodeJS.WritableStream }): Outboxes {
+  const byPlatform: Partial<Record<Platform, Outbox>> = {
+    console: new ConsoleOutbox({ output: deps.output, videoDir: config.videoDir }),
+  };
+  const closers: Array<() => void> = [];
+  if (config.telegramBotToken) {
+    const telegram = new TelegramOutbox({
+      token: config.telegramBotToken,
+      apiRoot: config.telegramApiRoot,
+      maxUploadBytes: config.telegramMaxUploadMb * MB,
+      logger: deps.logger,
+      buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
+    });
+    byPlatform.telegram = telegram;
+    closers.push(() => telegram.close());
+  }
+  if (config.discordToken) {
+    byPlatform.discord = new DiscordOutbox({
+      token: config.discordToken,
+      apiUrl: config.discordApiUrl,
+      maxUploadBytes: config.discordMaxUploadMb * MB,
+      logger: deps.logger,
+      buttons: new DiscordButtonStore(deps.redis, { prefix: deps.prefix }),
+    });
+  }
+  return {
+    byPlatform,
+    close: () => {
+      for (const close of closers) close();
+    },
+  };
+}
+
+export interface Adapters {
+  /** Per platform: connected and receiving (readiness). */
+  connected(): Record<string, boolean>;
+  /** Listeners to serve on the HTTP port by path (the Telegram webhook). */
+  mounts: Map<string, RequestListener>;
+  /** Stops receiving messages; never waits for turns or renders. */
+  stop(): Promise<void>;
+}
+
+/** Starts the chat adapters whose tokens are set; they hand every message to `handler`. */
+export function startAdapters(
+  config: Config,
+  deps: { handler: MessageHandler; redis: Redis; prefix: string; logger: Logger; outboxes: Outboxes },
+): Adapters {
+  const state: Record<string, boolean> = {};
+  const mounts = new Map<string, RequestListener>();
+  const stops: Array<() => Promise<void>> = [];
+
+  const telegramOutbox = deps.outboxes.byPlatform.telegram;
+  if (config.telegramBotToken && telegramOutbox instanceof TelegramOutbox) {
+    const webhook =
+      config.telegramWebhookUrl && config.telegramWebhookSecret ? { url: config.telegramWebhookUrl, secret: config.telegramWebhookSecret } : undefined;
+    const bot: TelegramBot = startTelegramBot({
+      token: config.telegramBotToken,
+      apiRoot: config.telegramApiRoot,
+      handler: deps.handler,
+      redis: deps.redis,
+      prefix: deps.prefix,
+      logger: deps.logger,
+      outbox: telegramOutbox,
+      buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
+      maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
+      ...(webhook ? { webhook } : {}),
+    });
+    state.telegram = false;
+    bot.ready.then(
+      () => (state.telegram = true),
+      (error: unknown) => deps.logger.error({ err: error }, 'telegram did not start'),
+    );
+    if (bot.webhook) mounts.set(bot.webhook.path, bot.webhook.listener);
+    stops.push(() => bot.stop());
+  }
+
+  const discordOutbox = deps.outboxes.byPlatform.discord;
+  if (config.discordToken && discordOutbox instanceof DiscordOutbox) {
+    const bot = startDiscordBot({
+      token: config.discordToken,
+      apiUrl: config.discordApiUrl,
+      ...(config.discordGuildId ? { guildId: config.discordGuildId } : {}),
+      handler: deps.handler,
+      redis: deps.redis,
+      prefix: deps.prefix,
+      logger: deps.logger,
+      outbox: discordOutbox,
+      freeTextInGuilds: config.discordFreeTextInGuilds,
+    });
+    state.discord = false;
+    bot.ready.then(
+      () => (state.discord = true),
+      (error: unknown) => deps.logger.error({ err: error }, 'discord did not start'),
+    );
+    stops.push(() => bot.stop());
+  }
+
+  return {
+    connected: () => ({ ...state }),
+    mounts,
+    async stop() {
+      await Promise.allSettled(stops.map((stop) => stop()));
+    },
+  };
+}
