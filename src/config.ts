@@ -19,6 +19,10 @@ export interface Config {
   readonly discordMaxUploadMb: number;
   /** Read every message in guild channels (needs the privileged MESSAGE_CONTENT intent), not only mentions. */
   readonly discordFreeTextInGuilds: boolean;
+  /** Gateway shards in all (`auto`: Discord's recommendation); unset: one connection. */
+  readonly discordShardCount?: number | 'auto';
+  /** The shards this process runs, when bot replicas split them. */
+  readonly discordShardIds: readonly number[];
   readonly renderPollIntervalMs: number;
   readonly renderMaxPolls: number;
   readonly stillWorkingMs: number;
@@ -145,6 +149,10 @@ const EnvSchema = z.object({
   DISCORD_GUILD_ID: matching(/^\d+$/, 'must be a numeric Discord id').optional(),
   DISCORD_MAX_UPLOAD_MB: positiveInt().default(10),
   DISCORD_FREE_TEXT_IN_GUILDS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  DISCORD_SHARD_COUNT: z.union([z.literal('auto'), positiveInt()], { error: 'must be auto or a positive integer' }).optional(),
+  DISCORD_SHARD_IDS: matching(/^\d+(\s*,\s*\d+)*$/, 'must be a comma-separated list of shard numbers, e.g. 0,1')
+    .transform((value) => value.split(',').map((id) => Number(id.trim())))
+    .optional(),
   RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000),
   RENDER_MAX_POLLS: positiveInt().default(10),
   STILL_WORKING_MS: positiveInt().default(120_000),
@@ -218,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     discordGuildId: e.DISCORD_GUILD_ID,
     discordMaxUploadMb: e.DISCORD_MAX_UPLOAD_MB,
     discordFreeTextInGuilds: e.DISCORD_FREE_TEXT_IN_GUILDS === 'true',
+    discordShardCount: e.DISCORD_SHARD_COUNT,
+    discordShardIds: e.DISCORD_SHARD_IDS ?? [],
     renderPollIntervalMs: e.RENDER_POLL_INTERVAL_MS,
     renderMaxPolls: e.RENDER_MAX_POLLS,
     stillWorkingMs: e.STILL_WORKING_MS,

@@ -111,6 +111,8 @@ export function startAdapters(
       logger: deps.logger,
       outbox: discordOutbox,
       freeTextInGuilds: config.discordFreeTextInGuilds,
+      shardCount: config.discordShardCount,
+      shardIds: config.discordShardIds,
     });
     state.discord = false;
     bot.ready.then(

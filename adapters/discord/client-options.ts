@@ -4,6 +4,19 @@ export interface ClientSettings {
   apiUrl: string;
   /** Read every guild message (needs the privileged MessageContent intent). */
   freeTextInGuilds: boolean;
+  /** Gateway shards in all, or 'auto' (Discord's recommendation); absent: one connection. */
+  shardCount?: number | 'auto' | undefined;
+  /** The shards this process runs (bot replicas split them); absent: all of them. */
+  shardIds?: readonly number[] | undefined;
+}
+
+/** discord.js's shard options: one process can run every shard, or replicas split them by id. */
+export function shardOptions(settings: Pick<ClientSettings, 'shardCount' | 'shardIds'>): Pick<ClientOptions, 'shards' | 'shardCount'> {
+  const { shardCount, shardIds } = settings;
+  if (shardCount === undefined) return {};
+  if (shardCount === 'auto') return { shards: 'auto' };
+  const ids = shardIds && shardIds.length > 0 ? [...shardIds] : Array.from({ length: shardCount }, (_, id) => id);
+  return { shards: ids, shardCount };
 }
 
 /** The intents the bot asks for: slash commands need none; messages only what it reads. */
@@ -23,6 +36,7 @@ export function discordIntents(freeTextInGuilds: boolean): GatewayIntentBits[] {
  */
 export function discordClientOptions(settings: ClientSettings): ClientOptions {
   return {
+    ...shardOptions(settings),
     intents: discordIntents(settings.freeTextInGuilds),
     partials: [Partials.Channel],
     rest: { api: settings.apiUrl },

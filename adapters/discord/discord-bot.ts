@@ -39,6 +39,9 @@ export interface DiscordBotDeps {
   interactionTokenTtlMs?: number;
   /** Overwrite the slash commands once ready; default true. */
   registerCommands?: boolean;
+  /** Gateway sharding (DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS); absent: one connection. */
+  shardCount?: number | 'auto' | undefined;
+  shardIds?: readonly number[] | undefined;
 }
 
 export interface DiscordBot {
@@ -71,7 +74,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   const log = deps.logger.child({ component: 'discord' });
   const freeTextInGuilds = deps.freeTextInGuilds ?? false;
   const buttons = new ButtonStore(deps.redis, { prefix: deps.prefix ?? 'nvb' });
-  const client = new Client(discordClientOptions({ apiUrl: deps.apiUrl, freeTextInGuilds }));
+  const client = new Client(discordClientOptions({ apiUrl: deps.apiUrl, freeTextInGuilds, shardCount: deps.shardCount, shardIds: deps.shardIds }));
   let stopped = false;
 
   const normalizeOptions = (): NormalizeOptions => ({

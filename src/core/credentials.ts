@@ -5,6 +5,18 @@ import type { SessionStore, UserIdentity } from './session-store.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { Platform } from './types.js';
 
+/**
+ * The service would not give this server another anonymous token (about 10 a week per
+ * address): only an operator token (`NEMO_TOKEN`) or the person's own (`/login`) helps.
+ */
+export class AnonymousTokenRefusedError extends Error {
+  readonly code = 'anonymous_token_refused';
+  constructor(override readonly cause: NemoApiError) {
+    super(`NemoVideo refused a new anonymous token (HTTP ${cause.status}); set NEMO_TOKEN for a bot that serves many people`);
+    this.name = 'AnonymousTokenRefusedError';
+  }
+}
+
 export interface CredentialDeps {
   nemo: { anonymousToken(clientId: string, platform: string): Promise<AnonymousToken> };
   sessions: Pick<SessionStore, 'readIdentity' | 'writeIdentity'>;
@@ -52,17 +64,19 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
     const current = await identity();
     let issued: AnonymousToken;
     try {
-      issued = await deps.nemo.anonymousToken(current.clientId, platform);
+      issued = await anonymousTokenFor(current.clientId);
     } catch (error) {
       // HTTP 400 means the service did not see the X-Client-Id: send it once more.
-      if (!(error instanceof NemoApiError) || error.status !== 400) throw error;
-      issued = await deps.nemo.anonymousToken(current.clientId, platform);
+      if (!(error instanceof NemoApiError) || error.status !== 400) throw refusal(error);
+      issued = await anonymousTokenFor(current.clientId).catch((again: unknown) => Promise.reject(refusal(again)));
     }
     const next: UserIdentity = { ...current, token: issued.token, tokenExpiresAt: issued.expiresAt, nemoUserId: issued.userId };
     await deps.sessions.writeIdentity(platform, userId, next);
     cached = next;
     return issued.token;
   };
+
+  const anonymousTokenFor = (clientId: string) => deps.nemo.anonymousToken(clientId, platform);
 
   const anonymous = async (): Promise<boolean> => !deps.operatorToken && (await personalToken()) === undefined;
 
@@ -91,4 +105,9 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
     return fetchToken();
   };
   return credentials;
+}
+
+/** A refusal of the token call itself (not a network failure) is the per-address quota. */
+function refusal(error: unknown): unknown {
+  return error instanceof NemoApiError && error.status !== 400 && error.status < 500 ? new AnonymousTokenRefusedError(error) : error;
 }

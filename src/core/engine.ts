@@ -8,7 +8,7 @@ import { ChatReply } from './chat-reply.js';
 import type { AccessPolicy } from './access-policy.js';
 import { login, logout, stats } from './account-commands.js';
 import type { Conversation } from './conversation.js';
-import { credentialsFor } from './credentials.js';
+import { AnonymousTokenRefusedError, credentialsFor } from './credentials.js';
 import type { DailyQuota, QuotaKind } from './daily-quota.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
@@ -129,7 +129,11 @@ export class Engine implements MessageHandler {
       }
       await this.dispatch(conv, message);
     } catch (error) {
-      conv.log.error({ err: describeError(error) }, 'message failed');
+      if (error instanceof AnonymousTokenRefusedError) {
+        conv.log.error({ err: describeError(error) }, 'NemoVideo refused a new anonymous token: set NEMO_TOKEN (an operator token) for this bot');
+      } else {
+        conv.log.error({ err: describeError(error) }, 'message failed');
+      }
       await this.replyError(conv, error);
     }
   }

@@ -1,5 +1,6 @@
 import { NemoApiError, NemoCode, NemoInputError, NemoNetworkError } from '../nemo/errors.js';
 import { acceptedFormatsText, MAX_UPLOAD_BYTES } from '../nemo/formats.js';
+import { AnonymousTokenRefusedError } from './credentials.js';
 import { DocumentError } from './documents.js';
 import { t } from './i18n.js';
 import type { Language } from './types.js';
@@ -34,6 +35,7 @@ export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContex
       ? t(lang, 'fileTooLarge', { name, maxMb: 10 })
       : t(lang, 'documentUnreadable', { name });
   }
+  if (error instanceof AnonymousTokenRefusedError) return t(lang, 'noFreeAccounts');
   if (error instanceof NemoApiError) {
     switch (error.nemoCode) {
       case NemoCode.NoCredits:

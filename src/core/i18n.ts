@@ -51,6 +51,8 @@ const en = {
   modelRefused: (p: { reason: string }) => `The video agent declined that request (${p.reason}). Try rephrasing it.`,
   serviceError: () => 'The video service had a problem with that request. Please try again in a moment.',
   networkError: () => "I can't reach the video service right now. Please try again in a minute.",
+  noFreeAccounts: () =>
+    "NemoVideo isn't giving out more free accounts to this bot right now. The bot's operator can fix this; you can also /login with your own NemoVideo token in a private chat.",
   rateLimited: () => 'The video service is busy. Please try again in a minute.',
   noCredits: (p: { link: string }) => `You're out of credits. Register to get more: ${p.link}`,
   noCreditsRegistered: () => "You're out of credits. Top up at nemovideo.com to continue.",
@@ -144,6 +146,7 @@ const zh: Catalog = {
   modelRefused: (p) => `视频助手拒绝了这个请求（${p.reason}），请换个说法。`,
   serviceError: () => '视频服务处理请求时出错，请稍后再试。',
   networkError: () => '暂时连不上视频服务，请一分钟后再试。',
+  noFreeAccounts: () => 'NemoVideo 目前不再为这个机器人发放免费账号。机器人管理员可以解决；你也可以在私聊中用 /login 登录自己的 NemoVideo 令牌。',
   rateLimited: () => '视频服务繁忙，请一分钟后再试。',
   noCredits: (p) => `积分用完了。注册即可获得更多：${p.link}`,
   noCreditsRegistered: () => '积分用完了。请到 nemovideo.com 充值后继续。',

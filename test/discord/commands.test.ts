@@ -1,3 +1,4 @@
+import { shardOptions } from '../../adapters/discord/client-options.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandRegistrationError, commandDefinitions } from '../../adapters/discord/commands.js';
 import { registerFromEnv } from '../../adapters/discord/register-cli.js';
@@ -79,5 +80,17 @@ describe('slash commands', () => {
         expect(text.length).toBeLessThanOrEqual(100);
       }
     }
+  });
+});
+
+describe('gateway sharding options', () => {
+  it('when no shard count is set, then discord.js gets no shard options (one connection)', () => {
+    expect(shardOptions({})).toEqual({});
+  });
+
+  it('when a count is set without ids, then this process runs every shard; with ids, only those', () => {
+    expect(shardOptions({ shardCount: 4 })).toEqual({ shards: [0, 1, 2, 3], shardCount: 4 });
+    expect(shardOptions({ shardCount: 4, shardIds: [2, 3] })).toEqual({ shards: [2, 3], shardCount: 4 });
+    expect(shardOptions({ shardCount: 'auto' })).toEqual({ shards: 'auto' });
   });
 });

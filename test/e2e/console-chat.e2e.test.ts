@@ -167,6 +167,14 @@ describe('terminal chat, service faults', () => {
     expect(calls[0]?.headers['x-client-id']).toBe(calls[1]?.headers['x-client-id']);
   });
 
+  it('when the service refuses a new anonymous token (per-address limit), then the user is told plainly and the log says to set NEMO_TOKEN', async () => {
+    bot = await startConsoleBot();
+    bot.fake.failNext('anonymous-token', { status: 429, message: 'too many tokens from this address' }, 2);
+    await bot.say('credits', /isn't giving out more free accounts/);
+    expect(bot.logs()).toMatch(/set NEMO_TOKEN/);
+    expect(bot.fake.sessions.size).toBe(0);
+  });
+
   it('when the service refuses an uploaded file (4001), then the accepted formats are listed', async () => {
     bot = await startConsoleBot();
     bot.fake.failNext('upload', { code: 4001, message: 'unsupported file type' });
