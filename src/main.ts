@@ -64,7 +64,13 @@ async function main(argv: string[]): Promise<void> {
   const redis = connectRedis(privateRedis.url, logger);
   let renderQueueDepth = async () => 0;
   const metrics = createMetrics({ defaultLabels: { role: mode }, collectQueueDepth: () => renderQueueDepth() });
-  const outboxes = buildOutboxes(config, { redis, prefix: config.redisPrefix, logger, output: process.stdout });
+  const outboxes = buildOutboxes(config, {
+    redis,
+    prefix: config.redisPrefix,
+    logger,
+    output: process.stdout,
+    onRateLimited: (platform) => metrics.platform429.inc({ platform }),
+  });
   const app = createApp({
     config,
     redisUrl: privateRedis.url,

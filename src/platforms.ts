@@ -23,7 +23,17 @@ export interface Outboxes {
  * One outbox per configured platform, from settings alone: the bot and the worker process
  * post through the same ones. The terminal's is always there (it saves videos to VIDEO_DIR).
  */
-export function buildOutboxes(config: Config, deps: { redis: Redis; prefix: string; logger: Logger; output: NodeJS.WritableStream }): Outboxes {
+export function buildOutboxes(
+  config: Config,
+  deps: {
+    redis: Redis;
+    prefix: string;
+    logger: Logger;
+    output: NodeJS.WritableStream;
+    /** Told of every 429 a platform answers (the metric). */
+    onRateLimited?: (platform: Platform) => void;
+  },
+): Outboxes {
   const byPlatform: Partial<Record<Platform, Outbox>> = {
     console: new ConsoleOutbox({ output: deps.output, videoDir: config.videoDir }),
   };
@@ -35,6 +45,7 @@ export function buildOutboxes(config: Config, deps: { redis: Redis; prefix: stri
       maxUploadBytes: config.telegramMaxUploadMb * MB,
       logger: deps.logger,
       buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
+      onRateLimited: () => deps.onRateLimited?.('telegram'),
     });
     byPlatform.telegram = telegram;
     closers.push(() => telegram.close());
@@ -46,6 +57,7 @@ export function buildOutboxes(config: Config, deps: { redis: Redis; prefix: stri
       maxUploadBytes: config.discordMaxUploadMb * MB,
       logger: deps.logger,
       buttons: new DiscordButtonStore(deps.redis, { prefix: deps.prefix }),
+      onRateLimited: () => deps.onRateLimited?.('discord'),
     });
   }
   return {

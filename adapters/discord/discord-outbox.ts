@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   ButtonStyle,
   ComponentType,
+  RESTEvents,
   Routes,
   makeURLSearchParams,
   type APIActionRowComponent,
@@ -32,6 +33,8 @@ export interface DiscordOutboxOptions {
   /** Per request (default 15 s); uploads get `uploadTimeoutMs` (default 10 min). */
   requestTimeoutMs?: number;
   uploadTimeoutMs?: number;
+  /** Told of every 429 from Discord's API (the platform-429 metric). */
+  onRateLimited?: () => void;
 }
 
 type MessageBody = {
@@ -69,6 +72,15 @@ export class DiscordOutbox implements Outbox {
     this.rest = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.requestTimeoutMs ?? 15_000 });
     this.uploads = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.uploadTimeoutMs ?? 600_000 });
     this.log = options.logger.child({ component: 'discord-outbox' });
+    const onRateLimited = options.onRateLimited;
+    if (onRateLimited) {
+      // discord.js waits out 429s itself; the metric still counts them.
+      const count = (_request: unknown, response: { status: number }) => {
+        if (response.status === 429) onRateLimited();
+      };
+      this.rest.on(RESTEvents.Response, count);
+      this.uploads.on(RESTEvents.Response, count);
+    }
   }
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {

@@ -55,6 +55,8 @@ export class SendQueue {
   constructor(
     pacing: Partial<PacingOptions> = {},
     private readonly logger?: Pick<Logger, 'warn'>,
+    /** Told of every 429 (the platform-429 metric). */
+    private readonly onRateLimited?: () => void,
   ) {
     this.pacing = { ...TELEGRAM_PACING, ...pacing };
   }
@@ -105,6 +107,7 @@ export class SendQueue {
       } catch (error) {
         const waitMs = retryAfterMs(error);
         if (waitMs === undefined) throw error;
+        this.onRateLimited?.();
         lane.pausedUntil = Math.max(lane.pausedUntil, Date.now() + waitMs);
         this.logger?.warn({ chatId, retryAfterMs: waitMs, willRetry: retry && waitMs <= this.pacing.maxRetryAfterMs }, 'telegram 429: pausing the chat');
         if (waitMs > this.pacing.maxRetryAfterMs) throw new TelegramRateLimitedError(waitMs);

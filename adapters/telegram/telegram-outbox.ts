@@ -24,6 +24,8 @@ export interface TelegramOutboxOptions {
   pacing?: Partial<PacingOptions>;
   /** `upload_video` shows for 5 s: it is repeated this often while a video uploads (default 4 s). */
   chatActionIntervalMs?: number;
+  /** Told of every 429 from the Bot API (the platform-429 metric). */
+  onRateLimited?: () => void;
 }
 
 /** The Bot API root as telegraf needs it: with a trailing slash, so that a path prefix survives. */
@@ -51,7 +53,7 @@ export class TelegramOutbox implements Outbox {
   constructor(private readonly options: TelegramOutboxOptions) {
     this.logger = options.logger.child({ component: 'telegram-outbox' });
     this.telegram = new Telegram(options.token, { apiRoot: telegrafApiRoot(options.apiRoot), webhookReply: false });
-    this.queue = new SendQueue(options.pacing, this.logger);
+    this.queue = new SendQueue(options.pacing, this.logger, options.onRateLimited);
   }
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {

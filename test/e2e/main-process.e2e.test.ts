@@ -77,6 +77,8 @@ describe('npm start -- all, as a deployment runs it', () => {
 
     const alice = tg.user({ languageCode: 'en' });
     const chat = tg.privateChat(alice);
+    // One 429 on the first reply: waited out, and counted in the metrics.
+    tg.failNext('sendMessage', { code: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
     tg.say(chat, alice, { text: 'Generate a video of a quiet beach' });
     await waitFor(() => tg!.sent.some((m) => /Keep them, or say/.test(m.text ?? '')), { timeoutMs: 15_000, message: 'the generation answer' });
     tg.say(chat, alice, { text: '/export' });
@@ -93,6 +95,7 @@ describe('npm start -- all, as a deployment runs it', () => {
     expect(metrics).toMatch(/nvb_turns_total\{outcome="answered",role="all"\} 1/);
     expect(metrics).toMatch(/nvb_deliveries_total\{kind="file",role="all"\} 1/);
     expect(metrics).toMatch(/nvb_render_queue_depth\{role="all"\} 0/);
+    expect(metrics).toMatch(/nvb_platform_429_total\{platform="telegram",role="all"\} 1/);
 
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
