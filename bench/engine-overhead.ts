@@ -3,10 +3,14 @@ import { withCleanup } from './lib/cleanup.js';
 import { countBy, formatPerMessage } from './lib/counts.js';
 import { KINDS, startEngineRig, warmUp, type MessageKind } from './lib/engine-rig.js';
 import type { BenchPlan } from './lib/plan.js';
-import { against, type BenchResult, type Figure } from './lib/report.js';
+import { against, ratioAtMost, withTargets, type BenchResult, type Figure } from './lib/report.js';
 import { summarize, timeSequential, type Summary } from './lib/stats.js';
 
 export const BENCHMARK = 'engine';
+
+/** Issue 6: latency p50 ≤ 2 and p99 ≤ 10 loopback round trips (p50) per request the message needs. */
+export const OVERHEAD_P50_TARGET = 2;
+export const OVERHEAD_P99_TARGET = 10;
 
 /** `GET /api/state/nemo_agent/me/:id/latest`: ids folded so that calls group by endpoint. */
 function endpointOf(request: RecordedRequest): string {
@@ -40,16 +44,13 @@ export async function benchEngine(plan: BenchPlan, loopback: Summary): Promise<B
       const nemoPerMessage = requests.length / messages;
       const latency = summarize(samples);
       const label = `"${KINDS[kind].text}"`;
+      // Both percentiles against the typical round trip: the loopback p99 is a handful of
+      // scheduler hiccups, not a cost the engine has to pay; p99 gets the looser target.
+      const limit = { name: `${nemoPerMessage.toFixed(2)} × RTT p50`, value: nemoPerMessage * loopback.p50, unit: 'µs' } as const;
       figures.push(
         { benchmark: BENCHMARK, name: `${kind}: NemoVideo requests/msg`, value: nemoPerMessage, unit: 'n' },
-        against(
-          { benchmark: BENCHMARK, name: `${kind}: latency p50`, value: latency.p50, unit: 'µs' },
-          { name: `${nemoPerMessage.toFixed(2)} × RTT p50`, value: nemoPerMessage * loopback.p50, unit: 'µs' },
-        ),
-        against(
-          { benchmark: BENCHMARK, name: `${kind}: latency p99`, value: latency.p99, unit: 'µs' },
-          { name: `${nemoPerMessage.toFixed(2)} × RTT p99`, value: nemoPerMessage * loopback.p99, unit: 'µs' },
-        ),
+        withTargets(against({ benchmark: BENCHMARK, name: `${kind}: latency p50`, value: latency.p50, unit: 'µs' }, limit), ratioAtMost(OVERHEAD_P50_TARGET)),
+        withTargets(against({ benchmark: BENCHMARK, name: `${kind}: latency p99`, value: latency.p99, unit: 'µs' }, limit), ratioAtMost(OVERHEAD_P99_TARGET)),
       );
       const endpoints = countBy(requests, endpointOf);
       details[kind] = {
@@ -61,6 +62,7 @@ export async function benchEngine(plan: BenchPlan, loopback: Summary): Promise<B
         outboxPostsPerMessage: (rig.outbox.posts - postsBefore) / messages,
         warningsLogged: rig.logs.warnings - warningsBefore,
         p50OverOneRtt: latency.p50 / loopback.p50,
+        p99OverRequestsTimesRttP99: latency.p99 / (nemoPerMessage * loopback.p99),
       };
       notes.push(`engine ${kind} (${label}, ${messages} msgs): NemoVideo ${formatPerMessage(endpoints, messages)}`);
     }

@@ -1,14 +1,18 @@
 /**
  * `npm run bench`: every benchmark in turn, a table on stdout, bench/results.json.
- * `BENCH_QUICK=1` runs each one short (under a minute in all) and still prints every figure.
- * Progress goes to stderr so that stdout is the table alone.
+ * `BENCH_QUICK=1` runs each one short (under 3 minutes in all, for CI) and still prints every
+ * figure. Progress goes to stderr so that stdout is the table alone.
  */
 import { benchEngine } from './engine-overhead.js';
 import { gcAvailable, GC_COMMAND } from './lib/memory.js';
 import { benchPlan } from './lib/plan.js';
-import { formatTable, resultsFile, writeResults, type BenchResult } from './lib/report.js';
+import { formatTable, resultsFile, targetSummary, writeResults, type BenchResult } from './lib/report.js';
+import { benchLoad } from './load.js';
 import { benchLoopback } from './loopback-rtt.js';
+import { benchOpenTurns } from './open-turns.js';
+import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
+import { benchTelegram } from './telegram-overhead.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
@@ -26,6 +30,14 @@ async function timed<T extends BenchResult>(name: string, run: () => Promise<T>)
   return result;
 }
 
+async function timedAll(name: string, run: () => Promise<BenchResult[]>): Promise<BenchResult[]> {
+  progress(`bench: ${name}…`);
+  const started = Date.now();
+  const results = await run();
+  progress(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return results;
+}
+
 async function main(): Promise<void> {
   if (!gcAvailable()) {
     progress(`bench: the worker memory figures need global.gc: run ${GC_COMMAND}`);
@@ -40,12 +52,16 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [
     loopback,
     await timed('engine overhead per message', () => benchEngine(plan, loopback.rtt)),
+    await timed('engine overhead through the Telegram adapter', () => benchTelegram(plan, loopback.rtt)),
     await timed('session cost per message', () => benchSession(plan)),
     await timed('worker memory per render in flight', () => benchWorkerMemory(plan)),
+    ...(await timedAll('relay memory and speed', () => benchRelay(plan))),
+    await timed('open turns', () => benchOpenTurns(plan)),
+    await timed('load through the Telegram adapter', () => benchLoad(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);
-  process.stdout.write(`${formatTable(file.figures)}\n\n`);
+  process.stdout.write(`${formatTable(file.figures)}\n\n${targetSummary(file.figures)}\n\n`);
   for (const note of results.flatMap((result) => result.notes)) process.stdout.write(`${note}\n`);
   await writeResults(RESULTS_PATH, file);
   progress(`bench: ${plan.mode} run took ${(file.durationMs / 1000).toFixed(1)} s; figures in bench/results.json`);

@@ -13,10 +13,13 @@ import { dataBytes, spaceDeltas, type HeapReading } from './lib/memory.js';
 import type { BenchPlan } from './lib/plan.js';
 import { startPrivateRedis } from './lib/redis-server.js';
 import { usedMemory } from './lib/redis-stats.js';
-import { against, type BenchResult, type Figure } from './lib/report.js';
+import { against, valueBelow, withTargets, type BenchResult, type Figure } from './lib/report.js';
 import { startWorkerProcess } from './lib/worker-process.js';
 
 export const BENCHMARK = 'render worker';
+
+/** Issue 6: the worker's heap grows by less than this per render in flight (the limit is zero). */
+export const HEAP_PER_RENDER_TARGET_BYTES = 100;
 
 const OPERATOR_TOKEN = 'nmv_usr_bench_operator_0123456789abcdef';
 const PLATFORM: Platform = 'telegram';
@@ -133,7 +136,10 @@ export async function benchWorkerMemory(plan: BenchPlan): Promise<BenchResult> {
     const limit = { name: 'job data in Redis', value: jobDataBytes, unit: 'B' } as const;
 
     const figures: Figure[] = steps.flatMap((step) => [
-      against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: heap/render`, value: step.heapBytesPerRender, unit: 'B' }, limit),
+      withTargets(
+        against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: heap/render`, value: step.heapBytesPerRender, unit: 'B' }, limit),
+        valueBelow(HEAP_PER_RENDER_TARGET_BYTES),
+      ),
       against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: heap objects/render`, value: step.heapDataBytesPerRender, unit: 'B' }, limit),
       against({ benchmark: BENCHMARK, name: `${step.inFlight} in flight: Redis/render`, value: step.redisBytesPerRender, unit: 'B' }, limit),
     ]);

@@ -11,8 +11,14 @@ const parent = serveParent<FakeNemoRequest, FakeNemoReply>(
     switch (request.type) {
       case 'stats': {
         const renderPolls = [...fake.renderPolls.values()].reduce((sum, polls) => sum + polls, 0);
-        return { type: 'stats', renders: fake.renders.size, renderPolls, violations: [...fake.violations] };
+        return { type: 'stats', renders: fake.renders.size, renderPolls, turnsStarted: fake.sseCalls.length, violations: [...fake.violations] };
       }
+      case 'scriptRender':
+        fake.scriptRender(request.script);
+        return { type: 'scripted' };
+      case 'scriptTurns':
+        for (const script of request.scripts) fake.scriptTurn(script);
+        return { type: 'scripted' };
       case 'close':
         return undefined;
     }

@@ -1,13 +1,21 @@
-import type { FakeNemoOptions } from '../../test/fakes/nemo/index.js';
+import type { FakeNemoOptions, RenderScript, TurnScript } from '../../test/fakes/nemo/index.js';
 import { startChild } from './child-process.js';
 
-export type FakeNemoRequest = { type: 'stats' } | { type: 'close' };
+export type FakeNemoRequest =
+  | { type: 'stats' }
+  /** The next render submitted plays this script (plain data: sizes and poll counts). */
+  | { type: 'scriptRender'; script: RenderScript }
+  /** Queued turn scripts; only plain-data frames (no `wait` promise, no draft functions). */
+  | { type: 'scriptTurns'; scripts: TurnScript[] }
+  | { type: 'close' };
 
-export type FakeNemoReply = { type: 'ready'; url: string } | ({ type: 'stats' } & FakeNemoStats);
+export type FakeNemoReply = { type: 'ready'; url: string } | ({ type: 'stats' } & FakeNemoStats) | { type: 'scripted' };
 
 export interface FakeNemoStats {
   renders: number;
   renderPolls: number;
+  /** `/run_sse` calls received so far: turns started. */
+  turnsStarted: number;
   violations: string[];
 }
 
@@ -15,6 +23,8 @@ export interface FakeNemoStats {
 export interface FakeNemoProcess {
   url: string;
   stats(): Promise<FakeNemoStats>;
+  scriptRender(script: RenderScript): Promise<void>;
+  scriptTurns(scripts: TurnScript[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,8 +34,14 @@ export async function startFakeNemoProcess(options: FakeNemoOptions): Promise<Fa
   return {
     url: ready.url,
     async stats() {
-      const { renders, renderPolls, violations } = await child.ask({ type: 'stats' }, 'stats');
-      return { renders, renderPolls, violations };
+      const { renders, renderPolls, turnsStarted, violations } = await child.ask({ type: 'stats' }, 'stats');
+      return { renders, renderPolls, turnsStarted, violations };
+    },
+    async scriptRender(script) {
+      await child.ask({ type: 'scriptRender', script }, 'scripted');
+    },
+    async scriptTurns(scripts) {
+      await child.ask({ type: 'scriptTurns', scripts }, 'scripted');
     },
     close: () => child.stop({ type: 'close' }),
   };

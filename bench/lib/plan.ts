@@ -1,12 +1,14 @@
 import type { SampleLoop } from './stats.js';
 
-/** How much each benchmark runs: `BENCH_QUICK=1` for a check under a minute, else the full run. */
+/** How much each benchmark runs: `BENCH_QUICK=1` for CI (under 3 minutes), else the full run (under 10). */
 export interface BenchPlan {
   mode: 'quick' | 'full';
   /** Raw loopback HTTP round trips (the limit of the engine figures). */
   loopback: { warmup: number; loop: SampleLoop };
   /** Messages per kind through the engine; warm-up first, so first-contact costs stay out. */
   engine: { warmup: number; loop: SampleLoop };
+  /** Messages per kind through the Telegram adapter (fake Bot API), pacing off. */
+  telegram: { warmup: number; loop: SampleLoop };
   /** Messages per kind with Redis commands timed; PINGs for the Redis round trip. */
   session: { warmup: number; loop: SampleLoop; ping: SampleLoop };
   /**
@@ -14,22 +16,42 @@ export interface BenchPlan {
    * step is a total measured against the reading after the warm-up.
    */
   renders: { warmup: number; steps: number[]; settleTimeoutMs: number };
+  /**
+   * Render deliveries of these sizes (MiB), each in a fresh worker process; the largest is
+   * also relayed `speedRounds` times, alternating with the raw copy, for the speed figure.
+   */
+  relay: { sizesMiB: number[]; speedRounds: number; deliveryTimeoutMs: number };
+  /**
+   * Chat turns held open at once with keep-alives: `holdMs` per turn (it must outlast the
+   * ramp, the lag window and the heap reading), lag measured over `windowMs`.
+   */
+  openTurns: { turns: number; keepAliveMs: number; holdMs: number; windowMs: number; rampTimeoutMs: number };
+  /** Users each sending one chat turn, spread evenly over `spreadMs`; answers awaited up to `drainTimeoutMs` after the last. */
+  load: { users: number; spreadMs: number; drainTimeoutMs: number };
 }
 
 const QUICK: BenchPlan = {
   mode: 'quick',
   loopback: { warmup: 500, loop: { count: 2_000, budgetMs: 5_000 } },
   engine: { warmup: 100, loop: { count: 1_000, budgetMs: 10_000 } },
+  telegram: { warmup: 100, loop: { count: 1_000, budgetMs: 15_000 } },
   session: { warmup: 50, loop: { count: 500, budgetMs: 5_000 }, ping: { count: 2_000, budgetMs: 3_000 } },
-  renders: { warmup: 1_000, steps: [200], settleTimeoutMs: 20_000 },
+  renders: { warmup: 1_000, steps: [200, 2_000], settleTimeoutMs: 60_000 },
+  relay: { sizesMiB: [10, 25, 50], speedRounds: 3, deliveryTimeoutMs: 60_000 },
+  openTurns: { turns: 200, keepAliveMs: 1_000, holdMs: 10_000, windowMs: 3_000, rampTimeoutMs: 20_000 },
+  load: { users: 100, spreadMs: 6_000, drainTimeoutMs: 60_000 },
 };
 
 const FULL: BenchPlan = {
   mode: 'full',
   loopback: { warmup: 2_000, loop: { count: 20_000, budgetMs: 30_000 } },
   engine: { warmup: 500, loop: { count: 10_000, budgetMs: 60_000 } },
+  telegram: { warmup: 500, loop: { count: 10_000, budgetMs: 90_000 } },
   session: { warmup: 200, loop: { count: 2_000, budgetMs: 20_000 }, ping: { count: 20_000, budgetMs: 15_000 } },
-  renders: { warmup: 1_000, steps: [1_000, 2_000], settleTimeoutMs: 60_000 },
+  renders: { warmup: 1_000, steps: [200, 2_000, 20_000], settleTimeoutMs: 240_000 },
+  relay: { sizesMiB: [10, 25, 50], speedRounds: 3, deliveryTimeoutMs: 120_000 },
+  openTurns: { turns: 2_000, keepAliveMs: 1_000, holdMs: 40_000, windowMs: 10_000, rampTimeoutMs: 60_000 },
+  load: { users: 1_000, spreadMs: 60_000, drainTimeoutMs: 180_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

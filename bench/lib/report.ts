@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { arch, cpus, platform } from 'node:os';
 
-/** Microseconds, bytes, or a plain number (a count per message). */
-export type Unit = 'µs' | 'B' | 'n';
+/** Microseconds, milliseconds, bytes, bytes per second, or a plain number (a count, a share). */
+export type Unit = 'µs' | 'ms' | 'B' | 'B/s' | 'n';
 
 /** What a figure is held against: measured in the same run, on the same machine. */
 export interface Limit {
@@ -20,7 +20,23 @@ export interface Figure {
   limit?: Limit;
   /** `value / limit.value`: the machine-independent part of the figure. */
   ratio?: number;
+  /** What we aim for (issue 6); every one must hold for the figure to meet its target. */
+  targets?: Target[];
+  /** Whether every target holds; absent when the figure has none. */
+  met?: boolean;
 }
+
+/** An aim for a figure: a bound on its value (in the figure's unit) or on its ratio to the limit. */
+export interface Target {
+  on: 'value' | 'ratio';
+  op: '<' | '≤' | '≥';
+  bound: number;
+}
+
+export const ratioAtMost = (bound: number): Target => ({ on: 'ratio', op: '≤', bound });
+export const ratioAtLeast = (bound: number): Target => ({ on: 'ratio', op: '≥', bound });
+export const valueBelow = (bound: number): Target => ({ on: 'value', op: '<', bound });
+export const valueAtMost = (bound: number): Target => ({ on: 'value', op: '≤', bound });
 
 /** One benchmark's figures, plus the raw numbers behind them for results.json. */
 export interface BenchResult {
@@ -37,27 +53,71 @@ export function against(figure: Omit<Figure, 'limit' | 'ratio'>, limit: Limit): 
   return { ...figure, limit, ratio: limit.value === 0 ? Number.NaN : figure.value / limit.value };
 }
 
+/** The figure with its targets, and whether it meets them (a value that is not a number never does). */
+export function withTargets(figure: Figure, ...targets: Target[]): Figure {
+  return { ...figure, targets, met: targets.every((target) => meets(figure, target)) };
+}
+
+function meets(figure: Figure, target: Target): boolean {
+  const measured = target.on === 'ratio' ? figure.ratio : figure.value;
+  if (measured === undefined || !Number.isFinite(measured)) return false;
+  switch (target.op) {
+    case '<':
+      return measured < target.bound;
+    case '≤':
+      return measured <= target.bound;
+    case '≥':
+      return measured >= target.bound;
+  }
+}
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
 function formatValue(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return 'n/a';
   switch (unit) {
     case 'µs':
       return `${value.toFixed(1)} µs`;
+    case 'ms':
+      return `${value.toFixed(1)} ms`;
     case 'B':
-      return `${Math.round(value).toLocaleString('en-US')} B`;
+      // Small per-render figures keep their precision in bytes.
+      if (Math.abs(value) >= MIB) return `${(value / MIB).toFixed(1)} MiB`;
+      if (Math.abs(value) >= 10 * KIB) return `${(value / KIB).toFixed(1)} KiB`;
+      // `+ 0` turns a rounded -0 into 0.
+      return `${(Math.round(value) + 0).toLocaleString('en-US')} B`;
+    case 'B/s':
+      return `${(value / MIB).toFixed(0)} MiB/s`;
     case 'n':
-      return value.toFixed(2);
+      // Counts per message keep two decimals; whole counts (users answered) need none.
+      return Number.isInteger(value) && Math.abs(value) >= 100 ? value.toLocaleString('en-US') : value.toFixed(2);
   }
 }
 
-/** A plain-text table: benchmark, figure, value, the limit measured in this run, and the ratio. */
+function formatTarget(target: Target, unit: Unit): string {
+  return target.on === 'ratio' ? `${target.op} ${target.bound}×` : `${target.op} ${formatValue(target.bound, unit)}`;
+}
+
+/** `ratio ≤ 0.3× and ≤ 40.0 MiB`: the targets as the table shows them. */
+export function formatTargets(figure: Figure): string {
+  return (figure.targets ?? []).map((target) => formatTarget(target, figure.unit)).join(' and ');
+}
+
+/**
+ * A plain-text table: benchmark, figure, value, the limit measured in this run, the ratio,
+ * the target and whether it was met.
+ */
 export function formatTable(figures: readonly Figure[]): string {
-  const header = ['benchmark', 'figure', 'value', 'limit (this run)', 'ratio'];
+  const header = ['benchmark', 'figure', 'value', 'limit (this run)', 'ratio', 'target', 'met'];
   const rows = figures.map((figure) => [
     figure.benchmark,
     figure.name,
     formatValue(figure.value, figure.unit),
     figure.limit ? `${figure.limit.name} = ${formatValue(figure.limit.value, figure.limit.unit)}` : '',
     figure.ratio === undefined ? '' : `${formatValue(figure.ratio, 'n')}×`,
+    formatTargets(figure),
+    figure.met === undefined ? '' : figure.met ? 'yes' : 'MISSED',
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   // Numbers right-aligned so that they line up by magnitude; words left-aligned.
@@ -68,6 +128,15 @@ export function formatTable(figures: readonly Figure[]): string {
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+/** One line: how many targets were met, and which figures missed theirs. */
+export function targetSummary(figures: readonly Figure[]): string {
+  const aimed = figures.filter((figure) => figure.met !== undefined);
+  const missed = aimed.filter((figure) => figure.met === false);
+  const head = `targets: ${aimed.length - missed.length} of ${aimed.length} met`;
+  if (missed.length === 0) return head;
+  return `${head}; missed: ${missed.map((figure) => `${figure.benchmark} ${figure.name} (${formatTargets(figure)})`).join(', ')}`;
 }
 
 export interface ResultsFile {

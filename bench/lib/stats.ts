@@ -58,3 +58,15 @@ export async function timeSequential(loop: SampleLoop, step: (index: number) => 
   }
   return samples;
 }
+
+/**
+ * Like `timeSequential`, but `step` returns its own sample (µs): for latencies measured from
+ * a point inside the step to an event outside it, with untimed work (waiting for the
+ * previous message's tail) left out.
+ */
+export async function sampleSequential(loop: SampleLoop, step: (index: number) => Promise<number>): Promise<number[]> {
+  const samples: number[] = [];
+  const deadline = Date.now() + loop.budgetMs;
+  for (let index = 0; index < loop.count && Date.now() < deadline; index++) samples.push(await step(index));
+  return samples;
+}
