@@ -35,7 +35,7 @@ async function streamingTransport(url: string, init: RequestInit): Promise<Respo
   const res = await request(url, {
     method: (init.method ?? 'POST') as 'POST',
     headers,
-    body: body.stream,
+    body: await body.open(),
     ...(init.signal ? { signal: init.signal as AbortSignal } : {}),
   });
   const responseHeaders = new Headers();

@@ -1,10 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { multipartStream, type MultipartStream } from '../../src/lib/multipart-stream.js';
 
 /** The file stream ended before (or ran past) the size it announced. */
 export class UploadSizeMismatchError extends Error {
   readonly code = 'discord_upload_size_mismatch';
-  constructor(readonly expected: number, readonly received: number) {
+  constructor(
+    readonly expected: number,
+    readonly received: number,
+  ) {
     super(`the file stream gave ${received} bytes, ${expected} were announced`);
     this.name = 'UploadSizeMismatchError';
   }
@@ -16,11 +19,20 @@ export class UploadSizeMismatchError extends Error {
  */
 export class UploadBody {
   used = false;
-  constructor(
-    readonly stream: Readable,
-    readonly length: number,
-    readonly contentType: string,
-  ) {}
+  constructor(private readonly body: MultipartStream) {}
+
+  get length(): number {
+    return this.body.contentLength;
+  }
+
+  get contentType(): string {
+    return this.body.contentType;
+  }
+
+  /** The bytes to send: head, file, tail, read as the socket drains. */
+  open(): Promise<Readable> {
+    return this.body.open();
+  }
 }
 
 export interface UploadFile {
@@ -32,33 +44,11 @@ export interface UploadFile {
 
 /** `payload_json` then `files[0]`, as Discord's message endpoints take them. */
 export function multipartUpload(payload: unknown, file: UploadFile): UploadBody {
-  const boundary = `----nemovideobot${randomBytes(12).toString('hex')}`;
-  const filename = file.name.replace(/[\r\n"\\]/g, '_');
-  const head = Buffer.from(
-    `--${boundary}\r\n` +
-      'Content-Disposition: form-data; name="payload_json"\r\n' +
-      'Content-Type: application/json\r\n\r\n' +
-      `${JSON.stringify(payload)}\r\n` +
-      `--${boundary}\r\n` +
-      `Content-Disposition: form-data; name="files[0]"; filename="${filename}"\r\n` +
-      `Content-Type: ${file.contentType}\r\n\r\n`,
-    'utf8',
+  return new UploadBody(
+    multipartStream({
+      fields: [{ name: 'payload_json', value: JSON.stringify(payload), contentType: 'application/json' }],
+      file: { field: 'files[0]', filename: file.name, contentType: file.contentType, size: file.size, source: file.stream },
+      sizeMismatchError: (mismatch) => new UploadSizeMismatchError(mismatch.expected, mismatch.received),
+    }),
   );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
-
-  async function* parts(): AsyncGenerator<Buffer> {
-    yield head;
-    let received = 0;
-    for await (const chunk of file.stream as AsyncIterable<Buffer | string>) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      received += bytes.length;
-      // Never send more than announced: Content-Length would be a lie.
-      if (received > file.size) throw new UploadSizeMismatchError(file.size, received);
-      yield bytes;
-    }
-    if (received !== file.size) throw new UploadSizeMismatchError(file.size, received);
-    yield tail;
-  }
-
-  return new UploadBody(Readable.from(parts(), { objectMode: false }), head.length + file.size + tail.length, `multipart/form-data; boundary=${boundary}`);
 }

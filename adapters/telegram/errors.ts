@@ -122,3 +122,13 @@ export class TelegramRateLimitedError extends Error {
     this.name = 'TelegramRateLimitedError';
   }
 }
+
+/** A Bot API call got no answer (connection refused or reset, timeout). Never carries the URL. */
+export class TelegramNetworkError extends Error {
+  readonly code = 'telegram_network_error';
+  constructor(method: string, cause: unknown) {
+    const reason = cause instanceof Error ? scrubBotPath(cause.message) : 'unknown failure';
+    super(`${method}: no answer from the Bot API (${reason})`, { cause });
+    this.name = 'TelegramNetworkError';
+  }
+}

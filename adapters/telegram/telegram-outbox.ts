@@ -1,10 +1,13 @@
-import { PassThrough, pipeline, Transform } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
-import { Telegram } from 'telegraf';
+import { Telegram, TelegramError } from 'telegraf';
 import type { InlineKeyboardMarkup, Opts } from 'telegraf/types';
+import { request, type Dispatcher } from 'undici';
+import { z } from 'zod';
 import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from './button-store.js';
-import { describeTelegramError, isMarkupError, isNotModified, isThreadGone, isTooLarge } from './errors.js';
+import { describeTelegramError, isMarkupError, isNotModified, isThreadGone, isTooLarge, scrubBotPath, TelegramNetworkError } from './errors.js';
 import { SendQueue, type PacingOptions } from './send-queue.js';
 
 export const TEXT_LIMIT = 4096;
@@ -90,14 +93,21 @@ export class TelegramOutbox implements Outbox {
 
   async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
     const limit = this.maxUploadBytes(to);
-    if (video.size > limit) throw new FileTooLargeForPlatformError('telegram', video.size);
+    if (video.size > limit) {
+      video.stream.destroy();
+      throw new FileTooLargeForPlatformError('telegram', video.size);
+    }
     const captionFits = video.caption.length <= CAPTION_LIMIT;
+    // Built now, so the source has a listener while the send waits for its turn.
+    const upload = videoUpload(to, video, captionFits ? video.caption : undefined);
     try {
       // Not retried on 429: the stream cannot be read twice; the worker's job retries the delivery.
-      await this.queue.run(to.chatId, () => this.postVideo(to, video, captionFits ? video.caption : undefined), { retry: false });
+      await this.queue.run(to.chatId, () => this.postVideo(to, upload), { retry: false });
     } catch (error) {
       if (isTooLarge(error)) throw new FileTooLargeForPlatformError('telegram', video.size);
       throw error;
+    } finally {
+      if (!video.stream.destroyed) video.stream.destroy();
     }
     if (!captionFits) await this.sendText(to, video.caption);
   }
@@ -172,37 +182,32 @@ export class TelegramOutbox implements Outbox {
     }
   }
 
-  private async postVideo(to: ChatAddress, video: VideoFile, caption: string | undefined): Promise<void> {
-    const abort = new AbortController();
-    let sourceError: Error | undefined;
-    const body = new PassThrough();
-    // telegraf pipes the file part without forwarding errors: a broken download would hang the
-    // request, so a failed or short stream aborts it instead.
-    pipeline(video.stream, new ExactSize(video.size), body, (error) => {
-      if (!error) return;
-      sourceError = error;
-      abort.abort();
-    });
-    const place = placement(to);
-    const payload: Opts<'sendVideo'> = {
-      chat_id: to.chatId,
-      video: { source: body, filename: video.filename },
-      supports_streaming: true,
-      ...(caption ? { caption } : {}),
-      ...(place.message_thread_id === undefined ? {} : { message_thread_id: place.message_thread_id }),
-      // In multipart telegraf drops object fields it does not know: send the JSON itself.
-      ...(place.reply_parameters === undefined
-        ? {}
-        : { reply_parameters: JSON.stringify(place.reply_parameters) as unknown as Opts<'sendVideo'>['reply_parameters'] }),
-    };
+  /**
+   * POSTs the video ourselves: telegraf's multipart reads the source as fast as it arrives,
+   * whatever the socket takes, so a 2 GB video would sit in memory. Here the file is pulled
+   * only as the upload drains. Returns the message id.
+   */
+  private async postVideo(to: ChatAddress, upload: MultipartStream): Promise<string> {
     const stopAction = this.keepChatAction(to, 'upload_video');
     try {
-      await this.telegram.callApi('sendVideo', payload, { signal: abort.signal as never });
-    } catch (error) {
-      throw sourceError ?? error;
+      const body = await upload.open();
+      // A failed or short source destroys the body, which aborts the request: the caller gets the source's error.
+      let sourceError: unknown;
+      body.once('error', (error) => (sourceError = error));
+      let response: Dispatcher.ResponseData;
+      try {
+        // The URL holds the token: it never goes into a log line or an error.
+        response = await request(`${telegrafApiRoot(this.options.apiRoot)}bot${this.options.token}/sendVideo`, {
+          method: 'POST',
+          headers: { 'content-type': upload.contentType, 'content-length': String(upload.contentLength) },
+          body,
+        });
+      } catch (error) {
+        throw sourceError ?? new TelegramNetworkError('sendVideo', error);
+      }
+      return String((await readBotAnswer(response, 'sendVideo')).message_id);
     } finally {
       stopAction();
-      if (!body.destroyed) body.destroy();
     }
   }
 
@@ -237,6 +242,25 @@ function placement(to: ChatAddress): {
 }
 
 /**
+ * The sendVideo body: scalars as strings (object fields as their JSON), then the file as `video`.
+ * Telegram must never get a truncated video: a size mismatch fails the upload, and the delivery is retried.
+ */
+function videoUpload(to: ChatAddress, video: VideoFile, caption: string | undefined): MultipartStream {
+  const place = placement(to);
+  const fields: MultipartField[] = [{ name: 'chat_id', value: to.chatId }];
+  if (place.message_thread_id !== undefined) fields.push({ name: 'message_thread_id', value: String(place.message_thread_id) });
+  if (caption) fields.push({ name: 'caption', value: caption });
+  fields.push({ name: 'supports_streaming', value: 'true' });
+  if (place.reply_parameters !== undefined) fields.push({ name: 'reply_parameters', value: JSON.stringify(place.reply_parameters) });
+  return multipartStream({
+    fields,
+    file: { field: 'video', filename: video.filename, contentType: 'video/mp4', size: video.size, source: video.stream },
+    sizeMismatchError: ({ expected, received }) =>
+      new VideoStreamError(received > expected ? `video stream is longer than the ${expected} bytes announced` : `video stream ended after ${received} of ${expected} bytes`),
+  });
+}
+
+/**
  * Cuts `text` into pieces of at most `limit` UTF-16 units (Telegram's count), at a line break
  * or a space when one is near, never inside a surrogate pair.
  */
@@ -259,26 +283,6 @@ export function splitText(text: string, limit: number): string[] {
   return kept.length > 0 ? kept : ['…'];
 }
 
-/** Passes exactly `size` bytes, or fails: Telegram must never get a truncated video. */
-class ExactSize extends Transform {
-  private seen = 0;
-
-  constructor(private readonly size: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
-    this.seen += chunk.length;
-    if (this.seen > this.size) callback(new VideoStreamError(`video stream is longer than the ${this.size} bytes announced`));
-    else callback(null, chunk);
-  }
-
-  override _flush(callback: (error?: Error | null) => void): void {
-    if (this.seen !== this.size) callback(new VideoStreamError(`video stream ended after ${this.seen} of ${this.size} bytes`));
-    else callback();
-  }
-}
-
 /** The video's bytes did not arrive as announced: the delivery must be retried, not kept. */
 export class VideoStreamError extends Error {
   readonly code = 'video_stream_failed';
@@ -286,4 +290,59 @@ export class VideoStreamError extends Error {
     super(message);
     this.name = 'VideoStreamError';
   }
+}
+
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+const botAnswerSchema = z.union([
+  z.object({ ok: z.literal(true), result: z.object({ message_id: z.number() }) }),
+  z.object({
+    ok: z.literal(false),
+    error_code: z.number(),
+    description: z.string().optional(),
+    parameters: z.object({ retry_after: z.number().optional(), migrate_to_chat_id: z.number().optional() }).optional(),
+  }),
+]);
+
+/**
+ * The Bot API's answer to a send: the message, or the `TelegramError` telegraf would throw
+ * (the send queue reads its 429 `retry_after`). A proxy's non-JSON 413 is one too.
+ */
+async function readBotAnswer(response: Dispatcher.ResponseData, method: string): Promise<{ message_id: number }> {
+  let text = '';
+  try {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_ANSWER_BYTES) break;
+      chunks.push(chunk);
+    }
+    text = Buffer.concat(chunks).toString('utf8');
+  } catch (error) {
+    throw new TelegramNetworkError(method, error);
+  } finally {
+    if (!response.body.destroyed) response.body.destroy();
+  }
+  let parsed: z.infer<typeof botAnswerSchema> | undefined;
+  try {
+    const result = botAnswerSchema.safeParse(JSON.parse(text));
+    if (result.success) parsed = result.data;
+  } catch {
+    // Not JSON: a proxy's page, described below by its status.
+  }
+  if (parsed?.ok === true) return parsed.result;
+  if (parsed?.ok === false) {
+    const { parameters } = parsed;
+    throw new TelegramError(
+      {
+        error_code: parsed.error_code,
+        description: scrubBotPath(parsed.description ?? ''),
+        ...(parameters === undefined ? {} : { parameters: parameters as NonNullable<TelegramError['parameters']> }),
+      },
+      { method },
+    );
+  }
+  const status = response.statusCode >= 400 ? response.statusCode : 502;
+  throw new TelegramError({ error_code: status, description: `${STATUS_CODES[status] ?? 'Error'}: unreadable answer from the Bot API` }, { method });
 }

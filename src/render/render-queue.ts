@@ -60,6 +60,9 @@ export class RenderQueue {
   }
 
   async close(): Promise<void> {
+    // A queue closed right after it was made may still be loading its scripts on the shared
+    // connection; closing under it would leave a rejected command behind.
+    await this.queue.waitUntilReady().catch(() => undefined);
     await this.queue.close();
   }
 }
