@@ -458,8 +458,9 @@ export class Engine implements MessageHandler {
 
   /**
    * Finds turns that a restart or a crash cut off and reports their outcome from the project
-   * state. Each runs under the session's lock, so of several replicas only one picks it up,
-   * and never while a live turn holds the session.
+   * state, and runs turns left waiting behind a dead holder. Each runs under the session's
+   * lock, so of several replicas only one picks it up, and never while a live turn holds the
+   * session. Returns how many sessions it took up.
    */
   async recoverInterrupted(): Promise<number> {
     const recoveries: Promise<void>[] = [];
@@ -485,6 +486,18 @@ export class Engine implements MessageHandler {
           }
         }),
       );
+    }
+    // Turns queued behind a holder that died before journaling anything: run them now.
+    for (const turn of await this.deps.gate.waiting()) {
+      const key: SessionKey = { platform: turn.address.platform, chatId: turn.address.chatId, userId: turn.address.userId };
+      const lockToken = await this.deps.gate.tryLock(key);
+      if (!lockToken) continue;
+      const conv = this.conversation(turn.address, turn.language);
+      if (!conv) {
+        await this.deps.gate.release(key, lockToken);
+        continue;
+      }
+      recoveries.push(this.drain(conv, lockToken, async () => undefined));
     }
     await Promise.all(recoveries);
     return recoveries.length;

@@ -106,7 +106,8 @@ export function route(text: string, hasAttachments: boolean): Route {
     const argument = (command[2] ?? '').trim();
     // Files are never dropped: whatever the command, a message with files is an upload.
     if (hasAttachments) return { action: 'upload', text: argument, command: name };
-    return { action: COMMANDS[name] ?? 'unknown_command', text: argument, command: name };
+    // Own keys only: `constructor` or `__proto__` must not find Object's.
+    return { action: Object.hasOwn(COMMANDS, name) ? (COMMANDS[name] as RouteAction) : 'unknown_command', text: argument, command: name };
   }
 
   const keyword = keywordAction(clean);
@@ -148,8 +149,8 @@ function keywordAction(text: string): KeywordAction | undefined {
       const actions = tokenizeChinese(chunk);
       if (!actions) return undefined;
       for (const action of actions) found.add(action);
-    } else if (EN_KEYWORDS[chunk]) {
-      found.add(EN_KEYWORDS[chunk]);
+    } else if (Object.hasOwn(EN_KEYWORDS, chunk)) {
+      found.add(EN_KEYWORDS[chunk] as KeywordAction);
     } else if (!EN_FILLERS.has(chunk)) {
       return undefined;
     }

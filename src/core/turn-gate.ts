@@ -179,6 +179,25 @@ export class TurnGate {
     await this.redis.eval(CLEAR, 2, lock, pending, lockToken ?? '');
   }
 
+  /**
+   * The oldest waiting turn of every session that has any: a sweep drains the ones whose lock
+   * is free (their holder died before it could take them).
+   */
+  async waiting(): Promise<PendingTurn[]> {
+    const turns: PendingTurn[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:turn:pending:*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const raw = await this.redis.lindex(key, 0);
+        const turn = raw === null ? undefined : parseTurn(raw);
+        if (turn) turns.push(turn);
+      }
+    } while (cursor !== '0');
+    return turns;
+  }
+
   /** How many turns wait (for tests and /status). */
   async pendingCount(key: SessionKey): Promise<number> {
     return this.redis.llen(this.keys(key)[1]);

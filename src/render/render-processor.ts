@@ -211,6 +211,9 @@ class RenderRun {
     switch (result.kind) {
       case 'delivered':
         this.log.info({ outcome }, 'video delivered');
+        // After the delivered mark, not inside the guarded send: a paced edit there widened the
+        // window in which a killed worker's lease lapsed and another sent the video again.
+        await this.editProgress(t(this.data.language, 'videoReadyNoLink'));
         return outcome;
       case 'already-delivered':
         this.log.info('video was already delivered by an earlier run: nothing to do');
@@ -259,7 +262,6 @@ class RenderRun {
         if (!opened.stream.destroyed) opened.stream.destroy();
       }
     }
-    await this.editProgress(t(language, 'videoReadyNoLink'));
     return outcome;
   }
 

@@ -98,4 +98,38 @@ describe('a turn cut by a restart', () => {
     expect(outbox.allText()).toMatch(/All done\./);
     expect(await other.engine.recoverInterrupted()).toBe(0);
   });
+
+  it('when a holder died with messages queued behind it, then the sweep runs them in order once its lock is gone', async () => {
+    fake = await startFakeNemo();
+    const redis = testRedis();
+    const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url });
+    const outbox = new RecordingOutbox('telegram');
+    const app = createApp({
+      config,
+      redisUrl: redis.url,
+      logger: createLogger({ level: 'silent', destination: new PassThrough() }),
+      outboxes: { telegram: outbox },
+      worker: false,
+      prefix: redis.prefix,
+    });
+    apps.push(app);
+    await app.engine.handle({ ...address, text: 'credits', attachments: [], addressed: true, address, chatKind: 'private' });
+    // A process took the lock and died: its lock lapsed, two messages still wait.
+    const { TurnGate } = await import('../../src/core/turn-gate.js');
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(redis.url);
+    const gate = new TurnGate(raw, { prefix: redis.prefix, lockTtlMs: 50 });
+    const key = { platform: address.platform, chatId: address.chatId, userId: address.userId };
+    const dead = await gate.enter(key, { text: 'first waiting', language: 'en', address, receivedAt: Date.now() });
+    expect(dead.acquired).toBe(true);
+    await gate.enter(key, { text: 'second waiting', language: 'en', address, receivedAt: Date.now() });
+    await gate.enter(key, { text: 'third waiting', language: 'en', address, receivedAt: Date.now() });
+    const { sessionKeyId } = await import('../../src/core/session-store.js');
+    await waitFor(async () => (await raw.exists(`${redis.prefix}:turn:lock:${sessionKeyId(key)}`)) === 0, { message: 'the dead lock to lapse' });
+    await raw.quit();
+
+    expect(await app.engine.recoverInterrupted()).toBe(1);
+    expect(fake.sseCalls.map((c) => c.text)).toEqual(['second waiting', 'third waiting']);
+    expect(outbox.allText()).toMatch(/Happy to help with: third waiting/);
+  });
 });
