@@ -9,6 +9,7 @@ import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
 import { SessionStore } from './core/session-store.js';
 import { TurnGate } from './core/turn-gate.js';
+import { Inbox } from './core/inbox.js';
 import { TurnJournal } from './core/turn-journal.js';
 import type { Outbox, Platform } from './core/types.js';
 import { NemoClient } from './nemo/client.js';
@@ -76,6 +77,7 @@ export function createApp(options: AppOptions): App {
     sessions,
     gate,
     journal: new TurnJournal(redis, prefix),
+    inbox: new Inbox(redis, prefix),
     renders,
     access: new AccessPolicy(config, redis, prefix),
     quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders }, prefix),

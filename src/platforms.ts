@@ -10,6 +10,7 @@ import { ButtonStore } from '../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
 import type { Config } from './config.js';
+import { Inbox } from './core/inbox.js';
 import type { MessageHandler, Outbox, Platform } from './core/types.js';
 
 const MB = 1024 * 1024;
@@ -100,6 +101,7 @@ export function startAdapters(
       outbox: telegramOutbox,
       buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
+      inbox: new Inbox(deps.redis, deps.prefix),
       ...(webhook ? { webhook } : {}),
     });
     state.telegram = false;

@@ -14,6 +14,7 @@ import { describeTelegramError, TelegramFileTooBigError, TelegramStartError } fr
 import { addressOf, mergeAlbum, normalizeMessage, TelegramMessageSchema, toIncomingMessage, type BotIdentity, type FileRef, type NormalizedMessage } from './normalize.js';
 import { telegrafApiRoot, type TelegramOutbox } from './telegram-outbox.js';
 import { tt } from './texts.js';
+import type { Inbox } from '../../src/core/inbox.js';
 
 export interface TelegramWebhookOptions {
   /** The public HTTPS URL Telegram posts updates to (TELEGRAM_WEBHOOK_URL). */
@@ -43,6 +44,8 @@ export interface TelegramBotDeps {
   webhook?: TelegramWebhookOptions;
   /** An album is complete when no part came for this long; default 1000 ms. */
   mediaGroupWaitMs?: number;
+  /** Keeps each message until the engine made it durable, so a killed process loses none. */
+  inbox?: Inbox;
 }
 
 export interface TelegramBot {
@@ -59,6 +62,9 @@ export interface TelegramBot {
 }
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+const INBOX_PREFIX = 'telegram:';
+// How often messages of a dead process are looked for (its heartbeat lapses after 30 s).
+const INBOX_SWEEP_MS = 15_000;
 // Telegram redelivers an update it thinks was not received (webhook timeout, a killed poller).
 const SEEN_UPDATE_TTL_SECONDS = 24 * 3600;
 
@@ -91,6 +97,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   let stopRequested = false;
   let polling: Promise<void> | undefined;
   let server: Server | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
 
   if (deps.webhook && deps.webhook.secret.trim() === '') throw new TelegramStartError('webhook mode needs a secret token');
 
@@ -105,16 +112,30 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     onError: (error) => logger.error({ err: describeTelegramError(error) }, 'album could not be gathered'),
   });
 
-  const handOff = (message: NormalizedMessage): void => {
-    const work = deliver(message).catch((error: unknown) => {
-      logger.error({ err: describeTelegramError(error), chatId: message.chatId }, 'message hand-off failed');
-    });
+  const handOff = (message: NormalizedMessage, inboxId?: string): void => {
+    const work = deliver(message, inboxId)
+      .catch((error: unknown) => {
+        logger.error({ err: describeTelegramError(error), chatId: message.chatId }, 'message hand-off failed');
+      })
+      // Whatever happened, it was handled: a restart must not handle it again.
+      .finally(() => (inboxId ? deps.inbox?.release(inboxId).catch(() => undefined) : undefined));
     inflight.add(work);
     void work.finally(() => inflight.delete(work));
   };
 
+  /** Messages a killed process had confirmed to Telegram but not yet made durable: handled here. */
+  const sweepInbox = async (): Promise<void> => {
+    if (!deps.inbox) return;
+    for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
+      // Kept again under this process, so a second crash does not lose it either.
+      await deps.inbox.keep(entry.id, entry.payload);
+      logger.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
+      handOff(entry.payload as NormalizedMessage, entry.id);
+    }
+  };
+
   /** Files over the download limit are explained here; the rest goes to the engine. */
-  const deliver = async (message: NormalizedMessage): Promise<void> => {
+  const deliver = async (message: NormalizedMessage, inboxId?: string): Promise<void> => {
     const lang = detectLanguage(message.language, message.text);
     const kept: FileRef[] = [];
     for (const file of message.files) {
@@ -141,6 +162,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
         },
       },
     );
+    if (inboxId) incoming.inboxId = inboxId;
     await deps.handler.handle(incoming);
   };
 
@@ -170,7 +192,12 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     if (!message || (!message.addressed && message.mediaGroupId === undefined)) return;
     if (!(await firstSight(updateId))) return;
     if (message.mediaGroupId !== undefined) await albums.add(message);
-    else handOff(message);
+    else {
+      // Kept before telegraf confirms the update: a kill from here on does not lose it.
+      const inboxId = `${INBOX_PREFIX}${updateId}`;
+      await deps.inbox?.keep(inboxId, message);
+      handOff(message, deps.inbox ? inboxId : undefined);
+    }
   };
 
   const onCallback = async (updateId: number, raw: unknown): Promise<void> => {
@@ -224,6 +251,12 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     await registerCommands(bot.telegram).catch((error: unknown) => {
       logger.warn({ err: describeTelegramError(error) }, 'could not register the command menu (the bot still works)');
     });
+    if (deps.inbox) {
+      await deps.inbox.start();
+      await sweepInbox();
+      sweeper = setInterval(() => void sweepInbox().catch((error: unknown) => logger.warn({ err: describeTelegramError(error) }, 'inbox sweep failed')), INBOX_SWEEP_MS);
+      sweeper.unref();
+    }
     if (deps.webhook && webhook) {
       if (deps.webhook.port !== undefined) {
         server = createServer(webhook.listener);
@@ -261,6 +294,8 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     },
     async stop() {
       stopRequested = true;
+      clearInterval(sweeper);
+      deps.inbox?.stop();
       await ready.catch(() => undefined);
       if (polling) {
         try {

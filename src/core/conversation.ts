@@ -11,4 +11,6 @@ export interface Conversation {
   reply: ChatReply;
   cred: UserCredentials;
   log: Logger;
+  /** The inbox entry of the message being handled, if the adapter kept one. */
+  inboxId?: string | undefined;
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { isExportable } from '../nemo/draft.js';
@@ -18,6 +18,7 @@ import { route } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { PendingTurn, TurnGate } from './turn-gate.js';
+import type { Inbox } from './inbox.js';
 import type { TurnJournal } from './turn-journal.js';
 import { mediaLinksIn, receiveUploads, type UploadContext } from './upload-action.js';
 import { recoverFromState, runChatTurn, type TurnApi, type TurnSettings } from './turn-runner.js';
@@ -66,6 +67,7 @@ export interface EngineDeps {
   sessions: SessionStore;
   gate: TurnGate;
   journal: TurnJournal;
+  inbox: Pick<Inbox, 'release'>;
   renders: { enqueue(request: RenderRequest): Promise<void>; inFlight(): Promise<number> };
   access: AccessPolicy;
   quota: DailyQuota;
@@ -117,6 +119,7 @@ export class Engine implements MessageHandler {
     if (!message.addressed) return;
     const conv = this.conversation(message.address, detectLanguage(message.platformLanguage, message.text));
     if (!conv) return;
+    conv.inboxId = message.inboxId;
     try {
       if (this.stopping) {
         await conv.reply.send(t(conv.lang, 'restartingTryAgain'));
@@ -135,6 +138,9 @@ export class Engine implements MessageHandler {
         conv.log.error({ err: describeError(error) }, 'message failed');
       }
       await this.replyError(conv, error);
+    } finally {
+      // Handled (or journaled or queued earlier): a restart must not handle it again.
+      if (message.inboxId) await this.deps.inbox.release(message.inboxId).catch(() => undefined);
     }
   }
 
@@ -310,7 +316,8 @@ export class Engine implements MessageHandler {
       if (!(await this.withinQuota(conv, 'renders'))) return;
       const fresh = await this.refreshClaim(conv, record);
       const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
-      const renderId = `render_${randomUUID()}`;
+      // From the inbox id when there is one: a message handled again after a crash queues the same render.
+      const renderId = conv.inboxId ? `render_${stableUuid(conv.inboxId)}` : `render_${randomUUID()}`;
       const nemoUserId = (await conv.cred.nemoUserId()) ?? record.nemoUserId;
       const link = this.projectLink(fresh);
       await this.deps.renders.enqueue({
@@ -357,7 +364,7 @@ export class Engine implements MessageHandler {
     }
     if (!(await this.withinQuota(conv, 'turns'))) return;
     const turn: PendingTurn = { text, language: conv.lang, address: conv.reply.address, receivedAt: Date.now() };
-    const entry = await this.deps.gate.enter(conv.key, turn);
+    const entry = await this.deps.gate.enter(conv.key, turn, conv.inboxId);
     if (!entry.acquired) {
       await conv.reply.send(t(conv.lang, 'queued', { position: entry.position }));
       return;
@@ -401,14 +408,17 @@ export class Engine implements MessageHandler {
       await this.withProject(conv, async (record) => {
         const before = record.lastDraft ?? (await this.readDraft(conv, record.sessionId));
         // Journaled first: a restart in the middle is recovered from the state, not re-sent.
-        await this.deps.journal.begin({
-          key: conv.key,
-          address: conv.reply.address,
-          language: conv.lang,
-          sessionId: record.sessionId,
-          draftBefore: before,
-          startedAt: Date.now(),
-        });
+        await this.deps.journal.begin(
+          {
+            key: conv.key,
+            address: conv.reply.address,
+            language: conv.lang,
+            sessionId: record.sessionId,
+            draftBefore: before,
+            startedAt: Date.now(),
+          },
+          conv.inboxId,
+        );
         const started = Date.now();
         const result = await runChatTurn(this.turnDeps(conv), {
           cred: conv.cred,
@@ -570,4 +580,10 @@ export function describeError(error: unknown): Record<string, unknown> {
     return { name: error.name, message: error.message, code, status, nemoCode };
   }
   return { value: String(error) };
+}
+
+/** A UUID-shaped id derived from `seed`, so the same message always names the same render. */
+function stableUuid(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

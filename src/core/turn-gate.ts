@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { inboxKey } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ChatAddressSchema, LanguageSchema, sessionKeyId, type SessionKey } from './session-store.js';
@@ -33,16 +34,21 @@ export interface TurnGateOptions {
 const ENTER = `
 -- KEYS[1] the session's turn lock (string: holder's token)
 -- KEYS[2] the session's pending turns (list of JSON, oldest first)
+-- KEYS[3] the inbox of received messages (hash)
 -- ARGV[1] the new lock token
 -- ARGV[2] lock TTL in ms
 -- ARGV[3] the turn, as JSON
 -- ARGV[4] pending list TTL in ms
+-- ARGV[5] the message's inbox id, or '' (a queued turn is durable: it leaves the inbox at once)
 -- Returns 0 when the lock was taken, else the turn's position in the pending list (1 = next).
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return 0
 end
 local position = redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HDEL', KEYS[3], ARGV[5])
+end
 return position
 `;
 
@@ -126,12 +132,12 @@ export class TurnGate {
    * a crashed holder's lock expired may find older turns still pending: the caller runs its
    * own turn, then drains them with `next`.
    */
-  async enter(key: SessionKey, turn: PendingTurn): Promise<EnterResult> {
+  async enter(key: SessionKey, turn: PendingTurn, inboxId = ''): Promise<EnterResult> {
     const lockToken = randomUUID();
     const json = JSON.stringify(PendingTurnSchema.parse(turn));
     const [lock, pending] = this.keys(key);
     const result = Number(
-      await this.redis.eval(ENTER, 2, lock, pending, lockToken, this.lockTtlMs, json, this.pendingTtlMs),
+      await this.redis.eval(ENTER, 3, lock, pending, inboxKey(this.prefix), lockToken, this.lockTtlMs, json, this.pendingTtlMs, inboxId),
     );
     return result === 0 ? { acquired: true, lockToken } : { acquired: false, position: result };
   }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { inboxKey } from './inbox.js';
 import { ChatAddressSchema, LanguageSchema, SessionKeySchema, sessionKeyId, type SessionKey } from './session-store.js';
 
 const InterruptedTurnSchema = z.object({
@@ -27,8 +28,11 @@ export class TurnJournal {
     private readonly prefix = 'nvb',
   ) {}
 
-  async begin(turn: InterruptedTurn): Promise<void> {
-    await this.redis.set(this.keyOf(turn.key), JSON.stringify(InterruptedTurnSchema.parse(turn)), 'EX', ENTRY_TTL_SECONDS);
+  /** Journals the turn and, in the same transaction, takes its message out of the inbox. */
+  async begin(turn: InterruptedTurn, inboxId?: string): Promise<void> {
+    const multi = this.redis.multi().set(this.keyOf(turn.key), JSON.stringify(InterruptedTurnSchema.parse(turn)), 'EX', ENTRY_TTL_SECONDS);
+    if (inboxId) multi.hdel(inboxKey(this.prefix), inboxId);
+    await multi.exec();
   }
 
   async end(key: SessionKey): Promise<void> {

@@ -43,6 +43,11 @@ export interface IncomingMessage {
   chatKind?: 'private' | 'group';
   /** Deletes the user's message where the platform allows (a `/login` carrying a token). */
   deleteOriginal?: () => Promise<void>;
+  /**
+   * The message's id in the inbox (`src/core/inbox.ts`), when the adapter kept it there: the
+   * engine takes it out once the message is durable (journaled, queued) or handled.
+   */
+  inboxId?: string;
   /** Where replies go. */
   address: ChatAddress;
 }
