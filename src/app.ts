@@ -46,8 +46,8 @@ export interface App {
   close(): Promise<void>;
 }
 
-// A turn lock outlives a crashed holder by at most this long; a live holder extends it.
-const TURN_LOCK_TTL_MS = 60_000;
+// A turn lock outlives a crashed holder by at most this long; a live holder extends it every 10 s.
+const TURN_LOCK_TTL_MS = 30_000;
 const MAX_MESSAGE_CHARS = 10_000;
 
 /** The composition root: every long-lived object of one process, wired by hand. */

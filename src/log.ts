@@ -50,7 +50,7 @@ const REDACT_PATHS = [
 // follow an escape such as `\n`, where there is no word boundary.
 const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // NemoVideo bearer tokens: `nmv_usr_…`.
-  [/nmv_([a-z]+)_[A-Za-z0-9_-]+/g, `nmv_$1_${CENSOR}`],
+  [/nmv_([a-z]+)_[A-Za-z0-9_.~+/=-]+/g, `nmv_$1_${CENSOR}`],
   // Over-scrubs prose such as "bearer token expired": better than letting a header through.
   [/(Bearer)\s+[^\s"\\,;]+/gi, `$1 ${CENSOR}`],
   // Telegram Bot API URLs carry the token in the path: `/bot<id>:<secret>/…`, `/file/bot…`.

@@ -14,7 +14,7 @@ import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 type Mode = 'all' | 'bot' | 'worker' | 'console';
 const MODES: readonly Mode[] = ['all', 'bot', 'worker', 'console'];
 const DATA_DIR = '.data';
-const RECOVERY_SWEEP_MS = 60_000;
+const RECOVERY_SWEEP_MS = 15_000;
 // Closing the worker and Redis after the turns' own deadline.
 const SHUTDOWN_MARGIN_MS = 5_000;
 

@@ -151,7 +151,7 @@ describe('fuzz: the router', () => {
           const routed = route(text, false);
           const lower = name.toLowerCase();
           expect(routed.command).toBe(lower);
-          expect(routed.action).toBe(known[lower] ?? 'unknown_command');
+          expect(routed.action).toBe(Object.hasOwn(known, lower) ? known[lower] : 'unknown_command');
           expect(routed.text).toBe(routed.text.trim());
         },
       ),
