@@ -31,6 +31,11 @@ export class ChatReply {
     return this.progressId;
   }
 
+  /** Closes the progress message, if one was sent, with `text`: a failure must not leave "Working on it…". */
+  async endProgress(text: string): Promise<void> {
+    if (this.progressId !== undefined) await this.progress(text);
+  }
+
   /** Forgets the progress message so the next step starts a new one (a new turn). */
   resetProgress(): void {
     this.progressId = undefined;

@@ -440,6 +440,7 @@ export class Engine implements MessageHandler {
       conv.log.error({ err: describeError(error) }, 'turn failed');
       this.deps.metrics?.turns.inc({ outcome: 'error' });
       await this.deps.journal.end(conv.key).catch(() => undefined);
+      await conv.reply.endProgress(t(conv.lang, 'turnStopped')).catch(() => undefined);
       await this.replyError(conv, error);
     } finally {
       this.controllers.delete(controller);

@@ -186,6 +186,8 @@ describe('terminal chat, service faults', () => {
     await bot.say('credits', /100 available/);
     bot.fake.failNext('run_sse', { code: 2001, message: 'insufficient credits' });
     const out = await bot.say('make it brighter', /out of credits/);
+    // The progress message does not stay at "Working on it…".
+    expect(out).toMatch(/Stopped\./);
     const userId = [...bot.fake.sessions.values()][0]?.userId;
     expect(out).toContain(`https://nemovideo.com/?bind=${userId}`);
   });
