@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import type { ChatAddress } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { adkTurn, startFakeNemo, textTrack, withTracks, type FakeNemo } from '../fakes/nemo/index.js';
@@ -24,24 +24,27 @@ afterEach(async () => {
   }
 });
 
+/** One bot process: the app as `npm start` builds it, replying into a recording outbox. */
+function startApp(config: Config, redis: { url: string; prefix: string }): { app: App; outbox: RecordingOutbox } {
+  const outbox = new RecordingOutbox('telegram');
+  const app = createApp({
+    config,
+    redisUrl: redis.url,
+    logger: createLogger({ level: 'silent', destination: new PassThrough() }),
+    outboxes: { telegram: outbox },
+    worker: false,
+    prefix: redis.prefix,
+  });
+  apps.push(app);
+  return { app, outbox };
+}
+
 describe('a turn cut by a restart', () => {
   it('when the bot stops mid-turn and starts again, then the result is reported from the state and the message is never re-sent', async () => {
     fake = await startFakeNemo();
     const redis = testRedis();
     const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '30' });
-    const start = () => {
-      const outbox = new RecordingOutbox('telegram');
-      const app = createApp({
-        config,
-        redisUrl: redis.url,
-        logger: createLogger({ level: 'silent', destination: new PassThrough() }),
-        outboxes: { telegram: outbox },
-        worker: false,
-        prefix: redis.prefix,
-      });
-      apps.push(app);
-      return { app, outbox };
-    };
+    const start = () => startApp(config, redis);
 
     const first = start();
     let release!: () => void;
@@ -102,17 +105,7 @@ describe('a turn cut by a restart', () => {
   it('when a holder died with messages queued behind it, then the sweep runs them in order once its lock is gone', async () => {
     fake = await startFakeNemo();
     const redis = testRedis();
-    const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url });
-    const outbox = new RecordingOutbox('telegram');
-    const app = createApp({
-      config,
-      redisUrl: redis.url,
-      logger: createLogger({ level: 'silent', destination: new PassThrough() }),
-      outboxes: { telegram: outbox },
-      worker: false,
-      prefix: redis.prefix,
-    });
-    apps.push(app);
+    const { app, outbox } = startApp(loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url }), redis);
     await app.engine.handle({ ...address, text: 'credits', attachments: [], addressed: true, address, chatKind: 'private' });
     // A process took the lock and died: its lock lapsed, two messages still wait.
     const { TurnGate } = await import('../../src/core/turn-gate.js');
