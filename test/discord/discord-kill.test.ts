@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,42 +5,19 @@ import { RENDER_QUEUE_NAME } from '../../src/render/render-queue.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
 import { FIXTURE_MP4, startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
+import { TestProcesses } from '../helpers/test-processes.js';
 import { buttonId, hasButtons } from './discord-harness.js';
 
 const ENTRY = fileURLToPath(new URL('./bot-process.ts', import.meta.url));
 
-interface BotProcess {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<unknown>;
-}
-
 describe('Discord bot killed mid-render', () => {
-  const children: BotProcess[] = [];
+  const processes = new TestProcesses();
   const cleanups: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
-    for (const bot of children.splice(0)) {
-      if (bot.child.exitCode === null && bot.child.signalCode === null) {
-        bot.child.kill('SIGKILL');
-        await bot.exited;
-      }
-    }
+    await processes.killAll();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-
-  async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-200_000)));
-    const bot: BotProcess = { child, stderr: () => stderr, exited: once(child, 'exit') };
-    children.push(bot);
-    await waitFor(() => stdout.includes('READY') || child.exitCode !== null, { timeoutMs: 20_000, message: 'bot process READY' });
-    if (child.exitCode !== null) throw new Error(`bot process exited early: ${stderr}`);
-    return bot;
-  }
 
   it('when the bot process is SIGKILLed while a render runs, then a restarted process delivers the video exactly once', async () => {
     const nemo: FakeNemo = await startFakeNemo({ renderScript: { pollsUntilComplete: 4 } });
@@ -67,7 +42,7 @@ describe('Discord bot killed mid-render', () => {
       LOG_LEVEL: 'info',
     };
 
-    const first = await spawnBot(env);
+    const first = await processes.start(ENTRY, env);
     const alice = discord.users.alice;
     discord.slashCommand({ user: alice, channelId: discord.channelId, name: 'video', options: { prompt: 'Generate a video of a city timelapse' } });
     await waitFor(() => discord.messages(discord.channelId).some(hasButtons), { message: 'the answer with buttons' });
@@ -83,13 +58,12 @@ describe('Discord bot killed mid-render', () => {
       },
       { timeoutMs: 15_000, intervalMs: 20, message: 'the render between two polls' },
     );
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.kill();
     const pollsAtKill = nemo.renders.get(renderId)?.polls ?? 0;
     expect(pollsAtKill).toBeLessThan(4);
     expect(discord.messages(discord.channelId).filter((m) => m.files.length > 0)).toEqual([]);
 
-    const second = await spawnBot(env);
+    const second = await processes.start(ENTRY, env);
     await waitFor(async () => (await inspect.getJobState(renderId)) === 'completed', { timeoutMs: 20_000, message: 'the render job to complete' });
 
     const videos = discord.messages(discord.channelId).filter((m) => m.files.length > 0);

@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,29 +9,17 @@ import type { RenderJobData } from '../../src/render/job-data.js';
 import { RENDER_QUEUE_NAME, RenderQueue } from '../../src/render/render-queue.js';
 import { FIXTURE_MP4, startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
+import { TestProcesses, type TestProcess } from '../helpers/test-processes.js';
 import { DRAFT, OPERATOR_TOKEN, connectionOf, credentials, nemoClient } from './render-harness.js';
 
 const ENTRY = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 
-interface WorkerProcess {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string;
-  exited: Promise<unknown>;
-  lines(prefix: string): string[];
-}
-
 describe('render worker killed mid-render', () => {
-  const children: WorkerProcess[] = [];
+  const processes = new TestProcesses();
   const cleanups: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
-    for (const worker of children.splice(0)) {
-      if (worker.child.exitCode === null && worker.child.signalCode === null) {
-        worker.child.kill('SIGKILL');
-        await worker.exited;
-      }
-    }
+    await processes.killAll();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
@@ -67,10 +53,10 @@ describe('render worker killed mid-render', () => {
         correlationId: `corr-${randomUUID().slice(0, 8)}`,
       });
 
-    const spawnWorker = async (extraEnv: Record<string, string> = {}): Promise<WorkerProcess> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-        env: {
-          ...process.env,
+    const spawnWorker = (extraEnv: Record<string, string> = {}): Promise<TestProcess> =>
+      processes.start(
+        ENTRY,
+        {
           REDIS_URL: url,
           NEMO_URL: fake.url,
           NEMO_TOKEN: OPERATOR_TOKEN,
@@ -82,38 +68,10 @@ describe('render worker killed mid-render', () => {
           LEASE_MS: '1200',
           ...extraEnv,
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const worker: WorkerProcess = {
-        child,
-        stdout: [],
-        stderr: '',
-        exited: once(child, 'exit'),
-        lines: (prefix) => worker.stdout.filter((line) => line.startsWith(prefix)),
-      };
-      let buffered = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const parts = buffered.split('\n');
-        buffered = parts.pop() ?? '';
-        worker.stdout.push(...parts);
-      });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        worker.stderr = (worker.stderr + chunk.toString('utf8')).slice(-20_000);
-      });
-      children.push(worker);
-      await waitFor(() => worker.lines('READY').length === 1 || child.exitCode !== null, {
-        timeoutMs: 15_000,
-        message: 'worker process READY',
-      });
-      if (child.exitCode !== null) throw new Error(`worker process exited early: ${worker.stderr}`);
-      return worker;
-    };
+        { readyTimeoutMs: 15_000 },
+      );
 
-    const kill = async (worker: WorkerProcess): Promise<void> => {
-      worker.child.kill('SIGKILL');
-      await worker.exited;
-    };
+    const kill = (worker: TestProcess): Promise<void> => worker.kill();
 
     const finished = async (): Promise<{ state: string; returnvalue: unknown }> => {
       let state = '';
@@ -156,7 +114,7 @@ describe('render worker killed mid-render', () => {
     const bytes = await readFile(join(rig.videoDir, `${rig.renderId}.mp4`));
     expect(bytes.equals(FIXTURE_MP4)).toBe(true);
     expect(rig.fake.violations).toEqual([]);
-    expect(first.stderr + second.stderr).not.toContain(OPERATOR_TOKEN);
+    expect(first.stderr() + second.stderr()).not.toContain(OPERATOR_TOKEN);
   });
 
   it('when the worker is SIGKILLed while sending the video, then after its lease lapses the next process sends it exactly once', async () => {

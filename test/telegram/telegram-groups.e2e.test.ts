@@ -1,17 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
-import { startTelegramRig, type TelegramRig } from './telegram-harness.js';
+import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
 let rig: TelegramRig | undefined;
 
 afterEach(async () => {
-  if (!rig) return;
   const current = rig;
   rig = undefined;
-  await current.close();
-  expect(current.tg.violations).toEqual([]);
-  expect(current.nemo.violations).toEqual([]);
-  expect(current.logs()).not.toContain(current.tg.token);
+  if (current) await closeAndCheck(current);
 });
 
 describe('telegram groups and forum topics, end to end', () => {

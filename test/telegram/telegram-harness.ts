@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -179,5 +180,18 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
       }
     },
   };
+  return rig;
+}
+
+/**
+ * Stops a rig after a test and checks what every Telegram test holds: neither fake saw a
+ * contract violation and the bot token never reached a log line. Returns the stopped rig for
+ * a test file's own further checks.
+ */
+export async function closeAndCheck(rig: TelegramRig): Promise<TelegramRig> {
+  await rig.close();
+  expect(rig.tg.violations).toEqual([]);
+  expect(rig.nemo.violations).toEqual([]);
+  expect(rig.logs()).not.toContain(rig.tg.token);
   return rig;
 }

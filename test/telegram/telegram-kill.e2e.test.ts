@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,27 +7,16 @@ import { FAST_ENV } from '../e2e/console-harness.js';
 import { startFakeNemo } from '../fakes/nemo/index.js';
 import { startFakeTelegram } from '../fakes/telegram/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
+import { TestProcesses, type TestProcess } from '../helpers/test-processes.js';
 
 const ENTRY = fileURLToPath(new URL('./bot-process.ts', import.meta.url));
 
-interface BotProcess {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<unknown>;
-}
-
 describe('telegram bot killed mid-render', () => {
-  const children: BotProcess[] = [];
+  const processes = new TestProcesses();
   const cleanups: Array<() => Promise<void>> = [];
 
   afterEach(async () => {
-    for (const bot of children.splice(0)) {
-      if (bot.child.exitCode === null && bot.child.signalCode === null) {
-        bot.child.kill('SIGKILL');
-        await bot.exited;
-      }
-    }
+    await processes.killAll();
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
@@ -44,28 +31,18 @@ describe('telegram bot killed mid-render', () => {
       await nemo.close();
     });
 
-    const spawnBot = async (): Promise<BotProcess> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-        env: {
-          ...process.env,
-          ...FAST_ENV,
-          // Long enough that the kill lands while the job waits between polls, never inside one.
-          RENDER_POLL_INTERVAL_MS: '1000',
-          LOG_LEVEL: 'info',
-          NEMO_API_URL: nemo.url,
-          REDIS_URL: redisUrl,
-          TELEGRAM_BOT_TOKEN: tg.token,
-          TELEGRAM_API_ROOT: tg.url,
-          PREFIX: prefix,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const spawnBot = async (): Promise<TestProcess> => {
+      const bot = await processes.start(ENTRY, {
+        ...FAST_ENV,
+        // Long enough that the kill lands while the job waits between polls, never inside one.
+        RENDER_POLL_INTERVAL_MS: '1000',
+        LOG_LEVEL: 'info',
+        NEMO_API_URL: nemo.url,
+        REDIS_URL: redisUrl,
+        TELEGRAM_BOT_TOKEN: tg.token,
+        TELEGRAM_API_ROOT: tg.url,
+        PREFIX: prefix,
       });
-      const bot: BotProcess = { child, stdout: '', stderr: '', exited: once(child, 'exit') };
-      child.stdout?.on('data', (chunk: Buffer) => (bot.stdout += chunk.toString('utf8')));
-      child.stderr?.on('data', (chunk: Buffer) => (bot.stderr = (bot.stderr + chunk.toString('utf8')).slice(-50_000)));
-      children.push(bot);
-      await waitFor(() => bot.stdout.includes('READY') || child.exitCode !== null, { timeoutMs: 20_000, message: 'bot process READY' });
-      if (child.exitCode !== null) throw new Error(`bot process exited early: ${bot.stderr}`);
       await tg.polling();
       return bot;
     };
@@ -85,8 +62,7 @@ describe('telegram bot killed mid-render', () => {
       },
       { timeoutMs: 15_000, intervalMs: 5, message: 'the render job waiting between polls' },
     );
-    first.child.kill('SIGKILL');
-    await first.exited;
+    await first.kill();
     expect(tg.sent.filter((m) => m.kind === 'video')).toHaveLength(0);
 
     const second = await spawnBot();
@@ -101,6 +77,6 @@ describe('telegram bot killed mid-render', () => {
     expect(nemo.renders.get(renderId)?.polls).toBe(3);
     expect(tg.violations).toEqual([]);
     expect(nemo.violations).toEqual([]);
-    expect(first.stderr + second.stderr).not.toContain(tg.token);
+    expect(first.stderr() + second.stderr()).not.toContain(tg.token);
   });
 });

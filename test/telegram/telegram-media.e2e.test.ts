@@ -1,18 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import type { FakeFile, MediaKind } from '../fakes/telegram/index.js';
-import { startTelegramRig, type TelegramRig } from './telegram-harness.js';
+import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
 let rig: TelegramRig | undefined;
 
 afterEach(async () => {
-  if (!rig) return;
   const current = rig;
   rig = undefined;
-  await current.close();
-  expect(current.tg.violations).toEqual([]);
-  expect(current.nemo.violations).toEqual([]);
-  expect(current.logs()).not.toContain(current.tg.token);
+  if (current) await closeAndCheck(current);
 });
 
 const MB = 1024 * 1024;

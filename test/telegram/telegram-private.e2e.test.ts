@@ -1,17 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { adkTurn } from '../fakes/nemo/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { startTelegramRig, type TelegramRig } from './telegram-harness.js';
+import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
 let rig: TelegramRig | undefined;
 
 afterEach(async () => {
   if (!rig) return;
-  const current = rig;
+  const current = await closeAndCheck(rig);
   rig = undefined;
-  await current.close();
-  expect(current.tg.violations).toEqual([]);
-  expect(current.nemo.violations).toEqual([]);
   // No bearer token and no bot token in any message, caption or log line.
   const written = current.tg.sent.map((m) => m.history.join('\n')).join('\n') + current.logs();
   expect(written).not.toContain(current.tg.token);
