@@ -31,6 +31,8 @@ export function fromMessage(message: Message, options: NormalizeOptions): Incomi
     text: stripMention(message.content, options.botUserId),
     attachments: [...message.attachments.values()].map((file) => attachmentOf(file, options)),
     addressed,
+    // A DM is private: `/login` is accepted only there.
+    chatKind: inGuild ? 'group' : 'private',
     address,
   };
 }
@@ -79,6 +81,7 @@ function fromInteraction(
     text,
     attachments,
     addressed: true,
+    chatKind: interaction.guildId === null ? 'private' : 'group',
     address,
   };
 }
