@@ -127,8 +127,6 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const sweepInbox = async (): Promise<void> => {
     if (!deps.inbox) return;
     for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
-      // Kept again under this process, so a second crash does not lose it either.
-      await deps.inbox.keep(entry.id, entry.payload);
       logger.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
       handOff(entry.payload as NormalizedMessage, entry.id);
     }
@@ -166,10 +164,15 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     await deps.handler.handle(incoming);
   };
 
-  /** True the first time an update is seen by any replica. */
-  const firstSight = async (updateId: number): Promise<boolean> => {
+  /**
+   * True the first time an update is seen by any replica; a message to relay is kept in the
+   * inbox in the same step, before telegraf confirms the update, so a kill from here on does
+   * not lose it.
+   */
+  const firstSight = async (updateId: number, message?: { id: string; payload: NormalizedMessage }): Promise<boolean> => {
+    const key = `${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`;
     try {
-      const key = `${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`;
+      if (deps.inbox) return await deps.inbox.admit(key, SEEN_UPDATE_TTL_SECONDS, message);
       return (await deps.redis.set(key, '1', 'EX', SEEN_UPDATE_TTL_SECONDS, 'NX')) === 'OK';
     } catch (error) {
       // Better a rare duplicate than a user left without an answer.
@@ -190,14 +193,12 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     const message = normalizeMessage(parsed.data, me);
     // Album parts are gathered first: the part that mentions the bot may come last.
     if (!message || (!message.addressed && message.mediaGroupId === undefined)) return;
-    if (!(await firstSight(updateId))) return;
-    if (message.mediaGroupId !== undefined) await albums.add(message);
-    else {
-      // Kept before telegraf confirms the update: a kill from here on does not lose it.
-      const inboxId = `${INBOX_PREFIX}${updateId}`;
-      await deps.inbox?.keep(inboxId, message);
-      handOff(message, deps.inbox ? inboxId : undefined);
+    if (message.mediaGroupId !== undefined) {
+      if (await firstSight(updateId)) await albums.add(message);
+      return;
     }
+    const inboxId = `${INBOX_PREFIX}${updateId}`;
+    if (await firstSight(updateId, { id: inboxId, payload: message })) handOff(message, deps.inbox ? inboxId : undefined);
   };
 
   const onCallback = async (updateId: number, raw: unknown): Promise<void> => {

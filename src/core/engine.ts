@@ -386,8 +386,9 @@ export class Engine implements MessageHandler {
         let turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
         while (turn) {
           const conv = this.conversation(turn.address, turn.language);
-          if (conv) await this.runTurn(conv, turn);
-          turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
+          if (conv) await this.runTurn(conv, turn, turn.entry);
+          const following = await gate.next(owner.key, lockToken, turn.entry);
+          turn = this.stopping ? undefined : following;
         }
       } finally {
         clearInterval(extender);
@@ -401,7 +402,8 @@ export class Engine implements MessageHandler {
     return drained.finally(() => this.drains.delete(drained));
   }
 
-  private async runTurn(conv: Conversation, turn: PendingTurn): Promise<void> {
+  /** `queueEntry`: the turn waited in the session's queue, and leaves it when journaled. */
+  private async runTurn(conv: Conversation, turn: PendingTurn, queueEntry?: string): Promise<void> {
     const controller = new AbortController();
     this.controllers.add(controller);
     try {
@@ -417,7 +419,7 @@ export class Engine implements MessageHandler {
             draftBefore: before,
             startedAt: Date.now(),
           },
-          conv.inboxId,
+          { inboxId: conv.inboxId, queueEntry },
         );
         const started = Date.now();
         const result = await runChatTurn(this.turnDeps(conv), {

@@ -15,6 +15,33 @@ export interface InboxEntry {
 const HEARTBEAT_MS = 10_000;
 const HEARTBEAT_TTL_SECONDS = 30;
 
+// A client resends a command whose answer a Redis restart cut off, so each script recognises its
+// own first run by a nonce and answers the same again: a resent SET NX must not read "seen".
+const ADMIT = `
+-- KEYS[1] the update's seen mark; KEYS[2] the inbox
+-- ARGV[1] this call's nonce; ARGV[2] mark TTL in s; ARGV[3] inbox id or ''; ARGV[4] the entry
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+end
+return 1
+`;
+
+const CLAIM = `
+-- KEYS[1] the inbox; ARGV[1] id; ARGV[2] the entry as the dead owner left it; ARGV[3] the entry under the new owner
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+if current == ARGV[3] then
+  return 1
+end
+return 0
+`;
+
 /**
  * Messages a platform confirmed to us but the engine has not yet made durable: a process
  * killed in between would lose them. Each entry names its owner process; a live owner keeps a
@@ -29,7 +56,7 @@ export class Inbox {
     private readonly prefix = 'nvb',
   ) {}
 
-  /** Starts proving this process alive; call before `keep`. */
+  /** Starts proving this process alive; call before `admit`. */
   async start(): Promise<void> {
     await this.beat();
     this.timer = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_MS);
@@ -40,8 +67,22 @@ export class Inbox {
     clearInterval(this.timer);
   }
 
-  async keep(id: string, payload: unknown): Promise<void> {
-    await this.redis.hset(inboxKey(this.prefix), id, JSON.stringify({ owner: this.ownerId, payload }));
+  /**
+   * True the first time any process sees `seenKey` (a platform's update id); then, in the same
+   * script, keeps `message` when given: a kill cannot fall between "seen" and "kept".
+   */
+  async admit(seenKey: string, ttlSeconds: number, message?: { id: string; payload: unknown }): Promise<boolean> {
+    const admitted = await this.redis.eval(
+      ADMIT,
+      2,
+      seenKey,
+      inboxKey(this.prefix),
+      randomUUID(),
+      ttlSeconds,
+      message?.id ?? '',
+      message ? this.entry(message.payload) : '',
+    );
+    return Number(admitted) === 1;
   }
 
   async release(id: string): Promise<void> {
@@ -49,8 +90,9 @@ export class Inbox {
   }
 
   /**
-   * Takes over the entries (ids starting with `idPrefix`) whose owner is dead. Removing an entry
-   * is the claim: of several processes sweeping at once, one gets each.
+   * Takes over the entries (ids starting with `idPrefix`) whose owner is dead: each becomes this
+   * process's own, so a second crash does not lose it either. Of several processes sweeping at
+   * once, one gets each.
    */
   async claimOrphans(idPrefix: string): Promise<InboxEntry[]> {
     const all = await this.redis.hgetall(inboxKey(this.prefix));
@@ -69,9 +111,18 @@ export class Inbox {
         }
         if (live) continue;
       }
-      if ((await this.redis.hdel(inboxKey(this.prefix), id)) === 1 && entry) claimed.push({ id, payload: entry.payload });
+      if (!entry) {
+        await this.redis.hdel(inboxKey(this.prefix), id);
+        continue;
+      }
+      const mine = this.entry(entry.payload);
+      if (Number(await this.redis.eval(CLAIM, 1, inboxKey(this.prefix), id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
     }
     return claimed;
+  }
+
+  private entry(payload: unknown): string {
+    return JSON.stringify({ owner: this.ownerId, payload });
   }
 
   private async beat(): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Language, Platform } from './types.js';
@@ -117,7 +118,11 @@ export class SessionStore {
 
   /** A short lease on creating a project for `keyId`: true for the one caller that should create it. */
   async claimCreation(keyId: string, leaseMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:creating:${keyId}`, '1', 'PX', leaseMs, 'NX')) === 'OK';
+    const key = `${this.prefix}:creating:${keyId}`;
+    const claim = randomUUID();
+    if ((await this.redis.set(key, claim, 'PX', leaseMs, 'NX')) === 'OK') return true;
+    // A resent SET (its first answer lost to a Redis restart) finds our own claim.
+    return (await this.redis.get(key)) === claim;
   }
 
   async releaseCreation(keyId: string): Promise<void> {

@@ -13,12 +13,24 @@ export interface PendingTurn {
   receivedAt: number;
 }
 
+/** A turn taken from the queue by `next`: `entry` is its list entry, which stays queued until the turn is journaled or done. */
+export interface QueuedTurn extends PendingTurn {
+  entry: string;
+}
+
 const PendingTurnSchema = z.object({
   text: z.string(),
   language: LanguageSchema,
   address: ChatAddressSchema,
   receivedAt: z.number(),
+  /** Makes the entry unique, so a resent ENTER finds the turn it queued rather than queueing it twice. */
+  nonce: z.string().optional(),
 });
+
+/** The Redis list of a session's waiting turns. */
+export function pendingKey(prefix: string, key: SessionKey): string {
+  return `${prefix}:turn:pending:${sessionKeyId(key)}`;
+}
 
 export type EnterResult = { acquired: true; lockToken: string } | { acquired: false; position: number };
 
@@ -41,8 +53,14 @@ const ENTER = `
 -- ARGV[4] pending list TTL in ms
 -- ARGV[5] the message's inbox id, or '' (a queued turn is durable: it leaves the inbox at once)
 -- Returns 0 when the lock was taken, else the turn's position in the pending list (1 = next).
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+-- A client resends a script whose answer a Redis restart cut off: the lock token and the
+-- turn's nonce let the second run answer as the first did instead of queueing a duplicate.
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) or redis.call('GET', KEYS[1]) == ARGV[1] then
   return 0
+end
+local queued = redis.call('LPOS', KEYS[2], ARGV[3])
+if queued then
+  return queued + 1
 end
 local position = redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -69,13 +87,19 @@ const NEXT = `
 -- KEYS[2] the session's pending turns
 -- ARGV[1] the caller's lock token
 -- ARGV[2] lock TTL in ms
+-- ARGV[3] the entry of the turn the caller just finished, or ''
 -- Returns the next turn's JSON, keeping (and refreshing) the lock; or false after releasing it
 -- when none wait, or when another holder owns the lock (that holder drains the list).
+-- The turn stays at the head of the list until it is journaled or finished: a holder that dies
+-- before leaves it for the next one, and a resent call returns the same turn.
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
   return false
 end
-local turn = redis.call('LPOP', KEYS[2])
+if ARGV[3] ~= '' and redis.call('LINDEX', KEYS[2], 0) == ARGV[3] then
+  redis.call('LPOP', KEYS[2])
+end
+local turn = redis.call('LINDEX', KEYS[2], 0)
 if turn then
   -- Also re-takes a lock that expired while nobody else took it: its turns are still ours.
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -134,7 +158,7 @@ export class TurnGate {
    */
   async enter(key: SessionKey, turn: PendingTurn, inboxId = ''): Promise<EnterResult> {
     const lockToken = randomUUID();
-    const json = JSON.stringify(PendingTurnSchema.parse(turn));
+    const json = JSON.stringify(PendingTurnSchema.parse({ ...turn, nonce: lockToken }));
     const [lock, pending] = this.keys(key);
     const result = Number(
       await this.redis.eval(ENTER, 3, lock, pending, inboxKey(this.prefix), lockToken, this.lockTtlMs, json, this.pendingTtlMs, inboxId),
@@ -162,17 +186,20 @@ export class TurnGate {
   }
 
   /**
-   * Pops the next pending turn while keeping the lock, or releases the lock when none wait.
+   * The next pending turn, keeping the lock, once `finished` (the entry of the turn just run, if
+   * still queued) has left the queue; or undefined after releasing the lock when none wait.
    * Undefined also when another holder took the lock meanwhile: that holder drains the list.
    * A pending entry that does not validate is dropped and the next one is taken.
    */
-  async next(key: SessionKey, lockToken: string): Promise<PendingTurn | undefined> {
+  async next(key: SessionKey, lockToken: string, finished = ''): Promise<QueuedTurn | undefined> {
     const [lock, pending] = this.keys(key);
+    let done = finished;
     for (;;) {
-      const raw = await this.redis.eval(NEXT, 2, lock, pending, lockToken, this.lockTtlMs);
+      const raw = await this.redis.eval(NEXT, 2, lock, pending, lockToken, this.lockTtlMs, done);
       if (typeof raw !== 'string') return undefined;
       const turn = parseTurn(raw);
-      if (turn !== undefined) return turn;
+      if (turn !== undefined) return { ...turn, entry: raw };
+      done = raw;
     }
   }
 
@@ -210,15 +237,16 @@ export class TurnGate {
   }
 
   private keys(key: SessionKey): [lock: string, pending: string] {
-    const id = sessionKeyId(key);
-    return [`${this.prefix}:turn:lock:${id}`, `${this.prefix}:turn:pending:${id}`];
+    return [`${this.prefix}:turn:lock:${sessionKeyId(key)}`, pendingKey(this.prefix, key)];
   }
 }
 
 function parseTurn(raw: string): PendingTurn | undefined {
   try {
     const result = PendingTurnSchema.safeParse(JSON.parse(raw));
-    return result.success ? result.data : undefined;
+    if (!result.success) return undefined;
+    const { text, language, address, receivedAt } = result.data;
+    return { text, language, address, receivedAt };
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { inboxKey } from './inbox.js';
 import { ChatAddressSchema, LanguageSchema, SessionKeySchema, sessionKeyId, type SessionKey } from './session-store.js';
+import { pendingKey } from './turn-gate.js';
 
 const InterruptedTurnSchema = z.object({
   key: SessionKeySchema,
@@ -18,6 +19,25 @@ export type InterruptedTurn = z.infer<typeof InterruptedTurnSchema>;
 // A turn lasts 15 minutes at most; a day leaves room for a long outage, then the entry goes.
 const ENTRY_TTL_SECONDS = 86_400;
 
+const BEGIN = `
+-- KEYS[1] the journal entry; KEYS[2] the inbox; KEYS[3] the session's pending turns
+-- ARGV[1] the entry; ARGV[2] its TTL in s; ARGV[3] the message's inbox id or ''; ARGV[4] the turn's queue entry or ''
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('HDEL', KEYS[2], ARGV[3])
+end
+if ARGV[4] ~= '' and redis.call('LINDEX', KEYS[3], 0) == ARGV[4] then
+  redis.call('LPOP', KEYS[3])
+end
+return 1
+`;
+
+/** Where the turn's message waits until it is journaled: the inbox, or the session's queue. */
+export interface TurnSource {
+  inboxId?: string | undefined;
+  queueEntry?: string | undefined;
+}
+
 /**
  * The turns running right now, in Redis: a turn cut by a restart or a crash is found after the
  * restart and recovered from the project state, never sent again.
@@ -28,11 +48,22 @@ export class TurnJournal {
     private readonly prefix = 'nvb',
   ) {}
 
-  /** Journals the turn and, in the same transaction, takes its message out of the inbox. */
-  async begin(turn: InterruptedTurn, inboxId?: string): Promise<void> {
-    const multi = this.redis.multi().set(this.keyOf(turn.key), JSON.stringify(InterruptedTurnSchema.parse(turn)), 'EX', ENTRY_TTL_SECONDS);
-    if (inboxId) multi.hdel(inboxKey(this.prefix), inboxId);
-    await multi.exec();
+  /**
+   * Journals the turn and, in the same step, takes its message out of the inbox or the queue:
+   * from here on a crash means recovery, never a second send.
+   */
+  async begin(turn: InterruptedTurn, source: TurnSource = {}): Promise<void> {
+    await this.redis.eval(
+      BEGIN,
+      3,
+      this.keyOf(turn.key),
+      inboxKey(this.prefix),
+      pendingKey(this.prefix, turn.key),
+      JSON.stringify(InterruptedTurnSchema.parse(turn)),
+      ENTRY_TTL_SECONDS,
+      source.inboxId ?? '',
+      source.queueEntry ?? '',
+    );
   }
 
   async end(key: SessionKey): Promise<void> {

@@ -63,8 +63,9 @@ export async function deliverOnce(
   const lease = `delivering:${options.workerId}:${randomUUID().slice(0, 8)}`;
 
   const taken = await redis.set(key, lease, 'PX', leaseMs, 'NX');
-  if (taken !== 'OK') {
-    const [value, ttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
+  // A resent SET (its first answer lost to a Redis restart) finds our own lease: it is ours.
+  const [value, ttl] = taken === 'OK' ? [lease, leaseMs] : await Promise.all([redis.get(key), redis.pttl(key)]);
+  if (value !== lease) {
     if (value === DELIVERED) return { kind: 'already-delivered' };
     // The marker vanished between the two calls (a failed send released it): retry soon.
     return { kind: 'busy', retryInMs: ttl > 0 ? ttl + 50 : 50 };

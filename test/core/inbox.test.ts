@@ -23,8 +23,8 @@ describe('Inbox', () => {
     const { url, prefix } = testRedis();
     const owner = open(url, prefix);
     await owner.start();
-    await owner.keep('telegram:1', { text: 'hello' });
-    await owner.keep('discord:9', { text: 'other platform' });
+    expect(await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(true);
+    expect(await owner.admit(`${prefix}:seen:9`, 60, { id: 'discord:9', payload: { text: 'other platform' } })).toBe(true);
 
     const a = open(url, prefix);
     const b = open(url, prefix);
@@ -39,7 +39,11 @@ describe('Inbox', () => {
     await raw.del(`${prefix}:alive:${owner.ownerId}`);
     const [first, second] = await Promise.all([a.claimOrphans('telegram:'), b.claimOrphans('telegram:')]);
     expect([...first, ...second]).toEqual([{ id: 'telegram:1', payload: { text: 'hello' } }]);
-    // Released entries are gone; other platforms' entries are left alone.
-    expect(await raw.hkeys(`${prefix}:inbox`)).toEqual(['discord:9']);
+    // A claimed entry belongs to its claimer now; other platforms' entries are left alone.
+    const claimer = first.length > 0 ? a : b;
+    expect(JSON.parse((await raw.hget(`${prefix}:inbox`, 'telegram:1')) ?? '{}')).toMatchObject({ owner: claimer.ownerId });
+    expect(JSON.parse((await raw.hget(`${prefix}:inbox`, 'discord:9')) ?? '{}')).toMatchObject({ owner: owner.ownerId });
+    // Its claimer handles it: nobody else takes it again.
+    expect(await (claimer === a ? b : a).claimOrphans('telegram:')).toEqual([]);
   });
 });

@@ -52,11 +52,11 @@ describe('TurnGate', () => {
     if (holder === undefined || !holder.acquired) throw new Error('no holder');
     const byPosition = positions.sort((a, b) => a.position - b.position).map((p) => p.text);
     const popped: string[] = [];
-    for (;;) {
-      const next = await gates[0]!.next(key, holder.lockToken);
-      if (next === undefined) break;
+    let next = await gates[0]!.next(key, holder.lockToken);
+    while (next) {
       popped.push(next.text);
       expect(next.address.extra).toEqual({ interaction: 'x', expires: 5 });
+      next = await gates[0]!.next(key, holder.lockToken, next.entry);
     }
     expect(popped).toEqual(byPosition);
 
@@ -77,10 +77,10 @@ describe('TurnGate', () => {
       const [late] = await Promise.all([
         senderGate.enter(key, turn(`late${round}`)),
         (async () => {
-          for (;;) {
-            const next = await holderGate.next(key, first.lockToken);
-            if (next === undefined) return;
+          let next = await holderGate.next(key, first.lockToken);
+          while (next) {
             handled.push(next.text);
+            next = await holderGate.next(key, first.lockToken, next.entry);
           }
         })(),
       ]);
@@ -165,8 +165,28 @@ describe('TurnGate', () => {
     if (!first.acquired) throw new Error('expected lock');
     await redis.rpush(`${prefix}:turn:pending:discord:guild%3Achan:u1`, '{broken', JSON.stringify({ text: 1 }));
     await g.enter(key, turn('good'));
-    expect((await g.next(key, first.lockToken))?.text).toBe('good');
-    expect(await g.next(key, first.lockToken)).toBeUndefined();
+    const good = await g.next(key, first.lockToken);
+    expect(good?.text).toBe('good');
+    expect(await g.next(key, first.lockToken, good?.entry)).toBeUndefined();
+  });
+
+  it('when a holder dies after taking a queued turn and before journaling it, then the turn waits for the next holder', async () => {
+    fresh();
+    const redis = client();
+    const dying = gate(150, redis);
+    const first = await dying.enter(key, turn('a'));
+    if (!first.acquired) throw new Error('expected lock');
+    await dying.enter(key, turn('b'));
+    expect((await dying.next(key, first.lockToken))?.text).toBe('b');
+    // The holder is gone: its lock lapses, and the sweep finds the turn still waiting.
+    const successor = gate(10_000, redis);
+    let token: string | undefined;
+    await waitFor(async () => (token = await successor.tryLock(key)) !== undefined, { timeoutMs: 3000, intervalMs: 20, message: 'lock expiry' });
+    expect((await successor.waiting()).map((t) => t.text)).toEqual(['b']);
+    const taken = await successor.next(key, token as string);
+    expect(taken?.text).toBe('b');
+    expect(await successor.next(key, token as string, taken?.entry)).toBeUndefined();
+    expect(await successor.pendingCount(key)).toBe(0);
   });
 
   it('when tryLock meets a held lock, then it gets nothing and queues nothing; after release it gets the lock', async () => {
