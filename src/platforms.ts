@@ -127,6 +127,7 @@ export function startAdapters(
       freeTextInGuilds: config.discordFreeTextInGuilds,
       shardCount: config.discordShardCount,
       shardIds: config.discordShardIds,
+      inbox: new Inbox(deps.redis, deps.prefix),
     });
     state.discord = false;
     bot.ready.then(

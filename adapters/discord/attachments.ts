@@ -1,15 +1,17 @@
 import { Transform, type Readable } from 'node:stream';
 import { request } from 'undici';
+import { z } from 'zod';
 import type { Attachment } from '../../src/core/types.js';
 import { mimeTypeOf } from '../console/mime-types.js';
 
-/** What Discord tells about a file before any byte is read. */
-export interface AttachmentMeta {
-  name: string;
-  url: string;
-  size: number;
-  contentType: string | null;
-}
+/** What Discord tells about a file before any byte is read; plain JSON, kept in the inbox. */
+export const AttachmentMetaSchema = z.object({
+  name: z.string(),
+  url: z.string(),
+  size: z.number().nonnegative(),
+  contentType: z.string().nullable(),
+});
+export type AttachmentMeta = z.infer<typeof AttachmentMetaSchema>;
 
 export interface DownloadOptions {
   /** No file larger than this is downloaded, whatever its type (NemoVideo's 50 MB). */

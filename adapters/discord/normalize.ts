@@ -1,7 +1,9 @@
 import type { Attachment as DiscordFile, ButtonInteraction, ChatInputCommandInteraction, Message } from 'discord.js';
-import type { Attachment, ChatAddress, IncomingMessage } from '../../src/core/types.js';
+import { z } from 'zod';
+import { ChatAddressSchema } from '../../src/core/session-store.js';
+import type { ChatAddress, IncomingMessage } from '../../src/core/types.js';
 import type { DiscordExtra } from './address.js';
-import { discordAttachment, type DownloadOptions } from './attachments.js';
+import { AttachmentMetaSchema, discordAttachment, type AttachmentMeta, type DownloadOptions } from './attachments.js';
 import type { ButtonAction } from './button-store.js';
 
 export interface NormalizeOptions {
@@ -15,49 +17,90 @@ export interface NormalizeOptions {
   now?: () => number;
 }
 
+/**
+ * A message, command or button press reduced to what the engine needs: plain JSON, so it can
+ * wait in the inbox and be handed to the engine again by another process.
+ */
+export const NormalizedMessageSchema = z.object({
+  address: ChatAddressSchema.extend({ platform: z.literal('discord') }),
+  /** The user's language as Discord reports it (interactions only). */
+  platformLanguage: z.string().optional(),
+  text: z.string(),
+  files: z.array(AttachmentMetaSchema),
+  addressed: z.boolean(),
+  chatKind: z.enum(['private', 'group']),
+});
+export type NormalizedMessage = z.infer<typeof NormalizedMessageSchema>;
+
 /** A channel or DM message; `addressed` says whether the bot should answer it. */
 export function fromMessage(message: Message, options: NormalizeOptions): IncomingMessage {
-  const inGuild = message.guildId !== null;
-  const mentioned = message.mentions.users.has(options.botUserId);
-  const repliedToBot = message.mentions.repliedUser?.id === options.botUserId;
-  const addressed = !inGuild || mentioned || repliedToBot || options.freeTextInGuilds;
-  const extra: DiscordExtra = message.guildId === null ? {} : { guildId: message.guildId };
-  const address = addressOf(message.channelId, message.author.id, message.channel.isThread(), extra);
+  return toIncomingMessage(normalizeMessage(message, options), options.download);
+}
+
+/** A slash command: `/video prompt file` becomes the prompt and the file; the others `/<name>`. */
+export function fromCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): IncomingMessage {
+  return toIncomingMessage(normalizeCommand(interaction, options), options.download);
+}
+
+/** A pressed button: the action as its command. */
+export function fromButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): IncomingMessage {
+  return toIncomingMessage(normalizeButton(interaction, action, options), options.download);
+}
+
+/** The engine's message: the files get an `open()` that streams them from the CDN. */
+export function toIncomingMessage(message: NormalizedMessage, download: DownloadOptions): IncomingMessage {
+  const { address } = message;
   return {
     platform: 'discord',
     chatId: address.chatId,
     userId: address.userId,
     ...(address.threadId === undefined ? {} : { threadId: address.threadId }),
-    text: stripMention(message.content, options.botUserId),
-    attachments: [...message.attachments.values()].map((file) => attachmentOf(file, options)),
-    addressed,
-    // A DM is private: `/login` is accepted only there.
-    chatKind: inGuild ? 'group' : 'private',
+    ...(message.platformLanguage === undefined ? {} : { platformLanguage: message.platformLanguage }),
+    text: message.text,
+    attachments: message.files.map((file) => discordAttachment(file, download)),
+    addressed: message.addressed,
+    chatKind: message.chatKind,
     address,
   };
 }
 
-/** A slash command: `/video prompt file` becomes the prompt and the file; the others `/<name>`. */
-export function fromCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): IncomingMessage {
+/** `fromMessage` as plain JSON. */
+export function normalizeMessage(message: Message, options: NormalizeOptions): NormalizedMessage {
+  const inGuild = message.guildId !== null;
+  const mentioned = message.mentions.users.has(options.botUserId);
+  const repliedToBot = message.mentions.repliedUser?.id === options.botUserId;
+  const extra: DiscordExtra = message.guildId === null ? {} : { guildId: message.guildId };
+  return {
+    address: addressOf(message.channelId, message.author.id, message.channel.isThread(), extra),
+    text: stripMention(message.content, options.botUserId),
+    files: [...message.attachments.values()].map(metaOf),
+    addressed: !inGuild || mentioned || repliedToBot || options.freeTextInGuilds,
+    // A DM is private: `/login` is accepted only there.
+    chatKind: inGuild ? 'group' : 'private',
+  };
+}
+
+/** `fromCommand` as plain JSON. */
+export function normalizeCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): NormalizedMessage {
   if (interaction.commandName === 'video') {
     const prompt = interaction.options.getString('prompt') ?? '';
     const file = interaction.options.getAttachment('file');
-    return fromInteraction(interaction, prompt, file === null ? [] : [attachmentOf(file, options)], options);
+    return normalizeInteraction(interaction, prompt, file === null ? [] : [metaOf(file)], options);
   }
-  return fromInteraction(interaction, `/${interaction.commandName}`, [], options);
+  return normalizeInteraction(interaction, `/${interaction.commandName}`, [], options);
 }
 
-/** A pressed button: the action as its command. */
-export function fromButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): IncomingMessage {
-  return fromInteraction(interaction, `/${action}`, [], options);
+/** `fromButton` as plain JSON. */
+export function normalizeButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): NormalizedMessage {
+  return normalizeInteraction(interaction, `/${action}`, [], options);
 }
 
-function fromInteraction(
+function normalizeInteraction(
   interaction: ChatInputCommandInteraction | ButtonInteraction,
   text: string,
-  attachments: Attachment[],
+  files: AttachmentMeta[],
   options: NormalizeOptions,
-): IncomingMessage {
+): NormalizedMessage {
   const now = options.now?.() ?? Date.now();
   // The token's life counts from the interaction's creation, not from when it reached us.
   const createdAt = Math.min(interaction.createdTimestamp, now);
@@ -71,23 +114,18 @@ function fromInteraction(
       : {}),
   };
   const channelId = interaction.channelId ?? '';
-  const address = addressOf(channelId, interaction.user.id, interaction.channel?.isThread() ?? false, extra);
   return {
-    platform: 'discord',
-    chatId: address.chatId,
-    userId: address.userId,
-    ...(address.threadId === undefined ? {} : { threadId: address.threadId }),
+    address: addressOf(channelId, interaction.user.id, interaction.channel?.isThread() ?? false, extra),
     platformLanguage: interaction.locale,
     text,
-    attachments,
+    files,
     addressed: true,
     chatKind: interaction.guildId === null ? 'private' : 'group',
-    address,
   };
 }
 
 /** In a thread the thread is the chat (its own session), and replies go into it. */
-function addressOf(channelId: string, userId: string, inThread: boolean, extra: DiscordExtra): ChatAddress {
+function addressOf(channelId: string, userId: string, inThread: boolean, extra: DiscordExtra): ChatAddress & { platform: 'discord' } {
   const clean = Object.fromEntries(Object.entries(extra).filter(([, value]) => value !== undefined)) as Record<string, string | number>;
   return {
     platform: 'discord',
@@ -98,8 +136,8 @@ function addressOf(channelId: string, userId: string, inThread: boolean, extra: 
   };
 }
 
-function attachmentOf(file: DiscordFile, options: NormalizeOptions): Attachment {
-  return discordAttachment({ name: file.name, url: file.url, size: file.size, contentType: file.contentType }, options.download);
+function metaOf(file: DiscordFile): AttachmentMeta {
+  return { name: file.name, url: file.url, size: file.size, contentType: file.contentType };
 }
 
 /** `<@123> make a video` → `make a video`. */

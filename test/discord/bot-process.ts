@@ -11,6 +11,7 @@ import { startDiscordBot } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { Inbox } from '../../src/core/inbox.js';
 import { createLogger } from '../../src/log.js';
 
 const config = loadConfig(process.env);
@@ -37,6 +38,7 @@ const bot = startDiscordBot({
   prefix,
   logger,
   outbox,
+  inbox: new Inbox(redis, prefix),
 });
 process.on('unhandledRejection', (reason) => logger.error({ err: String(reason) }, 'unhandled rejection'));
 await bot.ready;

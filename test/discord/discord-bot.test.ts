@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ButtonStore } from '../../adapters/discord/button-store.js';
 import { DiscordLoginError, startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
+import { Inbox, inboxKey } from '../../src/core/inbox.js';
 import type { IncomingMessage } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { Intents, startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
@@ -37,7 +38,7 @@ afterEach(async () => {
 /** The real bot against the fake Discord, handing messages to `handle` instead of the engine. */
 async function startRig(
   handle: (message: IncomingMessage, rig: BotRig) => Promise<void> = async () => undefined,
-  options: { fake?: FakeDiscordOptions; bot?: Partial<DiscordBotDeps> } = {},
+  options: { fake?: FakeDiscordOptions; bot?: Partial<DiscordBotDeps>; inbox?: (on: { redis: Redis; url: string; prefix: string }) => Inbox } = {},
 ): Promise<BotRig> {
   const fake = await startFakeDiscord(options.fake);
   const { url, prefix } = testRedis();
@@ -63,6 +64,7 @@ async function startRig(
     prefix,
     logger,
     outbox,
+    ...(options.inbox ? { inbox: options.inbox({ redis, url, prefix }) } : {}),
     ...options.bot,
   });
   rig.bot = bot;
@@ -229,6 +231,43 @@ describe('Discord bot', () => {
 
     fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'help' });
     await waitFor(() => handled.some((m) => m.text === '/help'), { message: 'the next command handled' });
+  });
+
+  it('when a message is handed to the engine, then it waits in the inbox until the engine is done with it', async () => {
+    let kept: Record<string, string> = {};
+    const { fake, handled, redis, prefix } = await startRig(
+      async (message, rig) => {
+        kept = await rig.redis.hgetall(inboxKey(rig.prefix));
+        await echo(message, rig);
+      },
+      { inbox: (on) => new Inbox(on.redis, on.prefix) },
+    );
+    const sent = fake.userMessage({ author: fake.users.bob, channelId: fake.dmChannel(fake.users.bob), content: 'a teaser', files: [{ name: 'a.png', contentType: 'image/png', bytes: Buffer.alloc(16) }] });
+    await waitFor(() => handled.length === 1, { message: 'the message handled' });
+    expect(handled[0]?.inboxId).toBe(`discord:${sent.id}`);
+    const entry = JSON.parse(kept[`discord:${sent.id}`] ?? '{}') as { payload?: unknown };
+    expect(entry.payload).toMatchObject({
+      kind: 'message',
+      message: { text: 'a teaser', addressed: true, chatKind: 'private', files: [{ name: 'a.png', size: 16, contentType: 'image/png', url: expect.stringMatching(/^http/) }] },
+    });
+    await waitFor(async () => (await redis.hlen(inboxKey(prefix))) === 0, { message: 'the entry released' });
+  });
+
+  it('when Redis fails while a message is kept, then a warning is logged and the message still reaches the engine', async () => {
+    let inboxRedis: Redis | undefined;
+    const { fake, handled, logs } = await startRig(echo, {
+      // Its own connection, cut once the bot is ready: the heartbeat started, the next admit fails.
+      inbox: (on) => {
+        inboxRedis = new Redis(on.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+        inboxRedis.on('error', () => undefined);
+        return new Inbox(inboxRedis, on.prefix);
+      },
+    });
+    inboxRedis?.disconnect();
+    fake.userMessage({ author: fake.users.bob, channelId: fake.dmChannel(fake.users.bob), content: 'a teaser' });
+    await waitFor(() => handled.length === 1, { message: 'the message handled' });
+    expect(handled[0]?.inboxId).toBeUndefined();
+    expect(logs()).toMatch(/inbox unavailable: handing the message over without it/);
   });
 
   it('when the token is wrong, then ready rejects with a DiscordLoginError that does not repeat it', async () => {

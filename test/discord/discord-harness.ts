@@ -5,6 +5,7 @@ import { startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../ada
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { Inbox } from '../../src/core/inbox.js';
 import { createLogger } from '../../src/log.js';
 import type { Logger } from '../../src/log.js';
 import { FAST_ENV } from '../e2e/console-harness.js';
@@ -17,7 +18,7 @@ export interface RigOptions {
   env?: Record<string, string>;
   nemo?: FakeNemoOptions;
   discord?: FakeDiscordOptions;
-  bot?: Partial<Pick<DiscordBotDeps, 'interactionTokenTtlMs' | 'freeTextInGuilds'>>;
+  bot?: Partial<Pick<DiscordBotDeps, 'interactionTokenTtlMs' | 'freeTextInGuilds' | 'inboxSweepMs'>>;
 }
 
 export interface DiscordRig {
@@ -26,7 +27,12 @@ export interface DiscordRig {
   app: App;
   config: Config;
   outbox: DiscordOutbox;
+  /** The bot's Redis connection and key prefix (the inbox, seen marks). */
+  redis: Redis;
+  prefix: string;
   bot(): DiscordBot;
+  /** Starts another bot process on the same Discord, Redis and engine; `handler` replaces the engine. */
+  startBot(overrides?: Partial<DiscordBotDeps>): Promise<DiscordBot>;
   logger: Logger;
   /** Every log line so far. */
   logs(): string;
@@ -70,7 +76,9 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
     buttons: new ButtonStore(redis, { prefix }),
   });
   const app = createApp({ config, redisUrl: url, logger, outboxes: { discord: outbox }, worker: true, prefix });
-  const start = (): DiscordBot =>
+  const extraBots: DiscordBot[] = [];
+  // A new inbox each time: a new process is a new owner.
+  const start = (overrides: Partial<DiscordBotDeps> = {}): DiscordBot =>
     startDiscordBot({
       token: discord.token,
       apiUrl: config.discordApiUrl,
@@ -80,7 +88,9 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
       prefix,
       logger,
       outbox,
+      inbox: new Inbox(redis, prefix),
       ...options.bot,
+      ...overrides,
     });
   let bot = start();
   await bot.ready;
@@ -92,7 +102,15 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
     config,
     outbox,
     logger,
+    redis,
+    prefix,
     bot: () => bot,
+    async startBot(overrides) {
+      const extra = start(overrides);
+      extraBots.push(extra);
+      await extra.ready;
+      return extra;
+    },
     logs: () => logText,
     async restartBot() {
       await bot.stop();
@@ -116,6 +134,7 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
       return found as FakeMessage;
     },
     async close() {
+      for (const extra of extraBots) await extra.stop();
       await bot.stop();
       await app.close();
       redis.disconnect();
