@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChatReply } from './chat-reply.js';
 import type { UserCredentials } from './credentials.js';
-import type { SessionKey } from './session-store.js';
+import type { SessionKey, SessionRecord } from './session-store.js';
 import type { Language } from './types.js';
 
 /** One person in one chat, as the engine sees them while handling a message. */
@@ -13,4 +13,6 @@ export interface Conversation {
   log: Logger;
   /** The inbox entry of the message being handled, if the adapter kept one. */
   inboxId?: string | undefined;
+  /** The session record, read right after this turn took the lock: the next `project` call uses it instead of reading again. */
+  prefetched?: Promise<SessionRecord | undefined> | undefined;
 }

@@ -203,7 +203,9 @@ export class Engine implements MessageHandler {
 
   /** The person's project, created on first contact with a short "setting up" and "ready". */
   private async project(conv: Conversation): Promise<SessionRecord> {
-    const existing = await this.deps.sessions.read(conv.key);
+    const prefetched = conv.prefetched;
+    conv.prefetched = undefined;
+    const existing = await (prefetched ?? this.deps.sessions.read(conv.key));
     if (existing) return existing;
     // Messages that arrive together on first contact (`/start` and a prompt) share one project.
     const id = sessionKeyId(conv.key);
@@ -364,8 +366,14 @@ export class Engine implements MessageHandler {
     }
     if (!(await this.withinQuota(conv, 'turns'))) return;
     const turn: PendingTurn = { text, language: conv.lang, address: conv.reply.address, receivedAt: Date.now() };
-    const entry = await this.deps.gate.enter(conv.key, turn, conv.inboxId);
-    if (!entry.acquired) {
+    const entering = this.deps.gate.enter(conv.key, turn, conv.inboxId);
+    // Sent right behind ENTER on the same connection, so Redis runs it after: once the lock is
+    // ours, no turn can write the record any more, and this read is the newest, one round trip saved.
+    const prefetched = this.deps.sessions.read(conv.key);
+    prefetched.catch(() => undefined);
+    const entry = await entering;
+    if (entry.acquired) conv.prefetched = prefetched;
+    else {
       await conv.reply.send(t(conv.lang, 'queued', { position: entry.position }));
       return;
     }
@@ -376,6 +384,7 @@ export class Engine implements MessageHandler {
   private drain(owner: Conversation, lockToken: string, first: () => Promise<void>): Promise<void> {
     const { gate, settings } = this.deps;
     const run = async () => {
+      let released = false;
       const extender = setInterval(() => {
         gate.extend(owner.key, lockToken).catch((error: unknown) => owner.log.warn({ err: describeError(error) }, 'turn lock extend failed'));
       }, Math.max(50, Math.floor(settings.turnLockTtlMs / 3)));
@@ -384,17 +393,19 @@ export class Engine implements MessageHandler {
         await first();
         // While stopping, queued turns stay in Redis for the next process.
         let turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
+        released = turn === undefined && !this.stopping;
         while (turn) {
           const conv = this.conversation(turn.address, turn.language);
           if (conv) await this.runTurn(conv, turn, turn.entry);
           const following = await gate.next(owner.key, lockToken, turn.entry);
+          released = following === undefined;
           turn = this.stopping ? undefined : following;
         }
       } finally {
         clearInterval(extender);
-        // A no-op after `next` released it; on any other exit (a stop, an error) the lock goes
+        // `next` found nothing and let the lock go; on any other exit (a stop, an error) it goes
         // now, so the next process can recover this session without waiting for its TTL.
-        await gate.release(owner.key, lockToken).catch(() => undefined);
+        if (!released) await gate.release(owner.key, lockToken).catch(() => undefined);
       }
     };
     const drained = run();
@@ -434,9 +445,12 @@ export class Engine implements MessageHandler {
         this.deps.metrics?.turns.inc({ outcome: result.outcome });
         this.deps.metrics?.turnDuration.observe({ outcome: result.outcome }, (Date.now() - started) / 1000);
         if (result.outcome === 'interrupted') return;
-        await this.deps.journal.end(conv.key);
-        await this.deps.usage.count('turns');
-        await this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() });
+        // One round trip: the client sends the three back to back, Redis runs them in this order.
+        await Promise.all([
+          this.deps.journal.end(conv.key),
+          this.deps.usage.count('turns'),
+          this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }),
+        ]);
       });
     } catch (error) {
       conv.log.error({ err: describeError(error) }, 'turn failed');
