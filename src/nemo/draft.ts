@@ -154,12 +154,20 @@ interface Located {
  */
 function locate(draft: Draft): Located[] {
   const seenByKind = new Map<Track['kind'], number>();
+  // A repeated id (the service should not write one, but may) is told apart by its occurrence,
+  // so a segment is never matched with another one's twin and reported changed.
+  const seenIds = new Map<string, number>();
   const located: Located[] = [];
   for (const track of draft.tracks) {
     const kindIndex = seenByKind.get(track.kind) ?? 0;
     seenByKind.set(track.kind, kindIndex + 1);
     track.segments.forEach((segment, index) => {
-      const key = segment.id !== undefined ? `id:${segment.id}` : `pos:${track.kind}:${kindIndex}:${index}`;
+      let key = `pos:${track.kind}:${kindIndex}:${index}`;
+      if (segment.id !== undefined) {
+        const occurrence = seenIds.get(segment.id) ?? 0;
+        seenIds.set(segment.id, occurrence + 1);
+        key = occurrence === 0 ? `id:${segment.id}` : `id:${segment.id}#${occurrence}`;
+      }
       located.push({ key, kind: track.kind, ...(track.name !== undefined ? { trackName: track.name } : {}), segment });
     });
   }

@@ -409,6 +409,8 @@ describe('fuzz: drafts, timeline summaries and change lines', () => {
         const after = parseDraft(b);
         const changes = diffDrafts(before, after);
         for (const change of changes) expect(['added', 'removed', 'changed']).toContain(change.type);
+        // Repeated or missing segment ids included: a draft never differs from itself.
+        expect(diffDrafts(before, parseDraft(a))).toEqual([]);
         const lines = describeChanges(changes, lang);
         expect(lines).toHaveLength(changes.length);
         for (const line of lines) {

@@ -69,6 +69,19 @@ describe('diffDrafts', () => {
     expect(diffDrafts(parseDraft(RAW), parseDraft(structuredClone(RAW)))).toEqual([]);
   });
 
+  it('when two segments share an id, then each is matched with itself: no phantom change, and a real one is reported once', () => {
+    const twins = {
+      d: 6_000,
+      t: [{ tt: 7, sg: [{ id: 'same', st: 0, d: 2_000, m: { text: 'One' } }, { id: 'same', st: 3_000, d: 2_000, m: { text: 'Two' } }] }],
+    };
+    expect(diffDrafts(parseDraft(twins), parseDraft(structuredClone(twins)))).toEqual([]);
+    const after = structuredClone(twins);
+    after.t[0]!.sg[1]!.m.text = 'Three';
+    expect(diffDrafts(parseDraft(twins), parseDraft(after))).toEqual([
+      { type: 'changed', kind: 'text', field: 'text', text: 'Three', startMs: 3_000, endMs: 5_000, before: 'Two', after: 'Three' },
+    ]);
+  });
+
   it('when a title is added, then it is reported with its text and timing', () => {
     const after = structuredClone(RAW);
     after.t.push({ tt: 7, sg: [{ id: 't2', st: 0, d: 3_000, m: { text: 'Paradise Found' } }] });
