@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { t } from '../core/i18n.js';
-import { FileTooLargeForPlatformError, type Outbox, type Platform } from '../core/types.js';
+import { FileTooLargeForPlatformError, type Language, type Outbox, type Platform } from '../core/types.js';
 import { scrubSecrets } from '../log.js';
 import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
 import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
@@ -126,7 +126,7 @@ class RenderRun {
         if (!isSubmitRetryable(error)) throw error;
         if (this.data.submitAttempts >= 1) {
           this.log.warn({ error: describe(error) }, 'render submit failed twice: giving up');
-          await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error) }));
+          await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error, this.data.language) }));
           return 'failed';
         }
         // A reused id is refused with 409, so the one retry gets a fresh id.
@@ -169,7 +169,9 @@ class RenderRun {
       case 'failed': {
         this.log.warn({ error: status.error === undefined ? undefined : shorten(status.error) }, 'render failed');
         if (Object.keys(patch).length > 0) await this.save(patch);
-        await this.say(t(this.data.language, 'renderFailed', { reason: shorten(status.error ?? 'unknown error') }));
+        const { language } = this.data;
+        const reason = status.error === undefined ? t(language, 'failureUnknown') : t(language, 'failureService', { text: shorten(status.error) });
+        await this.say(t(language, 'renderFailed', { reason }));
         return 'failed';
       }
       default:
@@ -270,7 +272,7 @@ class RenderRun {
     const { language } = this.data;
     this.log.info({ why }, 'sending the video as a link');
     if (this.data.outputUrl === undefined) {
-      await this.say(t(language, 'renderFailed', { reason: 'the video is too large to upload here' }));
+      await this.say(t(language, 'renderFailed', { reason: t(language, 'failureTooLarge') }));
       return 'failed';
     }
     await this.say(t(language, 'videoAsLink', { url: this.data.outputUrl, link: this.data.projectLink ?? '' }));
@@ -311,7 +313,7 @@ class RenderRun {
   /** The last word when BullMQ gives up on the job. Never throws. */
   async tellFailed(error: unknown): Promise<void> {
     try {
-      await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error) }));
+      await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error, this.data.language) }));
     } catch (sendError) {
       this.log.error({ error: describe(sendError) }, 'could not tell the user the render failed');
     }
@@ -388,11 +390,12 @@ function shorten(text: string): string {
   return clean.length > MAX_REASON_CHARS ? `${clean.slice(0, MAX_REASON_CHARS - 1)}…` : clean;
 }
 
-/** A short, token-free reason for the user. */
-function reasonOf(error: unknown): string {
+/** A short, token-free reason for the user, in their language (the service's own words quoted as they are). */
+function reasonOf(error: unknown, language: Language): string {
   if (error instanceof NemoApiError) {
-    return shorten(error.serviceMessage ?? `NemoVideo answered ${error.status}${error.nemoCode === undefined ? '' : ` (code ${error.nemoCode})`}`);
+    if (error.serviceMessage !== undefined) return t(language, 'failureService', { text: shorten(error.serviceMessage) });
+    return t(language, 'failureStatus', { status: error.status, code: error.nemoCode === undefined ? '' : String(error.nemoCode) });
   }
-  if (error instanceof Error && 'code' in error && error.code === 'nemo_network_error') return 'NemoVideo did not answer';
-  return 'an internal error';
+  if (error instanceof Error && 'code' in error && error.code === 'nemo_network_error') return t(language, 'failureNoAnswer');
+  return t(language, 'failureInternal');
 }

@@ -142,6 +142,16 @@ describe('render worker', () => {
     expect(r.outbox.videos).toEqual([]);
   });
 
+  it('when the render of a Chinese speaker fails, then the whole sentence is Chinese and the service\'s own words are quoted as its answer', async () => {
+    const r = await setup({ fake: { renderScript: { pollsUntilComplete: 2, fail: 'codec exploded' } } });
+    r.startWorker();
+    const input = r.input({ language: 'zh' });
+    await r.queue.enqueue(input);
+
+    expect((await r.finished(input.renderId)).returnvalue).toBe('failed');
+    expect(r.outbox.texts.map((m) => m.text)).toEqual(['渲染失败（NemoVideo：codec exploded）。说“导出”可重试。']);
+  });
+
   it('when the render is still running after maxPolls, then the user is told it timed out and the render is cancelled', async () => {
     const r = await setup({ fake: { renderScript: { pollsUntilComplete: 100 } } });
     r.startWorker({ maxPolls: 4 });
