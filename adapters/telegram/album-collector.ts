@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { inboxKey, type Inbox } from '../../src/core/inbox.js';
 import type { NormalizedMessage } from './normalize.js';
 
 export interface AlbumCollectorOptions {
@@ -8,19 +9,35 @@ export interface AlbumCollectorOptions {
   prefix?: string;
   /** An album is complete when no part arrived for this long. */
   quietMs: number;
-  /** Gets each album once, with its parts in any order (see `mergeAlbum`). */
-  onAlbum(parts: NormalizedMessage[]): void;
+  /**
+   * Gets each album once, with its parts in any order (see `mergeAlbum`), and its inbox id when
+   * an inbox is given: the parts are moved into it as they are taken, so a kill loses none.
+   */
+  onAlbum(parts: NormalizedMessage[], inboxId?: string): void;
   onError(error: unknown): void;
+  inbox?: Pick<Inbox, 'ownerId'>;
 }
 
 const TAKE = `
 -- KEYS[1] the album's parts (a list of JSON messages)
 -- KEYS[2] the "still arriving" marker, set with a PX of the quiet time at every part
+-- KEYS[3] the inbox, or '' for none
+-- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id
 -- Returns {ms} while parts are still arriving (ms until the marker lapses), else {-1, part...}
--- and deletes the parts, so exactly one caller gets them.
+-- and deletes the parts, so exactly one caller gets them. With an inbox the parts move into it
+-- under the taker, in the same step; a resent call (its answer lost) finds them there.
 local ttl = redis.call('PTTL', KEYS[2])
 if ttl > 0 then return {ttl} end
 local parts = redis.call('LRANGE', KEYS[1], 0, -1)
+if KEYS[3] ~= '' then
+  local head = '{"owner":"' .. ARGV[2] .. '","payload":['
+  if #parts == 0 then
+    local kept = redis.call('HGET', KEYS[3], ARGV[1])
+    if kept and string.sub(kept, 1, #head) == head then return {-2, kept} end
+    return {-1}
+  end
+  redis.call('HSET', KEYS[3], ARGV[1], head .. table.concat(parts, ',') .. ']}')
+end
 redis.call('DEL', KEYS[1])
 table.insert(parts, 1, -1)
 return parts
@@ -38,6 +55,9 @@ const FileRefSchema = z.object({
   size: z.number().optional(),
 });
 
+/** How long an album must have been quiet before a sweep takes it (its own process's timer fires long before). */
+const ABANDONED_AFTER_MS = 20_000;
+
 const PartSchema = z.object({
   messageId: z.number(),
   chatId: z.string(),
@@ -51,10 +71,24 @@ const PartSchema = z.object({
   mediaGroupId: z.string().optional(),
 });
 
+/** Telegram messages read back from Redis (album parts, kept messages), validated; those that do not validate are left out. */
+export function parseAlbumParts(raw: readonly unknown[]): NormalizedMessage[] {
+  const parts: NormalizedMessage[] = [];
+  for (const item of raw) {
+    const parsed = PartSchema.safeParse(item);
+    if (parsed.success) parts.push(parsed.data as NormalizedMessage);
+  }
+  return parts;
+}
+
+/** The inbox ids of albums start with this (after the adapter's own `telegram:`). */
+export const ALBUM_INBOX_PREFIX = 'telegram:album:';
+
 /**
  * Gathers the messages of one album (`media_group_id`) into one. Parts wait in Redis, so
  * with webhooks on several replicas the parts may land on different processes: whichever
- * checks first once the album has been quiet for `quietMs` takes all parts, atomically.
+ * checks first once the album has been quiet for `quietMs` takes all parts, atomically. An
+ * album whose process died before taking it is found by `sweep`.
  */
 export class AlbumCollector {
   private readonly prefix: string;
@@ -88,6 +122,21 @@ export class AlbumCollector {
     }
   }
 
+  /** Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`. */
+  async sweep(): Promise<void> {
+    const { redis } = this.options;
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.prefix}:tg:album:*`, 'COUNT', 500);
+      cursor = next;
+      for (const parts of keys) {
+        if (parts.endsWith(':arriving') || this.timers.has(parts)) continue;
+        const ttl = await redis.pttl(parts);
+        if (ttl > 0 && ttl < PARTS_TTL_MS - ABANDONED_AFTER_MS) await this.check({ parts, marker: `${parts}:arriving` });
+      }
+    } while (cursor !== '0');
+  }
+
   private keys(part: NormalizedMessage): { parts: string; marker: string } {
     const parts = `${this.prefix}:tg:album:${part.chatId}:${part.mediaGroupId ?? part.messageId}`;
     return { parts, marker: `${parts}:arriving` };
@@ -105,17 +154,37 @@ export class AlbumCollector {
   }
 
   private async check(keys: { parts: string; marker: string }): Promise<void> {
-    const answer = (await this.options.redis.eval(TAKE, 2, keys.parts, keys.marker)) as Array<number | string>;
+    const inbox = this.options.inbox;
+    const inboxId = `${ALBUM_INBOX_PREFIX}${keys.parts.slice(`${this.prefix}:tg:album:`.length)}`;
+    const answer = (await this.options.redis.eval(
+      TAKE,
+      3,
+      keys.parts,
+      keys.marker,
+      inbox ? inboxKey(this.prefix) : '',
+      inboxId,
+      inbox?.ownerId ?? '',
+    )) as Array<number | string>;
     const [head, ...raw] = answer;
     if (typeof head === 'number' && head >= 0) {
       this.schedule(keys, head);
       return;
     }
-    const parts: NormalizedMessage[] = [];
-    for (const item of raw) {
-      const parsed = PartSchema.safeParse(JSON.parse(String(item)));
-      if (parsed.success) parts.push(parsed.data as NormalizedMessage);
-    }
-    if (parts.length > 0) this.options.onAlbum(parts);
+    const items = head === -2 ? keptParts(String(raw[0])) : raw.map((item) => safeJson(String(item)));
+    const parts = parseAlbumParts(items);
+    if (parts.length > 0) this.options.onAlbum(parts, inbox ? inboxId : undefined);
+  }
+}
+
+function keptParts(entry: string): unknown[] {
+  const payload = (safeJson(entry) as { payload?: unknown } | undefined)?.payload;
+  return Array.isArray(payload) ? payload : [];
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

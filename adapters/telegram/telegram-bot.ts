@@ -6,7 +6,7 @@ import { Telegraf } from 'telegraf';
 import { z } from 'zod';
 import { detectLanguage } from '../../src/core/i18n.js';
 import type { MessageHandler } from '../../src/core/types.js';
-import { AlbumCollector } from './album-collector.js';
+import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
 import { ButtonStore } from './button-store.js';
 import { registerCommands } from './commands.js';
@@ -105,10 +105,8 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     redis: deps.redis,
     prefix,
     quietMs: deps.mediaGroupWaitMs ?? 1000,
-    onAlbum: (parts) => {
-      const album = mergeAlbum(parts);
-      if (album?.addressed) handOff(album);
-    },
+    ...(deps.inbox ? { inbox: deps.inbox } : {}),
+    onAlbum: (parts, inboxId) => handOffAlbum(parts, inboxId),
     onError: (error) => logger.error({ err: describeTelegramError(error) }, 'album could not be gathered'),
   });
 
@@ -123,13 +121,28 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     void work.finally(() => inflight.delete(work));
   };
 
-  /** Messages a killed process had confirmed to Telegram but not yet made durable: handled here. */
+  /** An album not meant for the bot (no mention in a group) leaves the inbox at once. */
+  const handOffAlbum = (parts: NormalizedMessage[], inboxId?: string): void => {
+    const album = mergeAlbum(parts);
+    if (album?.addressed) handOff(album, inboxId);
+    else if (inboxId) void deps.inbox?.release(inboxId).catch(() => undefined);
+  };
+
+  /** Messages and albums a killed process had confirmed to Telegram but not yet made durable: handled here. */
   const sweepInbox = async (): Promise<void> => {
     if (!deps.inbox) return;
     for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
       logger.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
-      handOff(entry.payload as NormalizedMessage, entry.id);
+      if (entry.id.startsWith(ALBUM_INBOX_PREFIX)) {
+        handOffAlbum(parseAlbumParts(Array.isArray(entry.payload) ? entry.payload : []), entry.id);
+        continue;
+      }
+      // Read back from Redis: checked like any input; an unreadable entry is dropped.
+      const [message] = parseAlbumParts([entry.payload]);
+      if (message) handOff(message, entry.id);
+      else await deps.inbox.release(entry.id);
     }
+    await albums.sweep();
   };
 
   /** Files over the download limit are explained here; the rest goes to the engine. */

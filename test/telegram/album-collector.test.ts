@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlbumCollector } from '../../adapters/telegram/album-collector.js';
 import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
+import { inboxKey } from '../../src/core/inbox.js';
+import { startReplyCutter } from '../helpers/reply-cutter.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
 
 const clients: Redis[] = [];
@@ -82,5 +84,38 @@ describe('AlbumCollector', () => {
     await collector?.flush();
     expect(albums).toHaveLength(1);
     expect(albums[0]?.parts).toHaveLength(2);
+  });
+
+  it('when the album is taken with an inbox and the answer to the take is lost, then the resend still gets every part, and the parts wait in the inbox under the taker', async () => {
+    const { url, prefix } = testRedis();
+    const cutter = await startReplyCutter(url);
+    const redis = new Redis(cutter.url, { maxRetriesPerRequest: null });
+    const direct = new Redis(url);
+    clients.push(redis, direct);
+    const albums: Array<{ parts: NormalizedMessage[]; inboxId: string | undefined }> = [];
+    const collector = new AlbumCollector({
+      redis,
+      prefix,
+      quietMs: 50,
+      inbox: { ownerId: 'taker' },
+      onAlbum: (parts, inboxId) => albums.push({ parts, inboxId }),
+      onError: (error) => {
+        throw error;
+      },
+    });
+    try {
+      await collector.add(part(1, 'cut'));
+      await collector.add(part(2, 'cut'));
+      const lost = cutter.cutNextReply("redis.call('LRANGE'");
+      await waitFor(() => albums.length > 0, { message: 'the album' });
+      await lost;
+      expect(albums).toHaveLength(1);
+      expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2]);
+      const entry = JSON.parse((await direct.hget(inboxKey(prefix), albums[0]?.inboxId ?? '')) ?? '{}') as { owner?: string; payload?: unknown[] };
+      expect(entry.owner).toBe('taker');
+      expect(entry.payload).toHaveLength(2);
+    } finally {
+      await cutter.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { startTelegramBot, type TelegramBot, type TelegramWebhookOptions } from 
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
 import { createApp, type App } from '../../src/app.js';
+import { Inbox } from '../../src/core/inbox.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { FAST_ENV } from '../e2e/console-harness.js';
@@ -117,6 +118,8 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
       outbox,
       buttons,
       mediaGroupWaitMs: options.mediaGroupWaitMs ?? 150,
+      // As in production: each start is a new process, with an inbox of its own.
+      inbox: new Inbox(redis, prefix),
       ...(webhook ? { webhook } : {}),
     });
     await bot.ready;

@@ -1,4 +1,7 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
+import { inboxKey } from '../../src/core/inbox.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import type { FakeFile, MediaKind } from '../fakes/telegram/index.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
@@ -79,6 +82,45 @@ describe('telegram attachments, end to end', () => {
     expect(nemo.sseCalls.map((c) => c.text)).toEqual(['use these for the intro']);
     expect(rig.sentTo(chat.id).filter((m) => /^Uploaded: /.test(m.text ?? ''))).toHaveLength(1);
     expect(nemo.sessions.size).toBe(1);
+  });
+
+  it.each([
+    ['still gathering its parts', 'gathering'],
+    ['holding the whole album, not yet handed to the engine', 'taken'],
+  ] as const)('when the process that was %s died, then the next one hands the album on, once', async (_, stage) => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const files = [tg.file({ bytes: Buffer.from('lost-photo-one') }), tg.file({ bytes: Buffer.from('lost-photo-two') })];
+    const parts: NormalizedMessage[] = files.map((file, i) => ({
+      messageId: 500 + i,
+      chatId: String(chat.id),
+      chatKind: 'private',
+      userId: String(user.id),
+      text: i === 0 ? 'make these into a slideshow' : '',
+      files: [{ kind: 'photo', fileId: file.file_id, uniqueId: file.file_unique_id, name: `photo_${i}.jpg`, mimeType: 'image/jpeg', size: file.file_size }],
+      addressed: true,
+      mediaGroupId: 'lost-album',
+    }));
+    // What a dead process leaves behind: its parts, quiet for 25 s with nobody's timer on them,
+    // or the album it took into the inbox, under an owner with no heartbeat.
+    const redis = new Redis(rig.redisUrl);
+    const partsKey = `${rig.prefix}:tg:album:${chat.id}:lost-album`;
+    if (stage === 'gathering') {
+      await redis.rpush(partsKey, ...parts.map((part) => JSON.stringify(part)));
+      await redis.pexpire(partsKey, 10 * 60_000 - 25_000);
+    } else {
+      await redis.hset(inboxKey(rig.prefix), `telegram:album:${chat.id}:lost-album`, JSON.stringify({ owner: 'dead-process', payload: parts }));
+    }
+
+    await rig.restartBot();
+    await rig.waitSent(chat.id, /Happy to help with: make these into a slideshow/);
+    expect(nemo.uploads.map((u) => u.sha256).sort()).toEqual(files.map((f) => tg.fileSha256(f)).sort());
+    expect(nemo.sseCalls.map((c) => c.text)).toEqual(['make these into a slideshow']);
+    expect(await redis.exists(partsKey)).toBe(0);
+    expect(await redis.hkeys(inboxKey(rig.prefix))).toEqual([]);
+    redis.disconnect();
   });
 
   it('when an album in a group mentions the bot only in its last part, then the whole album is taken', async () => {
