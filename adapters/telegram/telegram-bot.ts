@@ -8,7 +8,7 @@ import { detectLanguage } from '../../src/core/i18n.js';
 import type { MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
-import { ButtonStore } from './button-store.js';
+import { ButtonStore, type ButtonTarget } from './button-store.js';
 import { registerCommands } from './commands.js';
 import { describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
 import { addressOf, mergeAlbum, normalizeMessage, TelegramMessageSchema, toIncomingMessage, type BotIdentity, type FileRef, type NormalizedMessage } from './normalize.js';
@@ -218,31 +218,20 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     if (!identity) await ready.catch(() => undefined);
     const parsed = CallbackQuerySchema.safeParse(raw);
     if (!parsed.success || parsed.data.from.is_bot === true) return;
-    if (!(await firstSight(updateId))) return;
     const query = parsed.data;
-    const work = (async () => {
-      const target = query.data === undefined ? undefined : await buttons.lookup(query.data);
-      const lang = detectLanguage(query.from.language_code, '');
-      await bot.telegram
-        .answerCbQuery(query.id, target ? undefined : tt(lang, 'buttonExpired'))
-        .catch((error: unknown) => logger.info({ err: describeTelegramError(error) }, 'callback answer failed (ignored)'));
-      if (!target) return;
-      // The person who pressed, in the chat and topic the button was posted in: in a group that is their own session.
-      const message: NormalizedMessage = {
-        messageId: query.message?.message_id ?? 0,
-        chatId: target.chatId,
-        chatKind: target.chatId.startsWith('-') ? 'group' : 'private',
-        userId: String(query.from.id),
-        text: `/${target.action}`,
-        files: [],
-        addressed: true,
-      };
-      if (target.threadId !== undefined) message.threadId = target.threadId;
-      if (query.from.language_code) message.language = query.from.language_code;
-      await deliver(message);
-    })().catch((error: unknown) => logger.error({ err: describeTelegramError(error) }, 'button press failed'));
-    inflight.add(work);
-    void work.finally(() => inflight.delete(work));
+    // Looked up before telegraf confirms the update, so the press is kept like a message.
+    const target = query.data === undefined ? undefined : await buttons.lookup(query.data);
+    const message = target ? pressed(query, target) : undefined;
+    const inboxId = `${INBOX_PREFIX}${updateId}`;
+    if (!(await firstSight(updateId, message ? { id: inboxId, payload: message } : undefined))) return;
+    const lang = detectLanguage(query.from.language_code, '');
+    const answered = bot.telegram
+      .answerCbQuery(query.id, target ? undefined : tt(lang, 'buttonExpired'))
+      .then(() => undefined)
+      .catch((error: unknown) => logger.info({ err: describeTelegramError(error) }, 'callback answer failed (ignored)'));
+    inflight.add(answered);
+    void answered.finally(() => inflight.delete(answered));
+    if (message) handOff(message, deps.inbox ? inboxId : undefined);
   };
 
   bot.on('message', (ctx) => onMessage(ctx.update.update_id, ctx.message));
@@ -340,4 +329,20 @@ function webhookRoute(options: TelegramWebhookOptions, bot: Telegraf): { path: s
     });
   };
   return { path, listener };
+}
+
+/** A button press as a message: the person who pressed, in the chat and topic the button was posted in (in a group, their own session). */
+function pressed(query: z.infer<typeof CallbackQuerySchema>, target: ButtonTarget): NormalizedMessage {
+  const message: NormalizedMessage = {
+    messageId: query.message?.message_id ?? 0,
+    chatId: target.chatId,
+    chatKind: target.chatId.startsWith('-') ? 'group' : 'private',
+    userId: String(query.from.id),
+    text: `/${target.action}`,
+    files: [],
+    addressed: true,
+  };
+  if (target.threadId !== undefined) message.threadId = target.threadId;
+  if (query.from.language_code) message.language = query.from.language_code;
+  return message;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlbumCollector } from '../../adapters/telegram/album-collector.js';
@@ -93,11 +94,12 @@ describe('AlbumCollector', () => {
     const direct = new Redis(url);
     clients.push(redis, direct);
     const albums: Array<{ parts: NormalizedMessage[]; inboxId: string | undefined }> = [];
+    const taker = randomUUID();
     const collector = new AlbumCollector({
       redis,
       prefix,
       quietMs: 50,
-      inbox: { ownerId: 'taker' },
+      inbox: { ownerId: taker },
       onAlbum: (parts, inboxId) => albums.push({ parts, inboxId }),
       onError: (error) => {
         throw error;
@@ -112,7 +114,7 @@ describe('AlbumCollector', () => {
       expect(albums).toHaveLength(1);
       expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2]);
       const entry = JSON.parse((await direct.hget(inboxKey(prefix), albums[0]?.inboxId ?? '')) ?? '{}') as { owner?: string; payload?: unknown[] };
-      expect(entry.owner).toBe('taker');
+      expect(entry.owner).toBe(taker);
       expect(entry.payload).toHaveLength(2);
     } finally {
       await cutter.close();

@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { request } from 'undici';
+import { inboxKey } from '../../src/core/inbox.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, startTelegramRig, WEBHOOK_SECRET, type TelegramRig } from './telegram-harness.js';
@@ -82,6 +84,45 @@ describe('telegram under rate limits and restarts, end to end', () => {
     expect(nemo.sessions.size).toBe(1);
     expect(nemo.sseCalls).toHaveLength(1);
     expect(tg.callbackAnswers).toHaveLength(2);
+  });
+
+  it('when a button press was kept by a process that died before handling it, then the next process handles it, once; a handled press leaves nothing kept', async () => {
+    rig = await startTelegramRig();
+    const { tg } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'Generate a video of a city timelapse' });
+    const answer = await rig.waitSent(chat.id, /Keep them, or say/);
+    const status = answer.replyMarkup?.inline_keyboard.flat().find((b) => b.text === 'Status');
+    const redis = new Redis(rig.redisUrl);
+    // Redis tells what happens to the inbox: the press must be kept, then let go.
+    const watcher = new Redis(rig.redisUrl);
+    const inboxEvents: string[] = [];
+    await redis.config('SET', 'notify-keyspace-events', 'Kh');
+    await watcher.psubscribe(`__keyspace@*__:${inboxKey(rig.prefix)}`);
+    watcher.on('pmessage', (_pattern, _channel, event: string) => inboxEvents.push(event));
+    try {
+      let from = tg.sent.length;
+      tg.press(user, answer, status?.callback_data ?? '');
+      await rig.waitSent(chat.id, /Timeline \(3 tracks\)/, { from });
+      await rig.bot.idle();
+      await waitFor(() => inboxEvents.includes('hdel'), { message: 'the press let go' });
+      expect(inboxEvents.slice(0, 2)).toEqual(['hset', 'hdel']);
+      expect(await redis.hkeys(inboxKey(rig.prefix))).toEqual([]);
+
+      // A press a killed process had kept: its owner has no heartbeat.
+      const kept = { messageId: answer.messageId, chatId: String(chat.id), chatKind: 'private', userId: String(user.id), text: '/status', files: [], addressed: true };
+      await redis.hset(inboxKey(rig.prefix), 'telegram:987654', JSON.stringify({ owner: 'dead-process', payload: kept }));
+      from = tg.sent.length;
+      await rig.restartBot();
+      await rig.waitSent(chat.id, /Timeline \(3 tracks\)/, { from });
+      await rig.bot.idle();
+      expect(rig.sentTo(chat.id).slice(from).filter((m) => /Timeline/.test(m.text ?? ''))).toHaveLength(1);
+      expect(await redis.hkeys(inboxKey(rig.prefix))).toEqual([]);
+    } finally {
+      redis.disconnect();
+      watcher.disconnect();
+    }
   });
 
   it('when a button is unknown (expired), then the press is answered with a hint and nothing else happens', async () => {
