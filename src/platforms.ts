@@ -109,7 +109,8 @@ export function startAdapters(
       () => (state.telegram = true),
       (error: unknown) => deps.logger.error({ err: error }, 'telegram did not start'),
     );
-    if (bot.webhook) mounts.set(bot.webhook.path, bot.webhook.listener);
+    // Mounted by path alone (the server routes by pathname); telegraf still checks the whole URL, query included.
+    if (bot.webhook) mounts.set(new URL(bot.webhook.path, 'http://webhook.invalid').pathname, bot.webhook.listener);
     stops.push(() => bot.stop());
   }
 

@@ -273,7 +273,8 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       } catch (error) {
         throw new TelegramStartError(`setWebhook failed: ${JSON.stringify(describeTelegramError(error))}`, { cause: error });
       }
-      logger.info({ username: identity.username, path: webhook.path }, 'telegram bot receiving updates by webhook');
+      // The path only: a query string may carry something private.
+      logger.info({ username: identity.username, path: new URL(deps.webhook.url).pathname }, 'telegram bot receiving updates by webhook');
       return;
     }
     // Done here rather than left to launch(), so that `ready` means "polling is about to start".

@@ -94,7 +94,8 @@ describe('two bot replicas and two workers sharing one Redis', () => {
       REDIS_PREFIX: redis.prefix.replace(/:$/, ''),
       TELEGRAM_BOT_TOKEN: tg.token,
       TELEGRAM_API_ROOT: tg.url,
-      TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${proxyPort}/telegram`,
+      // With a query string: the mount goes by path, telegraf checks the whole URL.
+      TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${proxyPort}/telegram?via=balancer`,
       TELEGRAM_WEBHOOK_SECRET: SECRET,
       RENDER_POLL_INTERVAL_MS: '20',
       SHUTDOWN_TIMEOUT_MS: '1000',
