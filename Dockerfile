@@ -19,9 +19,10 @@ COPY adapters ./adapters
 RUN npm run build
 
 FROM node:24-bookworm-slim AS runtime
-# tini is PID 1: it forwards SIGTERM to node and reaps zombies.
+# tini is PID 1: it forwards SIGTERM to node and reaps zombies. ffmpeg converts voice notes
+# (Ogg/Opus, which NemoVideo refuses) to .m4a before upload.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

@@ -12,13 +12,13 @@ export default tseslint.config(
   },
   {
     // The core and the NemoVideo client stay platform-free: adapters plug into them, never the reverse.
-    files: ['src/core/**/*.ts', 'src/nemo/**/*.ts', 'src/render/**/*.ts'],
+    files: ['src/core/**/*.ts', 'src/nemo/**/*.ts', 'src/render/**/*.ts', 'src/media/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['discord.js', 'discord.js/*', '@discordjs/*', 'telegraf', 'telegraf/*'], message: 'src/core, src/nemo and src/render never import a platform SDK.' },
+            { group: ['discord.js', 'discord.js/*', '@discordjs/*', 'telegraf', 'telegraf/*'], message: 'src/core, src/nemo, src/render and src/media never import a platform SDK.' },
             { group: ['**/adapters/**'], message: 'src/ never imports an adapter.' },
           ],
         },

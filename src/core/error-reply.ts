@@ -1,5 +1,6 @@
 import { NemoApiError, NemoCode, NemoInputError, NemoNetworkError } from '../nemo/errors.js';
 import { acceptedFormatsText, MAX_UPLOAD_BYTES } from '../nemo/formats.js';
+import { VOICE_NOTE_MAX_BYTES, VoiceNoteError } from '../media/voice-note.js';
 import { AnonymousTokenRefusedError } from './credentials.js';
 import { DocumentError } from './documents.js';
 import { t } from './i18n.js';
@@ -34,6 +35,13 @@ export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContex
     return error.code === 'document_too_large'
       ? t(lang, 'fileTooLarge', { name, maxMb: 10 })
       : t(lang, 'documentUnreadable', { name });
+  }
+  if (error instanceof VoiceNoteError) {
+    // A broken download reads as it would for any other file.
+    if (error.code === 'voice_note_source_failed') return errorReply(error.cause, lang, ctx);
+    return error.code === 'voice_note_too_large'
+      ? t(lang, 'fileTooLarge', { name, maxMb: Math.round((error.maxBytes ?? VOICE_NOTE_MAX_BYTES) / (1024 * 1024)) })
+      : t(lang, 'voiceNoteUnconvertible', { name, formats: acceptedFormatsText('audio') });
   }
   if (error instanceof AnonymousTokenRefusedError) return t(lang, 'noFreeAccounts');
   if (error instanceof NemoApiError) {

@@ -62,6 +62,9 @@ const en = {
   fileTooLarge: (p: { name: string; maxMb: number }) =>
     `"${p.name}" is too large (the limit is ${p.maxMb} MB). Try compressing or trimming it.`,
   documentUnreadable: (p: { name: string }) => `I couldn't read the text in "${p.name}". Is it a valid document?`,
+  voiceNoteUnconvertible: (p: { name: string; formats: string }) =>
+    `I couldn't convert the voice note "${p.name}" into audio I can use. Please send the audio as one of: ${p.formats}.`,
+  convertingVoiceNote: (p: { name: string }) => `Converting the voice note ${p.name}…`,
   documentTruncated: (p: { name: string; chars: number }) => `"${p.name}" is long, so I used its first ${p.chars} characters.`,
   uploading: (p: { name: string }) => `Uploading ${p.name}…`,
   uploaded: (p: { names: string }) => `Uploaded: ${p.names}. Tell me what to do with it.`,
@@ -161,6 +164,8 @@ const zh: Catalog = {
   unsupportedFile: (p) => `无法使用“${p.name}”：不支持该文件类型。支持：${p.formats}，以及文档（txt、md、docx、pdf）。`,
   fileTooLarge: (p) => `“${p.name}”太大了（上限 ${p.maxMb} MB），请压缩或裁剪后再试。`,
   documentUnreadable: (p) => `无法读取“${p.name}”中的文字，文件是否有效？`,
+  voiceNoteUnconvertible: (p) => `无法转换语音消息“${p.name}”，请改用以下格式发送音频：${p.formats}。`,
+  convertingVoiceNote: (p) => `正在转换语音消息 ${p.name}…`,
   documentTruncated: (p) => `“${p.name}”较长，我使用了前 ${p.chars} 个字符。`,
   uploading: (p) => `正在上传 ${p.name}…`,
   uploaded: (p) => `已上传：${p.names}。告诉我要怎么用。`,

@@ -1,3 +1,4 @@
+import { convertVoiceNote, isVoiceNote, VoiceNoteError, type VoiceNoteOptions } from '../media/voice-note.js';
 import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
 import type { NemoCredentials, UploadedFile, UploadSource } from '../nemo/types.js';
 import type { Conversation } from './conversation.js';
@@ -14,6 +15,8 @@ export interface UploadContext {
   documentMaxChars: number;
   withProject<T>(conv: Conversation, work: (record: SessionRecord) => Promise<T>): Promise<T>;
   errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string>;
+  /** How voice notes are converted (ffmpeg's path, limits); the defaults suit production. */
+  voiceNotes?: VoiceNoteOptions;
 }
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -25,7 +28,8 @@ export function mediaLinksIn(text: string): string[] {
 
 /**
  * Takes a message's files: media is checked before any byte is read and streamed to
- * NemoVideo; documents are read into text locally; media links are uploaded by URL. Each
+ * NemoVideo; voice notes (Ogg/Opus, which NemoVideo refuses) are converted to .m4a first;
+ * documents are read into text locally; media links are uploaded by URL. Each
  * refused file gets its own friendly reply and the others go on. Returns what is left to
  * relay to the agent: the user's words and the documents' text (empty: nothing to relay).
  */
@@ -36,6 +40,7 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
   let failed = false;
 
   for (const attachment of attachments) {
+    let cleanup: (() => Promise<void>) | undefined;
     try {
       if (isDocument(attachment.name, attachment.mimeType)) {
         const doc = await readDocumentText(attachment, ctx.documentMaxChars);
@@ -43,22 +48,37 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
         documents.push(`[${attachment.name}]\n${doc.text}`);
         continue;
       }
+      let file = attachment;
       const refused = checkUpload(attachment.name, attachment.mimeType, attachment.size);
-      if (refused) throw refused;
-      await reply.progress(t(lang, 'uploading', { name: attachment.name }));
+      // Only a file NemoVideo would refuse for its type is converted: anything it takes goes as sent.
+      if (refused?.code === 'unsupported_file' && isVoiceNote(attachment.name, attachment.mimeType)) {
+        await reply.progress(t(lang, 'convertingVoiceNote', { name: attachment.name }));
+        const converted = await convertVoiceNote(attachment, ctx.voiceNotes);
+        cleanup = converted.cleanup;
+        file = converted.attachment;
+        const tooLarge = checkUpload(file.name, file.mimeType, file.size);
+        if (tooLarge) throw tooLarge;
+      } else if (refused) {
+        throw refused;
+      }
+      await reply.progress(t(lang, 'uploading', { name: file.name }));
       await ctx.withProject(conv, (record) =>
         ctx.api.uploadFile(conv.cred, record.sessionId, {
-          name: attachment.name,
-          mimeType: attachment.mimeType,
-          size: attachment.size,
-          open: () => attachment.open(),
+          name: file.name,
+          mimeType: file.mimeType,
+          size: file.size,
+          open: () => file.open(),
         }),
       );
-      uploaded.push(attachment.name);
+      uploaded.push(file.name);
     } catch (error) {
       failed = true;
-      conv.log.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code }, file: attachment.name }, 'attachment refused');
+      // A voice note's reason (ffmpeg's last error line, a timeout) is ours to log; never file contents.
+      const reason = error instanceof VoiceNoteError ? { reason: error.message } : {};
+      conv.log.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code, ...reason }, file: attachment.name }, 'attachment refused');
       await reply.send(await ctx.errorText(conv, error, attachment.name));
+    } finally {
+      await cleanup?.();
     }
   }
 

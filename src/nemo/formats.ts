@@ -86,9 +86,12 @@ export function checkUpload(name: string, mimeType: string, size: number): NemoI
   return undefined;
 }
 
-/** "mp4, mov, avi, …": for telling users what they may upload. */
-export function acceptedFormatsText(): string {
-  return Object.keys(MEDIA_FORMATS).join(', ');
+/** "mp4, mov, avi, …" (or only one kind's: "mp3, wav, m4a, aac"): for telling users what they may upload. */
+export function acceptedFormatsText(kind?: MediaKind): string {
+  return Object.entries(MEDIA_FORMATS)
+    .filter(([, format]) => kind === undefined || format.kind === kind)
+    .map(([ext]) => ext)
+    .join(', ');
 }
 
 /** An http(s) link whose path ends in an accepted media extension: sent as a URL upload. */

@@ -90,9 +90,9 @@ describe('Dockerfile', () => {
     expect(cmd).toEqual([...pkg.scripts.start.split(' '), 'all']);
   });
 
-  it('when apt installs tini, then it skips recommends, answers yes and drops the package lists', () => {
+  it('when apt installs tini and ffmpeg (voice notes), then it skips recommends, answers yes and drops the package lists', () => {
     const apt = args(runtime, 'RUN').find((run) => run.includes('apt-get install')) ?? '';
-    expect(apt).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(apt).toMatch(/apt-get install -y --no-install-recommends tini ffmpeg\b/);
     expect(apt).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
   });
 

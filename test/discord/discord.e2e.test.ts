@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
+import { makeVoiceNote, probe } from '../helpers/audio.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { buttonId, hasButtons, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
 
@@ -148,6 +149,31 @@ describe('Discord bot, end to end', () => {
     await r.waitMessage(r.discord.channelId, (m) => /Happy to help with: use this as the cover/.test(m.content), 'the answer');
     expect(r.nemo.uploads).toEqual([expect.objectContaining({ filename: 'cover.png', size: picture.length, sha256: sha256(picture), kind: 'file' })]);
     expect(r.discord.requests.filter((q) => q.route === 'cdn').map((q) => q.status)).toEqual([200]);
+  });
+
+  it('when a message carries a voice message, a broken .ogg and a picture, then the voice becomes an .m4a, the broken one is explained and the picture goes on', async () => {
+    const r = await start();
+    const voice = await makeVoiceNote();
+    const picture = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(512, 1)]);
+    r.discord.userMessage({
+      author: r.discord.users.bob,
+      channelId: r.discord.channelId,
+      content: 'use this as the narration',
+      mentionBot: true,
+      files: [
+        { name: 'voice-message.ogg', contentType: 'audio/ogg', bytes: voice },
+        { name: 'broken.ogg', contentType: 'audio/ogg', bytes: Buffer.from('not an ogg stream at all') },
+        { name: 'cover.png', contentType: 'image/png', bytes: picture },
+      ],
+    });
+    await r.waitMessage(r.discord.channelId, (m) => /Happy to help with: use this as the narration/.test(m.content), 'the answer');
+    const refusal = r.discord.messages(r.discord.channelId).find((m) => /couldn't convert the voice note "broken\.ogg"/.test(m.content));
+    expect(refusal?.content).toMatch(/mp3, wav, m4a, aac/);
+    expect(r.nemo.uploads.map((u) => u.filename)).toEqual(['voice-message.m4a', 'cover.png']);
+    expect(r.nemo.uploads[1]?.sha256).toBe(sha256(picture));
+    const converted = r.nemo.uploadHead(r.nemo.uploads[0]?.sha256 ?? '') ?? Buffer.alloc(0);
+    expect(await probe(converted)).toEqual({ codecs: ['aac'], format: expect.stringMatching(/m4a/), brand: 'M4A ' });
+    expect(r.nemo.sseCalls.map((call) => call.text)).toEqual(['use this as the narration']);
   });
 
   it('when a mention carries a file of a type NemoVideo does not take, then nothing is downloaded and the user is told', async () => {

@@ -37,6 +37,15 @@ describe('formats', () => {
     expect(text.split(', ')).toEqual(['mp4', 'mov', 'avi', 'webm', 'mkv', 'jpg', 'jpeg', 'png', 'gif', 'webp', 'mp3', 'wav', 'm4a', 'aac']);
   });
 
+  it('when only one kind\'s formats are listed, then only its extensions appear', () => {
+    expect(acceptedFormatsText('audio')).toBe('mp3, wav, m4a, aac');
+    expect(acceptedFormatsText('image')).toBe('jpg, jpeg, png, gif, webp');
+  });
+
+  it('when a voice note (.ogg) is checked, then NemoVideo would refuse it as unsupported: the bot converts it first', () => {
+    expect(checkUpload('voice_1.ogg', 'audio/ogg', 1000)).toMatchObject({ code: 'unsupported_file' });
+  });
+
   it('when a link is http(s) and its path ends in a media extension, then it is a media URL', () => {
     expect(isMediaUrl('https://example.com/videos/clip.mp4?sig=abc')).toBe(true);
     expect(isMediaUrl('http://example.com/a%20b.WEBM')).toBe(true);

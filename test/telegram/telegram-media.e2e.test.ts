@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
 import { inboxKey } from '../../src/core/inbox.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
+import { makeVoiceNote, probe } from '../helpers/audio.js';
 import type { FakeFile, MediaKind } from '../fakes/telegram/index.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
@@ -17,7 +18,7 @@ afterEach(async () => {
 const MB = 1024 * 1024;
 
 describe('telegram attachments, end to end', () => {
-  it('when a user sends each kind of media, then each is downloaded and streamed to NemoVideo byte for byte; a voice note is refused', async () => {
+  it('when a user sends each kind of media, then each is downloaded and streamed to NemoVideo byte for byte', async () => {
     rig = await startTelegramRig();
     const { tg, nemo } = rig;
     const user = tg.user();
@@ -47,11 +48,47 @@ describe('telegram attachments, end to end', () => {
     const photoDownload = tg.downloads.find((d) => d.fileId === kinds[3]?.file.file_id);
     expect(photoDownload?.complete).toBe(true);
 
-    const from = tg.sent.length;
-    tg.say(chat, user, { media: { kind: 'voice', file: tg.file({ bytes: Buffer.from('OggS-voice') }) } });
-    await rig.waitSent(chat.id, /that file type isn't supported/, { from });
-    expect(nemo.uploads).toHaveLength(kinds.length);
     expect(nemo.sseCalls).toHaveLength(0);
+  });
+
+  it('when a user sends a voice note, then it is converted to AAC and uploaded as an .m4a', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const note = tg.file({ bytes: await makeVoiceNote() });
+    tg.say(chat, user, { caption: 'use this as the narration', media: { kind: 'voice', file: note } });
+
+    await rig.waitSent(chat.id, /Happy to help with: use this as the narration/);
+    expect(nemo.uploads).toHaveLength(1);
+    const upload = nemo.uploads[0];
+    expect(upload?.filename).toMatch(/^voice_.+\.m4a$/);
+    // What NemoVideo got is the conversion, not the Ogg.
+    expect(upload?.sha256).not.toBe(tg.fileSha256(note));
+    const bytes = nemo.uploadHead(upload?.sha256 ?? '') ?? Buffer.alloc(0);
+    expect(bytes.length).toBe(upload?.size);
+    expect(await probe(bytes)).toEqual({ codecs: ['aac'], format: expect.stringMatching(/m4a/), brand: 'M4A ' });
+    expect(rig.sentTo(chat.id).some((m) => (m.text ?? '').startsWith(`Uploaded: ${upload?.filename ?? '?'}`))).toBe(true);
+    expect(nemo.sseCalls.map((c) => c.text)).toEqual(['use this as the narration']);
+  });
+
+  it('when a voice note cannot be converted, then the user is told so in their language and the log says why', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user({ languageCode: 'zh-hans' });
+    const chat = tg.privateChat(user);
+    const broken = tg.file({ bytes: Buffer.from('OggS-but-not-really-a-voice-note') });
+    tg.say(chat, user, { media: { kind: 'voice', file: broken } });
+
+    const told = await rig.waitSent(chat.id, /无法转换语音消息/);
+    expect(told.text).toMatch(/“voice_.+\.ogg”/);
+    expect(told.text).toContain('mp3, wav, m4a, aac');
+    await rig.bot.idle();
+    expect(nemo.uploads).toEqual([]);
+    expect(nemo.sseCalls).toEqual([]);
+    // ffmpeg's own reason is logged, never the file's bytes.
+    expect(rig.logs()).toMatch(/voice_note_unconvertible.*ffmpeg exited with/);
+    expect(rig.logs()).not.toContain('OggS-but-not-really');
   });
 
   it('when a user sends a text document with a caption, then its text and the caption go to the agent and nothing is uploaded', async () => {

@@ -61,6 +61,7 @@ export async function startFakeNemo(options: FakeNemoOptions = {}): Promise<Fake
     claimTokens: live.claimTokens,
     sseCalls: live.sseCalls,
     uploads: live.uploads,
+    uploadHead: (sha256) => live.uploadHeads.get(sha256),
     renders: live.renders,
     renderPolls: live.renderPolls,
     get renderScript() {

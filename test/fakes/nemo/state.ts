@@ -42,6 +42,8 @@ export class FakeState {
   readonly claimTokens: string[] = [];
   readonly sseCalls: SseCall[] = [];
   readonly uploads: UploadRecord[] = [];
+  /** The first 256 KiB of each uploaded file, by its sha256. */
+  readonly uploadHeads = new Map<string, Buffer>();
   readonly renders = new Map<string, RenderRecord>();
   readonly renderPolls = new Map<string, number>();
   readonly turnScripts: TurnScript[] = [];

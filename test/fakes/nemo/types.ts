@@ -150,6 +150,8 @@ export interface FakeNemo {
   readonly claimTokens: string[];
   readonly sseCalls: SseCall[];
   readonly uploads: UploadRecord[];
+  /** The first 256 KiB of an uploaded file (by its record's `sha256`), for checking what the bytes are. */
+  uploadHead(sha256: string): Buffer | undefined;
   readonly renders: Map<string, RenderRecord>;
   readonly renderPolls: Map<string, number>;
   /** Default for renders submitted from now on. */

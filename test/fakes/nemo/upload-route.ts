@@ -20,11 +20,15 @@ const VIDEO_INFO = { duration: 2, width: 160, height: 120, fps: 15 };
 
 const UrlBody = z.strictObject({ urls: z.array(z.url()).min(1), source_type: z.literal('url') });
 
+/** The start of each received file is kept for tests that inspect the bytes (e.g. ffprobe). */
+const HEAD_BYTES = 256 * 1024;
+
 interface ReceivedFile {
   filename: string;
   size: number;
   hash: Hash;
   ext: string;
+  head: Buffer[];
 }
 
 export async function upload(context: AuthedContext): Promise<void> {
@@ -67,10 +71,12 @@ async function uploadFiles({ req, res, state }: AuthedContext, session: FakeSess
       size: 0,
       hash: createHash('sha256'),
       ext: extname(part.filename).slice(1).toLowerCase(),
+      head: [],
     };
     files.push(file);
     return {
       data: (chunk) => {
+        if (file.size < HEAD_BYTES) file.head.push(chunk.subarray(0, HEAD_BYTES - file.size));
         file.size += chunk.length;
         // Past the limit the answer is 4002 anyway: count, stop hashing.
         if (file.size <= state.maxUploadBytes) file.hash.update(chunk);
@@ -100,6 +106,7 @@ async function uploadFiles({ req, res, state }: AuthedContext, session: FakeSess
   const answers = files.map((file) => {
     const sha256 = file.hash.digest('hex');
     state.uploads.push({ sessionId: session.sessionId, filename: file.filename, size: file.size, sha256, kind: 'file' });
+    state.uploadHeads.set(sha256, Buffer.concat(file.head));
     return describe(state.baseUrl, session, file.filename, file.ext, sha256);
   });
   sendOk(res, { files: answers, session_state_applied: true });

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ChatReply } from '../../src/core/chat-reply.js';
+import type { Conversation } from '../../src/core/conversation.js';
+import type { UserCredentials } from '../../src/core/credentials.js';
+import { errorReply } from '../../src/core/error-reply.js';
+import type { SessionRecord } from '../../src/core/session-store.js';
+import type { Attachment, ChatAddress, Outbox } from '../../src/core/types.js';
+import { receiveUploads, type UploadContext } from '../../src/core/upload-action.js';
+import { createLogger } from '../../src/log.js';
+import { NemoApiError } from '../../src/nemo/errors.js';
+import type { UploadSource } from '../../src/nemo/types.js';
+import { makeVoiceNote, probe } from '../helpers/audio.js';
+
+let opus: Buffer;
+let work: string;
+
+beforeAll(async () => {
+  opus = await makeVoiceNote();
+});
+
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'upload-action-test-'));
+});
+
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+function file(name: string, mimeType: string, bytes: Buffer): Attachment {
+  return { name, mimeType, size: bytes.length, open: async () => Readable.from([bytes]) };
+}
+
+interface Received {
+  name: string;
+  mimeType: string;
+  size: number;
+  bytes: Buffer;
+}
+
+/**
+ * The chat and NemoVideo around `receiveUploads`: the chat records what the bot says, NemoVideo
+ * reads each upload to its end (as the real service does) and answers with `answer`.
+ */
+function rig(answer: (file: Received) => Error | undefined = () => undefined) {
+  const said: string[] = [];
+  const logLines: string[] = [];
+  const received: Received[] = [];
+  const outbox: Outbox = {
+    platform: 'console',
+    sendText: async (_to, text) => {
+      said.push(text);
+      return String(said.length);
+    },
+    editText: async (_to, _id, text) => {
+      said.push(text);
+    },
+    sendVideo: async () => undefined,
+    maxUploadBytes: () => 50 * 1024 * 1024,
+  };
+  const address: ChatAddress = { platform: 'console', chatId: 'c1', userId: 'u1' };
+  const log = createLogger({
+    level: 'info',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logLines.push(chunk.toString('utf8'));
+        callback();
+      },
+    }),
+  });
+  const conv: Conversation = {
+    key: { platform: 'console', chatId: 'c1', userId: 'u1' },
+    lang: 'en',
+    reply: new ChatReply(outbox, address, 'en'),
+    cred: { platform: 'console', token: async () => 'nmv_usr_test' } as unknown as UserCredentials,
+    log,
+  };
+  const record = { sessionId: 's1' } as SessionRecord;
+  const ctx: UploadContext = {
+    api: {
+      uploadFile: async (_cred, _sessionId, source: UploadSource) => {
+        const bytes = Buffer.concat(await (await source.open()).toArray());
+        const got = { name: source.name, mimeType: source.mimeType, size: source.size, bytes };
+        received.push(got);
+        const error = answer(got);
+        if (error) throw error;
+        return [];
+      },
+      uploadUrls: async () => [],
+    },
+    documentMaxChars: 1000,
+    withProject: (_conv, work) => work(record),
+    errorText: async (_conv, error, fileName) => errorReply(error, 'en', { webUrl: 'https://nemovideo.example', anonymous: false, fileName }),
+    voiceNotes: { tmpDir: work },
+  };
+  return { ctx, conv, said, received, logs: () => logLines.join('') };
+}
+
+describe('receiveUploads with voice notes', () => {
+  it('when a voice note comes with a song, then the note is uploaded as an AAC .m4a of its exact size, the song as sent, and no temp file remains', async () => {
+    const r = rig();
+    const song = Buffer.from('ID3-a-song');
+    const relay = await receiveUploads(r.ctx, r.conv, [file('voice_1.ogg', 'audio/ogg', opus), file('song.mp3', 'audio/mpeg', song)], 'use this as the narration');
+
+    expect(relay).toBe('use this as the narration');
+    expect(r.received.map((f) => [f.name, f.mimeType])).toEqual([['voice_1.m4a', 'audio/mp4'], ['song.mp3', 'audio/mpeg']]);
+    const [voice, mp3] = r.received;
+    expect(voice?.bytes.length).toBe(voice?.size);
+    expect((await probe(voice?.bytes ?? Buffer.alloc(0))).codecs).toEqual(['aac']);
+    expect(sha256(mp3?.bytes ?? Buffer.alloc(0))).toBe(sha256(song));
+    expect(r.said).toContain('Converting the voice note voice_1.ogg…');
+    expect(r.said).toContain('Uploaded: voice_1.m4a, song.mp3. Tell me what to do with it.');
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('when NemoVideo refuses the converted upload, then the user gets that refusal and the temp file is still removed', async () => {
+    const r = rig(() => new NemoApiError({ status: 500, endpoint: '/api/upload-video/nemo_agent/me/:sessionId' }));
+    await receiveUploads(r.ctx, r.conv, [file('voice_1.ogg', 'audio/ogg', opus)], '');
+
+    expect(r.received.map((f) => f.name)).toEqual(['voice_1.m4a']);
+    expect(r.said.at(-1)).toBe(errorReply(new NemoApiError({ status: 500, endpoint: '/x' }), 'en', { webUrl: '', anonymous: false, fileName: 'voice_1.ogg' }));
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('when one voice note cannot be converted, then it gets its own reply, the log says why, and the next file still goes', async () => {
+    const r = rig();
+    const picture = Buffer.from('PNG-bytes');
+    await receiveUploads(r.ctx, r.conv, [file('broken.ogg', 'audio/ogg', Buffer.from('not an ogg')), file('cover.png', 'image/png', picture)], '');
+
+    expect(r.said).toContain('I couldn\'t convert the voice note "broken.ogg" into audio I can use. Please send the audio as one of: mp3, wav, m4a, aac.');
+    expect(r.received.map((f) => f.name)).toEqual(['cover.png']);
+    const line = r.logs().split('\n').find((l) => l.includes('attachment refused')) ?? '';
+    expect(JSON.parse(line)).toMatchObject({ file: 'broken.ogg', err: { name: 'VoiceNoteError', code: 'voice_note_unconvertible', reason: expect.stringMatching(/^ffmpeg exited with 1/) } });
+    expect(r.logs()).not.toContain('not an ogg');
+    expect(await readdir(work)).toEqual([]);
+  });
+
+  it('when ffmpeg is not installed, then a voice note is refused like an unsupported file would be, in its own words', async () => {
+    const r = rig();
+    r.ctx.voiceNotes = { tmpDir: work, ffmpegPath: join(work, 'missing-ffmpeg') };
+    await receiveUploads(r.ctx, r.conv, [file('voice_1.ogg', 'audio/ogg', opus)], '');
+
+    expect(r.said).toEqual(['Converting the voice note voice_1.ogg…', expect.stringMatching(/^I couldn't convert the voice note "voice_1\.ogg"/)]);
+    expect(r.received).toEqual([]);
+    expect(r.logs()).toMatch(/voice_note_converter_missing/);
+  });
+
+  it('when a file NemoVideo takes has an Ogg MIME type, then it is uploaded untouched', async () => {
+    const r = rig();
+    const m4a = Buffer.from('already-an-m4a');
+    await receiveUploads(r.ctx, r.conv, [file('take.m4a', 'audio/ogg', m4a)], '');
+
+    expect(r.received).toEqual([{ name: 'take.m4a', mimeType: 'audio/ogg', size: m4a.length, bytes: m4a }]);
+    expect(r.said).not.toContain('Converting the voice note take.m4a…');
+  });
+});
