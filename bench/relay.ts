@@ -110,20 +110,22 @@ export async function benchRelay(plan: BenchPlan): Promise<BenchResult[]> {
       return copy.micros;
     };
 
+    const workerSettings = {
+      nemoApiUrl: fake.url,
+      redisUrl: redisServer.url,
+      nemoToken: OPERATOR_TOKEN,
+      prefix: PREFIX,
+      telegramApiRoot: tg.url,
+      telegramToken: tg.token,
+      maxUploadMb: MAX_UPLOAD_MB,
+      pollIntervalMs: POLL_INTERVAL_MS,
+    };
     const sizes: SizeResult[] = [];
     const largest = Math.max(...plan.relay.sizesMiB);
     for (const sizeMiB of plan.relay.sizesMiB) {
       const bytes = sizeMiB * MIB;
-      const worker = await startRelayWorker({
-        nemoApiUrl: fake.url,
-        redisUrl: redisServer.url,
-        nemoToken: OPERATOR_TOKEN,
-        prefix: PREFIX,
-        telegramApiRoot: tg.url,
-        telegramToken: tg.token,
-        maxUploadMb: MAX_UPLOAD_MB,
-        pollIntervalMs: POLL_INTERVAL_MS,
-      });
+      // Run as docker-compose.yml runs the worker (WORKER_NODE_FLAGS).
+      const worker = await startRelayWorker(workerSettings);
       try {
         const warmUrl = await deliver(WARMUP_BYTES);
         await rawCopy(worker, warmUrl, WARMUP_BYTES);
@@ -152,6 +154,18 @@ export async function benchRelay(plan: BenchPlan): Promise<BenchResult[]> {
         await worker.close();
       }
     }
+    // For comparison: the largest delivery in a worker with Node's default young generation.
+    const plainWorker = await startRelayWorker(workerSettings, []);
+    let plainPeakAdded: number;
+    try {
+      await deliver(WARMUP_BYTES);
+      await plainWorker.arm();
+      await deliver(largest * MIB);
+      plainPeakAdded = peakAdded(await plainWorker.peak());
+    } finally {
+      await plainWorker.close();
+    }
+
     const stats = await fake.stats();
     if (stats.violations.length > 0) throw new Error(`the fake NemoVideo saw contract violations: ${stats.violations.join('; ')}`);
     if (tg.violations.length > 0) throw new Error(`the fake Bot API saw contract violations: ${tg.violations.join('; ')}`);
@@ -165,6 +179,12 @@ export async function benchRelay(plan: BenchPlan): Promise<BenchResult[]> {
         ? withTargets(figure, ratioAtMost(RSS_RATIO_TARGET), valueAtMost(RSS_AT_50_MIB_TARGET))
         : withTargets(figure, ratioAtMost(RSS_RATIO_TARGET));
     });
+    memoryFigures.push(
+      against(
+        { benchmark: MEMORY_BENCHMARK, name: `${largest} MiB, default young generation: peak RSS added`, value: plainPeakAdded, unit: 'B' },
+        { name: 'file size', value: largest * MIB, unit: 'B' },
+      ),
+    );
     const fastest = sizes.find((size) => size.sizeMiB === largest);
     const speedFigures: Figure[] = [];
     if (fastest) {

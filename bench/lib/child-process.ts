@@ -26,8 +26,13 @@ const TIMEOUT_MS = 15_000;
 export async function startChild<Request extends Message, Reply extends Message>(
   entry: URL,
   settings: unknown,
+  /** Node flags added to this process's own (e.g. the V8 flags a deployed process runs with). */
+  nodeFlags: readonly string[] = [],
 ): Promise<{ child: Child<Request, Reply>; ready: ReplyOf<Reply, 'ready'> }> {
-  const subprocess = fork(fileURLToPath(entry), [JSON.stringify(settings)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const subprocess = fork(fileURLToPath(entry), [JSON.stringify(settings)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...nodeFlags],
+  });
   const child: Child<Request, Reply> = {
     ask(request, replyType) {
       const reply = nextReply<Reply, typeof replyType>(subprocess, replyType);

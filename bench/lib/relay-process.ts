@@ -63,8 +63,15 @@ export interface RelayWorker {
   close(): Promise<void>;
 }
 
-export async function startRelayWorker(settings: RelaySettings): Promise<RelayWorker> {
-  const { child } = await startChild<RelayRequest, RelayReply>(new URL('./relay-child.ts', import.meta.url), settings);
+/**
+ * The worker's V8 flags in docker-compose.yml: a 1 MiB young generation. With the default
+ * (tens of MiB) a relayed file's 64 KiB chunks, garbage at once, are not collected until about
+ * 64 MiB of them pile up, and the first large delivery grows the process by about its size.
+ */
+export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1'] as const;
+
+export async function startRelayWorker(settings: RelaySettings, nodeFlags: readonly string[] = WORKER_NODE_FLAGS): Promise<RelayWorker> {
+  const { child } = await startChild<RelayRequest, RelayReply>(new URL('./relay-child.ts', import.meta.url), settings, nodeFlags);
   return {
     async arm() {
       return (await child.ask({ type: 'arm' }, 'armed')).rss;

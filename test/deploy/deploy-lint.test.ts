@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { startHealthServer } from '../../src/ops/health-server.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { composeServices, configDefault, read, ROOT } from './settings-sources.js';
+import { WORKER_NODE_FLAGS } from '../../bench/lib/relay-process.js';
 
 interface Instruction {
   keyword: string;
@@ -169,7 +170,8 @@ describe('docker-compose.yml', () => {
     for (const role of ['bot', 'worker']) {
       const service = services[role];
       expect(service?.image).toBe(services.bot?.image);
-      expect(service?.command).toEqual(['node', 'dist/src/main.js', role]);
+      // The worker runs with the V8 flags the relay benchmark measures it with.
+      expect(service?.command).toEqual(['node', ...(role === 'worker' ? WORKER_NODE_FLAGS : []), 'dist/src/main.js', role]);
       expect(service?.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
       expect(service?.env_file).toBe('.env');
       expect(service?.restart).toBe('unless-stopped');
