@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { isExportable } from '../nemo/draft.js';
 import { NemoApiError, NemoCode } from '../nemo/errors.js';
@@ -91,6 +92,8 @@ export interface TurnMetrics {
 // Creating a project takes a second or two; another process waits this long for it at most.
 const FIRST_CONTACT_LEASE_MS = 15_000;
 const FIRST_CONTACT_POLL_MS = 100;
+// Voice notes converted at once per process (ffmpeg runs one core each); the rest wait their turn.
+const VOICE_CONVERSIONS_AT_ONCE = 2;
 
 /**
  * The conversation engine: routes each message, keeps one NemoVideo project per person and
@@ -110,6 +113,7 @@ export class Engine implements MessageHandler {
     this.uploadContext = {
       api: deps.api,
       documentMaxChars: deps.settings.documentMaxChars,
+      voiceSlots: pLimit(VOICE_CONVERSIONS_AT_ONCE),
       withProject: (conv, work) => this.withProject(conv, work),
       errorText: (conv, error, fileName) => this.errorText(conv, error, fileName),
     };

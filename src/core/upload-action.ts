@@ -1,3 +1,4 @@
+import type { LimitFunction } from 'p-limit';
 import { convertVoiceNote, isVoiceNote, VoiceNoteError, type VoiceNoteOptions } from '../media/voice-note.js';
 import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
 import type { NemoCredentials, UploadedFile, UploadSource } from '../nemo/types.js';
@@ -17,6 +18,8 @@ export interface UploadContext {
   errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string>;
   /** How voice notes are converted (ffmpeg's path, limits); the defaults suit production. */
   voiceNotes?: VoiceNoteOptions;
+  /** Runs conversions a few at a time: each is an ffmpeg process, and many people may send voice notes at once. */
+  voiceSlots?: LimitFunction;
 }
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -53,7 +56,9 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
       // Only a file NemoVideo would refuse for its type is converted: anything it takes goes as sent.
       if (refused?.code === 'unsupported_file' && isVoiceNote(attachment.name, attachment.mimeType)) {
         await reply.progress(t(lang, 'convertingVoiceNote', { name: attachment.name }));
-        const converted = await convertVoiceNote(attachment, ctx.voiceNotes);
+        const convert = () => convertVoiceNote(attachment, ctx.voiceNotes);
+        // The conversion's time limit starts when its slot does: waiting for one is not converting.
+        const converted = await (ctx.voiceSlots ? ctx.voiceSlots(convert) : convert());
         cleanup = converted.cleanup;
         file = converted.attachment;
         const tooLarge = checkUpload(file.name, file.mimeType, file.size);

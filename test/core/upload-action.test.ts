@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import pLimit from 'p-limit';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChatReply } from '../../src/core/chat-reply.js';
 import type { Conversation } from '../../src/core/conversation.js';
@@ -15,6 +16,7 @@ import { createLogger } from '../../src/log.js';
 import { NemoApiError } from '../../src/nemo/errors.js';
 import type { UploadSource } from '../../src/nemo/types.js';
 import { makeVoiceNote, probe } from '../helpers/audio.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let opus: Buffer;
 let work: string;
@@ -103,6 +105,35 @@ function rig(answer: (file: Received) => Error | undefined = () => undefined) {
 }
 
 describe('receiveUploads with voice notes', () => {
+  it('when more voice notes arrive at once than there are conversion slots, then the others wait: each is read only once a slot is free, and all are converted', async () => {
+    const r = rig();
+    r.ctx.voiceSlots = pLimit(1);
+    const opened: string[] = [];
+    const held = new PassThrough();
+    const first: Attachment = {
+      name: 'first.ogg',
+      mimeType: 'audio/ogg',
+      size: opus.length,
+      open: async () => {
+        opened.push('first');
+        return held;
+      },
+    };
+    const second: Attachment = { ...file('second.ogg', 'audio/ogg', opus), open: async () => (opened.push('second'), Readable.from([opus])) };
+
+    const both = Promise.all([receiveUploads(r.ctx, r.conv, [first], ''), receiveUploads(r.ctx, r.conv, [second], '')]);
+    await waitFor(() => opened.length > 0, { message: 'the first conversion started' });
+    // The first conversion holds the only slot while its source is still arriving.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(opened).toEqual(['first']);
+    held.end(opus);
+    await both;
+
+    expect(opened).toEqual(['first', 'second']);
+    expect(r.received.map((f) => f.name).sort()).toEqual(['first.m4a', 'second.m4a']);
+    expect(await readdir(work)).toEqual([]);
+  });
+
   it('when a voice note comes with a song, then the note is uploaded as an AAC .m4a of its exact size, the song as sent, and no temp file remains', async () => {
     const r = rig();
     const song = Buffer.from('ID3-a-song');
