@@ -147,6 +147,18 @@ describe('terminal chat, end to end', () => {
   });
 });
 
+describe('terminal chat, first contact', () => {
+  it('when a new person\'s first messages arrive together, then they share one anonymous account: one client id, one project, nothing replaced', async () => {
+    bot = await startConsoleBot();
+    // Both lines at once: the chat hands each to the engine without waiting for the other.
+    const out = await bot.say('credits\nGenerate a video of a city timelapse', /Keep them, or say/);
+    await bot.waitOutput(/100 available|available/);
+    expect(bot.fake.tokensByClientId.size).toBe(1);
+    expect(bot.fake.sessions.size).toBe(1);
+    expect(out).not.toMatch(/fresh project|new project/i);
+  });
+});
+
 describe('terminal chat, service faults', () => {
   it('when the token expired (1001), then a new one is fetched with the same client id and the request succeeds', async () => {
     bot = await startConsoleBot();
