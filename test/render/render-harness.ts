@@ -101,6 +101,13 @@ export function connectionOf(url: string): { host: string; port: number; maxRetr
   return { host: parsed.hostname, port: Number(parsed.port), maxRetriesPerRequest: null };
 }
 
+export interface FinishedJob {
+  state: string;
+  returnvalue: unknown;
+  data: RenderJobData;
+  failedReason?: string;
+}
+
 export interface RenderRig {
   fake: FakeNemo;
   client: NemoClient;
@@ -114,7 +121,9 @@ export interface RenderRig {
   startWorker(overrides?: Partial<RenderWorkerDeps>): RenderWorkerHandle;
   input(overrides?: Partial<RenderJobInput>): RenderJobInput;
   /** Waits until the job is completed (or failed) and returns its state and return value. */
-  finished(renderId: string, timeoutMs?: number): Promise<{ state: string; returnvalue: unknown; data: RenderJobData; failedReason?: string }>;
+  finished(renderId: string, timeoutMs?: number): Promise<FinishedJob>;
+  /** The usual case: starts the worker, queues one render and waits until its job is done. */
+  renderOnce(options?: { worker?: Partial<RenderWorkerDeps>; input?: Partial<RenderJobInput> }): Promise<{ input: RenderJobInput; done: FinishedJob }>;
   close(): Promise<void>;
 }
 
@@ -190,6 +199,12 @@ export async function renderRig(options: RigOptions): Promise<RenderRig> {
       const job = await inspect.getJob(renderId);
       if (job === undefined) throw new Error(`job ${renderId} vanished`);
       return { state, returnvalue: job.returnvalue, data: job.data, failedReason: job.failedReason };
+    },
+    async renderOnce(options = {}) {
+      rig.startWorker(options.worker);
+      const input = rig.input(options.input);
+      await queue.enqueue(input);
+      return { input, done: await rig.finished(input.renderId) };
     },
     async close() {
       await rig.worker?.close();

@@ -60,11 +60,7 @@ describe('render worker', () => {
 
   it('when the address has no progress message yet, then one is sent and later progress edits it', async () => {
     const r = await setup({ fake: { renderScript: { pollsUntilComplete: 5 } } });
-    r.startWorker();
-    const input = r.input({ address: { platform: 'telegram', chatId: '-100', userId: '42' } });
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce({ input: { address: { platform: 'telegram', chatId: '-100', userId: '42' } } });
 
     expect(done.returnvalue).toBe('delivered');
     expect(r.outbox.texts).toHaveLength(1);
@@ -78,11 +74,7 @@ describe('render worker', () => {
   it('when the submit fails once, then it is retried with a new id and the video is delivered', async () => {
     const r = await setup();
     r.fake.failNext('render-submit', { status: 500 });
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { input, done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('delivered');
     const submitted = [...r.fake.renders.keys()];
@@ -117,11 +109,7 @@ describe('render worker', () => {
   it('when the submit fails twice, then the user is told the render failed and nothing more is submitted', async () => {
     const r = await setup();
     r.fake.failNext('render-submit', { status: 503 }, 2);
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('failed');
     expect(r.fake.requests.filter((req) => req.path === '/api/render/proxy/lambda')).toHaveLength(2);
@@ -131,11 +119,7 @@ describe('render worker', () => {
 
   it('when the render fails, then the user gets renderFailed with the service error text', async () => {
     const r = await setup({ fake: { renderScript: { pollsUntilComplete: 2, fail: 'codec exploded' } } });
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('failed');
     expect(r.outbox.texts.map((m) => m.text)).toEqual(['The render failed (codec exploded). Say "export" to try again.']);
@@ -154,11 +138,7 @@ describe('render worker', () => {
 
   it('when the render is still running after maxPolls, then the user is told it timed out and the render is cancelled', async () => {
     const r = await setup({ fake: { renderScript: { pollsUntilComplete: 100 } } });
-    r.startWorker({ maxPolls: 4 });
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { input, done } = await r.renderOnce({ worker: { maxPolls: 4 } });
 
     expect(done.returnvalue).toBe('timed-out');
     expect(r.fake.renders.get(input.renderId)?.polls).toBe(4);
@@ -172,11 +152,7 @@ describe('render worker', () => {
     const r = await setup({ fake: { renderScript: { pollsUntilComplete: 2 } } });
     // The client repeats a failed GET once itself: two failures make one failed poll.
     r.fake.failNext('render-poll', { status: 502 }, 4);
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('delivered');
     expect(done.data.polls).toBe(3);
@@ -186,11 +162,7 @@ describe('render worker', () => {
   it('when the render announces a size above the platform limit, then the CDN link is sent and nothing is downloaded', async () => {
     const r = await setup({ fake: { renderScript: { shape: 3, outputSize: 3000 } } });
     r.outbox.maxBytes = 2000;
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { input, done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('delivered-as-link');
     const cdnUrl = `${r.fake.url}/cdn/${input.renderId}.mp4`;
@@ -205,11 +177,7 @@ describe('render worker', () => {
   it('when only the download reveals a size above the limit, then the link is sent instead of the file', async () => {
     const r = await setup({ fake: { renderScript: { shape: 1, outputSize: 3000 } } });
     r.outbox.maxBytes = 2000;
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { input, done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('delivered-as-link');
     expect(r.outbox.texts[0]?.text).toContain(`${r.fake.url}/cdn/${input.renderId}.mp4`);
@@ -221,11 +189,7 @@ describe('render worker', () => {
   it('when the platform refuses the upload as too large, then the link is sent', async () => {
     const r = await setup();
     r.outbox.refuseAbove = 100;
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { input, done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('delivered-as-link');
     expect(r.outbox.texts.map((m) => m.text)).toEqual([expect.stringContaining(`${r.fake.url}/cdn/${input.renderId}.mp4`)]);
@@ -235,11 +199,7 @@ describe('render worker', () => {
   it('when the export is refused with 402, then the user gets the registration link and nothing is polled', async () => {
     const r = await setup();
     r.fake.failNext('render-submit', { status: 402 });
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('needs-account');
     expect(r.outbox.texts.map((m) => m.text)).toEqual([
@@ -251,11 +211,7 @@ describe('render worker', () => {
   it('when the account is out of credits (2001), then the user gets the credits message with the link', async () => {
     const r = await setup();
     r.fake.failNext('render-submit', { code: 2001 });
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('no-credits');
     expect(r.outbox.texts.map((m) => m.text)).toEqual([`You're out of credits. Register to get more: ${WEB_URL}/?bind=anon_user_1`]);
@@ -319,11 +275,7 @@ describe('render worker', () => {
       }
       await original(to, video);
     };
-    r.startWorker();
-    const input = r.input();
-    await r.queue.enqueue(input);
-
-    const done = await r.finished(input.renderId);
+    const { done } = await r.renderOnce();
 
     expect(done.returnvalue).toBe('delivered');
     expect(calls).toBe(2);
