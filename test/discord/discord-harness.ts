@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { ButtonStore } from '../../adapters/discord/button-store.js';
@@ -153,4 +154,23 @@ export function buttonId(message: FakeMessage, action: string): string {
   const match = new RegExp(`"custom_id":"(nvb:[A-Za-z0-9_-]+:${action})"`).exec(text);
   if (!match?.[1]) throw new Error(`no ${action} button on message ${message.id}: ${text}`);
   return match[1];
+}
+
+/**
+ * Closes the rig, then checks what every Discord test promises: each request followed the
+ * protocols, and no token reached a log line or a message.
+ */
+export async function closeAndCheck(rig: DiscordRig): Promise<void> {
+  await rig.close();
+  expect(rig.discord.violations).toEqual([]);
+  expect(rig.nemo.violations).toEqual([]);
+  const logs = rig.logs();
+  expect(logs).not.toContain(rig.discord.token);
+  for (const interaction of rig.discord.interactions.values()) expect(logs).not.toContain(interaction.token);
+  for (const token of rig.nemo.issuedTokens) expect(logs).not.toContain(token);
+  const texts = [...rig.discord.interactions.values()].flatMap((i) => rig.discord.messages(i.channelId)).map((m) => m.history.join('\n'));
+  for (const text of texts) {
+    expect(text).not.toContain(rig.discord.token);
+    for (const token of rig.nemo.issuedTokens) expect(text).not.toContain(token);
+  }
 }

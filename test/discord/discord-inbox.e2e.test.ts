@@ -5,21 +5,16 @@ import { Inbox, inboxKey } from '../../src/core/inbox.js';
 import type { IncomingMessage } from '../../src/core/types.js';
 import type { FakeMessage } from '../fakes/discord/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { hasButtons, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
+import { closeAndCheck, hasButtons, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
 
 let rig: DiscordRig | undefined;
 
 afterEach(async () => {
-  if (!rig) return;
   const current = rig;
   rig = undefined;
-  await current.close();
-  expect(current.discord.violations).toEqual([]);
-  expect(current.nemo.violations).toEqual([]);
-  const logs = current.logs();
-  expect(logs).not.toContain(current.discord.token);
-  for (const interaction of current.discord.interactions.values()) expect(logs).not.toContain(interaction.token);
+  if (current) await closeAndCheck(current);
 });
+
 
 async function start(options: RigOptions = {}): Promise<DiscordRig> {
   rig = await startDiscordRig(options);
