@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,28 +6,22 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
+import { spawnMain, type MainProcess } from '../helpers/main-process.js';
 import { freePort } from '../helpers/redis-server.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-// Resolved here: the process runs in a scratch folder, where `tsx` would not be found.
-const TSX = import.meta.resolve('tsx');
-
-let child: ChildProcess | undefined;
+let main: MainProcess | undefined;
 let nemo: FakeNemo | undefined;
 let tg: FakeTelegram | undefined;
 let dir: string | undefined;
 
 afterEach(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGKILL');
-    await once(child, 'exit');
-  }
+  await main?.kill();
   await nemo?.close();
   await tg?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
-  child = nemo = tg = dir = undefined;
+  main = nemo = tg = dir = undefined;
 });
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -43,35 +36,23 @@ describe('npm start -- all, as a deployment runs it', () => {
     dir = await mkdtemp(join(tmpdir(), 'nvb-main-'));
     const redis = testRedis();
     const port = await freePort();
-    let output = '';
-    child = spawn(process.execPath, ['--import', TSX, MAIN, 'all'], {
+    main = spawnMain({
+      name: 'all',
+      mode: 'all',
+      port,
       cwd: dir,
       env: {
-        PATH: process.env.PATH,
         NEMO_API_URL: nemo.url,
         REDIS_URL: redis.url,
         REDIS_PREFIX: redis.prefix.replace(/:$/, ''),
         TELEGRAM_BOT_TOKEN: tg.token,
         TELEGRAM_API_ROOT: tg.url,
-        HTTP_PORT: String(port),
         RENDER_POLL_INTERVAL_MS: '20',
         SHUTDOWN_TIMEOUT_MS: '2000',
         LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-
-    await waitFor(async () => {
-      if (child?.exitCode !== null) throw new Error(`the process exited with ${child?.exitCode}`);
-      return (await get(`http://127.0.0.1:${port}/readyz`).catch(() => ({ status: 0 }))).status === 200;
-    }, {
-      timeoutMs: 20_000,
-      message: 'the process to be ready',
-    }).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; the process wrote:\n${output}`);
-    });
+    await main.ready(20_000);
     const ready = JSON.parse((await get(`http://127.0.0.1:${port}/readyz`)).body) as { checks: Record<string, unknown> };
     expect(ready.checks).toEqual({ redis: true, worker: true, 'platform:telegram': true });
 
@@ -97,10 +78,10 @@ describe('npm start -- all, as a deployment runs it', () => {
     expect(metrics).toMatch(/nvb_render_queue_depth\{role="all"\} 0/);
     expect(metrics).toMatch(/nvb_platform_429_total\{platform="telegram",role="all"\} 1/);
 
-    child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number | null];
+    main.child.kill('SIGTERM');
+    const [code] = (await once(main.child, 'exit')) as [number | null];
     expect(code).toBe(0);
-    for (const token of [tg.token, ...nemo.issuedTokens]) expect(output).not.toContain(token);
+    for (const token of [tg.token, ...nemo.issuedTokens]) expect(main.output()).not.toContain(token);
     expect(nemo.violations).toEqual([]);
     expect(tg.violations).toEqual([]);
   }, 60_000);

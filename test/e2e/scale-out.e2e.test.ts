@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,35 +7,27 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
+import { spawnMain, type MainProcess } from '../helpers/main-process.js';
 import { freePort } from '../helpers/redis-server.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
-const TSX = import.meta.resolve('tsx');
 const SECRET = 'scale-out-secret';
 const USERS = 5;
 
-const children: ChildProcess[] = [];
+const processes: MainProcess[] = [];
 let nemo: FakeNemo | undefined;
 let tg: FakeTelegram | undefined;
 let proxy: Server | undefined;
 let dir: string | undefined;
-let output = '';
 
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
-  }
+  for (const proc of processes.splice(0)) await proc.kill();
   proxy?.close();
   await nemo?.close();
   await tg?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
   nemo = tg = proxy = dir = undefined;
-  output = '';
 });
 
 /** A load balancer: each webhook delivery goes to the next bot replica in turn. */
@@ -62,21 +53,10 @@ async function roundRobin(targets: string[], hits: number[]): Promise<number> {
   return (proxy.address() as { port: number }).port;
 }
 
-function start(mode: 'bot' | 'worker', env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN, mode], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  children.push(child);
-  return child;
-}
-
-async function ready(port: number): Promise<void> {
-  await waitFor(
-    async () => (await request(`http://127.0.0.1:${port}/readyz`).then((r) => (r.body.dump(), r.statusCode)).catch(() => 0)) === 200,
-    { timeoutMs: 30_000, message: `the process on ${port} to be ready` },
-  ).catch((error: unknown) => {
-    throw new Error(`${(error as Error).message}; the processes wrote:\n${output}`);
-  });
+function start(name: string, mode: 'bot' | 'worker', port: number, env: Record<string, string>): MainProcess {
+  const proc = spawnMain({ name, mode, port, cwd: dir ?? '.', env });
+  processes.push(proc);
+  return proc;
 }
 
 describe('two bot replicas and two workers sharing one Redis', () => {
@@ -100,11 +80,8 @@ describe('two bot replicas and two workers sharing one Redis', () => {
       RENDER_POLL_INTERVAL_MS: '20',
       SHUTDOWN_TIMEOUT_MS: '1000',
     };
-    start('bot', { ...env, HTTP_PORT: String(ports[0]) });
-    start('bot', { ...env, HTTP_PORT: String(ports[1]) });
-    start('worker', { ...env, HTTP_PORT: String(ports[2]) });
-    start('worker', { ...env, HTTP_PORT: String(ports[3]) });
-    await Promise.all(ports.map((port) => ready(port)));
+    const roles = [['bot-a', 'bot'], ['bot-b', 'bot'], ['worker-a', 'worker'], ['worker-b', 'worker']] as const;
+    await Promise.all(roles.map(([name, mode], i) => start(name, mode, ports[i] as number, env).ready(30_000)));
 
     const people = Array.from({ length: USERS }, (_, i) => {
       const user = tg!.user({ firstName: `User${i}`, languageCode: 'en' });
@@ -131,6 +108,7 @@ describe('two bot replicas and two workers sharing one Redis', () => {
     expect(hits.every((n) => n > 0)).toBe(true);
     expect(nemo.violations).toEqual([]);
     expect(tg.violations).toEqual([]);
+    const output = processes.map((proc) => proc.output()).join('\n');
     for (const token of [tg.token, SECRET, ...nemo.issuedTokens]) expect(output).not.toContain(token);
   }, 90_000);
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type BotMessage, type FakeTelegram, type TgChat, type TgUser } from '../fakes/telegram/index.js';
 import { freePort, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { spawnMain, type MainMode, type MainProcess } from './support/main-process.js';
+import { spawnMain, type MainMode, type MainProcess } from '../helpers/main-process.js';
 import { prng, seedFor } from './support/prng.js';
 
 const USERS = 50;

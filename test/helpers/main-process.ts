@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { request } from 'undici';
 import { setTimeout as delay } from 'node:timers/promises';
 
-const MAIN = new URL('../../../src/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 // Resolved here: the processes run in a scratch folder, where `tsx` would not be found.
 const TSX = import.meta.resolve('tsx');
 // Enough of a process's output to explain a failure, and to search for leaked tokens.
