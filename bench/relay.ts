@@ -124,7 +124,7 @@ export async function benchRelay(plan: BenchPlan): Promise<BenchResult[]> {
     const largest = Math.max(...plan.relay.sizesMiB);
     for (const sizeMiB of plan.relay.sizesMiB) {
       const bytes = sizeMiB * MIB;
-      // Run as docker-compose.yml runs the worker (WORKER_NODE_FLAGS).
+      // Run as deployed (NODE_FLAGS: npm start, the image, docker-compose.yml).
       const worker = await startRelayWorker(workerSettings);
       try {
         const warmUrl = await deliver(WARMUP_BYTES);

@@ -64,13 +64,14 @@ export interface RelayWorker {
 }
 
 /**
- * The worker's V8 flags in docker-compose.yml: a 1 MiB young generation. With the default
- * (tens of MiB) a relayed file's 64 KiB chunks, garbage at once, are not collected until about
- * 64 MiB of them pile up, and the first large delivery grows the process by about its size.
+ * The V8 flags every deployed process runs with (`npm start`, the image, docker-compose.yml): a
+ * 1 MiB young generation. With the default (tens of MiB) a relayed file's 64 KiB chunks,
+ * garbage at once, are not collected until about 64 MiB of them pile up, and the first large
+ * delivery grows the process by about its size.
  */
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=1'] as const;
+export const NODE_FLAGS = ['--max-semi-space-size=1'] as const;
 
-export async function startRelayWorker(settings: RelaySettings, nodeFlags: readonly string[] = WORKER_NODE_FLAGS): Promise<RelayWorker> {
+export async function startRelayWorker(settings: RelaySettings, nodeFlags: readonly string[] = NODE_FLAGS): Promise<RelayWorker> {
   const { child } = await startChild<RelayRequest, RelayReply>(new URL('./relay-child.ts', import.meta.url), settings, nodeFlags);
   return {
     async arm() {

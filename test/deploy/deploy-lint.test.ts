@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { startHealthServer } from '../../src/ops/health-server.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 import { composeServices, configDefault, read, ROOT } from './settings-sources.js';
-import { WORKER_NODE_FLAGS } from '../../bench/lib/relay-process.js';
+import { NODE_FLAGS } from '../../bench/lib/relay-process.js';
 
 interface Instruction {
   keyword: string;
@@ -89,6 +89,7 @@ describe('Dockerfile', () => {
     expect(JSON.parse(args(runtime, 'ENTRYPOINT')[0] ?? '[]')).toEqual(['/usr/bin/tini', '--']);
     const cmd = JSON.parse(args(runtime, 'CMD')[0] ?? '[]') as string[];
     expect(cmd).toEqual([...pkg.scripts.start.split(' '), 'all']);
+    expect(pkg.scripts.start).toBe(['node', ...NODE_FLAGS, 'dist/src/main.js'].join(' '));
   });
 
   it('when apt installs tini and ffmpeg (voice notes), then it skips recommends, answers yes and drops the package lists', () => {
@@ -170,8 +171,8 @@ describe('docker-compose.yml', () => {
     for (const role of ['bot', 'worker']) {
       const service = services[role];
       expect(service?.image).toBe(services.bot?.image);
-      // The worker runs with the V8 flags the relay benchmark measures it with.
-      expect(service?.command).toEqual(['node', ...(role === 'worker' ? WORKER_NODE_FLAGS : []), 'dist/src/main.js', role]);
+      // With the V8 flags the relay benchmark measures the worker with.
+      expect(service?.command).toEqual(['node', ...NODE_FLAGS, 'dist/src/main.js', role]);
       expect(service?.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
       expect(service?.env_file).toBe('.env');
       expect(service?.restart).toBe('unless-stopped');
