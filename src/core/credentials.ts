@@ -33,6 +33,8 @@ export interface UserCredentials extends NemoCredentials {
   isAnonymous(): Promise<boolean>;
   /** Whether the person is on the operator's shared token (daily quotas apply). */
   isShared(): Promise<boolean>;
+  /** Starts reading the person's identity now, so that it travels with other Redis reads. */
+  warm(): void;
 }
 
 // Renew a little before the service would refuse the token.
@@ -45,14 +47,20 @@ const EXPIRY_MARGIN_MS = 60_000;
  */
 export function credentialsFor(deps: CredentialDeps, platform: Platform, userId: string): UserCredentials {
   let cached: UserIdentity | undefined;
+  let loading: Promise<UserIdentity> | undefined;
 
-  const identity = async (): Promise<UserIdentity> => {
-    if (cached) return cached;
+  const load = async (): Promise<UserIdentity> => {
     const stored = await deps.sessions.readIdentity(platform, userId);
     if (stored) return (cached = stored);
     const fresh: UserIdentity = { clientId: randomUUID() };
     await deps.sessions.writeIdentity(platform, userId, fresh);
     return (cached = fresh);
+  };
+  // One read for concurrent callers (and for `warm`); a failed read is tried again next time.
+  const identity = (): Promise<UserIdentity> => {
+    if (cached) return Promise.resolve(cached);
+    loading ??= load().finally(() => (loading = undefined));
+    return loading;
   };
 
   const personalToken = async (): Promise<string | undefined> => {
@@ -95,6 +103,9 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
       return (await anonymous()) ? (await identity()).nemoUserId : undefined;
     },
     isAnonymous: anonymous,
+    warm() {
+      identity().catch(() => undefined);
+    },
     async isShared() {
       return deps.operatorToken !== undefined && (await personalToken()) === undefined;
     },

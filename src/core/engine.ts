@@ -298,12 +298,15 @@ export class Engine implements MessageHandler {
   }
 
   private async credits(conv: Conversation): Promise<void> {
+    // The token's identity read goes out with the session read: one Redis round trip for both.
+    conv.cred.warm();
     await this.project(conv);
     const credits = await this.deps.api.credits(conv.cred);
     await conv.reply.send(t(conv.lang, 'credits', credits));
   }
 
   private async status(conv: Conversation): Promise<void> {
+    conv.cred.warm();
     await this.withProject(conv, async (record) => {
       const state = await this.deps.api.state(conv.cred, record.sessionId);
       const link = this.projectLink(record);
@@ -313,6 +316,7 @@ export class Engine implements MessageHandler {
   }
 
   private async exportVideo(conv: Conversation): Promise<void> {
+    conv.cred.warm();
     await this.withProject(conv, async (record) => {
       const state = await this.deps.api.state(conv.cred, record.sessionId);
       if (!isExportable(state.draft)) {
