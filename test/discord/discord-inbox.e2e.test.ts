@@ -15,7 +15,6 @@ afterEach(async () => {
   if (current) await closeAndCheck(current);
 });
 
-
 async function start(options: RigOptions = {}): Promise<DiscordRig> {
   rig = await startDiscordRig(options);
   return rig;
