@@ -55,7 +55,7 @@ export interface DiscordBotDeps {
   shardCount?: number | 'auto' | undefined;
   shardIds?: readonly number[] | undefined;
   /** Keeps each message until the engine made it durable, so a killed process loses none. */
-  inbox?: Inbox;
+  inbox: Inbox;
   /** How often messages of a dead process are looked for; default 15 s (its heartbeat lapses after 30 s). */
   inboxSweepMs?: number;
 }
@@ -203,7 +203,6 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
    * session or replica saw it first; without Redis it goes on without the inbox.
    */
   async function firstSight(seen: string, inboxId: string, payload: InboxPayload): Promise<{ inboxId?: string } | undefined> {
-    if (!deps.inbox) return {};
     try {
       if (await deps.inbox.admit(`${prefix}:dc:${seen}`, SEEN_TTL_SECONDS, { id: inboxId, payload })) return { inboxId };
       log.debug({ inboxId }, 'already taken by another session: ignored');
@@ -226,12 +225,12 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
         await deps.outbox.sendText(message.address, dt(lang, 'requestFailed')).catch(() => undefined);
       })
       // Whatever happened, it was handled: another process must not handle it again.
-      .finally(() => (inboxId === undefined ? undefined : deps.inbox?.release(inboxId).catch(() => undefined)));
+      .finally(() => (inboxId === undefined ? undefined : deps.inbox.release(inboxId).catch(() => undefined)));
   }
 
   /** Messages a killed process had received but not yet made durable: handled here. */
   async function sweepInbox(): Promise<void> {
-    if (!deps.inbox || stopped) return;
+    if (stopped) return;
     for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
       const parsed = InboxPayloadSchema.safeParse(entry.payload);
       if (!parsed.success) {
@@ -263,11 +262,9 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   }
 
   const ready = (async () => {
-    if (deps.inbox) {
-      // The heartbeat must exist before the first message is kept, or a sweeper would take it.
-      await deps.inbox.start();
-      if (stopped) deps.inbox.stop();
-    }
+    // The heartbeat must exist before the first message is kept, or a sweeper would take it.
+    await deps.inbox.start();
+    if (stopped) deps.inbox.stop();
     const clientReady = once(client, Events.ClientReady);
     try {
       await client.login(deps.token);
@@ -285,7 +282,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
         log.warn({ err: describeDiscordError(error) }, 'slash command registration failed');
       }
     }
-    if (deps.inbox && !stopped) await startSweeping();
+    if (!stopped) await startSweeping();
     log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'discord bot ready');
   })();
   // A caller that never awaits `ready` must not get an unhandled rejection.
@@ -297,7 +294,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     async stop() {
       stopped = true;
       clearInterval(sweeper);
-      deps.inbox?.stop();
+      deps.inbox.stop();
       await client.destroy();
     },
   };

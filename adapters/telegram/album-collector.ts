@@ -10,34 +10,32 @@ export interface AlbumCollectorOptions {
   /** An album is complete when no part arrived for this long. */
   quietMs: number;
   /**
-   * Gets each album once, with its parts in any order (see `mergeAlbum`), and its inbox id when
-   * an inbox is given: the parts are moved into it as they are taken, so a kill loses none.
+   * Gets each album once, with its parts in any order (see `mergeAlbum`), and its inbox id: the
+   * parts are moved into the inbox as they are taken, so a kill loses none.
    */
-  onAlbum(parts: NormalizedMessage[], inboxId?: string): void;
+  onAlbum(parts: NormalizedMessage[], inboxId: string): void;
   onError(error: unknown): void;
-  inbox?: Pick<Inbox, 'ownerId'>;
+  inbox: Pick<Inbox, 'ownerId'>;
 }
 
 const TAKE = `
 -- KEYS[1] the album's parts (a list of JSON messages)
 -- KEYS[2] the "still arriving" marker, set with a PX of the quiet time at every part
--- KEYS[3] the inbox, or '' for none
+-- KEYS[3] the inbox
 -- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id
 -- Returns {ms} while parts are still arriving (ms until the marker lapses), else {-1, part...}
--- and deletes the parts, so exactly one caller gets them. With an inbox the parts move into it
--- under the taker, in the same step; a resent call (its answer lost) finds them there.
+-- and deletes the parts, so exactly one caller gets them. The parts move into the inbox under
+-- the taker, in the same step; a resent call (its answer lost) finds them there.
 local ttl = redis.call('PTTL', KEYS[2])
 if ttl > 0 then return {ttl} end
 local parts = redis.call('LRANGE', KEYS[1], 0, -1)
-if KEYS[3] ~= '' then
-  local head = '{"owner":"' .. ARGV[2] .. '","payload":['
-  if #parts == 0 then
-    local kept = redis.call('HGET', KEYS[3], ARGV[1])
-    if kept and string.sub(kept, 1, #head) == head then return {-2, kept} end
-    return {-1}
-  end
-  redis.call('HSET', KEYS[3], ARGV[1], head .. table.concat(parts, ',') .. ']}')
+local head = '{"owner":"' .. ARGV[2] .. '","payload":['
+if #parts == 0 then
+  local kept = redis.call('HGET', KEYS[3], ARGV[1])
+  if kept and string.sub(kept, 1, #head) == head then return {-2, kept} end
+  return {-1}
 end
+redis.call('HSET', KEYS[3], ARGV[1], head .. table.concat(parts, ',') .. ']}')
 redis.call('DEL', KEYS[1])
 table.insert(parts, 1, -1)
 return parts
@@ -154,16 +152,15 @@ export class AlbumCollector {
   }
 
   private async check(keys: { parts: string; marker: string }): Promise<void> {
-    const inbox = this.options.inbox;
     const inboxId = `${ALBUM_INBOX_PREFIX}${keys.parts.slice(`${this.prefix}:tg:album:`.length)}`;
     const answer = (await this.options.redis.eval(
       TAKE,
       3,
       keys.parts,
       keys.marker,
-      inbox ? inboxKey(this.prefix) : '',
+      inboxKey(this.prefix),
       inboxId,
-      inbox?.ownerId ?? '',
+      this.options.inbox.ownerId,
     )) as Array<number | string>;
     const [head, ...raw] = answer;
     if (typeof head === 'number' && head >= 0) {
@@ -172,7 +169,7 @@ export class AlbumCollector {
     }
     const items = head === -2 ? keptParts(String(raw[0])) : raw.map((item) => safeJson(String(item)));
     const parts = parseAlbumParts(items);
-    if (parts.length > 0) this.options.onAlbum(parts, inbox ? inboxId : undefined);
+    if (parts.length > 0) this.options.onAlbum(parts, inboxId);
   }
 }
 

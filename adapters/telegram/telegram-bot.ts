@@ -45,7 +45,7 @@ export interface TelegramBotDeps {
   /** An album is complete when no part came for this long; default 1000 ms. */
   mediaGroupWaitMs?: number;
   /** Keeps each message until the engine made it durable, so a killed process loses none. */
-  inbox?: Inbox;
+  inbox: Inbox;
 }
 
 export interface TelegramBot {
@@ -105,7 +105,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     redis: deps.redis,
     prefix,
     quietMs: deps.mediaGroupWaitMs ?? 1000,
-    ...(deps.inbox ? { inbox: deps.inbox } : {}),
+    inbox: deps.inbox,
     onAlbum: (parts, inboxId) => handOffAlbum(parts, inboxId),
     onError: (error) => logger.error({ err: describeTelegramError(error) }, 'album could not be gathered'),
   });
@@ -116,21 +116,20 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
         logger.error({ err: describeTelegramError(error), chatId: message.chatId }, 'message hand-off failed');
       })
       // Whatever happened, it was handled: a restart must not handle it again.
-      .finally(() => (inboxId ? deps.inbox?.release(inboxId).catch(() => undefined) : undefined));
+      .finally(() => (inboxId ? deps.inbox.release(inboxId).catch(() => undefined) : undefined));
     inflight.add(work);
     void work.finally(() => inflight.delete(work));
   };
 
   /** An album not meant for the bot (no mention in a group) leaves the inbox at once. */
-  const handOffAlbum = (parts: NormalizedMessage[], inboxId?: string): void => {
+  const handOffAlbum = (parts: NormalizedMessage[], inboxId: string): void => {
     const album = mergeAlbum(parts);
     if (album?.addressed) handOff(album, inboxId);
-    else if (inboxId) void deps.inbox?.release(inboxId).catch(() => undefined);
+    else void deps.inbox.release(inboxId).catch(() => undefined);
   };
 
   /** Messages and albums a killed process had confirmed to Telegram but not yet made durable: handled here. */
   const sweepInbox = async (): Promise<void> => {
-    if (!deps.inbox) return;
     for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
       logger.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
       if (entry.id.startsWith(ALBUM_INBOX_PREFIX)) {
@@ -185,8 +184,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const firstSight = async (updateId: number, message?: { id: string; payload: NormalizedMessage }): Promise<boolean> => {
     const key = `${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`;
     try {
-      if (deps.inbox) return await deps.inbox.admit(key, SEEN_UPDATE_TTL_SECONDS, message);
-      return (await deps.redis.set(key, '1', 'EX', SEEN_UPDATE_TTL_SECONDS, 'NX')) === 'OK';
+      return await deps.inbox.admit(key, SEEN_UPDATE_TTL_SECONDS, message);
     } catch (error) {
       // Better a rare duplicate than a user left without an answer.
       logger.warn({ err: describeTelegramError(error) }, 'update de-duplication unavailable');
@@ -211,7 +209,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       return;
     }
     const inboxId = `${INBOX_PREFIX}${updateId}`;
-    if (await firstSight(updateId, { id: inboxId, payload: message })) handOff(message, deps.inbox ? inboxId : undefined);
+    if (await firstSight(updateId, { id: inboxId, payload: message })) handOff(message, inboxId);
   };
 
   const onCallback = async (updateId: number, raw: unknown): Promise<void> => {
@@ -231,7 +229,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       .catch((error: unknown) => logger.info({ err: describeTelegramError(error) }, 'callback answer failed (ignored)'));
     inflight.add(answered);
     void answered.finally(() => inflight.delete(answered));
-    if (message) handOff(message, deps.inbox ? inboxId : undefined);
+    if (message) handOff(message, inboxId);
   };
 
   bot.on('message', (ctx) => onMessage(ctx.update.update_id, ctx.message));
@@ -254,12 +252,10 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     await registerCommands(bot.telegram).catch((error: unknown) => {
       logger.warn({ err: describeTelegramError(error) }, 'could not register the command menu (the bot still works)');
     });
-    if (deps.inbox) {
-      await deps.inbox.start();
-      await sweepInbox();
-      sweeper = setInterval(() => void sweepInbox().catch((error: unknown) => logger.warn({ err: describeTelegramError(error) }, 'inbox sweep failed')), INBOX_SWEEP_MS);
-      sweeper.unref();
-    }
+    await deps.inbox.start();
+    await sweepInbox();
+    sweeper = setInterval(() => void sweepInbox().catch((error: unknown) => logger.warn({ err: describeTelegramError(error) }, 'inbox sweep failed')), INBOX_SWEEP_MS);
+    sweeper.unref();
     if (deps.webhook && webhook) {
       if (deps.webhook.port !== undefined) {
         server = createServer(webhook.listener);
@@ -299,7 +295,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     async stop() {
       stopRequested = true;
       clearInterval(sweeper);
-      deps.inbox?.stop();
+      deps.inbox.stop();
       await ready.catch(() => undefined);
       if (polling) {
         try {

@@ -5,6 +5,7 @@ import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import { connectRedis, createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { IncomingMessage } from '../../src/core/types.js';
+import { Inbox } from '../../src/core/inbox.js';
 import { startFakeNemo, type FakeNemo } from '../../test/fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegram, type TgChat, type TgUser } from '../../test/fakes/telegram/index.js';
 import { Cleanup } from './cleanup.js';
@@ -117,6 +118,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         logger: logs.logger,
         outbox,
         buttons,
+        inbox: new Inbox(redis, PREFIX),
       }),
       async (started) => {
         await started.stop();

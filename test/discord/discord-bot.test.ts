@@ -64,7 +64,7 @@ async function startRig(
     prefix,
     logger,
     outbox,
-    ...(options.inbox ? { inbox: options.inbox({ redis, url, prefix }) } : {}),
+    inbox: options.inbox?.({ redis, url, prefix }) ?? new Inbox(redis, prefix),
     ...options.bot,
   });
   rig.bot = bot;
@@ -277,7 +277,7 @@ describe('Discord bot', () => {
     const logger = createLogger({ level: 'silent' });
     const wrong = `${fake.token.slice(0, -4)}abcd`;
     const outbox = new DiscordOutbox({ token: wrong, apiUrl: fake.apiUrl, maxUploadBytes: 1, logger });
-    const bot = startDiscordBot({ token: wrong, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, prefix, logger, outbox });
+    const bot = startDiscordBot({ token: wrong, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, prefix, logger, outbox, inbox: new Inbox(redis, prefix) });
     cleanups.push(async () => {
       await bot.stop();
       redis.disconnect();

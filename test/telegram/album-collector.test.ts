@@ -32,7 +32,7 @@ function replicas(count: number, quietMs: number) {
   const collectors = Array.from({ length: count }, (_, by) => {
     const redis = new Redis(url);
     clients.push(redis);
-    return new AlbumCollector({ redis, prefix, quietMs, onAlbum: (parts) => albums.push({ by, parts }), onError: (e) => errors.push(e) });
+    return new AlbumCollector({ redis, prefix, quietMs, inbox: { ownerId: randomUUID() }, onAlbum: (parts) => albums.push({ by, parts }), onError: (e) => errors.push(e) });
   });
   return { collectors, albums, errors };
 }

@@ -9,6 +9,7 @@ import { startTelegramBot } from '../../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { Inbox } from '../../src/core/inbox.js';
 import { createLogger } from '../../src/log.js';
 
 const config = loadConfig(process.env);
@@ -26,7 +27,7 @@ const outbox = new TelegramOutbox({
   pacing: { perChatIntervalMs: 0 },
 });
 const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { telegram: outbox }, worker: true, prefix });
-const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, prefix, logger, outbox, buttons });
+const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, prefix, logger, outbox, buttons, inbox: new Inbox(redis, prefix) });
 await bot.ready;
 process.stdout.write('READY\n');
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TelegramStartError } from '../../adapters/telegram/errors.js';
 import { startTelegramBot, type TelegramBot, type TelegramBotDeps } from '../../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
+import { Inbox } from '../../src/core/inbox.js';
 import type { IncomingMessage, MessageHandler } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
@@ -35,7 +36,8 @@ async function setup(options: { handler?: (message: IncomingMessage) => Promise<
   };
   const bots: TelegramBot[] = [];
   const start = (deps: Partial<TelegramBotDeps> = {}) => {
-    const bot = startTelegramBot({ token: tg.token, apiRoot: tg.url, handler, redis, prefix, logger, outbox, ...options.deps, ...deps });
+    // As in production: each start is a new process, with an inbox of its own.
+    const bot = startTelegramBot({ token: tg.token, apiRoot: tg.url, handler, redis, prefix, logger, outbox, inbox: new Inbox(redis, prefix), ...options.deps, ...deps });
     bots.push(bot);
     return bot;
   };
