@@ -174,3 +174,8 @@ export async function closeAndCheck(rig: DiscordRig): Promise<void> {
     for (const token of rig.nemo.issuedTokens) expect(text).not.toContain(token);
   }
 }
+
+/** A PNG-signed picture of `size` filler bytes (`fill` tells two pictures apart). */
+export function pngBytes(size: number, fill = 1): Buffer {
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(size, fill)]);
+}

@@ -5,7 +5,7 @@ import { Inbox, inboxKey } from '../../src/core/inbox.js';
 import type { IncomingMessage } from '../../src/core/types.js';
 import type { FakeMessage } from '../fakes/discord/index.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { closeAndCheck, hasButtons, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
+import { closeAndCheck, hasButtons, pngBytes, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
 
 let rig: DiscordRig | undefined;
 
@@ -55,7 +55,7 @@ describe('Discord messages kept in the inbox', () => {
     // Only the doomed process is connected when the message comes.
     await r.bot().stop();
     const doomed = await startDoomedBot(r);
-    const picture = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(2048, 7)]);
+    const picture = pngBytes(2048, 7);
     const sent = r.discord.userMessage({
       author: r.discord.users.bob,
       channelId: r.discord.channelId,

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { makeVoiceNote, probe } from '../helpers/audio.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { buttonId, closeAndCheck, hasButtons, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
+import { buttonId, closeAndCheck, hasButtons, pngBytes, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
 
 let rig: DiscordRig | undefined;
 
@@ -125,7 +125,7 @@ describe('Discord bot, end to end', () => {
 
   it('when a mention carries a picture, then it is downloaded at once and streamed to NemoVideo with the words', async () => {
     const r = await start();
-    const picture = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(2048, 1)]);
+    const picture = pngBytes(2048, 1);
     r.discord.userMessage({
       author: r.discord.users.bob,
       channelId: r.discord.channelId,
@@ -141,7 +141,7 @@ describe('Discord bot, end to end', () => {
   it('when a message carries a voice message, a broken .ogg and a picture, then the voice becomes an .m4a, the broken one is explained and the picture goes on', async () => {
     const r = await start();
     const voice = await makeVoiceNote();
-    const picture = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(512, 1)]);
+    const picture = pngBytes(512, 1);
     r.discord.userMessage({
       author: r.discord.users.bob,
       channelId: r.discord.channelId,
