@@ -47,7 +47,9 @@ const REDACT_PATHS = [
 
 // Each pattern stops at `"` and `\` so that scrubbing a serialized JSON line never eats
 // the closing quote of the string the secret sits in. No `\b` anchors: in JSON a secret may
-// follow an escape such as `\n`, where there is no word boundary.
+// follow an escape such as `\n`, where there is no word boundary. A pattern that opens with a
+// repeated class starts only where a run of that class starts (the lookbehind): otherwise a
+// long run is rescanned from each of its characters, quadratic time on hostile input.
 const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // NemoVideo bearer tokens: `nmv_usr_…`.
   [/nmv_([a-z]+)_[A-Za-z0-9_.~+/=-]+/g, `nmv_$1_${CENSOR}`],
@@ -56,9 +58,9 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // Telegram Bot API URLs carry the token in the path: `/bot<id>:<secret>/…`, `/file/bot…`.
   [/\/bot\d+:[^/\s"\\?#]+/g, `/bot${CENSOR}`],
   // A bare Telegram token: `<bot id>:<35 characters>`.
-  [/\d{5,}:[A-Za-z0-9_-]{30,}/g, CENSOR],
+  [/(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}/g, CENSOR],
   // Discord bot tokens (and JWTs, which share the shape): three base64url parts joined by dots.
-  [/[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}/g, CENSOR],
+  [/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}/g, CENSOR],
   // Query parameters named like a credential.
   [/([?&](?:token|access_token|api_key|apikey)=)[^&\s"\\#]+/gi, `$1${CENSOR}`],
 ];

@@ -81,6 +81,24 @@ describe('createLogger', () => {
 });
 
 describe('scrubSecrets', () => {
+  it('when a hostile text is 100,000 characters of one token class, then scrubbing finishes in well under a second (no rescan from every character)', () => {
+    for (const unit of ['1', 'a', 'a_', '1a']) {
+      const text = unit.repeat(100_000 / unit.length);
+      const started = performance.now();
+      const out = scrubSecrets(text);
+      // Quadratic patterns took 10 s on 40,000 digits; linear ones take milliseconds.
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(out).toBe(text);
+    }
+  });
+
+  it('when a token follows a run of its own characters, then it is still scrubbed', () => {
+    const telegram = `99999${'1'.repeat(20)}:${'A'.repeat(35)}`;
+    const discord = `${'a'.repeat(40)}.${'b'.repeat(8)}.${'c'.repeat(30)}`;
+    expect(scrubSecrets(`x ${telegram} y`)).toBe('x [redacted] y');
+    expect(scrubSecrets(`x ${discord} y`)).toBe('x [redacted] y');
+  });
+
   it('when a text holds each kind of token, then each is replaced and the words around stay', () => {
     const text = `token ${NEMO}; header Bearer abc.def; url /bot${TELEGRAM}/getMe; bare ${TELEGRAM}; discord ${DISCORD}; link https://x.test/cb?token=zzz&ok=1`;
     expect(scrubSecrets(text)).toBe(

@@ -16,24 +16,26 @@ export interface TranslatedText {
 
 // A clause is a GUI direction when one of these matches. Verbs that exist only in an editor
 // (click, tap, drag) always do; others only with an editor element or an address to the user,
-// so that "the title appears in the middle" or "I added calm music" are kept.
+// so that "the title appears in the middle" or "I added calm music" are kept. The verb and its
+// object sit within a bounded window: an unbounded `.*` rescans the rest of the text from every
+// verb, quadratic time on a long hostile answer.
 const GUI_DIRECTIONS: readonly RegExp[] = [
   /\b(?:double-|right-)?(?:click|tap)(?:s|ed|ing)?\b/i,
-  /\b(?:press|hit)\b.*\b(?:button|icon|key)\b/i,
+  /\b(?:press|hit)\b.{0,160}\b(?:button|icon|key)\b/i,
   /\bdrag(?:s|ged|ging)?\b|\bdrop (?:it|them|the|your|this|a)\b/i,
-  /\b(?:open|go to|navigate to|head(?: over)? to|switch to|scroll(?: down| up)? to)\b.*\b(?:editor|timeline|panel|tab|menu|settings|sidebar|toolbar|workspace|dashboard|library|page|window|player|preview|project)\b/i,
-  /\b(?:preview|play|watch|review|view|see|check)\b.*\b(?:in|on|from|using) (?:the |your )?(?:timeline|preview(?: window| panel| area)?|player|editor|canvas|panel|workspace)\b/i,
+  /\b(?:open|go to|navigate to|head(?: over)? to|switch to|scroll(?: down| up)? to)\b.{0,160}\b(?:editor|timeline|panel|tab|menu|settings|sidebar|toolbar|workspace|dashboard|library|page|window|player|preview|project)\b/i,
+  /\b(?:preview|play|watch|review|view|see|check)\b.{0,160}\b(?:in|on|from|using) (?:the |your )?(?:timeline|preview(?: window| panel| area)?|player|editor|canvas|panel|workspace)\b/i,
   /\b(?:export|download|render)\s+(?:button|option|menu)\b/i,
   /\b(?:you can|you may|you could|you'll be able to|feel free to|go ahead and|please|simply|just|ready to)\s+(?:now\s+)?(?:export|download|render)\b/i,
   /^(?:now\s+|then\s+|and\s+)?(?:export|download)\b/i,
-  /\b(?:check|visit|open|see|review|go to|manage)\b.*\b(?:account|billing|subscription|balance|pricing)\b/i,
+  /\b(?:check|visit|open|see|review|go to|manage)\b.{0,160}\b(?:account|billing|subscription|balance|pricing)\b/i,
   /\b(?:top up|top-up|recharge|upgrade your (?:plan|account|subscription))\b/i,
   /点击|单击|双击|右键|轻点|点按/,
   /拖拽|拖动|拖到|拖入|拖放|拖至/,
-  /(?:打开|进入|前往|切换到)[^。！？]*?(?:编辑器|时间线|时间轴|面板|菜单|设置|预览|项目|工作区|工作台|页面|窗口|播放器|素材库|媒体库|工具栏|侧边栏|标签)/,
-  /(?:预览|查看|播放|检查)[^。！？]*?(?:时间线|时间轴|预览窗口|预览区|播放器|编辑器|画布)|在(?:时间线|时间轴|预览窗口|预览区|播放器|编辑器|画布)[上中里内]?[^。！？]*?(?:预览|查看|播放)/,
-  /(?:导出|下载)按钮|(?:可以|即可|就能|就可以|请)[^。！？]*?(?:导出|下载)|^(?:现在|然后)?(?:导出|下载)/,
-  /(?:查看|检查|前往|进入|打开)[^。！？]*?(?:账户|账号|账单|订阅|余额|计费|套餐)|充值|升级(?:您的|你的)?(?:套餐|账户|会员)/,
+  /(?:打开|进入|前往|切换到)[^。！？]{0,60}?(?:编辑器|时间线|时间轴|面板|菜单|设置|预览|项目|工作区|工作台|页面|窗口|播放器|素材库|媒体库|工具栏|侧边栏|标签)/,
+  /(?:预览|查看|播放|检查)[^。！？]{0,60}?(?:时间线|时间轴|预览窗口|预览区|播放器|编辑器|画布)|在(?:时间线|时间轴|预览窗口|预览区|播放器|编辑器|画布)[上中里内]?[^。！？]{0,60}?(?:预览|查看|播放)/,
+  /(?:导出|下载)按钮|(?:可以|即可|就能|就可以|请)[^。！？]{0,60}?(?:导出|下载)|^(?:现在|然后)?(?:导出|下载)/,
+  /(?:查看|检查|前往|进入|打开)[^。！？]{0,60}?(?:账户|账号|账单|订阅|余额|计费|套餐)|充值|升级(?:您的|你的)?(?:套餐|账户|会员)/,
 ];
 
 const INTENT_WORDS: ReadonlyArray<readonly [GuiIntent, RegExp]> = [

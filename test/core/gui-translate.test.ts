@@ -2,6 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { translateAgentText } from '../../src/core/gui-translate.js';
 
 describe('translateAgentText', () => {
+  it('when a hostile answer repeats editor verbs without their object 100,000 characters long, then translation finishes in well under a second', () => {
+    for (const unit of ['press ', 'open ', 'check ', '打开', '查看', '可以']) {
+      const text = unit.repeat(Math.floor(100_000 / unit.length));
+      const started = performance.now();
+      translateAgentText(text);
+      // An unbounded `.*` after each verb took 1.7 s on 40,000 characters (quadratic).
+      expect(performance.now() - started).toBeLessThan(1_000);
+    }
+  });
+
+  it('when a direction names its editor element within the window, then it is still dropped', () => {
+    const out = translateAgentText('I added the title. Open the timeline panel to see it.');
+    expect(out.text).toBe('I added the title.');
+    expect(out.intents).toContain('status');
+  });
+
   it('when the agent says nothing about an editor, then the text is unchanged and there is no intent', () => {
     const text = 'I generated a 10-second city timelapse with a lo-fi soundtrack. Let me know if you would like any changes!';
     expect(translateAgentText(text)).toEqual({ text, intents: [] });

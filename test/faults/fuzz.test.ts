@@ -12,6 +12,7 @@ import {
 } from '../../adapters/telegram/normalize.js';
 import { AnonymousTokenRefusedError } from '../../src/core/credentials.js';
 import { errorReply } from '../../src/core/error-reply.js';
+import { translateAgentText } from '../../src/core/gui-translate.js';
 import { route, type RouteAction } from '../../src/core/router.js';
 import { describeChanges, timelineSummary } from '../../src/core/timeline-text.js';
 import type { Attachment, Language } from '../../src/core/types.js';
@@ -694,6 +695,36 @@ describe('fuzz: no token in any output', () => {
         expect(written).not.toContain(bot.split(':')[1]);
         expect(written).not.toContain(configured);
       }),
+    );
+  });
+});
+
+// Pieces that make a backtracking pattern rescan: long runs of one token class, editor verbs
+// without their object, half-built tokens. 100,000 characters; quadratic code takes minutes.
+const HOSTILE_PIECES = ['1', 'a', 'Z', '_', '-', '.', ':', ' ', ',', 'nmv_', 'Bearer ', '/bot1', 'press ', 'open ', 'check ', 'click', '打开', '查看', '可以', '，', '。', '\n'];
+const hostileText = fc
+  .tuple(fc.array(fc.constantFrom(...HOSTILE_PIECES), { minLength: 1, maxLength: 8 }), fc.array(fc.nat({ max: 20_000 }), { minLength: 1, maxLength: 8 }))
+  .map(([pieces, repeats]) => {
+    let text = '';
+    for (let i = 0; text.length < 100_000; i++) text += (pieces[i % pieces.length] ?? 'a').repeat(1 + (repeats[i % repeats.length] ?? 0));
+    return text.slice(0, 100_000);
+  });
+
+describe('fuzz: linear time on hostile text', () => {
+  it('when a 100,000-character text is built from runs that make backtracking patterns rescan, then scrubbing and GUI-word translation each finish within a second', () => {
+    check(
+      fc.property(hostileText, (text) => {
+        let started = performance.now();
+        scrubSecrets(text);
+        const scrubMs = performance.now() - started;
+        started = performance.now();
+        translateAgentText(text);
+        const translateMs = performance.now() - started;
+        // Linear code takes a few ms here; quadratic code took 10 s on 40,000 digits.
+        expect(scrubMs).toBeLessThan(1_000);
+        expect(translateMs).toBeLessThan(1_000);
+      }),
+      200,
     );
   });
 });
