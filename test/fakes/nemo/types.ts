@@ -17,7 +17,7 @@ export type FakeRoute =
 
 /**
  * A scripted error answer: envelope `{code: code ?? status, message}` with HTTP `status ?? 200`,
- * so a test picks any of the three error styles of nemo-api.md.
+ * so a test picks any of the three error styles of docs/nemo-api.md (Answers and errors).
  */
 export interface Failure {
   status?: number;
@@ -63,7 +63,7 @@ export interface TurnScript {
 export interface RenderScript {
   /** The poll that answers `completed` (default 2). */
   pollsUntilComplete?: number;
-  /** Poll answer shape, as nemo-api.md lists them (default 1). */
+  /** Poll answer shape, as docs/nemo-api.md lists them (default 1). */
   shape?: 1 | 2 | 3;
   /** The render ends `failed` with this `error` instead of completing. */
   fail?: string;
