@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Every setting, read once from the environment (see the settings table in docs/architecture.md). */
+/** Every setting, read once from the environment (see the settings table in README.md). */
 export interface Config {
   readonly nemoApiUrl: string;
   readonly nemoWebUrl: string;

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -15,6 +16,8 @@ const KEY_HEX = 'a'.repeat(64);
 
 interface Rig {
   fake: FakeNemo;
+  /** The Redis this rig's app uses and its key prefix. */
+  redis: { url: string; prefix: string };
   app: App;
   outbox: RecordingOutbox;
   logs: () => string;
@@ -46,6 +49,7 @@ async function start(env: Record<string, string>): Promise<Rig> {
   const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { telegram: outbox }, worker: false, prefix: redis.prefix });
   return {
     fake,
+    redis,
     app,
     outbox,
     logs: () => logText,
@@ -56,6 +60,23 @@ async function start(env: Record<string, string>): Promise<Rig> {
       return outbox.texts.slice(before).map((m) => m.text);
     },
   };
+}
+
+/** Every string value under the rig's own prefix (never another test's keys). */
+async function stringValues({ url, prefix }: { url: string; prefix: string }): Promise<string[]> {
+  const redis = new Redis(url);
+  try {
+    const values: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) if ((await redis.type(key)) === 'string') values.push((await redis.get(key)) ?? '');
+    } while (cursor !== '0');
+    return values;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 describe('access lists', () => {
@@ -103,12 +124,8 @@ describe('personal tokens', () => {
     await rig.send('1', 'credits');
     const bearers = rig.fake.requests.filter((r) => r.path === '/api/credits/balance/simple').map((r) => r.headers.authorization);
     expect(bearers.at(-1)).toBe(`Bearer ${PERSONAL}`);
-    // At rest the token is sealed: no Redis value holds it in the clear.
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(testRedis().url);
-    const keys = await redis.keys('*identity*');
-    const values = await Promise.all(keys.map((k) => redis.get(k)));
-    await redis.quit();
+    // At rest the token is sealed: none of this app's Redis values holds it in the clear.
+    const values = await stringValues(rig.redis);
     expect(values.join('')).not.toContain(PERSONAL);
     expect(values.join('')).toMatch(/personalToken/);
 

@@ -233,7 +233,7 @@ function frameText(spec: FrameSpec, eol: string, serial: number): string {
   }
 }
 
-/** What the reader must make of the frames: the oracle, written from nemo-api.md, not from the code. */
+/** What the reader must make of the frames: the oracle, written from docs/nemo-api.md, not from the code. */
 function expected(specs: readonly FrameSpec[]): Expectation {
   const out: Expectation = { texts: [], tools: [], serverErrors: 0 };
   const seen = new Set<string>();

@@ -7,6 +7,10 @@ import { inboxKey } from '../../src/core/inbox.js';
 import { startReplyCutter } from '../helpers/reply-cutter.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
 
+// Wide enough that parts sent back to back stay one album on a loaded machine; a lapse of the
+// window splits an album, as it should.
+const QUIET_MS = 1000;
+
 const clients: Redis[] = [];
 afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
@@ -27,47 +31,52 @@ function part(messageId: number, group = 'g1', text = ''): NormalizedMessage {
 
 function replicas(count: number, quietMs: number) {
   const { url, prefix } = testRedis();
-  const albums: Array<{ by: number; parts: NormalizedMessage[] }> = [];
+  const albums: Array<{ by: number; parts: NormalizedMessage[]; at: number }> = [];
   const errors: unknown[] = [];
   const collectors = Array.from({ length: count }, (_, by) => {
     const redis = new Redis(url);
     clients.push(redis);
-    return new AlbumCollector({ redis, prefix, quietMs, inbox: { ownerId: randomUUID() }, onAlbum: (parts) => albums.push({ by, parts }), onError: (e) => errors.push(e) });
+    return new AlbumCollector({ redis, prefix, quietMs, inbox: { ownerId: randomUUID() }, onAlbum: (parts) => albums.push({ by, parts, at: Date.now() }), onError: (e) => errors.push(e) });
   });
   return { collectors, albums, errors };
 }
 
 describe('AlbumCollector', () => {
   it('when album parts land on different replicas, then exactly one replica gets the whole album, once', async () => {
-    const { collectors, albums, errors } = replicas(3, 80);
+    const { collectors, albums, errors } = replicas(3, QUIET_MS);
     const [a, b, c] = collectors;
     await a?.add(part(1, 'g1', 'caption'));
     await b?.add(part(2));
     await c?.add(part(3));
     await a?.add(part(4));
     await waitFor(() => albums.length > 0, { message: 'the album' });
-    // Every replica's timer has fired by now; none may emit it again.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Every replica checks what it still waits for now: none may get the album again.
+    await Promise.all(collectors.map((collector) => collector.flush()));
     expect(albums).toHaveLength(1);
     expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2, 3, 4]);
     expect(errors).toEqual([]);
   });
 
   it('when parts keep arriving, then the album waits until they stop', async () => {
-    const { collectors, albums } = replicas(1, 100);
+    const { collectors, albums } = replicas(1, QUIET_MS);
     const [collector] = collectors;
-    const started = Date.now();
+    let lastPartAt = 0;
     for (let i = 1; i <= 4; i += 1) {
+      // A person's pace, well inside the quiet window: the first part's timer fires while parts still come.
+      if (i > 1) await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 5));
+      lastPartAt = Date.now();
       await collector?.add(part(i, 'slow'));
-      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await waitFor(() => albums.length === 1, { message: 'the album' });
+    await collector?.flush();
+    expect(albums).toHaveLength(1);
     expect(albums[0]?.parts).toHaveLength(4);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // Not before the last part had been quiet for the whole window.
+    expect((albums[0]?.at ?? 0) - lastPartAt).toBeGreaterThanOrEqual(QUIET_MS);
   });
 
   it('when two albums arrive together, then each is gathered on its own', async () => {
-    const { collectors, albums } = replicas(1, 60);
+    const { collectors, albums } = replicas(1, QUIET_MS);
     const [collector] = collectors;
     await collector?.add(part(1, 'x'));
     await collector?.add(part(2, 'y'));
@@ -98,7 +107,7 @@ describe('AlbumCollector', () => {
     const collector = new AlbumCollector({
       redis,
       prefix,
-      quietMs: 50,
+      quietMs: QUIET_MS,
       inbox: { ownerId: taker },
       onAlbum: (parts, inboxId) => albums.push({ parts, inboxId }),
       onError: (error) => {
@@ -106,9 +115,10 @@ describe('AlbumCollector', () => {
       },
     });
     try {
+      // Armed first: only the take runs that script, whenever its timer fires.
+      const lost = cutter.cutNextReply("redis.call('LRANGE'");
       await collector.add(part(1, 'cut'));
       await collector.add(part(2, 'cut'));
-      const lost = cutter.cutNextReply("redis.call('LRANGE'");
       await waitFor(() => albums.length > 0, { message: 'the album' });
       await lost;
       expect(albums).toHaveLength(1);

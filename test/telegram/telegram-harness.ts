@@ -33,6 +33,8 @@ export interface TelegramRigOptions {
   mediaGroupWaitMs?: number;
   /** Run the render worker in this process (default true). */
   worker?: boolean;
+  /** A redis-server of the test's own (for a test that changes server settings); default the shared one. */
+  redisUrl?: string;
 }
 
 export interface TelegramRig {
@@ -64,7 +66,9 @@ export interface TelegramRig {
 export async function startTelegramRig(options: TelegramRigOptions = {}): Promise<TelegramRig> {
   const tg = await startFakeTelegram(options.telegram);
   const nemo = await startFakeNemo(options.nemo);
-  const { url: redisUrl, prefix } = testRedis();
+  const shared = testRedis();
+  const redisUrl = options.redisUrl ?? shared.url;
+  const { prefix } = shared;
   const config = loadConfig({
     ...FAST_ENV,
     NEMO_API_URL: nemo.url,

@@ -1,17 +1,27 @@
+import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { inboxKey } from '../../src/core/inbox.js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, startTelegramRig, WEBHOOK_SECRET, type TelegramRig } from './telegram-harness.js';
 
 let rig: TelegramRig | undefined;
+/** A test that changes server settings runs on a redis-server of its own, stopped after the rig. */
+let ownRedis: RedisServerHandle | undefined;
 
 // The fake's violations include any request into a chat before Telegram's retry_after elapsed.
 afterEach(async () => {
   const current = rig;
-  rig = undefined;
-  if (current) await closeAndCheck(current);
+  const server = ownRedis;
+  rig = ownRedis = undefined;
+  try {
+    if (current) await closeAndCheck(current);
+  } finally {
+    await server?.stop();
+    if (server) await rm(server.dir, { recursive: true, force: true });
+  }
 });
 
 const TOO_MANY = { code: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 };
@@ -87,7 +97,9 @@ describe('telegram under rate limits and restarts, end to end', () => {
   });
 
   it('when a button press was kept by a process that died before handling it, then the next process handles it, once; a handled press leaves nothing kept', async () => {
-    rig = await startTelegramRig();
+    // Keyspace events are a server-wide setting: this test turns them on in a server of its own.
+    ownRedis = await startRedis();
+    rig = await startTelegramRig({ redisUrl: ownRedis.url });
     const { tg } = rig;
     const user = tg.user();
     const chat = tg.privateChat(user);

@@ -69,7 +69,7 @@ export function withVideoClip(before: unknown, name: string, durationMs: number)
   return draft;
 }
 
-/** nemo-api.md: exportable when some track has a non-empty `sg`. */
+/** docs/nemo-api.md (State and the draft): exportable when some track has a non-empty `sg`. */
 export function isExportable(draft: unknown): boolean {
   if (typeof draft !== 'object' || draft === null) return false;
   const tracks = (draft as { t?: unknown }).t;

@@ -30,7 +30,7 @@ export function pollView(record: RenderRecord): PollView {
   return { status: 'processing', progress: Math.round(5 + (90 * polls) / total) };
 }
 
-/** The poll answer in one of the three shapes nemo-api.md lists. */
+/** The poll answer in one of the three shapes docs/nemo-api.md lists (Export, step 3). */
 export function pollAnswer(record: RenderRecord, view: PollView, outputUrl: string): unknown {
   const done = view.status === 'completed';
   const shape = record.script.shape ?? 1;

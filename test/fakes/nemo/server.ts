@@ -55,6 +55,7 @@ export async function startFakeNemo(options: FakeNemoOptions = {}): Promise<Fake
     url: live.baseUrl,
     requests: live.requests,
     violations: live.violations,
+    served: live.served,
     issuedTokens: live.issuedTokens,
     tokensByClientId: live.tokensByClientId,
     sessions: live.sessions,
@@ -100,7 +101,7 @@ export async function startFakeNemo(options: FakeNemoOptions = {}): Promise<Fake
 
 async function handle(state: FakeState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', state.baseUrl);
-  const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers };
+  const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, at: Date.now() };
   state.requests.push(record);
   if (/nmv_usr_/.test(req.url ?? '')) state.violation(`${url.pathname}: a bearer token appears in the URL`);
   try {
@@ -146,6 +147,7 @@ async function dispatch(state: FakeState, def: RouteDef, context: RouteContext):
   const failure = state.takeFailure(def.route);
   if (failure !== undefined) {
     await drain(req);
+    state.serve(def.route, failure.label ?? `HTTP ${failure.status ?? 200} code ${failure.code ?? failure.status ?? 500}`);
     sendFailure(res, failure);
     return;
   }
@@ -153,9 +155,11 @@ async function dispatch(state: FakeState, def: RouteDef, context: RouteContext):
     await def.handle(context);
     return;
   }
-  const caller = bearerCaller(state, req);
+  const bearer = bearerOf(req);
+  const caller = bearer === undefined ? undefined : state.caller(bearer);
   if (caller === undefined) {
     await drain(req);
+    if (bearer !== undefined && state.isExpired(bearer)) state.serve(def.route, 'expired token');
     sendError(res, 401, 1001, 'token invalid or expired');
     return;
   }
@@ -167,9 +171,8 @@ async function dispatch(state: FakeState, def: RouteDef, context: RouteContext):
   await def.handle({ ...context, caller });
 }
 
-function bearerCaller(state: FakeState, req: IncomingMessage): ReturnType<FakeState['caller']> {
-  const match = /^Bearer (\S+)$/.exec(header(req, 'authorization') ?? '');
-  return match?.[1] === undefined ? undefined : state.caller(match[1]);
+function bearerOf(req: IncomingMessage): string | undefined {
+  return /^Bearer (\S+)$/.exec(header(req, 'authorization') ?? '')?.[1];
 }
 
 function sendFailure(res: ServerResponse, failure: Failure): void {

@@ -11,6 +11,7 @@ import type {
   RecordedRequest,
   RenderRecord,
   RenderScript,
+  ServedFault,
   SseCall,
   TurnScript,
   UploadRecord,
@@ -36,6 +37,7 @@ interface TokenRecord {
 export class FakeState {
   readonly requests: RecordedRequest[] = [];
   readonly violations: string[] = [];
+  readonly served: ServedFault[] = [];
   readonly issuedTokens: string[] = [];
   readonly tokensByClientId = new Map<string, string[]>();
   readonly sessions = new Map<string, FakeSession>();
@@ -96,6 +98,15 @@ export class FakeState {
     const record = this.tokens.get(token);
     if (record === undefined || record.expired || record.expiresAt <= Date.now()) return undefined;
     return { token, userId: record.userId };
+  }
+
+  /** True when `token` was issued and then expired with `expireToken`: its refusal is a served fault. */
+  isExpired(token: string): boolean {
+    return this.tokens.get(token)?.expired === true;
+  }
+
+  serve(route: FakeRoute, label: string): void {
+    this.served.push({ route, label, at: Date.now() });
   }
 
   expireToken(token: string): void {

@@ -40,7 +40,9 @@ export async function runSse({ req, res, state, body, caller }: AuthedContext): 
   state.openStreams.set(sessionId, open + 1);
   res.once('close', () => state.openStreams.set(sessionId, (state.openStreams.get(sessionId) ?? 1) - 1));
 
-  const script = state.takeTurnScript(sessionId) ?? defaultTurn(text, state.baseUrl);
+  const scripted = state.takeTurnScript(sessionId);
+  if (scripted?.label !== undefined) state.serve('run_sse', scripted.label);
+  const script = scripted ?? defaultTurn(text, state.baseUrl);
   try {
     await playTurn(res, script, {
       applyDraft: (update) => state.applyDraft(session, update),

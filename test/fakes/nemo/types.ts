@@ -17,7 +17,7 @@ export type FakeRoute =
 
 /**
  * A scripted error answer: envelope `{code: code ?? status, message}` with HTTP `status ?? 200`,
- * so a test picks any of the three error styles of nemo-api.md.
+ * so a test picks any of the three error styles of docs/nemo-api.md (Answers and errors).
  */
 export interface Failure {
   status?: number;
@@ -25,6 +25,8 @@ export interface Failure {
   message?: string;
   /** Sets `Retry-After`; a 429 without it is legal too. */
   retryAfterSeconds?: number;
+  /** Names the fault in `served` once the fake has answered with it. */
+  label?: string;
 }
 
 /** A new draft, or a function `(before) => after` of the draft before. */
@@ -54,12 +56,14 @@ export interface TurnScript {
   keepAliveMs?: number;
   /** Plays only on this session's next turn; any session's when absent. */
   sessionId?: string;
+  /** Marks the script as a fault: it shows in `served`, under this name, once a turn plays it. */
+  label?: string;
 }
 
 export interface RenderScript {
   /** The poll that answers `completed` (default 2). */
   pollsUntilComplete?: number;
-  /** Poll answer shape, as nemo-api.md lists them (default 1). */
+  /** Poll answer shape, as docs/nemo-api.md lists them (default 1). */
   shape?: 1 | 2 | 3;
   /** The render ends `failed` with this `error` instead of completing. */
   fail?: string;
@@ -96,9 +100,24 @@ export interface CreditsState {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** `Date.now()` when the request arrived. */
+  at: number;
   headers: IncomingHttpHeaders;
   /** Parsed JSON bodies only. */
   body?: unknown;
+}
+
+/**
+ * A fault the fake really answered with: a scripted failure taken by a request, a refusal of a
+ * token expired with `expireToken`, or a labelled turn script played by a turn. A fault that was
+ * scripted but never met a request is not here.
+ */
+export interface ServedFault {
+  route: FakeRoute;
+  /** The failure's or script's `label`; unlabelled failures: `HTTP <status> code <code>`; `expired token`. */
+  label: string;
+  /** `Date.now()` when it was served. */
+  at: number;
 }
 
 export interface SseCall {
@@ -144,6 +163,8 @@ export interface FakeNemo {
   readonly requests: RecordedRequest[];
   /** Contract mismatches seen; tests assert it stays empty. */
   readonly violations: string[];
+  /** Faults in the order the fake served them (see `ServedFault`). */
+  readonly served: ServedFault[];
   readonly issuedTokens: string[];
   readonly tokensByClientId: Map<string, string[]>;
   readonly sessions: Map<string, FakeSession>;
