@@ -16,8 +16,8 @@ export type FakeRoute =
   | 'cdn';
 
 /**
- * A scripted error answer: envelope `{code: code ?? status, message}` with HTTP `status ?? 200`,
- * so a test picks any of the three error styles of nemo-api.md.
+ * A scripted error answer: envelope `{code: code ?? status, message}` (or `body`) with HTTP
+ * `status ?? 200`, so a test picks any of the three error styles of nemo-api.md.
  */
 export interface Failure {
   status?: number;
@@ -25,6 +25,8 @@ export interface Failure {
   message?: string;
   /** Sets `Retry-After`; a 429 without it is legal too. */
   retryAfterSeconds?: number;
+  /** This JSON body instead of the envelope, e.g. ADK's `{"error":"Session not found: …"}` with no code. */
+  body?: unknown;
 }
 
 /** A new draft, or a function `(before) => after` of the draft before. */
