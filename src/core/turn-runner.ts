@@ -65,8 +65,26 @@ interface TurnLog {
   generated: boolean;
   rawVideoReady: boolean;
   edited: boolean;
-  modelError?: { code: string; message?: string | undefined };
-  serverError?: string;
+  /** The last `errorCode` of the turn; its `errorMessage` is model or vendor text, never shown. */
+  modelError?: string;
+  /** An error frame (`{"error":…}`) ended the turn: the agent failed, maybe midway. */
+  serverError: boolean;
+}
+
+export type ModelErrorKind = 'refusal' | 'cut_short' | 'trouble';
+
+// Content-policy outcomes of Gemini and ADK (finish and block reasons): the model declined.
+const REFUSAL_CODES = /SAFETY|BLOCKLIST|PROHIBITED|SPII|RECITATION|JAILBREAK|MODEL_ARMOR|^LANGUAGE$/i;
+
+/**
+ * What an `errorCode` means for the user. Only content policy is a refusal; `MAX_TOKENS` that
+ * came with text cut the answer short; the rest (`"429"`, `"503"`, `UNKNOWN_ERROR`, malformed
+ * calls…) is the model service failing for now.
+ */
+export function modelErrorKind(code: string, hadText: boolean): ModelErrorKind {
+  if (REFUSAL_CODES.test(code)) return 'refusal';
+  if (/^MAX_TOKENS$/i.test(code) && hadText) return 'cut_short';
+  return 'trouble';
 }
 
 /**
@@ -79,7 +97,7 @@ export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<Tur
   const lang = reply.lang;
   const before = input.draftBefore ?? (await readDraft(deps, input));
   const started = Date.now();
-  const log: TurnLog = { texts: [], partial: '', generated: false, rawVideoReady: false, edited: false };
+  const log: TurnLog = { texts: [], partial: '', generated: false, rawVideoReady: false, edited: false, serverError: false };
 
   await reply.progress(t(lang, 'thinking'));
   const stillWorking = startStillWorking(deps, reply, started);
@@ -101,7 +119,22 @@ export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<Tur
     stillWorking.stop();
   }
 
-  if (broken) return recover(deps, input, before, log, broken);
+  if (broken) {
+    return recover(deps, input, before, log, {
+      progress: t(lang, 'recovering'),
+      incomplete: (text) => t(lang, 'incomplete', { text }),
+      partial: broken.partialText,
+    });
+  }
+  // An error frame: the agent failed, possibly after doing part of the work. Its text so far is
+  // shown, and the outcome is read from the state as after a broken stream, never "Done".
+  if (log.serverError) {
+    return recover(deps, input, before, log, {
+      progress: t(lang, 'agentFailedRecovering'),
+      incomplete: (text) => t(lang, 'incompleteStopped', { text }),
+      partial: '',
+    });
+  }
 
   const after = await readDraft(deps, input);
   await report(input, log, before, after);
@@ -136,10 +169,10 @@ async function onEvent(event: TurnEvent, log: TurnLog, reply: ChatReply): Promis
       }
       return;
     case 'model_error':
-      log.modelError = { code: event.code, message: event.message };
+      log.modelError = event.code;
       return;
     case 'server_error':
-      log.serverError = event.message;
+      log.serverError = true;
       return;
     case 'keepalive':
       return;
@@ -157,8 +190,13 @@ async function report(input: TurnInput, log: TurnLog, beforeRaw: unknown, afterR
 
   const translated = translateAgentText(log.texts.join('\n\n'));
   if (translated.text.trim()) parts.push(translated.text.trim());
-  if (log.modelError) parts.push(t(lang, 'modelRefused', { reason: log.modelError.message ?? log.modelError.code }));
-  if (log.serverError && changes.length === 0 && parts.length === 0) parts.push(t(lang, 'serviceError'));
+  // A preview no whole event replaced: the stream ended (or failed) before its final text.
+  const preview = log.partial.trim();
+  if (preview) parts.push(t(lang, 'incompleteStopped', { text: translateAgentText(preview).text.trim() || preview }));
+  const errorKind = log.modelError === undefined ? undefined : modelErrorKind(log.modelError, translated.text.trim() !== '');
+  if (errorKind === 'refusal') parts.push(t(lang, 'modelRefused'));
+  else if (errorKind === 'cut_short') parts.push(t(lang, 'answerCutShort'));
+  else if (errorKind === 'trouble') parts.push(t(lang, 'modelTrouble'));
 
   if (log.generated && hasPostProduction(after)) {
     parts.push(t(lang, 'postProduction', { timeline: timelineSummary(after, lang) }));
@@ -172,11 +210,12 @@ async function report(input: TurnInput, log: TurnLog, beforeRaw: unknown, afterR
   if (changes.length > 0 || log.generated) parts.push(t(lang, 'nextSteps'));
   else if (translated.intents.includes('export')) parts.push(t(lang, 'exportHint'));
 
-  await reply.progress(doneText(lang, log));
+  await reply.progress(doneText(lang, log, errorKind));
   await reply.send(parts.join('\n\n'), { buttons: answerButtons(lang) });
 }
 
-function doneText(lang: Language, log: TurnLog): string {
+function doneText(lang: Language, log: TurnLog, errorKind: ModelErrorKind | undefined): string {
+  if (errorKind === 'refusal' || errorKind === 'trouble') return t(lang, 'turnProblem');
   return log.generated ? t(lang, 'doneGenerated') : t(lang, 'doneTurn');
 }
 
@@ -184,21 +223,26 @@ function hasPostProduction(draft: Draft): boolean {
   return draft.tracks.some((track) => track.kind === 'audio' || track.kind === 'text');
 }
 
-/** Broken or stalled stream: show what arrived, then watch the state for the result. */
-async function recover(
-  deps: TurnDeps,
-  input: TurnInput,
-  beforeRaw: unknown,
-  log: TurnLog,
-  broken: NemoStreamError,
-): Promise<TurnResult> {
+interface RecoveryWords {
+  /** The progress message while the state is watched. */
+  progress: string;
+  /** A preview marked as incomplete. */
+  incomplete: (text: string) => string;
+  /** The stream's own preview at the break, if it kept one. */
+  partial: string;
+}
+
+/**
+ * A broken or stalled stream, or an agent that failed midway: show what arrived, a preview
+ * marked incomplete, then watch the state for the result.
+ */
+async function recover(deps: TurnDeps, input: TurnInput, beforeRaw: unknown, log: TurnLog, words: RecoveryWords): Promise<TurnResult> {
   const { reply } = input;
-  const lang = reply.lang;
   const shown = translateAgentText(log.texts.join('\n\n')).text.trim();
-  const partial = (broken.partialText || log.partial).trim();
+  const partial = (words.partial || log.partial).trim();
   if (shown) await reply.send(shown);
-  if (partial) await reply.send(t(lang, 'incomplete', { text: translateAgentText(partial).text || partial }));
-  await reply.progress(t(lang, 'recovering'));
+  if (partial) await reply.send(words.incomplete(translateAgentText(partial).text.trim() || partial));
+  await reply.progress(words.progress);
   return recoverFromState(deps, input, beforeRaw);
 }
 

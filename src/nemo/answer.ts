@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { NemoApiError } from './errors.js';
+import { NemoApiError, NemoCode } from './errors.js';
 import { envelopeSchema } from './schemas.js';
 
 /** What came back from the service, before any meaning is given to it. */
@@ -52,9 +52,13 @@ function serviceMessageOf(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
-function nemoCodeOf(body: Record<string, unknown>): number | undefined {
+// An ADK API server forgets a session with `404 {"error":"Session not found: <id>"}` and no code.
+const ADK_SESSION_NOT_FOUND = /^\s*session not found\b/i;
+
+function nemoCodeOf(body: Record<string, unknown>, status: number): number | undefined {
   if (typeof body.code === 'number') return body.code;
   if (typeof body.code === 'string' && /^\d+$/.test(body.code)) return Number(body.code);
+  if (status === 404 && typeof body.error === 'string' && ADK_SESSION_NOT_FOUND.test(body.error)) return NemoCode.SessionNotFound;
   return undefined;
 }
 
@@ -65,7 +69,7 @@ function nemoCodeOf(body: Record<string, unknown>): number | undefined {
  */
 export function checkAnswer(answer: RawAnswer, endpoint: string): unknown {
   const body = isRecord(answer.body) ? answer.body : undefined;
-  const nemoCode = body ? nemoCodeOf(body) : undefined;
+  const nemoCode = body ? nemoCodeOf(body, answer.status) : undefined;
   const serviceMessage = body ? serviceMessageOf(body) : undefined;
   const refused = (): NemoApiError =>
     new NemoApiError({

@@ -164,11 +164,20 @@ export class NemoClient {
    */
   async *runTurn(cred: NemoCredentials, sessionId: string, text: string, options: RunTurnOptions = {}): AsyncGenerator<TurnEvent, void, undefined> {
     const endpoint = RUN_SSE_ENDPOINT;
+    const newMessage = { role: 'user', parts: [{ text }] };
+    // Both spellings: the seed documents snake_case, the JS ADK server reads only camelCase
+    // (and fails with "Session not found: undefined" without it), Python ADK reads either.
+    // `streaming: false` asks for whole events, as NemoVideo's documented body does by default.
     const payload = JSON.stringify({
       app_name: 'nemo_agent',
       user_id: 'me',
       session_id: sessionId,
-      new_message: { role: 'user', parts: [{ text }] },
+      new_message: newMessage,
+      appName: 'nemo_agent',
+      userId: 'me',
+      sessionId,
+      newMessage,
+      streaming: false,
     });
     const callerSignal = options.signal;
     const connection = new AbortController();

@@ -109,19 +109,27 @@ export function createTurnEventMapper(): TurnEventMapper {
       if (part.success) parts.push(part.data);
     }
     const visibleText = (part: Part): string | undefined =>
-      !fromUser && part.thought !== true && part.text != null && part.text.trim() !== '' ? part.text : undefined;
+      !fromUser && part.thought !== true && part.text != null ? part.text : undefined;
 
     if (event.partial === true) {
       // A preview: the next non-partial event repeats the whole text. Partial function calls are not run.
       const added = parts.map(visibleText).filter((text) => text !== undefined).join('');
-      if (added !== '') {
+      // Whitespace is kept (a chunk may be the space between two words), but alone it shows nothing.
+      if (added.trim() !== '' || (added !== '' && partialText !== '')) {
         partialText += added;
         out.push({ type: 'partial', text: added });
       }
       return out;
     }
     partialText = '';
+    // ADK and Gemini mean the text parts of one event as one text: joined with nothing between.
+    let text = '';
+    const flushText = (): void => {
+      if (text.trim() !== '') out.push({ type: 'text', text, author: event.author ?? '' });
+      text = '';
+    };
     for (const part of parts) {
+      if (part.functionCall != null || part.functionResponse != null) flushText();
       if (part.functionCall != null) {
         const call: TurnEvent = { type: 'tool_call', name: part.functionCall.name, args: part.functionCall.args };
         if (part.functionCall.id != null) call.id = part.functionCall.id;
@@ -131,10 +139,10 @@ export function createTurnEventMapper(): TurnEventMapper {
         if (part.functionResponse.id != null) result.id = part.functionResponse.id;
         out.push(result);
       } else {
-        const text = visibleText(part);
-        if (text !== undefined) out.push({ type: 'text', text, author: event.author ?? '' });
+        text += visibleText(part) ?? '';
       }
     }
+    flushText();
     return out;
   }
 

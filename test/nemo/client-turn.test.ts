@@ -98,6 +98,43 @@ describe('NemoClient.runTurn against the fake NemoVideo', () => {
     expect(classify(unknown.error).action).toBe('new_session');
   });
 
+  it('when a turn is sent, then its body carries the documented snake_case keys and the camelCase twins the JS ADK reads', async () => {
+    const { cred, session } = await h.user();
+    const { error } = await h.collect(h.client.runTurn(cred, session.sessionId, 'just say hi'));
+    expect(error).toBeUndefined();
+    const body = h.fake.requests.find((r) => r.path === '/run_sse')?.body as Record<string, unknown>;
+    const message = { role: 'user', parts: [{ text: 'just say hi' }] };
+    expect(body).toEqual({
+      app_name: 'nemo_agent',
+      user_id: 'me',
+      session_id: session.sessionId,
+      new_message: message,
+      appName: 'nemo_agent',
+      userId: 'me',
+      sessionId: session.sessionId,
+      newMessage: message,
+      streaming: false,
+    });
+  });
+
+  it('when an ADK server answers 404 "Session not found: <id>" with no code, then it is the 1002 of an unknown session', async () => {
+    const { cred, session } = await h.user();
+    h.fake.failNext('run_sse', { status: 404, body: { error: `Session not found: ${session.sessionId}` } });
+    const { events, error } = await h.collect(h.client.runTurn(cred, session.sessionId, 'hi'));
+    expect(events).toEqual([]);
+    expect(error).toMatchObject({ status: 404, nemoCode: 1002 });
+    expect(classify(error).action).toBe('new_session');
+    expect(h.fake.sseCalls).toEqual([]);
+  });
+
+  it('when a 404 without a code says something else, then it is not taken for an unknown session', async () => {
+    const { cred, session } = await h.user();
+    h.fake.failNext('run_sse', { status: 404, body: { error: 'App not found: nemo_agent' } });
+    const { error } = await h.collect(h.client.runTurn(cred, session.sessionId, 'hi'));
+    expect(error).toMatchObject({ status: 404, nemoCode: undefined });
+    expect(classify(error).action).toBe('give_up');
+  });
+
   it('when a gateway answers the turn with a 5xx, then it is not sent again', async () => {
     const { cred, session } = await h.user();
     h.fake.failNext('run_sse', { status: 502 });

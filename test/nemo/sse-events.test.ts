@@ -73,6 +73,36 @@ describe('turnEventsFromPayloads', () => {
     ]);
   });
 
+  it('when one event has several text parts, then they are one text joined with nothing between, as ADK and Gemini mean them', () => {
+    const events = turnEventsFromPayloads([
+      json(adk.textParts(['The title ', 'is now ', '"Paradise Found".'])),
+      json(adk.textParts(['你好，', '视频', ' 🎬'])),
+    ]);
+    expect(events).toEqual([
+      { type: 'text', text: 'The title is now "Paradise Found".', author: 'nemo_agent' },
+      { type: 'text', text: '你好，视频 🎬', author: 'nemo_agent' },
+    ]);
+  });
+
+  it('when text parts surround a function call in one event, then the text before and after are separate texts around the call', () => {
+    const event = adk.textParts(['Generating ', 'the clip.']);
+    (event.content as { parts: unknown[] }).parts.push({ functionCall: { id: 'c1', name: 'generate_video_with_seedance', args: {} } }, { text: 'Started.' });
+    expect(turnEventsFromPayloads([json(event)]).map((e) => e.type + (e.type === 'text' ? `:${e.text}` : ''))).toEqual([
+      'text:Generating the clip.',
+      'tool_call',
+      'text:Started.',
+    ]);
+  });
+
+  it('when a streamed piece is only the space between two words, then the preview keeps it', () => {
+    const events = turnEventsFromPayloads([
+      json(adk.text('Hello', { partial: true })),
+      json(adk.text(' ', { partial: true })),
+      json(adk.text('world', { partial: true })),
+    ]);
+    expect(events.map((e) => (e.type === 'partial' ? e.text : e.type)).join('')).toBe('Hello world');
+  });
+
   it('when a partial event holds a function call, then the call is ignored', () => {
     const call = { ...adk.call('edit_multitrack', { op: 'cut' }, 'p1'), partial: true };
     expect(turnEventsFromPayloads([json(call)])).toEqual([]);

@@ -12,12 +12,14 @@ export interface TextOptions {
 export interface AdkBuilders {
   readonly invocationId: string;
   text(text: string, options?: TextOptions): AdkEvent;
+  /** One event with several text parts, as Gemini and ADK write them. */
+  textParts(texts: string[], options?: TextOptions): AdkEvent;
   /** A model event with a functionCall part, after an optional text part. */
   call(name: string, args: Record<string, unknown>, id?: string, text?: string): AdkEvent;
   /** The tool's result; ADK sends it with `content.role` "user". */
   response(name: string, response: Record<string, unknown>, id?: string): AdkEvent;
-  /** A model-level failure (e.g. SAFETY) sent with HTTP 200. */
-  modelError(code: string, message: string): AdkEvent;
+  /** A model-level failure (e.g. SAFETY) sent with HTTP 200; `MAX_TOKENS` may carry the text. */
+  modelError(code: string, message: string, text?: string): AdkEvent;
   actionsOnly(stateDelta: Record<string, unknown>): AdkEvent;
 }
 
@@ -37,17 +39,15 @@ export function adkTurn(invocationId: string = newInvocationId()): AdkBuilders {
     timestamp: Date.now() / 1000,
     actions: { stateDelta, artifactDelta: {}, requestedAuthConfigs: {} },
   });
+  const textParts = (texts: string[], options: TextOptions = {}): AdkEvent => ({
+    content: { role: 'model', parts: texts.map((text) => (options.thought === true ? { text, thought: true } : { text })) },
+    ...(options.partial === true ? { partial: true } : {}),
+    ...base(options.author ?? AGENT),
+  });
   return {
     invocationId,
-    text(text, options = {}) {
-      const part: Record<string, unknown> = { text };
-      if (options.thought === true) part.thought = true;
-      return {
-        content: { role: 'model', parts: [part] },
-        ...(options.partial === true ? { partial: true } : {}),
-        ...base(options.author ?? AGENT),
-      };
-    },
+    text: (text, options) => textParts([text], options),
+    textParts,
     call(name, args, id = callId(), text) {
       const parts: unknown[] = [];
       if (text !== undefined) parts.push({ text });
@@ -57,8 +57,9 @@ export function adkTurn(invocationId: string = newInvocationId()): AdkBuilders {
     response(name, response, id = callId()) {
       return { content: { role: 'user', parts: [{ functionResponse: { id, name, response } }] }, ...base(AGENT) };
     },
-    modelError(code, message) {
-      return { ...base(AGENT), errorCode: code, errorMessage: message };
+    modelError(code, message, text) {
+      const content = text === undefined ? {} : { content: { role: 'model', parts: [{ text }] } };
+      return { ...content, ...base(AGENT), errorCode: code, errorMessage: message };
     },
     actionsOnly(stateDelta) {
       return base(AGENT, stateDelta);
@@ -72,6 +73,7 @@ function callId(): string {
 
 const shared = adkTurn();
 export const text = shared.text;
+export const textParts = shared.textParts;
 export const call = shared.call;
 export const response = shared.response;
 export const modelError = shared.modelError;
@@ -94,4 +96,4 @@ export function errorFrame(message: string, details = false): Record<string, unk
 }
 
 /** The builders as one namespace: `adk.call(…)`. */
-export const adk = { text, call, response, modelError, actionsOnly, toSnakeCase, errorFrame, turn: adkTurn };
+export const adk = { text, textParts, call, response, modelError, actionsOnly, toSnakeCase, errorFrame, turn: adkTurn };

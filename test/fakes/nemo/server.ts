@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anonymousToken, claimToken } from './auth-routes.js';
-import { drain, header, readJson, sendError } from './http-io.js';
+import { drain, header, readJson, sendError, sendJson } from './http-io.js';
 import { createSession, credits, sessionState } from './project-routes.js';
 import { cancelRender, cdn, downloadRender, pollRender, renderOutputSha256, submitRender } from './render-routes.js';
 import type { AuthedContext, RouteContext } from './route-context.js';
@@ -179,7 +179,8 @@ function sendFailure(res: ServerResponse, failure: Failure): void {
   const status = failure.status ?? 200;
   const code = failure.code ?? failure.status ?? 500;
   const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(failure.retryAfterSeconds) };
-  sendError(res, status, code, failure.message ?? `injected failure ${code}`, headers);
+  if (failure.body !== undefined) sendJson(res, status, failure.body, headers);
+  else sendError(res, status, code, failure.message ?? `injected failure ${code}`, headers);
 }
 
 function turnsEnded(state: FakeState, count: number): Promise<void> {

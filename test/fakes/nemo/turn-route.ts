@@ -4,15 +4,28 @@ import { header, sendError } from './http-io.js';
 import { contract, type AuthedContext } from './route-context.js';
 import { playTurn } from './sse.js';
 
-const RunSseBody = z.strictObject({
-  app_name: z.literal('nemo_agent'),
-  user_id: z.literal('me'),
-  session_id: z.string().regex(/^\d+$/),
-  new_message: z.strictObject({
-    role: z.literal('user'),
-    parts: z.tuple([z.strictObject({ text: z.string().min(1) })]),
-  }),
+const Message = z.strictObject({
+  role: z.literal('user'),
+  parts: z.tuple([z.strictObject({ text: z.string().min(1) })]),
 });
+
+// The documented snake_case body; the camelCase twins the JS ADK reads may ride along, and must agree.
+const RunSseBody = z
+  .strictObject({
+    app_name: z.literal('nemo_agent'),
+    user_id: z.literal('me'),
+    session_id: z.string().regex(/^\d+$/),
+    new_message: Message,
+    appName: z.literal('nemo_agent').optional(),
+    userId: z.literal('me').optional(),
+    sessionId: z.string().optional(),
+    newMessage: Message.optional(),
+    streaming: z.boolean().optional(),
+  })
+  .refine((body) => body.sessionId === undefined || body.sessionId === body.session_id, { message: 'sessionId differs from session_id' })
+  .refine((body) => body.newMessage === undefined || JSON.stringify(body.newMessage) === JSON.stringify(body.new_message), {
+    message: 'newMessage differs from new_message',
+  });
 
 export async function runSse({ req, res, state, body, caller }: AuthedContext): Promise<void> {
   if (!(header(req, 'accept') ?? '').includes('text/event-stream')) state.violation('run_sse: Accept is not text/event-stream');

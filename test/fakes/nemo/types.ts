@@ -16,8 +16,8 @@ export type FakeRoute =
   | 'cdn';
 
 /**
- * A scripted error answer: envelope `{code: code ?? status, message}` with HTTP `status ?? 200`,
- * so a test picks any of the three error styles of docs/nemo-api.md (Answers and errors).
+ * A scripted error answer: envelope `{code: code ?? status, message}` (or `body`) with HTTP
+ * `status ?? 200`, so a test picks any of the three error styles of docs/nemo-api.md (Answers and errors).
  */
 export interface Failure {
   status?: number;
@@ -27,6 +27,8 @@ export interface Failure {
   retryAfterSeconds?: number;
   /** Names the fault in `served` once the fake has answered with it. */
   label?: string;
+  /** This JSON body instead of the envelope, e.g. ADK's `{"error":"Session not found: …"}` with no code. */
+  body?: unknown;
 }
 
 /** A new draft, or a function `(before) => after` of the draft before. */
