@@ -105,7 +105,22 @@ export interface ScriptedFailure {
   retryAfter?: number;
 }
 
+/**
+ * How a Bot API that is not our friend answers (other servers, proxies, real Telegram on a bad
+ * day): every matching call is refused, until `setUnfriendly({})`.
+ */
+export interface UnfriendlyMode {
+  /** editMessageText refused: "message to edit not found", "message can't be edited" (400), or a 502. */
+  edits?: 'not-found' | 'cant-be-edited' | 'server-error';
+  /** sendVideo and sendDocument refused with 400 or 500 (after reading the upload). */
+  uploads?: 400 | 500;
+  /** These methods answer 200 with an HTML page instead of the Bot API's JSON. */
+  unshaped?: string[];
+}
+
 export interface FakeTelegramOptions {
+  /** Refusals from the start (see `setUnfriendly`). */
+  unfriendly?: UnfriendlyMode;
   token?: string;
   botUsername?: string;
   /** Multipart uploads over this get 413 (default 50 MB). */
@@ -150,6 +165,8 @@ export interface FakeTelegram {
   violations: string[];
   /** The next `times` calls of `method` fail with this answer (a 429 with `retryAfter` pauses the chat). */
   failNext(method: string, failure: ScriptedFailure, times?: number): void;
+  /** From now on, refuse calls as `mode` says (`{}`: friendly again). Refused calls are in `calls` with `failed`. */
+  setUnfriendly(mode: UnfriendlyMode): void;
   /** Updates not yet confirmed by a getUpdates offset (or a webhook 2xx). */
   unconfirmed(): number;
   /** Resolves when a getUpdates long poll is waiting (polling has started). */

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { UnfriendlyMode } from '../fakes/telegram/index.js';
+import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
+
+let rig: TelegramRig | undefined;
+
+afterEach(async () => {
+  const current = rig;
+  rig = undefined;
+  if (current) await closeAndCheck(current);
+});
+
+const REFUSED_EDITS: Array<[string, UnfriendlyMode]> = [
+  ['message to edit not found', { edits: 'not-found' }],
+  ["message can't be edited", { edits: 'cant-be-edited' }],
+  ['a 502', { edits: 'server-error' }],
+  ['an answer that is not the Bot API', { unshaped: ['editMessageText'] }],
+];
+
+describe('telegram against an unfriendly Bot API, end to end', () => {
+  it.each(REFUSED_EDITS)('when every progress edit is refused (%s), then the generation answer still arrives and the agent stream is read to its end', async (_name, mode) => {
+    rig = await startTelegramRig({ telegram: { unfriendly: mode } });
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'Generate a video of a city timelapse' });
+
+    const answer = await rig.waitSent(chat.id, /Keep them, or say/, { timeoutMs: 15_000 });
+    await nemo.turnsEnded(1);
+    await rig.bot.idle();
+
+    expect(answer.replyMarkup?.inline_keyboard.flat().map((b) => b.text)).toContain('Export');
+    // The stream was not cut: the agent's work was not cancelled.
+    expect(nemo.clientAborts).toEqual([]);
+    expect(tg.calls.filter((c) => c.method === 'editMessageText' && c.failed !== undefined).length).toBeGreaterThan(0);
+    const texts = rig.sentTo(chat.id).map((m) => m.text ?? '');
+    expect(texts.join('\n')).not.toMatch(/Something went wrong/);
+    // A progress message that cannot be edited is replaced by a new one for the next step.
+    expect(texts).toContain('Working on it…');
+    expect(texts.some((text) => /^The raw video is ready/.test(text))).toBe(true);
+    expect(rig.logs()).toContain('progress edit failed');
+    expect(rig.logs()).not.toContain('turn failed');
+  });
+
+  it('when only the final "Done." edit of a plain turn is refused, then the answer still arrives', async () => {
+    rig = await startTelegramRig({ telegram: { unfriendly: { edits: 'not-found' } } });
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'hello there' });
+
+    await rig.waitSent(chat.id, /Happy to help with: hello there/);
+    await rig.bot.idle();
+    expect(nemo.clientAborts).toEqual([]);
+    const edits = tg.calls.filter((c) => c.method === 'editMessageText');
+    expect(edits.map((c) => [c.params.text, c.failed])).toEqual([['Done.', 400]]);
+    expect(rig.sentTo(chat.id).map((m) => m.text)).toEqual(['Setting things up…', expect.stringMatching(/^Ready!/), 'Working on it…', expect.stringMatching(/^Happy to help with/)]);
+  });
+});
