@@ -56,4 +56,28 @@ describe('telegram against an unfriendly Bot API, end to end', () => {
     expect(edits.map((c) => [c.params.text, c.failed])).toEqual([['Done.', 400]]);
     expect(rig.sentTo(chat.id).map((m) => m.text)).toEqual(['Setting things up…', expect.stringMatching(/^Ready!/), 'Working on it…', expect.stringMatching(/^Happy to help with/)]);
   });
+
+  it.each([400, 500] as const)('when sendVideo is refused with %i, then the user gets the download link and the project link, once, and no "export again"', async (status) => {
+    rig = await startTelegramRig({ telegram: { unfriendly: { uploads: status } } });
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'Generate a video of a city timelapse' });
+    await rig.waitSent(chat.id, /Keep them, or say/);
+    const from = tg.sent.length;
+    tg.say(chat, user, { text: '/export' });
+
+    const link = await rig.waitSent(chat.id, /download link/, { from, timeoutMs: 15_000 });
+    const renderId = [...nemo.renders.keys()][0] ?? '';
+    expect(link.text).toContain(`${nemo.url}/cdn/${renderId}.mp4`);
+    expect(link.text).toMatch(/Project: \S+\/workspace\/claim\?ct=/);
+    const progress = rig.sentTo(chat.id).find((m) => m.history[0] === 'Rendering, about 30 s…');
+    await rig.app.worker?.worker.close();
+    expect(progress?.text).toBe('Video ready: sent as a link, since the file could not be uploaded here.');
+    expect(tg.calls.filter((c) => c.method === 'sendVideo').map((c) => c.failed)).toEqual([status]);
+    expect(nemo.requests.filter((r) => r.path.startsWith('/cdn/'))).toHaveLength(1);
+    const after = rig.sentTo(chat.id).slice(from).map((m) => m.text ?? '');
+    expect(after.filter((text) => /download link/.test(text))).toHaveLength(1);
+    expect(after.join('\n')).not.toMatch(/render failed|try again|"export"/i);
+  });
 });
