@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait-for.js';
 import type { UnfriendlyMode } from '../fakes/telegram/index.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
@@ -79,5 +80,62 @@ describe('telegram against an unfriendly Bot API, end to end', () => {
     const after = rig.sentTo(chat.id).slice(from).map((m) => m.text ?? '');
     expect(after.filter((text) => /download link/.test(text))).toHaveLength(1);
     expect(after.join('\n')).not.toMatch(/render failed|try again|"export"/i);
+  });
+});
+
+describe('telegram button presses, end to end', () => {
+  it('when a press in one chat carries the data of a button from an allowed group, then it is refused with a hint and nothing happens in the group', async () => {
+    // Only the group may use the bot (the fake's first group has this id): the forger's private chat is not allowed.
+    rig = await startTelegramRig({ env: { ALLOWED_CHATS: 'telegram:-1001000000001' } });
+    const { tg, nemo } = rig;
+    const alice = tg.user();
+    const mallory = tg.user();
+    const group = tg.group();
+    expect(group.id).toBe(-1001000000001);
+    tg.say(group, alice, { text: `@${tg.bot.username} hello there` });
+    const answer = await rig.waitSent(group.id, /Happy to help with: hello there/);
+    const status = answer.replyMarkup?.inline_keyboard.flat().find((b) => b.text === 'Status');
+    expect(status?.callback_data).toBeDefined();
+
+    // Mallory's own chat with the bot, where a bot message exists to "press" under.
+    const own = tg.privateChat(mallory);
+    tg.say(own, mallory, { text: '/help' });
+    const refusal = await rig.waitSent(own.id, /private/);
+    const before = { group: rig.sentTo(group.id).length, own: rig.sentTo(own.id).length, sse: nemo.sseCalls.length, sessions: nemo.sessions.size };
+    tg.press(mallory, refusal, status?.callback_data ?? '');
+    await waitFor(() => tg.callbackAnswers.length === 1, { message: 'the forged press answered' });
+    await rig.bot.idle();
+
+    expect(tg.callbackAnswers[0]?.text).toMatch(/another chat/);
+    expect(rig.sentTo(group.id)).toHaveLength(before.group);
+    expect(rig.sentTo(own.id)).toHaveLength(before.own);
+    expect(nemo.sessions.size).toBe(before.sessions);
+    expect(nemo.sseCalls).toHaveLength(before.sse);
+    expect(rig.logs()).toContain('button pressed outside the chat it was posted in');
+
+    // The same button pressed where it was posted still works.
+    const from = tg.sent.length;
+    tg.press(alice, answer, status?.callback_data ?? '');
+    await rig.waitSent(group.id, /Timeline|nothing|empty/i, { from });
+  });
+
+  it('when a press comes in an unexpected shape, then it is answered with a short hint and logged, and nothing else happens', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'hello there' });
+    const answer = await rig.waitSent(chat.id, /Happy to help with/);
+    const status = answer.replyMarkup?.inline_keyboard.flat().find((b) => b.text === 'Status');
+    const sse = nemo.sseCalls.length;
+    const sent = tg.sent.length;
+    tg.press(user, answer, status?.callback_data ?? '', { mangle: ({ from: _from, ...rest }) => ({ ...rest, from: { id: 'not-a-number' } }) });
+    await waitFor(() => tg.callbackAnswers.length === 1, { message: 'the odd press answered' });
+    await rig.bot.idle();
+
+    expect(tg.callbackAnswers[0]?.text).toMatch(/can't read this button/);
+    expect(rig.logs()).toContain('button press of an unexpected shape');
+    expect(tg.sent).toHaveLength(sent);
+    expect(nemo.sseCalls).toHaveLength(sse);
   });
 });

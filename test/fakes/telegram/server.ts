@@ -459,7 +459,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       const chat = world.chats.get(message.chatId);
       const stored = world.find(message.chatId, message.messageId);
       const shown = opts.inaccessible || !stored ? { chat, message_id: message.messageId, date: 0 } : stored;
-      updates.push({ callback_query: { id, from, chat_instance: `ci${message.chatId}`, message: shown, data: callbackData } });
+      const query: Record<string, unknown> = { id, from, chat_instance: `ci${message.chatId}`, message: shown, data: callbackData };
+      updates.push({ callback_query: opts.mangle ? opts.mangle(query) : query });
       return id;
     },
     pushUpdate: (update: Omit<TgUpdate, 'update_id'>) => updates.push(update),

@@ -148,7 +148,16 @@ export interface FakeTelegram {
   /** A user writes: the message is stored and queued as an update. */
   say(chat: TgChat, from: TgUser, content: UserContent): TgMessage;
   /** A user presses an inline button under a bot message; returns the callback query id. */
-  press(from: TgUser, message: BotMessage, callbackData: string, options?: { inaccessible?: boolean }): string;
+  press(
+    from: TgUser,
+    message: BotMessage,
+    callbackData: string,
+    options?: {
+      inaccessible?: boolean;
+      /** Reshapes the callback_query before it is queued (a client or server that differs); it stays answerable by its id. */
+      mangle?: (query: Record<string, unknown>) => Record<string, unknown>;
+    },
+  ): string;
   /** Queues any update (a service message, an edited message…). */
   pushUpdate(update: Omit<TgUpdate, 'update_id'>): number;
   /** Everything the bot posted, in order (current text in `text`, all texts in `history`). */
