@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import { z } from 'zod';
-import { detectLanguage } from '../../src/core/i18n.js';
-import type { MessageHandler } from '../../src/core/types.js';
+import { detectLanguage, t } from '../../src/core/i18n.js';
+import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
 import { ButtonStore, type ButtonTarget } from './button-store.js';
@@ -156,12 +156,45 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     await albums.sweep();
   };
 
-  /** Files over the download limit are explained here; the rest goes to the engine. */
+  /**
+   * Files over the download limit, and files whose lookup failed, are explained here; a file
+   * of unknown size is measured (downloaded to a temp file); the rest goes to the engine.
+   */
   const deliver = async (message: NormalizedMessage, inboxId?: string): Promise<void> => {
+    const cleanups: Array<() => Promise<void>> = [];
+    try {
+      await deliverFiles(message, cleanups, inboxId);
+    } finally {
+      await Promise.all(cleanups.map((cleanup) => cleanup()));
+    }
+  };
+
+  /** The file with its size, or why it cannot be had; a failed lookup is no "too large". */
+  const sizeOf = async (file: FileRef, measured: Map<string, Attachment>, cleanups: Array<() => Promise<void>>): Promise<FileRef | Error> => {
+    try {
+      const sized = await files.withSize(file);
+      if (sized instanceof TelegramFileTooBigError || sized.size !== undefined) return sized;
+      const local = await files.spool(sized);
+      cleanups.push(local.cleanup);
+      measured.set(file.fileId, local.attachment);
+      return { ...sized, size: local.attachment.size };
+    } catch (error) {
+      if (error instanceof TelegramFileTooBigError) return error;
+      logger.warn({ err: describeTelegramError(error), file: file.name }, 'a file could not be fetched from Telegram');
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  const deliverFiles = async (message: NormalizedMessage, cleanups: Array<() => Promise<void>>, inboxId?: string): Promise<void> => {
     const lang = detectLanguage(message.language, message.text);
     const kept: FileRef[] = [];
+    const measured = new Map<string, Attachment>();
     for (const file of message.files) {
-      const sized = await files.withSize(file).catch(() => file);
+      const sized = await sizeOf(file, measured, cleanups);
+      if (sized instanceof Error && !(sized instanceof TelegramFileTooBigError)) {
+        await deps.outbox.sendText(addressOf(message), t(lang, 'fileNotFetched', { name: file.name }));
+        continue;
+      }
       if (sized instanceof TelegramFileTooBigError || files.tooBig(sized)) {
         const size = sized instanceof TelegramFileTooBigError ? undefined : sized.size;
         const limitMb = Math.floor(files.maxDownloadBytes / 2 ** 20);
@@ -178,7 +211,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     const incoming = toIncomingMessage(
       { ...message, files: kept },
       {
-        attachment: (file) => files.attachment(file),
+        attachment: (file) => measured.get(file.fileId) ?? files.attachment(file),
         deleteMessage: async (chatId, messageId) => {
           await bot.telegram.deleteMessage(chatId, messageId);
         },

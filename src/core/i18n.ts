@@ -61,6 +61,7 @@ const en = {
     `I can't use "${p.name}": that file type isn't supported. Accepted: ${p.formats}, and documents (txt, md, docx, pdf).`,
   fileTooLarge: (p: { name: string; maxMb: number }) =>
     `"${p.name}" is too large (the limit is ${p.maxMb} MB). Try compressing or trimming it.`,
+  fileNotFetched: (p: { name: string }) => `"${p.name}" could not be fetched from the chat service. Please send it again (with your words).`,
   documentUnreadable: (p: { name: string }) => `I couldn't read the text in "${p.name}". Is it a valid document?`,
   voiceNoteUnconvertible: (p: { name: string; formats: string }) =>
     `I couldn't convert the voice note "${p.name}" into audio I can use. Please send the audio as one of: ${p.formats}.`,
@@ -166,6 +167,7 @@ const zh: Catalog = {
   noCreditsRegistered: () => '积分用完了。请到 nemovideo.com 充值后继续。',
   unsupportedFile: (p) => `无法使用“${p.name}”：不支持该文件类型。支持：${p.formats}，以及文档（txt、md、docx、pdf）。`,
   fileTooLarge: (p) => `“${p.name}”太大了（上限 ${p.maxMb} MB），请压缩或裁剪后再试。`,
+  fileNotFetched: (p) => `无法从聊天平台获取“${p.name}”，请连同你的说明再发送一次。`,
   documentUnreadable: (p) => `无法读取“${p.name}”中的文字，文件是否有效？`,
   voiceNoteUnconvertible: (p) => `无法转换语音消息“${p.name}”，请改用以下格式发送音频：${p.formats}。`,
   convertingVoiceNote: (p) => `正在转换语音消息 ${p.name}…`,

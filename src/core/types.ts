@@ -91,6 +91,18 @@ export interface Outbox {
   maxUploadBytes(to: ChatAddress): number;
 }
 
+/**
+ * A user's file could not be fetched from the platform (its lookup or its download failed):
+ * the adapter's own download errors extend it, so the user is told exactly that.
+ */
+export class AttachmentFetchError extends Error {
+  readonly code: string = 'attachment_fetch_failed';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AttachmentFetchError';
+  }
+}
+
 export class FileTooLargeForPlatformError extends Error {
   readonly code = 'file_too_large_for_platform';
   constructor(readonly platform: Platform, readonly size: number) {

@@ -265,6 +265,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       if (!entry) throw new ApiError(400, 'Bad Request: invalid file_id');
       if (entry.file.file_size > maxDownloadBytes) throw new ApiError(400, 'Bad Request: file is too big');
       const { file } = entry;
+      if (unfriendly.sizeless) return { file_id: file.file_id, file_unique_id: file.file_unique_id, file_path: file.file_path };
       return { file_id: file.file_id, file_unique_id: file.file_unique_id, file_size: file.file_size, file_path: file.file_path };
     },
     answerCallbackQuery: (params) => {
@@ -367,11 +368,15 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       return;
     }
     const { file, seed } = entry;
+    if (unfriendly.downloads !== undefined) {
+      answer(res, unfriendly.downloads, { ok: false, error_code: unfriendly.downloads, description: unfriendly.downloads === 404 ? 'Not Found' : 'Internal Server Error' });
+      return;
+    }
     if (file.file_size > maxDownloadBytes) violations.push(`download of ${file.file_id} over the getFile limit`);
     const served = { fileId: file.file_id, bytes: 0, complete: false };
     downloads.push(served);
     // A file whose bytes differ from its announced size is served chunked, as a misbehaving server would.
-    const honest = !file.bytes || file.bytes.length === file.file_size;
+    const honest = (!file.bytes || file.bytes.length === file.file_size) && !unfriendly.sizeless;
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(honest ? { 'Content-Length': String(file.file_size) } : {}) });
     if (req.method === 'HEAD') {
       res.end();

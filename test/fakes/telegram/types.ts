@@ -116,6 +116,10 @@ export interface UnfriendlyMode {
   uploads?: 400 | 500;
   /** These methods answer 200 with an HTML page instead of the Bot API's JSON. */
   unshaped?: string[];
+  /** File downloads (`/file/bot…`) answered with this status instead of the bytes. */
+  downloads?: 404 | 500;
+  /** getFile leaves `file_size` out (the Bot API may); the download itself is served chunked, without a length. */
+  sizeless?: boolean;
 }
 
 export interface FakeTelegramOptions {
