@@ -98,6 +98,7 @@ async function main(argv: string[]): Promise<void> {
     const worker = app.worker;
     health = await startHealthServer({
       port: config.httpPort,
+      opsPort: config.opsHttpPort,
       metrics,
       logger,
       mounts: adapters?.mounts ?? new Map(),
