@@ -116,6 +116,15 @@ export interface MessageHandler {
   handle(message: IncomingMessage): Promise<void>;
 }
 
+/** The outbox is closing (the process stops): nothing was refused, the delivery is left to the next run. */
+export class OutboxClosedError extends Error {
+  readonly code: string = 'outbox_closed';
+  constructor(message = 'the outbox was closed') {
+    super(message);
+    this.name = 'OutboxClosedError';
+  }
+}
+
 /** The platform asked to wait before another upload (a 429): the delivery is tried again later, not given up. */
 export class PlatformRateLimitedError extends Error {
   readonly code = 'platform_rate_limited';

@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { t } from '../core/i18n.js';
-import { FileTooLargeForPlatformError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
+import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
 import { scrubSecrets } from '../log.js';
 import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
 import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
@@ -291,8 +291,12 @@ class RenderRun {
           } catch (error) {
             if (error instanceof FileTooLargeForPlatformError) {
               outcome = await this.sendLink('the platform refused the upload as too large');
-            } else if (error instanceof PlatformRateLimitedError || sourceFailed(sourceError ?? opened.stream.errored)) {
-              // A wait asked by the platform, or a broken download: the job tries the file again.
+            } else if (
+              error instanceof PlatformRateLimitedError ||
+              error instanceof OutboxClosedError ||
+              sourceFailed(sourceError ?? opened.stream.errored)
+            ) {
+              // A wait asked by the platform, a stopping process, or a broken download: the job tries the file again.
               throw error;
             } else {
               this.log.warn({ error: describe(error) }, 'the platform refused the video file: sending the link instead');

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { OutboxClosedError } from '../../src/core/types.js';
 import { deliveryMarkerKey } from '../../src/render/delivery.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
@@ -283,6 +284,26 @@ describe('render worker', () => {
     expect(calls).toBe(2);
     expect(r.outbox.videos).toHaveLength(1);
     expect(r.outbox.videos[0]!.bytes.equals(FIXTURE_MP4)).toBe(true);
+  });
+
+  it('when the outbox is closing (the process stops) during the send, then nothing counts as refused and the retry delivers the file', async () => {
+    const r = await setup();
+    const original = r.outbox.sendVideo.bind(r.outbox);
+    let calls = 0;
+    r.outbox.sendVideo = async (to, video) => {
+      calls += 1;
+      if (calls === 1) {
+        video.stream.destroy();
+        throw new OutboxClosedError();
+      }
+      await original(to, video);
+    };
+    const { done } = await r.renderOnce();
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(done.data.fileRefused).toBeUndefined();
+    expect(r.outbox.videos).toHaveLength(1);
+    expect(r.outbox.texts).toEqual([]);
   });
 
   it('when the platform refuses the video file (not for its size), then the link goes out at once, the progress says so, and nothing says the render failed', async () => {
