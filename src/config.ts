@@ -34,6 +34,8 @@ export interface Config {
   readonly nemoRequestTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly httpPort: number;
+  /** A separate port for `/metrics` and `/readyz`; unset: they share `httpPort`. */
+  readonly opsHttpPort: number | undefined;
   readonly videoDir: string;
   readonly sessionTtlDays: number;
   readonly documentMaxChars: number;
@@ -168,6 +170,10 @@ const EnvSchema = z.object({
     .transform(Number)
     .pipe(z.number().max(65_535, { error: 'must be a port number from 0 to 65535' }))
     .default(8080),
+  OPS_HTTP_PORT: matching(/^\d+$/, 'must be a port number from 0 to 65535')
+    .transform(Number)
+    .pipe(z.number().max(65_535, { error: 'must be a port number from 0 to 65535' }))
+    .optional(),
   VIDEO_DIR: z.string().default('./videos'),
   SESSION_TTL_DAYS: positiveInt().default(30),
   DOCUMENT_MAX_CHARS: positiveInt().default(12_000),
@@ -239,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nemoRequestTimeoutMs: e.NEMO_REQUEST_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,
+    opsHttpPort: e.OPS_HTTP_PORT,
     videoDir: e.VIDEO_DIR,
     sessionTtlDays: e.SESSION_TTL_DAYS,
     documentMaxChars: e.DOCUMENT_MAX_CHARS,

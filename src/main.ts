@@ -83,7 +83,14 @@ async function main(argv: string[]): Promise<void> {
   });
   renderQueueDepth = () => app.renders.inFlight();
   const adapters: Adapters | undefined = runsAdapters
-    ? startAdapters(config, { handler: app.engine, redis, prefix: config.redisPrefix, logger, outboxes })
+    ? startAdapters(config, {
+        handler: app.engine,
+        redis,
+        prefix: config.redisPrefix,
+        logger,
+        outboxes,
+        onWebhookRefused: (platform, reason) => metrics.webhookRefused.inc({ platform, reason }),
+      })
     : undefined;
 
   let health: HealthServer | undefined;
@@ -91,6 +98,7 @@ async function main(argv: string[]): Promise<void> {
     const worker = app.worker;
     health = await startHealthServer({
       port: config.httpPort,
+      opsPort: config.opsHttpPort,
       metrics,
       logger,
       mounts: adapters?.mounts ?? new Map(),

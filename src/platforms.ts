@@ -81,7 +81,15 @@ export interface Adapters {
 /** Starts the chat adapters whose tokens are set; they hand every message to `handler`. */
 export function startAdapters(
   config: Config,
-  deps: { handler: MessageHandler; redis: Redis; prefix: string; logger: Logger; outboxes: Outboxes },
+  deps: {
+    handler: MessageHandler;
+    redis: Redis;
+    prefix: string;
+    logger: Logger;
+    outboxes: Outboxes;
+    /** Told of every refused webhook post (the metric). */
+    onWebhookRefused?: (platform: Platform, reason: string) => void;
+  },
 ): Adapters {
   const state: Record<string, boolean> = {};
   const mounts = new Map<string, RequestListener>();
@@ -102,6 +110,7 @@ export function startAdapters(
       buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
       inbox: new Inbox(deps.redis, deps.prefix),
+      onWebhookRefused: (reason) => deps.onWebhookRefused?.('telegram', reason),
       ...(webhook ? { webhook } : {}),
     });
     state.telegram = false;

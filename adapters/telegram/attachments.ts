@@ -1,6 +1,9 @@
-import { createReadStream } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import type { Telegram } from 'telegraf';
 import { request } from 'undici';
 import type { Attachment } from '../../src/core/types.js';
@@ -59,10 +62,30 @@ export class TelegramFiles {
     return {
       name: file.name,
       mimeType: file.mimeType,
-      // Unknown sizes cannot be streamed with a Content-Length: the engine refuses them as too large.
+      // Unknown sizes are measured first (`spool`); one left unknown cannot be streamed with a length.
       size: file.size ?? Number.POSITIVE_INFINITY,
       open: () => this.open(file),
     };
+  }
+
+  /**
+   * A file whose size neither the message nor getFile gave: downloaded now into a temp file
+   * (at most the download limit), so it can be streamed on with an exact length. The caller
+   * calls `cleanup()` once the engine is done with the attachment.
+   */
+  async spool(file: FileRef): Promise<{ attachment: Attachment; cleanup: () => Promise<void> }> {
+    const dir = await mkdtemp(join(tmpdir(), 'nemo-telegram-'));
+    const cleanup = () => rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    try {
+      // A fixed name inside the unique directory: the user's file name never reaches a path.
+      const path = join(dir, 'file');
+      await pipelineAsync(await this.open(file), createWriteStream(path));
+      const { size } = await stat(path);
+      return { attachment: { name: file.name, mimeType: file.mimeType, size, open: async () => createReadStream(path) }, cleanup };
+    } catch (error) {
+      await cleanup();
+      throw error;
+    }
   }
 
   async open(file: FileRef): Promise<Readable> {
@@ -80,7 +103,9 @@ export class TelegramFiles {
     if (!info.file_path) throw new TelegramDownloadError('getFile returned no file path');
     const limit = expected ?? this.maxDownloadBytes;
     const source = isAbsolute(info.file_path) ? createReadStream(info.file_path) : await this.download(info.file_path, limit);
-    return pipeline(source, new ByteLimit(limit, expected), () => undefined);
+    const overLimit = () =>
+      expected === undefined ? new TelegramFileTooBigError(file.name, undefined, limit) : new TelegramDownloadError(`file is larger than the ${limit} bytes announced`);
+    return pipeline(source, new ByteLimit(limit, expected, overLimit), () => undefined);
   }
 
   private async download(filePath: string, limit: number): Promise<Readable> {
@@ -113,6 +138,7 @@ class ByteLimit extends Transform {
   constructor(
     private readonly limit: number,
     private readonly expected: number | undefined,
+    private readonly overLimit: () => Error,
   ) {
     super();
   }
@@ -120,7 +146,7 @@ class ByteLimit extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null, data?: Buffer) => void): void {
     this.seen += chunk.length;
     if (this.seen > this.limit) {
-      callback(new TelegramDownloadError(`file is larger than the ${this.limit} bytes announced`));
+      callback(this.overLimit());
       return;
     }
     callback(null, chunk);

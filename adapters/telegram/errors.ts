@@ -1,3 +1,5 @@
+import { AttachmentFetchError } from '../../src/core/types.js';
+
 /**
  * Reading the Bot API's answers. telegraf throws `TelegramError` ("the server said no": code,
  * description, `parameters.retry_after`) and node-fetch errors ("no answer"); these helpers
@@ -97,8 +99,8 @@ export class TelegramFileTooBigError extends Error {
 }
 
 /** A file download failed or delivered other bytes than announced. Never carries the URL. */
-export class TelegramDownloadError extends Error {
-  readonly code = 'telegram_download_failed';
+export class TelegramDownloadError extends AttachmentFetchError {
+  override readonly code = 'telegram_download_failed';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TelegramDownloadError';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { OutboxClosedError } from '../../src/core/types.js';
 import { retryAfterMs, TelegramRateLimitedError } from './errors.js';
 
 /** Telegram's published limits; tests shrink them. */
@@ -25,8 +26,8 @@ export const TELEGRAM_PACING: Readonly<PacingOptions> = {
   maxRetryAfterMs: 15 * 60_000,
 };
 
-export class SendQueueClosedError extends Error {
-  readonly code = 'send_queue_closed';
+export class SendQueueClosedError extends OutboxClosedError {
+  override readonly code = 'send_queue_closed';
   constructor() {
     super('the Telegram send queue was closed');
     this.name = 'SendQueueClosedError';

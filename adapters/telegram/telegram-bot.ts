@@ -1,11 +1,12 @@
 import { once } from 'node:events';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import { z } from 'zod';
-import { detectLanguage } from '../../src/core/i18n.js';
-import type { MessageHandler } from '../../src/core/types.js';
+import { detectLanguage, t } from '../../src/core/i18n.js';
+import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
 import { ButtonStore, type ButtonTarget } from './button-store.js';
@@ -46,7 +47,17 @@ export interface TelegramBotDeps {
   mediaGroupWaitMs?: number;
   /** Keeps each message until the engine made it durable, so a killed process loses none. */
   inbox: Inbox;
+  /** Told of every webhook post refused before telegraf saw it (the metric). */
+  onWebhookRefused?: (reason: WebhookRefusal) => void;
 }
+
+/** Why a webhook post was refused: a wrong or missing secret, a body over the cap, a body that is no update. */
+export type WebhookRefusal = 'secret' | 'too_large' | 'malformed';
+
+/** Telegram's updates are a few KB; a larger body is refused before it is read whole. */
+export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
+// At most one log line per refusal reason in this window (a scanner may post thousands).
+const REFUSAL_LOG_WINDOW_MS = 60_000;
 
 export interface TelegramBot {
   /** Resolves when the bot knows who it is and receives updates; rejects with `TelegramStartError`. */
@@ -72,7 +83,8 @@ const CallbackQuerySchema = z.object({
   id: z.string(),
   from: z.object({ id: z.number(), is_bot: z.boolean().optional(), language_code: z.string().optional() }),
   data: z.string().optional(),
-  message: z.object({ message_id: z.number(), date: z.number() }).optional(),
+  // The chat is there even for a message too old to read (InaccessibleMessage).
+  message: z.object({ message_id: z.number(), date: z.number(), chat: z.object({ id: z.number() }) }).optional(),
 });
 
 /**
@@ -144,12 +156,45 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     await albums.sweep();
   };
 
-  /** Files over the download limit are explained here; the rest goes to the engine. */
+  /**
+   * Files over the download limit, and files whose lookup failed, are explained here; a file
+   * of unknown size is measured (downloaded to a temp file); the rest goes to the engine.
+   */
   const deliver = async (message: NormalizedMessage, inboxId?: string): Promise<void> => {
+    const cleanups: Array<() => Promise<void>> = [];
+    try {
+      await deliverFiles(message, cleanups, inboxId);
+    } finally {
+      await Promise.all(cleanups.map((cleanup) => cleanup()));
+    }
+  };
+
+  /** The file with its size, or why it cannot be had; a failed lookup is no "too large". */
+  const sizeOf = async (file: FileRef, measured: Map<string, Attachment>, cleanups: Array<() => Promise<void>>): Promise<FileRef | Error> => {
+    try {
+      const sized = await files.withSize(file);
+      if (sized instanceof TelegramFileTooBigError || sized.size !== undefined) return sized;
+      const local = await files.spool(sized);
+      cleanups.push(local.cleanup);
+      measured.set(file.fileId, local.attachment);
+      return { ...sized, size: local.attachment.size };
+    } catch (error) {
+      if (error instanceof TelegramFileTooBigError) return error;
+      logger.warn({ err: describeTelegramError(error), file: file.name }, 'a file could not be fetched from Telegram');
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  const deliverFiles = async (message: NormalizedMessage, cleanups: Array<() => Promise<void>>, inboxId?: string): Promise<void> => {
     const lang = detectLanguage(message.language, message.text);
     const kept: FileRef[] = [];
+    const measured = new Map<string, Attachment>();
     for (const file of message.files) {
-      const sized = await files.withSize(file).catch(() => file);
+      const sized = await sizeOf(file, measured, cleanups);
+      if (sized instanceof Error && !(sized instanceof TelegramFileTooBigError)) {
+        await deps.outbox.sendText(addressOf(message), t(lang, 'fileNotFetched', { name: file.name }));
+        continue;
+      }
       if (sized instanceof TelegramFileTooBigError || files.tooBig(sized)) {
         const size = sized instanceof TelegramFileTooBigError ? undefined : sized.size;
         const limitMb = Math.floor(files.maxDownloadBytes / 2 ** 20);
@@ -166,7 +211,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     const incoming = toIncomingMessage(
       { ...message, files: kept },
       {
-        attachment: (file) => files.attachment(file),
+        attachment: (file) => measured.get(file.fileId) ?? files.attachment(file),
         deleteMessage: async (chatId, messageId) => {
           await bot.telegram.deleteMessage(chatId, messageId);
         },
@@ -212,23 +257,43 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     if (await firstSight(updateId, { id: inboxId, payload: message })) handOff(message, inboxId);
   };
 
-  const onCallback = async (updateId: number, raw: unknown): Promise<void> => {
-    if (!identity) await ready.catch(() => undefined);
-    const parsed = CallbackQuerySchema.safeParse(raw);
-    if (!parsed.success || parsed.data.from.is_bot === true) return;
-    const query = parsed.data;
-    // Looked up before telegraf confirms the update, so the press is kept like a message.
-    const target = query.data === undefined ? undefined : await buttons.lookup(query.data);
-    const message = target ? pressed(query, target) : undefined;
-    const inboxId = `${INBOX_PREFIX}${updateId}`;
-    if (!(await firstSight(updateId, message ? { id: inboxId, payload: message } : undefined))) return;
-    const lang = detectLanguage(query.from.language_code, '');
+  /** Best effort: the spinner on the button stops either way after a while. */
+  const answerPress = (queryId: string, text: string | undefined): void => {
     const answered = bot.telegram
-      .answerCbQuery(query.id, target ? undefined : tt(lang, 'buttonExpired'))
+      .answerCbQuery(queryId, text)
       .then(() => undefined)
       .catch((error: unknown) => logger.info({ err: describeTelegramError(error) }, 'callback answer failed (ignored)'));
     inflight.add(answered);
     void answered.finally(() => inflight.delete(answered));
+  };
+
+  const onCallback = async (updateId: number, raw: unknown): Promise<void> => {
+    if (!identity) await ready.catch(() => undefined);
+    const parsed = CallbackQuerySchema.safeParse(raw);
+    if (!parsed.success) {
+      // Never silence: the presser sees a hint, the operator a line (field names only, no content).
+      const fields = parsed.error.issues.slice(0, 5).map((issue) => issue.path.join('.'));
+      logger.warn({ updateId, fields }, 'button press of an unexpected shape: answered, not acted on');
+      const queryId = (raw as { id?: unknown } | null)?.id;
+      const from = (raw as { from?: { language_code?: unknown } } | null)?.from;
+      const lang = detectLanguage(typeof from?.language_code === 'string' ? from.language_code : undefined, '');
+      if (typeof queryId === 'string') answerPress(queryId, tt(lang, 'buttonUnsupported'));
+      return;
+    }
+    if (parsed.data.from.is_bot === true) return;
+    const query = parsed.data;
+    const lang = detectLanguage(query.from.language_code, '');
+    // Looked up before telegraf confirms the update, so the press is kept like a message.
+    const target = query.data === undefined ? undefined : await buttons.lookup(query.data);
+    // A button acts only in the chat it was posted in: a forged press elsewhere carrying its data does nothing.
+    const elsewhere = target !== undefined && String(query.message?.chat.id ?? '') !== target.chatId;
+    if (elsewhere) {
+      logger.warn({ updateId, chatId: query.message?.chat.id, buttonChatId: target.chatId }, 'button pressed outside the chat it was posted in: refused');
+    }
+    const message = target && !elsewhere ? pressed(query, target) : undefined;
+    const inboxId = `${INBOX_PREFIX}${updateId}`;
+    if (!(await firstSight(updateId, message ? { id: inboxId, payload: message } : undefined))) return;
+    answerPress(query.id, message ? undefined : tt(lang, elsewhere ? 'buttonElsewhere' : 'buttonExpired'));
     if (message) handOff(message, inboxId);
   };
 
@@ -239,7 +304,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     logger.error({ err: describeTelegramError(error) }, 'update handler failed');
   });
 
-  const webhook = deps.webhook ? webhookRoute(deps.webhook, bot) : undefined;
+  const webhook = deps.webhook ? webhookRoute(deps.webhook, bot, refusals(logger, deps.onWebhookRefused)) : undefined;
 
   const ready = (async () => {
     try {
@@ -315,17 +380,85 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
 
 }
 
-function webhookRoute(options: TelegramWebhookOptions, bot: Telegraf): { path: string; listener: RequestListener; port?: number } {
+/**
+ * The webhook: the secret is checked and the body read (at most `WEBHOOK_MAX_BODY_BYTES`) and
+ * parsed here, before telegraf sees it; a body that is not an update is answered 400, never 500.
+ */
+function webhookRoute(
+  options: TelegramWebhookOptions,
+  bot: Telegraf,
+  refused: (reason: WebhookRefusal, req: IncomingMessage) => void,
+): { path: string; listener: RequestListener; port?: number } {
   const url = new URL(options.url);
   const path = `${url.pathname}${url.search}`;
   const callback = bot.webhookCallback(path, { secretToken: options.secret });
+  const secret = Buffer.from(options.secret);
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, reason: WebhookRefusal): void => {
+    refused(reason, req);
+    // The rest of a refused body is not read: the connection goes with the answer.
+    res.writeHead(status, { connection: 'close' }).end();
+  };
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Another path or method: telegraf answers 403 without reading the body.
+    if (req.method !== 'POST' || req.url !== path) return callback(req, res);
+    const given = Buffer.from(req.headers['x-telegram-bot-api-secret-token']?.toString() ?? '');
+    if (given.length !== secret.length || !timingSafeEqual(given, secret)) return refuse(req, res, 403, 'secret');
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > WEBHOOK_MAX_BODY_BYTES) return refuse(req, res, 413, 'too_large');
+    const body = await readCapped(req, WEBHOOK_MAX_BODY_BYTES);
+    if (body === undefined) return refuse(req, res, 413, 'too_large');
+    let update: unknown;
+    try {
+      update = JSON.parse(body.toString('utf8'));
+    } catch {
+      return refuse(req, res, 400, 'malformed');
+    }
+    const id = (update as { update_id?: unknown } | null)?.update_id;
+    if (typeof update !== 'object' || update === null || Array.isArray(update) || typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      return refuse(req, res, 400, 'malformed');
+    }
+    // telegraf takes a parsed body as it is.
+    (req as IncomingMessage & { body?: unknown }).body = update;
+    return callback(req, res);
+  };
   const listener: RequestListener = (req, res) => {
-    void callback(req, res).catch(() => {
+    void handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   };
   return { path, listener };
+}
+
+/** The body, or undefined once it passes `limit` bytes (reading stops there). */
+async function readCapped(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Counts every refused webhook post and logs at most one line per reason a minute, with how
+ * many came since the last line: a scanner must not flood the log. Never the secret given.
+ */
+function refusals(logger: Logger, count?: (reason: WebhookRefusal) => void): (reason: WebhookRefusal, req: IncomingMessage) => void {
+  const windows = new Map<WebhookRefusal, { loggedAt: number; unlogged: number }>();
+  return (reason, req) => {
+    count?.(reason);
+    const now = Date.now();
+    const window = windows.get(reason) ?? { loggedAt: 0, unlogged: 0 };
+    windows.set(reason, window);
+    window.unlogged += 1;
+    if (now - window.loggedAt < REFUSAL_LOG_WINDOW_MS) return;
+    logger.warn({ reason, refused: window.unlogged, from: req.socket.remoteAddress }, 'telegram webhook post refused');
+    window.loggedAt = now;
+    window.unlogged = 0;
+  };
 }
 
 /** A button press as a message: the person who pressed, in the chat and topic the button was posted in (in a group, their own session). */

@@ -4,10 +4,10 @@ import { Telegram, TelegramError } from 'telegraf';
 import type { InlineKeyboardMarkup, Opts } from 'telegraf/types';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { FileTooLargeForPlatformError, PlatformRateLimitedError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
 import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from './button-store.js';
-import { describeTelegramError, isMarkupError, isNotModified, isThreadGone, isTooLarge, scrubBotPath, TelegramNetworkError } from './errors.js';
+import { describeTelegramError, isMarkupError, isNotModified, isThreadGone, isTooLarge, retryAfterMs, scrubBotPath, TelegramNetworkError, TelegramRateLimitedError } from './errors.js';
 import { SendQueue, type PacingOptions } from './send-queue.js';
 
 export const TEXT_LIMIT = 4096;
@@ -105,6 +105,10 @@ export class TelegramOutbox implements Outbox {
       await this.queue.run(to.chatId, () => this.postVideo(to, upload), { retry: false });
     } catch (error) {
       if (isTooLarge(error)) throw new FileTooLargeForPlatformError('telegram', video.size);
+      // A wait, not a refusal: the worker's job tries the file again later.
+      if (error instanceof TelegramRateLimitedError) throw new PlatformRateLimitedError('telegram', error.retryAfterMs, { cause: error });
+      const waitMs = retryAfterMs(error);
+      if (waitMs !== undefined) throw new PlatformRateLimitedError('telegram', waitMs, { cause: error });
       throw error;
     } finally {
       if (!video.stream.destroyed) video.stream.destroy();

@@ -6,6 +6,8 @@ const en = {
     `"${p.name}" is ${p.sizeMb === undefined ? `over ${p.limitMb}` : p.sizeMb} MB, but Telegram lets bots download files only up to ${p.limitMb} MB. ` +
     'Put it somewhere online (a cloud drive or your site) and send me the link: /upload <link>',
   buttonExpired: () => 'This button has expired. Type /export, /status, /credits or /new instead.',
+  buttonElsewhere: () => "This button belongs to another chat, so it does nothing here.",
+  buttonUnsupported: () => "I can't read this button. Type /export, /status, /credits or /new instead.",
   commandStart: () => 'Start, or show what I can do',
   commandHelp: () => 'What I can do',
   commandNew: () => 'Start a fresh project',
@@ -21,6 +23,8 @@ const zh: Texts = {
     `“${p.name}”${p.sizeMb === undefined ? `超过 ${p.limitMb}` : `有 ${p.sizeMb}`} MB，但 Telegram 只允许机器人下载不超过 ${p.limitMb} MB 的文件。` +
     '请把它放到网上（网盘或你的网站），然后把链接发给我：/upload <链接>',
   buttonExpired: () => '这个按钮已过期，请输入 /export、/status、/credits 或 /new。',
+  buttonElsewhere: () => '这个按钮属于另一个聊天，在这里不起作用。',
+  buttonUnsupported: () => '无法识别这个按钮，请输入 /export、/status、/credits 或 /new。',
   commandStart: () => '开始，或查看我能做什么',
   commandHelp: () => '我能做什么',
   commandNew: () => '开始新项目',

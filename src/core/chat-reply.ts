@@ -1,8 +1,16 @@
+import { scrubSecrets } from '../log.js';
 import type { ChatAddress, Language, Outbox, SendOptions } from './types.js';
+
+/** Where a failed progress step is noted; the engine passes the conversation's logger. */
+export interface ReplyLogger {
+  warn(obj: object, msg?: string): void;
+}
 
 /**
  * Replies into one chat, with one progress message that is edited in place instead of
- * posting a new line for every step.
+ * posting a new line for every step. Progress is best effort: a failed edit or send is
+ * logged and never reaches the turn, so the agent's stream is read to its end and the
+ * answer (sent with `send`) still goes out.
  */
 export class ChatReply {
   private progressId: string | undefined;
@@ -12,6 +20,7 @@ export class ChatReply {
     private readonly outbox: Outbox,
     readonly address: ChatAddress,
     readonly lang: Language,
+    private readonly logger?: ReplyLogger,
   ) {
     this.progressId = address.progressMessageId;
   }
@@ -20,18 +29,35 @@ export class ChatReply {
     return this.outbox.sendText(this.address, text, options);
   }
 
-  /** Shows `text` in the progress message, sending it the first time. */
-  async progress(text: string): Promise<string> {
-    if (this.progressId === undefined) {
-      this.progressId = await this.outbox.sendText(this.address, text);
-    } else if (this.progressText !== text) {
-      await this.outbox.editText(this.address, this.progressId, text);
+  /**
+   * Shows `text` in the progress message, sending it the first time. Never throws: when an
+   * edit fails (the message was deleted, is too old, the platform answered 5xx), the message
+   * is forgotten and the next step goes out as a new one.
+   */
+  async progress(text: string): Promise<string | undefined> {
+    if (this.progressId !== undefined) {
+      if (this.progressText === text) return this.progressId;
+      try {
+        await this.outbox.editText(this.address, this.progressId, text);
+        this.progressText = text;
+        return this.progressId;
+      } catch (error) {
+        this.logger?.warn({ err: platformError(error), platform: this.address.platform }, 'progress edit failed: the next step goes as a new message');
+        this.progressId = undefined;
+        this.progressText = undefined;
+        return undefined;
+      }
     }
-    this.progressText = text;
+    try {
+      this.progressId = await this.outbox.sendText(this.address, text);
+      this.progressText = text;
+    } catch (error) {
+      this.logger?.warn({ err: platformError(error), platform: this.address.platform }, 'progress message could not be sent');
+    }
     return this.progressId;
   }
 
-  /** Closes the progress message, if one was sent, with `text`: a failure must not leave "Working on it…". */
+  /** Closes the progress message, if one is showing, with `text`: a failure must not leave "Working on it…". */
   async endProgress(text: string): Promise<void> {
     if (this.progressId !== undefined) await this.progress(text);
   }
@@ -41,4 +67,14 @@ export class ChatReply {
     this.progressId = undefined;
     this.progressText = undefined;
   }
+}
+
+/**
+ * A platform failure for a log line: its class, code and status, and a scrubbed message. Never
+ * the error's other fields: a Discord error carries the request URL, with an interaction token.
+ */
+export function platformError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { value: scrubSecrets(String(error)).slice(0, 200) };
+  const { code, status } = error as Error & { code?: unknown; status?: unknown };
+  return { name: error.name, message: scrubSecrets(error.message).slice(0, 300), code, status };
 }

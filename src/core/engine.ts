@@ -160,8 +160,9 @@ export class Engine implements MessageHandler {
       address.platform,
       address.userId,
     );
-    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang);
-    return { key, lang, reply, cred, log: this.deps.logger.child({ correlationId, platform: address.platform }) };
+    const log = this.deps.logger.child({ correlationId, platform: address.platform });
+    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log);
+    return { key, lang, reply, cred, log };
   }
 
   private async dispatch(conv: Conversation, message: IncomingMessage): Promise<void> {

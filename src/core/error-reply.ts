@@ -4,7 +4,7 @@ import { VOICE_NOTE_MAX_BYTES, VoiceNoteError } from '../media/voice-note.js';
 import { AnonymousTokenRefusedError } from './credentials.js';
 import { DocumentError } from './documents.js';
 import { t } from './i18n.js';
-import type { Language } from './types.js';
+import { AttachmentFetchError, type Language } from './types.js';
 
 export interface ErrorReplyContext {
   webUrl: string;
@@ -26,6 +26,8 @@ export function registrationLink(webUrl: string, nemoUserId: string | undefined)
 export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContext): string {
   const name = ctx.fileName ?? '';
   const maxMb = Math.round(MAX_UPLOAD_BYTES / (1024 * 1024));
+  // The platform's download may fail under the upload to NemoVideo: it is the cause there.
+  if (causes(error).some((cause) => cause instanceof AttachmentFetchError)) return t(lang, 'fileNotFetched', { name });
   if (error instanceof NemoInputError) {
     return error.code === 'file_too_large'
       ? t(lang, 'fileTooLarge', { name, maxMb })
@@ -61,4 +63,15 @@ export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContex
   }
   if (error instanceof NemoNetworkError) return t(lang, 'networkError');
   return t(lang, 'somethingWrong');
+}
+
+/** The error and its causes, outermost first (a few levels at most). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current = error;
+  while (current !== undefined && current !== null && chain.length < 5) {
+    chain.push(current);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return chain;
 }

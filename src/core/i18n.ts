@@ -67,6 +67,7 @@ const en = {
     `I can't use "${p.name}": that file type isn't supported. Accepted: ${p.formats}, and documents (txt, md, docx, pdf).`,
   fileTooLarge: (p: { name: string; maxMb: number }) =>
     `"${p.name}" is too large (the limit is ${p.maxMb} MB). Try compressing or trimming it.`,
+  fileNotFetched: (p: { name: string }) => `"${p.name}" could not be fetched from the chat service. Please send it again (with your words).`,
   documentUnreadable: (p: { name: string }) => `I couldn't read the text in "${p.name}". Is it a valid document?`,
   voiceNoteUnconvertible: (p: { name: string; formats: string }) =>
     `I couldn't convert the voice note "${p.name}" into audio I can use. Please send the audio as one of: ${p.formats}.`,
@@ -85,13 +86,16 @@ const en = {
   videoReadyNoLink: () => 'Video ready.',
   videoAsLink: (p: { url: string; link: string }) =>
     `Video ready. It's too large to upload here, so here's the download link: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
+  videoAsLinkRefused: (p: { url: string; link: string }) =>
+    `Video ready. I couldn't upload the file here, so here's the download link: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
+  videoInProject: (p: { link: string }) => `Video ready. I couldn't send the file here; download it from your project: ${p.link}`,
+  videoSentAsLink: () => 'Video ready: sent as a link, since the file could not be uploaded here.',
   renderFailed: (p: { reason: string }) => `The render failed (${p.reason}). Say "export" to try again.`,
   failureService: (p: { text: string }) => p.text,
   failureStatus: (p: { status: number; code: string }) => `NemoVideo answered ${p.status}${p.code === '' ? '' : ` (code ${p.code})`}`,
   failureNoAnswer: () => 'NemoVideo did not answer',
   failureInternal: () => 'an internal error',
   failureUnknown: () => 'unknown error',
-  failureTooLarge: () => 'the video is too large to upload here',
   renderTimedOut: () => 'The render is taking much longer than usual, so I stopped waiting. Say "export" to try again.',
   exportNeedsAccount: (p: { link: string }) =>
     `Exporting needs a registered NemoVideo account (it's not a credit problem). Register here, then say "export" again: ${p.link}`,
@@ -174,6 +178,7 @@ const zh: Catalog = {
   noCreditsRegistered: () => '积分用完了。请到 nemovideo.com 充值后继续。',
   unsupportedFile: (p) => `无法使用“${p.name}”：不支持该文件类型。支持：${p.formats}，以及文档（txt、md、docx、pdf）。`,
   fileTooLarge: (p) => `“${p.name}”太大了（上限 ${p.maxMb} MB），请压缩或裁剪后再试。`,
+  fileNotFetched: (p) => `无法从聊天平台获取“${p.name}”，请连同你的说明再发送一次。`,
   documentUnreadable: (p) => `无法读取“${p.name}”中的文字，文件是否有效？`,
   voiceNoteUnconvertible: (p) => `无法转换语音消息“${p.name}”，请改用以下格式发送音频：${p.formats}。`,
   convertingVoiceNote: (p) => `正在转换语音消息 ${p.name}…`,
@@ -190,6 +195,9 @@ const zh: Catalog = {
   videoReady: (p) => `视频已完成。项目：${p.link}`,
   videoReadyNoLink: () => '视频已完成。',
   videoAsLink: (p) => `视频已完成。文件太大无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
+  videoAsLinkRefused: (p) => `视频已完成。文件无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
+  videoInProject: (p) => `视频已完成，但文件无法在这里发送，请在项目中下载：${p.link}`,
+  videoSentAsLink: () => '视频已完成：文件无法在这里上传，已改为发送链接。',
   renderFailed: (p) => `渲染失败（${p.reason}）。说“导出”可重试。`,
   // The service's own words cannot be translated: they are quoted as its answer.
   failureService: (p) => `NemoVideo：${p.text}`,
@@ -197,7 +205,6 @@ const zh: Catalog = {
   failureNoAnswer: () => 'NemoVideo 没有响应',
   failureInternal: () => '内部错误',
   failureUnknown: () => '原因未知',
-  failureTooLarge: () => '视频太大，无法在这里上传',
   renderTimedOut: () => '渲染时间比平常长很多，我不再等待了。说“导出”可重试。',
   exportNeedsAccount: (p) => `导出需要注册 NemoVideo 账号（不是积分问题）。注册后再说“导出”：${p.link}`,
   projectLink: (p) => `在浏览器中打开项目：${p.link}`,

@@ -81,10 +81,26 @@ export interface Outbox {
   sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string>;
   /** Edits a message in place; "not modified" counts as success. */
   editText(to: ChatAddress, messageId: string, text: string): Promise<void>;
-  /** Sends a video from a stream of known size; throws `FileTooLargeForPlatformError` on the platform's 413. */
+  /**
+   * Sends a video from a stream of known size; throws `FileTooLargeForPlatformError` on the
+   * platform's 413, `PlatformRateLimitedError` when the platform asks to wait. Any other
+   * refusal (after the outbox's own retries) makes the worker send the link instead.
+   */
   sendVideo(to: ChatAddress, video: VideoFile): Promise<void>;
   /** Largest file the platform accepts for this chat. */
   maxUploadBytes(to: ChatAddress): number;
+}
+
+/**
+ * A user's file could not be fetched from the platform (its lookup or its download failed):
+ * the adapter's own download errors extend it, so the user is told exactly that.
+ */
+export class AttachmentFetchError extends Error {
+  readonly code: string = 'attachment_fetch_failed';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AttachmentFetchError';
+  }
 }
 
 export class FileTooLargeForPlatformError extends Error {
@@ -98,4 +114,26 @@ export class FileTooLargeForPlatformError extends Error {
 /** What an adapter hands every normalized message to. It never throws for one user's failure. */
 export interface MessageHandler {
   handle(message: IncomingMessage): Promise<void>;
+}
+
+/** The outbox is closing (the process stops): nothing was refused, the delivery is left to the next run. */
+export class OutboxClosedError extends Error {
+  readonly code: string = 'outbox_closed';
+  constructor(message = 'the outbox was closed') {
+    super(message);
+    this.name = 'OutboxClosedError';
+  }
+}
+
+/** The platform asked to wait before another upload (a 429): the delivery is tried again later, not given up. */
+export class PlatformRateLimitedError extends Error {
+  readonly code = 'platform_rate_limited';
+  constructor(
+    readonly platform: Platform,
+    readonly retryAfterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${platform} asked to wait ${Math.round(retryAfterMs / 1000)} s before the upload`, options);
+    this.name = 'PlatformRateLimitedError';
+  }
 }

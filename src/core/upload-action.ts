@@ -87,6 +87,7 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
     }
   }
 
+  const filesArrived = uploaded.length + documents.length > 0;
   const links = mediaLinksIn(text);
   let words = text;
   if (links.length > 0) {
@@ -96,6 +97,9 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
     words = words.trim();
   }
 
+  // Words sent with files are about those files: when none of them arrived, they are not
+  // relayed alone (the agent would act on a caption without its video).
+  if (attachments.length > 0 && !filesArrived) words = '';
   const relay = [words, ...documents].filter((part) => part.trim().length > 0).join('\n\n');
   if (uploaded.length > 0) {
     const done = t(lang, 'uploaded', { names: uploaded.join(', ') });

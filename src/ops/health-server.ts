@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -17,11 +17,18 @@ export interface HealthServerOptions {
   checkTimeoutMs?: number;
   /** Other listeners served on the same port by exact path (the Telegram webhook). */
   mounts?: ReadonlyMap<string, RequestListener>;
+  /**
+   * `OPS_HTTP_PORT`: serve `/metrics` and `/readyz` on this port only (with `/healthz` on both),
+   * so that a port open to the internet for the webhook does not show them.
+   */
+  opsPort?: number | undefined;
 }
 
 export interface HealthServer {
   /** The bound port (the real one when 0 was asked). */
   readonly port: number;
+  /** The bound ops port, when `opsPort` was given. */
+  readonly opsPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -54,12 +61,13 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     send(res, 200, registry.contentType, await registry.metrics(), head);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /** `ops`: this server shows /metrics and /readyz; `public`: it serves the mounts. */
+  const handle = async (req: IncomingMessage, res: ServerResponse, serves: { ops: boolean; mounts: boolean }): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://health.invalid').pathname;
-    const mounted = options.mounts?.get(path);
+    const mounted = serves.mounts ? options.mounts?.get(path) : undefined;
     if (mounted) return void mounted(req, res);
     const route = ROUTES.get(path);
-    if (route === undefined) return send(res, 404, TEXT, 'not found\n', false);
+    if (route === undefined || (route !== 'healthz' && !serves.ops)) return send(res, 404, TEXT, 'not found\n', false);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       return send(res, 405, TEXT, 'method not allowed\n', false);
@@ -70,36 +78,52 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     return metrics(res, head);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.warn({ err: error, path: req.url }, 'health server request failed');
-      if (!res.headersSent) send(res, 500, TEXT, 'internal error\n', false);
-      else res.destroy();
+  const listen = async (port: number, serves: { ops: boolean; mounts: boolean }): Promise<Server> => {
+    const server = createServer((req, res) => {
+      handle(req, res, serves).catch((error: unknown) => {
+        logger.warn({ err: error, path: req.url }, 'health server request failed');
+        if (!res.headersSent) send(res, 500, TEXT, 'internal error\n', false);
+        else res.destroy();
+      });
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    const fail = (error: Error): void => reject(error);
-    server.once('error', fail);
-    server.listen(options.port, options.host, () => {
-      server.off('error', fail);
-      resolve();
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: Error): void => reject(error);
+      server.once('error', fail);
+      server.listen(port, options.host, () => {
+        server.off('error', fail);
+        resolve();
+      });
     });
+    // Past listen, a server error (rare: e.g. EMFILE) is logged; the process goes on.
+    server.on('error', (error) => logger.warn({ err: error }, 'health server error'));
+    return server;
+  };
+
+  const separate = options.opsPort !== undefined;
+  const server = await listen(options.port, { ops: !separate, mounts: true });
+  const ops = options.opsPort === undefined ? undefined : await listen(options.opsPort, { ops: true, mounts: false }).catch(async (error: unknown) => {
+    await closeServer(server);
+    throw error;
   });
-  // Past listen, a server error (rare: e.g. EMFILE) is logged; the process goes on.
-  server.on('error', (error) => logger.warn({ err: error }, 'health server error'));
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port }, 'health server listening');
+  const opsPort = ops === undefined ? undefined : (ops.address() as AddressInfo).port;
+  logger.info({ port, ...(opsPort === undefined ? {} : { opsPort }) }, 'health server listening');
 
   return {
     port,
+    opsPort,
     async close() {
-      const closed = once(server, 'close');
-      server.close();
-      // Keep-alive sockets of a scraper would otherwise hold close() open.
-      server.closeAllConnections();
-      await closed;
+      await Promise.all([closeServer(server), ops === undefined ? undefined : closeServer(ops)]);
     },
   };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  const closed = once(server, 'close');
+  server.close();
+  // Keep-alive sockets of a scraper would otherwise hold close() open.
+  server.closeAllConnections();
+  await closed;
 }
 
 const TEXT = 'text/plain; charset=utf-8';

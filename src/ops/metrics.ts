@@ -28,6 +28,8 @@ export interface Metrics {
   readonly nemoErrors: Counter<'code'>;
   /** 429 answers from a chat platform's API. */
   readonly platform429: Counter<'platform'>;
+  /** Webhook posts refused before they were handled, by reason (`secret`, `too_large`, `malformed`). */
+  readonly webhookRefused: Counter<'platform' | 'reason'>;
   readonly queueDepth: Gauge;
 }
 
@@ -61,6 +63,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     deliveries: new Counter({ name: `${PREFIX}deliveries_total`, help: 'Finished videos delivered, by kind (file or link)', labelNames: ['kind'], registers }),
     nemoErrors: new Counter({ name: `${PREFIX}nemo_errors_total`, help: 'Errors from NemoVideo calls, by error code', labelNames: ['code'], registers }),
     platform429: new Counter({ name: `${PREFIX}platform_429_total`, help: '429 (rate limited) answers from chat platform APIs', labelNames: ['platform'], registers }),
+    webhookRefused: new Counter({
+      name: `${PREFIX}webhook_refused_total`,
+      help: 'Webhook posts refused before they were handled, by platform and reason (secret, too_large, malformed)',
+      labelNames: ['platform', 'reason'],
+      registers,
+    }),
     queueDepth: new Gauge({
       name: `${PREFIX}render_queue_depth`,
       help: 'Render jobs waiting or delayed in the queue',

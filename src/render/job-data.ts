@@ -30,6 +30,8 @@ export const RenderJobDataSchema = z.object({
   outputUrl: z.string().optional(),
   sizeBytes: z.number().int().nonnegative().optional(),
   lastPercent: z.number().optional(),
+  /** The platform refused the file: later runs send the link without downloading it again. */
+  fileRefused: z.boolean().optional(),
   correlationId: z.string(),
 });
 export type RenderJobData = z.infer<typeof RenderJobDataSchema>;

@@ -3,7 +3,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { t } from '../core/i18n.js';
-import { FileTooLargeForPlatformError, type Language, type Outbox, type Platform } from '../core/types.js';
+import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
 import { scrubSecrets } from '../log.js';
 import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
 import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
@@ -75,7 +75,12 @@ export class RenderProcessor {
         { phase: run.data.phase, attempt: job.attemptsMade + 1, attempts, error: describe(error) },
         final ? 'render step failed for the last time' : 'render step failed; BullMQ retries it with backoff',
       );
-      if (final) await run.tellFailed(error);
+      if (final) {
+        // A finished render is never reported as failed: its link goes out instead of the file.
+        const instead = await run.linkInstead(error);
+        if (instead !== undefined) return instead;
+        await run.tellFailed(error);
+      }
       throw error;
     }
   }
@@ -195,7 +200,7 @@ class RenderRun {
     return this.delay(Math.max(this.deps.pollIntervalMs, retryAfterMs ?? 0));
   }
 
-  private async deliver(): Promise<RenderOutcome> {
+  private async deliver(send?: () => Promise<RenderOutcome>): Promise<RenderOutcome> {
     const deliveryId = this.job.id ?? this.data.renderId;
     let outcome: RenderOutcome = 'delivered';
     const result = await deliverOnce(
@@ -207,7 +212,7 @@ class RenderRun {
       },
       deliveryId,
       async () => {
-        outcome = await this.send(deliveryId);
+        outcome = await (send ? send() : this.send(deliveryId));
       },
     );
     switch (result.kind) {
@@ -215,7 +220,7 @@ class RenderRun {
         this.log.info({ outcome }, 'video delivered');
         // After the delivered mark, not inside the guarded send: a paced edit there widened the
         // window in which a killed worker's lease lapsed and another sent the video again.
-        await this.editProgress(t(this.data.language, 'videoReadyNoLink'));
+        await this.editProgress(t(this.data.language, this.data.fileRefused ? 'videoSentAsLink' : 'videoReadyNoLink'));
         return outcome;
       case 'already-delivered':
         this.log.info('video was already delivered by an earlier run: nothing to do');
@@ -226,9 +231,33 @@ class RenderRun {
     }
   }
 
-  /** Streams the MP4 into the chat, or sends its public link when it is too large there. */
+  /**
+   * The last attempt of a finished render failed (the download or the platform kept failing):
+   * the link goes out instead, under the same delivery guard. Undefined when there is no
+   * finished render to link to, or the link could not be sent either.
+   */
+  async linkInstead(error: unknown): Promise<RenderOutcome | undefined> {
+    if (this.data.phase !== 'deliver') return undefined;
+    try {
+      this.data = { ...this.data, fileRefused: true };
+      const outcome = await this.deliver(() => this.sendLink(`the file could not be delivered: ${describe(error)}`, 'refused'));
+      return outcome;
+    } catch (linkError) {
+      // Another worker holds the delivery: the job was moved to wait for it.
+      if (linkError instanceof DelayedError) throw linkError;
+      this.log.error({ error: describe(linkError) }, 'could not send the link either');
+      return undefined;
+    }
+  }
+
+  /**
+   * Streams the MP4 into the chat, or sends its public link when it is too large there or the
+   * platform refuses the file. A refusal is remembered in the job, so a re-run (the link send
+   * failed too) does not download the MP4 again.
+   */
   private async send(deliveryId: string): Promise<RenderOutcome> {
     const { address, language } = this.data;
+    if (this.data.fileRefused) return this.sendLink('the platform refused the file on an earlier run', 'refused');
     await this.editProgress(t(language, 'renderDownloading'));
     const limit = this.outbox.maxUploadBytes(address);
     let outcome: RenderOutcome;
@@ -240,8 +269,12 @@ class RenderRun {
       if (this.data.sizeBytes !== undefined) status.sizeBytes = this.data.sizeBytes;
       const opened = await this.deps.api.openRenderOutput(await this.cred(), status);
       // Destroying an HTTP body emits an abort error; with no listener it would crash the process.
-      // Consumers (pipeline, for await) still see errors through their own listeners.
-      opened.stream.on('error', ignoreStreamError);
+      // Consumers (pipeline, for await) still see errors through their own listeners. Any other
+      // error is the download's own failure, not the platform's: it is retried, not linked.
+      let sourceError: unknown;
+      opened.stream.on('error', (error: unknown) => {
+        sourceError ??= error;
+      });
       const size = opened.size ?? this.data.sizeBytes;
       try {
         if (size === undefined || size > limit) {
@@ -256,8 +289,20 @@ class RenderRun {
             await this.outbox.sendVideo(address, { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption, deliveryId });
             outcome = 'delivered';
           } catch (error) {
-            if (!(error instanceof FileTooLargeForPlatformError)) throw error;
-            outcome = await this.sendLink('the platform refused the upload as too large');
+            if (error instanceof FileTooLargeForPlatformError) {
+              outcome = await this.sendLink('the platform refused the upload as too large');
+            } else if (
+              error instanceof PlatformRateLimitedError ||
+              error instanceof OutboxClosedError ||
+              sourceFailed(sourceError ?? opened.stream.errored)
+            ) {
+              // A wait asked by the platform, a stopping process, or a broken download: the job tries the file again.
+              throw error;
+            } else {
+              this.log.warn({ error: describe(error) }, 'the platform refused the video file: sending the link instead');
+              await this.save({ fileRefused: true });
+              outcome = await this.sendLink('the platform refused the file', 'refused');
+            }
           }
         }
       } finally {
@@ -267,15 +312,18 @@ class RenderRun {
     return outcome;
   }
 
-  /** The public `output.url` only: the API's download endpoint needs the bearer token. */
-  private async sendLink(why: string): Promise<RenderOutcome> {
-    const { language } = this.data;
+  /**
+   * The public `output.url` only: the API's download endpoint needs the bearer token. Without
+   * one, the project link (where the video can be downloaded); never "the render failed".
+   */
+  private async sendLink(why: string, reason: 'too-large' | 'refused' = 'too-large'): Promise<RenderOutcome> {
+    const { language, outputUrl, projectLink } = this.data;
     this.log.info({ why }, 'sending the video as a link');
-    if (this.data.outputUrl === undefined) {
-      await this.say(t(language, 'renderFailed', { reason: t(language, 'failureTooLarge') }));
-      return 'failed';
+    if (outputUrl === undefined) {
+      await this.say(t(language, 'videoInProject', { link: projectLink ?? this.deps.webUrl }));
+    } else {
+      await this.say(t(language, reason === 'refused' ? 'videoAsLinkRefused' : 'videoAsLink', { url: outputUrl, link: projectLink ?? '' }));
     }
-    await this.say(t(language, 'videoAsLink', { url: this.data.outputUrl, link: this.data.projectLink ?? '' }));
     return 'delivered-as-link';
   }
 
@@ -360,8 +408,15 @@ class RenderRun {
   }
 }
 
-function ignoreStreamError(): void {
-  // Handled by whoever reads the stream; see `send`.
+/** The download broke by itself (`errored` is set at once; the event may come later), not by its reader's destroy. */
+function sourceFailed(error: unknown): boolean {
+  return error !== undefined && error !== null && !isAbort(error);
+}
+
+/** The error a body emits when its reader destroys it (the outbox, after a refusal), not a failed download. */
+function isAbort(error: unknown): boolean {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  return code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE' || name === 'AbortError';
 }
 
 function bindLink(webUrl: string, nemoUserId: string): string {

@@ -10,7 +10,7 @@ import type { Conversation } from '../../src/core/conversation.js';
 import type { UserCredentials } from '../../src/core/credentials.js';
 import { errorReply } from '../../src/core/error-reply.js';
 import type { SessionRecord } from '../../src/core/session-store.js';
-import type { Attachment, ChatAddress, Outbox } from '../../src/core/types.js';
+import { AttachmentFetchError, type Attachment, type ChatAddress, type Outbox } from '../../src/core/types.js';
 import { receiveUploads, type UploadContext } from '../../src/core/upload-action.js';
 import { createLogger } from '../../src/log.js';
 import { NemoApiError } from '../../src/nemo/errors.js';
@@ -189,5 +189,38 @@ describe('receiveUploads with voice notes', () => {
 
     expect(r.received).toEqual([{ name: 'take.m4a', mimeType: 'audio/ogg', size: m4a.length, bytes: m4a }]);
     expect(r.said).not.toContain('Converting the voice note take.m4a…');
+  });
+});
+
+describe('receiveUploads when a file cannot be fetched from the platform', () => {
+  it('when the only file fails to download, then the user is told it could not be fetched and its caption is not relayed alone', async () => {
+    const r = rig();
+    const broken: Attachment = {
+      name: 'beach.mp4',
+      mimeType: 'video/mp4',
+      size: 1000,
+      open: async () => {
+        throw new AttachmentFetchError('file download answered HTTP 404');
+      },
+    };
+    const relay = await receiveUploads(r.ctx, r.conv, [broken], 'make it shorter');
+    expect(relay).toBe('');
+    expect(r.said.at(-1)).toBe('"beach.mp4" could not be fetched from the chat service. Please send it again (with your words).');
+    expect(r.said.join('\n')).not.toMatch(/Something went wrong/);
+  });
+
+  it('when one file of two fails to download, then the words go with the one that arrived', async () => {
+    const r = rig();
+    const broken: Attachment = {
+      name: 'beach.mp4',
+      mimeType: 'video/mp4',
+      size: 1000,
+      open: async () => {
+        throw new AttachmentFetchError('getFile failed');
+      },
+    };
+    const relay = await receiveUploads(r.ctx, r.conv, [broken, file('song.mp3', 'audio/mpeg', Buffer.from('ID3-song'))], 'use these');
+    expect(relay).toBe('use these');
+    expect(r.received.map((f) => f.name)).toEqual(['song.mp3']);
   });
 });

@@ -147,6 +147,30 @@ describe('startHealthServer', () => {
     expect(text).toContain('nvb_render_queue_depth 4');
   });
 
+  it('when OPS_HTTP_PORT is set, then /metrics and /readyz answer only there, the webhook only on the main port, and /healthz on both', async () => {
+    const mounted: string[] = [];
+    const { server, url } = await start({
+      opsPort: 0,
+      mounts: new Map([['/telegram/hook', (_req, res) => void (mounted.push('hook'), res.writeHead(200).end())]]),
+    });
+    expect(server.opsPort).toBeDefined();
+    expect(server.opsPort).not.toBe(server.port);
+    const ops = `http://127.0.0.1:${server.opsPort}`;
+
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    expect((await fetch(`${url}/readyz`)).status).toBe(404);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/telegram/hook`, { method: 'POST' })).status).toBe(200);
+
+    const metrics = await fetch(`${ops}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('nvb_webhook_refused_total');
+    expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+    expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ops}/telegram/hook`, { method: 'POST' })).status).toBe(404);
+    expect(mounted).toEqual(['hook']);
+  });
+
   it('when an unknown path or a POST arrives, then it answers 404 or 405', async () => {
     const { url } = await start();
     expect((await fetch(`${url}/nope`)).status).toBe(404);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { OutboxClosedError } from '../../src/core/types.js';
 import { deliveryMarkerKey } from '../../src/render/delivery.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
@@ -263,15 +264,17 @@ describe('render worker', () => {
     expect(r.outbox.videos).toEqual([]);
   });
 
-  it('when sending the video fails, then the lease is released and the retry delivers it', async () => {
+  it('when the download breaks while the video is sent, then the lease is released and the retry downloads and delivers it', async () => {
     const r = await setup();
     const original = r.outbox.sendVideo.bind(r.outbox);
     let calls = 0;
     r.outbox.sendVideo = async (to, video) => {
       calls += 1;
       if (calls === 1) {
-        video.stream.destroy();
-        throw new Error('platform hiccup');
+        // The source itself fails (a cut connection to the CDN), as the outbox would see it.
+        const cut = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+        video.stream.destroy(cut);
+        throw cut;
       }
       await original(to, video);
     };
@@ -281,6 +284,82 @@ describe('render worker', () => {
     expect(calls).toBe(2);
     expect(r.outbox.videos).toHaveLength(1);
     expect(r.outbox.videos[0]!.bytes.equals(FIXTURE_MP4)).toBe(true);
+  });
+
+  it('when the outbox is closing (the process stops) during the send, then nothing counts as refused and the retry delivers the file', async () => {
+    const r = await setup();
+    const original = r.outbox.sendVideo.bind(r.outbox);
+    let calls = 0;
+    r.outbox.sendVideo = async (to, video) => {
+      calls += 1;
+      if (calls === 1) {
+        video.stream.destroy();
+        throw new OutboxClosedError();
+      }
+      await original(to, video);
+    };
+    const { done } = await r.renderOnce();
+
+    expect(done.returnvalue).toBe('delivered');
+    expect(done.data.fileRefused).toBeUndefined();
+    expect(r.outbox.videos).toHaveLength(1);
+    expect(r.outbox.texts).toEqual([]);
+  });
+
+  it('when the platform refuses the video file (not for its size), then the link goes out at once, the progress says so, and nothing says the render failed', async () => {
+    const r = await setup();
+    let calls = 0;
+    r.outbox.sendVideo = async (_to, video) => {
+      calls += 1;
+      await video.stream.toArray();
+      throw Object.assign(new Error('400: Bad Request: wrong file identifier/HTTP URL specified'), { name: 'TelegramError' });
+    };
+    const { input, done } = await r.renderOnce();
+
+    expect(done).toMatchObject({ state: 'completed', returnvalue: 'delivered-as-link' });
+    expect(calls).toBe(1);
+    const cdnUrl = `${r.fake.url}/cdn/${input.renderId}.mp4`;
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([
+      `Video ready. I couldn't upload the file here, so here's the download link: ${cdnUrl}\nProject: ${input.projectLink}`,
+    ]);
+    expect(r.outbox.edits.at(-1)?.text).toBe('Video ready: sent as a link, since the file could not be uploaded here.');
+    expect(r.outbox.allText()).not.toMatch(/export/i);
+    expect(r.fake.requests.filter((req) => req.path.startsWith('/cdn/'))).toHaveLength(1);
+    expect(await r.redis.get(deliveryMarkerKey(r.prefix, input.renderId))).toBe('delivered');
+    expectNoTokenAnywhere(r);
+  });
+
+  it('when the file is refused and the link send fails once, then the retry sends the link without downloading the video again', async () => {
+    const r = await setup();
+    r.outbox.sendVideo = async (_to, video) => {
+      video.stream.destroy();
+      throw new Error('500: Internal Server Error');
+    };
+    const sendText = r.outbox.sendText.bind(r.outbox);
+    let texts = 0;
+    r.outbox.sendText = async (to, text, options) => {
+      texts += 1;
+      if (texts === 1) throw new Error('502: Bad Gateway');
+      return sendText(to, text, options);
+    };
+    const { input, done } = await r.renderOnce();
+
+    expect(done.returnvalue).toBe('delivered-as-link');
+    expect(done.data.fileRefused).toBe(true);
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([expect.stringContaining(`${r.fake.url}/cdn/${input.renderId}.mp4`)]);
+    expect(r.fake.requests.filter((req) => req.path.startsWith('/cdn/') || req.path.endsWith('/download'))).toHaveLength(1);
+  });
+
+  it('when the finished video cannot be downloaded on any attempt, then the link is sent and nothing says the render failed', async () => {
+    const r = await setup({ attempts: 2 });
+    r.fake.failNext('cdn', { status: 503 }, 50);
+    r.fake.failNext('render-download', { status: 503 }, 50);
+    const { input, done } = await r.renderOnce();
+
+    expect(done).toMatchObject({ state: 'completed', returnvalue: 'delivered-as-link' });
+    expect(r.outbox.videos).toEqual([]);
+    expect(r.outbox.texts.map((m) => m.text)).toEqual([expect.stringContaining(`${r.fake.url}/cdn/${input.renderId}.mp4`)]);
+    expect(r.outbox.allText()).not.toMatch(/render failed|export/i);
   });
 
   it('when every attempt fails unexpectedly, then the user is told once that the render failed', async () => {

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -146,6 +146,60 @@ describe('startTelegramBot', () => {
     await waitFor(() => handled.length === 1, { message: 'the update handed off' });
     expect(handled[0]?.text).toBe('via webhook');
     expect(tg.calls.filter((c) => c.method === 'getUpdates')).toHaveLength(0);
+  });
+
+  it('when webhook posts carry a wrong or no secret, then each is refused and counted, and the log says so once, without the secret', async () => {
+    const { tg, start, logs } = await setup();
+    const refusals: string[] = [];
+    const bot = start({ webhook: { url: 'https://bot.example.com/hook', secret: 'S3cret_value', port: 0, host: '127.0.0.1' }, onWebhookRefused: (reason) => refusals.push(reason) });
+    await bot.ready;
+    const user = tg.user();
+    const update = { update_id: 6, message: { message_id: 1, date: 1, chat: { id: user.id, type: 'private' }, from: user, text: 'forged' } };
+    for (const secret of ['guess-number-1', 'guess-number-2', undefined]) {
+      const answer = await request(`http://127.0.0.1:${bot.webhook?.port}/hook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(secret ? { 'x-telegram-bot-api-secret-token': secret } : {}) },
+        body: JSON.stringify(update),
+      });
+      await answer.body.dump();
+      expect(answer.statusCode).toBe(403);
+    }
+    expect(refusals).toEqual(['secret', 'secret', 'secret']);
+    const lines = logs().split('\n').filter((line) => line.includes('telegram webhook post refused'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ reason: 'secret', refused: 1 });
+    expect(logs()).not.toMatch(/guess-number|S3cret_value/);
+  });
+
+  it('when a webhook body is over 1 MB, not JSON, null or not an update, then it is answered 413 or 400 (never 500) and a good update still gets in', async () => {
+    const { tg, start, handled } = await setup();
+    const refusals: string[] = [];
+    const bot = start({ webhook: { url: 'https://bot.example.com/hook', secret: 'S3cret_value', port: 0, host: '127.0.0.1' }, onWebhookRefused: (reason) => refusals.push(reason) });
+    await bot.ready;
+    const post = async (body: string | Buffer, chunked = false) => {
+      const answer = await request(`http://127.0.0.1:${bot.webhook?.port}/hook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'S3cret_value' },
+        // Without a Content-Length the cap must hold while reading.
+        body: chunked ? Readable.from([body]) : body,
+      });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    const huge = JSON.stringify({ update_id: 7, padding: 'x'.repeat(1_100_000) });
+    expect(await post(huge)).toBe(413);
+    expect(await post(huge, true)).toBe(413);
+    expect(await post('null')).toBe(400);
+    expect(await post('[1, 2]')).toBe(400);
+    expect(await post('{"update_id": "7"}')).toBe(400);
+    expect(await post('{not json')).toBe(400);
+    expect(refusals).toEqual(['too_large', 'too_large', 'malformed', 'malformed', 'malformed', 'malformed']);
+
+    const user = tg.user();
+    const update = { update_id: 8, message: { message_id: 1, date: 1, chat: { id: user.id, type: 'private' }, from: user, text: 'still fine' } };
+    expect(await post(JSON.stringify(update))).toBe(200);
+    await waitFor(() => handled.length === 1, { message: 'the good update handed off' });
+    expect(handled[0]?.text).toBe('still fine');
   });
 
   it('when a group message is handed off, then it is marked as from a group and deleteOriginal deletes it', async () => {

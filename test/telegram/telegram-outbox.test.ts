@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ButtonStore } from '../../adapters/telegram/button-store.js';
 import { splitText, TelegramOutbox, VideoStreamError } from '../../adapters/telegram/telegram-outbox.js';
-import { FileTooLargeForPlatformError, type ChatAddress, type VideoFile } from '../../src/core/types.js';
+import { FileTooLargeForPlatformError, PlatformRateLimitedError, type ChatAddress, type VideoFile } from '../../src/core/types.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegramOptions } from '../fakes/telegram/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
@@ -224,10 +224,12 @@ describe('TelegramOutbox, videos', () => {
     expect(tg.sent).toHaveLength(0);
   });
 
-  it('when a video meets a 429, then it is not re-sent from a spent stream: the error is thrown and the chat pauses', async () => {
+  it('when a video meets a 429, then it is not re-sent from a spent stream: a rate-limit error (a wait, not a refusal) is thrown and the chat pauses', async () => {
     const { tg, outbox, to } = await setup();
     tg.failNext('sendVideo', { code: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1 });
-    await expect(outbox.sendVideo(to, video(FIXTURE_MP4))).rejects.toThrow(/429/);
+    const refused = outbox.sendVideo(to, video(FIXTURE_MP4));
+    await expect(refused).rejects.toBeInstanceOf(PlatformRateLimitedError);
+    await expect(refused).rejects.toMatchObject({ platform: 'telegram', retryAfterMs: 1000 });
     const started = Date.now();
     await outbox.sendText(to, 'after the pause');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);

@@ -61,6 +61,7 @@ export async function startFakeNemo(options: FakeNemoOptions = {}): Promise<Fake
     sessions: live.sessions,
     claimTokens: live.claimTokens,
     sseCalls: live.sseCalls,
+    clientAborts: live.clientAborts,
     uploads: live.uploads,
     uploadHead: (sha256) => live.uploadHeads.get(sha256),
     renders: live.renders,

@@ -16,6 +16,8 @@ export interface PlayContext {
   /** Aborted when the fake closes: stops every wait. */
   shutdown: AbortSignal;
   defaultKeepAliveMs: number;
+  /** The client closed the stream before the server ended it (it may cancel the agent's work). */
+  onClientAbort?: () => void;
 }
 
 /**
@@ -26,7 +28,11 @@ export async function playTurn(res: ServerResponse, script: TurnScript, context:
   res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' });
   res.flushHeaders();
   const clientGone = new AbortController();
-  res.once('close', () => clientGone.abort());
+  let serverEnding = false;
+  res.once('close', () => {
+    clientGone.abort();
+    if (!serverEnding && !context.shutdown.aborted) context.onClientAbort?.();
+  });
   let flushed: Promise<void> = Promise.resolve();
   const write = (text: string): void => {
     if (res.destroyed || res.writableEnded) return;
@@ -45,6 +51,7 @@ export async function playTurn(res: ServerResponse, script: TurnScript, context:
   }
   if (!draftApplied && script.draftAfter !== undefined) context.applyDraft(script.draftAfter);
 
+  serverEnding = script.end !== 'stall';
   switch (script.end ?? 'close') {
     case 'close':
       res.end();

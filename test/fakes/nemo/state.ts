@@ -43,6 +43,8 @@ export class FakeState {
   readonly sessions = new Map<string, FakeSession>();
   readonly claimTokens: string[] = [];
   readonly sseCalls: SseCall[] = [];
+  /** Sessions whose `/run_sse` stream the client closed before the server ended it. */
+  readonly clientAborts: string[] = [];
   readonly uploads: UploadRecord[] = [];
   /** The first 256 KiB of each uploaded file, by its sha256. */
   readonly uploadHeads = new Map<string, Buffer>();

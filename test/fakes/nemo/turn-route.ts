@@ -61,6 +61,7 @@ export async function runSse({ req, res, state, body, caller }: AuthedContext): 
       applyDraft: (update) => state.applyDraft(session, update),
       shutdown: state.shutdown.signal,
       defaultKeepAliveMs: state.keepAliveMs,
+      onClientAbort: () => state.clientAborts.push(sessionId),
     });
   } finally {
     state.turnEnded();

@@ -172,6 +172,8 @@ export interface FakeNemo {
   readonly sessions: Map<string, FakeSession>;
   readonly claimTokens: string[];
   readonly sseCalls: SseCall[];
+  /** Session ids of `/run_sse` streams the client closed before the server ended them (the agent's work may be cancelled). */
+  readonly clientAborts: string[];
   readonly uploads: UploadRecord[];
   /** The first 256 KiB of an uploaded file (by its record's `sha256`), for checking what the bytes are. */
   uploadHead(sha256: string): Buffer | undefined;

@@ -13,6 +13,7 @@ import type {
   TgChat,
   TgMessage,
   TgUpdate,
+  UnfriendlyMode,
 } from './types.js';
 import { UpdateQueue } from './updates.js';
 import { fileChunks, now, World } from './world.js';
@@ -32,6 +33,17 @@ interface UploadedPart {
   sha256: string;
   bytes: Buffer;
 }
+
+// Telegram's own words for refused edits and uploads (see UnfriendlyMode).
+const EDIT_REFUSALS: Record<NonNullable<UnfriendlyMode['edits']>, [number, string]> = {
+  'not-found': [400, 'Bad Request: message to edit not found'],
+  'cant-be-edited': [400, "Bad Request: message can't be edited"],
+  'server-error': [502, 'Bad Gateway'],
+};
+const UPLOAD_REFUSALS: Record<NonNullable<UnfriendlyMode['uploads']>, [number, string]> = {
+  400: [400, 'Bad Request: wrong file identifier/HTTP URL specified'],
+  500: [500, 'Internal Server Error: upload failed'],
+};
 
 class ApiError extends Error {
   constructor(
@@ -60,6 +72,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
   const penalties = new Map<string, number>();
   const openCallbacks = new Set<string>();
   const updates = new UpdateQueue(answer);
+  let unfriendly: UnfriendlyMode = { ...options.unfriendly };
 
   const server = createServer((req, res) => {
     void route(req, res).catch((error: unknown) => {
@@ -90,6 +103,14 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     calls.push(call);
     try {
       checkPenalty(method, chatId);
+      const hostile = unfriendlyAnswer(method);
+      if (hostile === 'unshaped') {
+        // A proxy or a broken server in front of the Bot API: 200, but not the Bot API's JSON.
+        call.failed = 200;
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html><body>OK</body></html>');
+        return;
+      }
+      if (hostile) throw hostile;
       const scripted = failures.get(method)?.shift();
       if (scripted) {
         if (scripted.code === 429 && chatId !== undefined && scripted.retryAfter !== undefined) {
@@ -119,6 +140,14 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
         ...(error.retryAfter === undefined ? {} : { parameters: { retry_after: error.retryAfter } }),
       });
     }
+  }
+
+  /** The unfriendly mode's answer to `method`, if it refuses it; `unshaped`: a body that is not the Bot API's. */
+  function unfriendlyAnswer(method: string): ApiError | 'unshaped' | undefined {
+    if (unfriendly.unshaped?.includes(method)) return 'unshaped';
+    if (method === 'editMessageText' && unfriendly.edits !== undefined) return new ApiError(...EDIT_REFUSALS[unfriendly.edits]);
+    if ((method === 'sendVideo' || method === 'sendDocument') && unfriendly.uploads !== undefined) return new ApiError(...UPLOAD_REFUSALS[unfriendly.uploads]);
+    return undefined;
   }
 
   /** A chat paused by a 429 must not be written to before retry_after elapsed. */
@@ -236,6 +265,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       if (!entry) throw new ApiError(400, 'Bad Request: invalid file_id');
       if (entry.file.file_size > maxDownloadBytes) throw new ApiError(400, 'Bad Request: file is too big');
       const { file } = entry;
+      if (unfriendly.sizeless) return { file_id: file.file_id, file_unique_id: file.file_unique_id, file_path: file.file_path };
       return { file_id: file.file_id, file_unique_id: file.file_unique_id, file_size: file.file_size, file_path: file.file_path };
     },
     answerCallbackQuery: (params) => {
@@ -338,11 +368,15 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       return;
     }
     const { file, seed } = entry;
+    if (unfriendly.downloads !== undefined) {
+      answer(res, unfriendly.downloads, { ok: false, error_code: unfriendly.downloads, description: unfriendly.downloads === 404 ? 'Not Found' : 'Internal Server Error' });
+      return;
+    }
     if (file.file_size > maxDownloadBytes) violations.push(`download of ${file.file_id} over the getFile limit`);
     const served = { fileId: file.file_id, bytes: 0, complete: false };
     downloads.push(served);
     // A file whose bytes differ from its announced size is served chunked, as a misbehaving server would.
-    const honest = !file.bytes || file.bytes.length === file.file_size;
+    const honest = (!file.bytes || file.bytes.length === file.file_size) && !unfriendly.sizeless;
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', ...(honest ? { 'Content-Length': String(file.file_size) } : {}) });
     if (req.method === 'HEAD') {
       res.end();
@@ -430,7 +464,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       const chat = world.chats.get(message.chatId);
       const stored = world.find(message.chatId, message.messageId);
       const shown = opts.inaccessible || !stored ? { chat, message_id: message.messageId, date: 0 } : stored;
-      updates.push({ callback_query: { id, from, chat_instance: `ci${message.chatId}`, message: shown, data: callbackData } });
+      const query: Record<string, unknown> = { id, from, chat_instance: `ci${message.chatId}`, message: shown, data: callbackData };
+      updates.push({ callback_query: opts.mangle ? opts.mangle(query) : query });
       return id;
     },
     pushUpdate: (update: Omit<TgUpdate, 'update_id'>) => updates.push(update),
@@ -447,6 +482,9 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       const list = failures.get(method) ?? [];
       for (let i = 0; i < times; i += 1) list.push(failure);
       failures.set(method, list);
+    },
+    setUnfriendly(mode) {
+      unfriendly = { ...mode };
     },
     unconfirmed: () => updates.unconfirmed(),
     polling: () => updates.polling(),

@@ -105,7 +105,26 @@ export interface ScriptedFailure {
   retryAfter?: number;
 }
 
+/**
+ * How a Bot API that is not our friend answers (other servers, proxies, real Telegram on a bad
+ * day): every matching call is refused, until `setUnfriendly({})`.
+ */
+export interface UnfriendlyMode {
+  /** editMessageText refused: "message to edit not found", "message can't be edited" (400), or a 502. */
+  edits?: 'not-found' | 'cant-be-edited' | 'server-error';
+  /** sendVideo and sendDocument refused with 400 or 500 (after reading the upload). */
+  uploads?: 400 | 500;
+  /** These methods answer 200 with an HTML page instead of the Bot API's JSON. */
+  unshaped?: string[];
+  /** File downloads (`/file/bot…`) answered with this status instead of the bytes. */
+  downloads?: 404 | 500;
+  /** getFile leaves `file_size` out (the Bot API may); the download itself is served chunked, without a length. */
+  sizeless?: boolean;
+}
+
 export interface FakeTelegramOptions {
+  /** Refusals from the start (see `setUnfriendly`). */
+  unfriendly?: UnfriendlyMode;
   token?: string;
   botUsername?: string;
   /** Multipart uploads over this get 413 (default 50 MB). */
@@ -133,7 +152,16 @@ export interface FakeTelegram {
   /** A user writes: the message is stored and queued as an update. */
   say(chat: TgChat, from: TgUser, content: UserContent): TgMessage;
   /** A user presses an inline button under a bot message; returns the callback query id. */
-  press(from: TgUser, message: BotMessage, callbackData: string, options?: { inaccessible?: boolean }): string;
+  press(
+    from: TgUser,
+    message: BotMessage,
+    callbackData: string,
+    options?: {
+      inaccessible?: boolean;
+      /** Reshapes the callback_query before it is queued (a client or server that differs); it stays answerable by its id. */
+      mangle?: (query: Record<string, unknown>) => Record<string, unknown>;
+    },
+  ): string;
   /** Queues any update (a service message, an edited message…). */
   pushUpdate(update: Omit<TgUpdate, 'update_id'>): number;
   /** Everything the bot posted, in order (current text in `text`, all texts in `history`). */
@@ -150,6 +178,8 @@ export interface FakeTelegram {
   violations: string[];
   /** The next `times` calls of `method` fail with this answer (a 429 with `retryAfter` pauses the chat). */
   failNext(method: string, failure: ScriptedFailure, times?: number): void;
+  /** From now on, refuse calls as `mode` says (`{}`: friendly again). Refused calls are in `calls` with `failed`. */
+  setUnfriendly(mode: UnfriendlyMode): void;
   /** Updates not yet confirmed by a getUpdates offset (or a webhook 2xx). */
   unconfirmed(): number;
   /** Resolves when a getUpdates long poll is waiting (polling has started). */
