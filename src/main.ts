@@ -89,6 +89,8 @@ async function main(argv: string[]): Promise<void> {
         prefix: config.redisPrefix,
         logger,
         outboxes,
+        metrics,
+        onFatal: fail,
         onWebhookRefused: (platform, reason) => metrics.webhookRefused.inc({ platform, reason }),
       })
     : undefined;

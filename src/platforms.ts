@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
 import { ButtonStore as DiscordButtonStore } from '../adapters/discord/button-store.js';
-import { startDiscordBot } from '../adapters/discord/discord-bot.js';
+import { DiscordLoginError, startDiscordBot } from '../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
 import { ButtonStore } from '../adapters/telegram/button-store.js';
@@ -12,6 +12,8 @@ import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
 import type { Config } from './config.js';
 import { Inbox } from './core/inbox.js';
 import type { MessageHandler, Outbox, Platform } from './core/types.js';
+import type { Metrics } from './ops/metrics.js';
+import type { PlatformConnection } from './ops/readiness.js';
 
 const MB = 1024 * 1024;
 
@@ -70,8 +72,8 @@ export function buildOutboxes(
 }
 
 export interface Adapters {
-  /** Per platform: connected and receiving (readiness). */
-  connected(): Record<string, boolean>;
+  /** Per platform: connected and receiving (readiness), with what it tells of its connection. */
+  connected(): Record<string, boolean | PlatformConnection>;
   /** Listeners to serve on the HTTP port by path (the Telegram webhook). */
   mounts: Map<string, RequestListener>;
   /** Stops receiving messages; never waits for turns or renders. */
@@ -89,9 +91,16 @@ export function startAdapters(
     outboxes: Outboxes;
     /** Told of every refused webhook post (the metric). */
     onWebhookRefused?: (platform: Platform, reason: string) => void;
+    /** The gateway metrics (closes, connected). */
+    metrics?: Pick<Metrics, 'gatewayCloses' | 'platformConnected'>;
+    /** A platform that can never start (its token was refused) and no other runs: one line, and the start stops. */
+    onFatal?: (line: string) => void;
   },
 ): Adapters {
   const state: Record<string, boolean> = {};
+  // Platforms that report their connection as it is now.
+  const live: Record<string, () => PlatformConnection> = {};
+  const configured = [config.telegramBotToken, config.discordToken].filter(Boolean).length;
   const mounts = new Map<string, RequestListener>();
   const stops: Array<() => Promise<void>> = [];
 
@@ -138,17 +147,29 @@ export function startAdapters(
       shardCount: config.discordShardCount,
       shardIds: config.discordShardIds,
       inbox: new Inbox(deps.redis, deps.prefix),
+      onGatewayClose: (code) => deps.metrics?.gatewayCloses.inc({ platform: 'discord', code: String(code) }),
+      onConnected: (up) => deps.metrics?.platformConnected.set({ platform: 'discord' }, up ? 1 : 0),
     });
-    state.discord = false;
+    let started = false;
+    // Ready once started (commands, sweeper) and while the gateway is connected; the state shows why not.
+    live.discord = () => ({ ...bot.connection(), ready: started && bot.connection().ready });
     bot.ready.then(
-      () => (state.discord = true),
-      (error: unknown) => deps.logger.error({ err: error }, 'discord did not start'),
+      () => (started = true),
+      (error: unknown) => {
+        if (error instanceof DiscordLoginError && error.tokenRejected) {
+          // One line, no stack: the operator must change the token.
+          if (configured === 1 && deps.onFatal) return deps.onFatal(error.message);
+          deps.logger.error({ code: error.code }, `${error.message} Discord stays off; the other platforms keep running.`);
+          return;
+        }
+        deps.logger.error({ err: error }, 'discord did not start');
+      },
     );
     stops.push(() => bot.stop());
   }
 
   return {
-    connected: () => ({ ...state }),
+    connected: () => ({ ...state, ...Object.fromEntries(Object.entries(live).map(([name, now]) => [name, now()])) }),
     mounts,
     async stop() {
       await Promise.allSettled(stops.map((stop) => stop()));

@@ -1,4 +1,5 @@
 import { GatewayIntentBits, Options, Partials, type ClientOptions } from 'discord.js';
+import { PatientShardingStrategy, type GatewayHooks } from './gateway-strategy.js';
 
 export interface ClientSettings {
   apiUrl: string;
@@ -8,7 +9,11 @@ export interface ClientSettings {
   shardCount?: number | 'auto' | undefined;
   /** The shards this process runs (bot replicas split them); absent: all of them. */
   shardIds?: readonly number[] | undefined;
+  /** Told of gateway closes and of dispatches discord.js could not read. */
+  gatewayHooks?: GatewayHooks;
 }
+
+const NO_HOOKS: GatewayHooks = { onClose: () => undefined, onDispatchError: () => undefined };
 
 /** discord.js's shard options: one process can run every shard, or replicas split them by id. */
 export function shardOptions(settings: Pick<ClientSettings, 'shardCount' | 'shardIds'>): Pick<ClientOptions, 'shards' | 'shardCount'> {
@@ -40,6 +45,8 @@ export function discordClientOptions(settings: ClientSettings): ClientOptions {
     intents: discordIntents(settings.freeTextInGuilds),
     partials: [Partials.Channel],
     rest: { api: settings.apiUrl },
+    // A first login that fails heals when the gateway comes back (see gateway-strategy.ts).
+    ws: { buildStrategy: (manager) => new PatientShardingStrategy(manager, settings.gatewayHooks ?? NO_HOOKS) },
     allowedMentions: { parse: [] },
     failIfNotExists: false,
     makeCache: Options.cacheWithLimits({

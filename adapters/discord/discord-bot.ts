@@ -2,7 +2,9 @@ import { once } from 'node:events';
 import {
   Client,
   Events,
+  InteractionResponseType,
   MessageFlags,
+  Routes,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
@@ -22,6 +24,8 @@ import { discordClientOptions } from './client-options.js';
 import { COMMAND_NAMES, registerCommands } from './commands.js';
 import { describeDiscordError } from './discord-errors.js';
 import type { DiscordOutbox } from './discord-outbox.js';
+import { closeReason, GatewayMonitor, type GatewayStatus } from './gateway-monitor.js';
+import { GatewayClosedError } from './gateway-strategy.js';
 import {
   normalizeButton,
   normalizeCommand,
@@ -58,11 +62,23 @@ export interface DiscordBotDeps {
   inbox: Inbox;
   /** How often messages of a dead process are looked for; default 15 s (its heartbeat lapses after 30 s). */
   inboxSweepMs?: number;
+  /** First wait before asking an unreachable API again at start (doubling up to 30 s); default 1 s. */
+  apiRetryMs?: number;
+  /** Told of every gateway close, with its code (the metric). */
+  onGatewayClose?: (code: number) => void;
+  /** Told when the gateway connection comes up or goes down (the metric). */
+  onConnected?: (connected: boolean) => void;
 }
 
 export interface DiscordBot {
-  /** Resolves once connected, every guild received and the commands registered. */
+  /**
+   * Resolves once connected, every guild received, the commands registered and the sweeper
+   * started: on the first READY, however long the gateway takes. Rejects only when it cannot
+   * succeed (`DiscordLoginError`: a refused token, refused intents) or the bot was stopped first.
+   */
   ready: Promise<void>;
+  /** The gateway connection now (for `/readyz`). */
+  connection(): GatewayStatus;
   /**
    * Disconnects and takes no more events. Turns already handed to the engine stay the engine's
    * (they post through the outbox; `engine.stop()` gives them their deadline).
@@ -73,16 +89,36 @@ export interface DiscordBot {
 
 export class DiscordLoginError extends Error {
   readonly code = 'discord_login_failed';
-  constructor(detail: string) {
-    super(`Discord login failed: ${detail}`);
+  constructor(
+    detail: string,
+    /** Discord refused the token itself (REST 401 or gateway 4004): nothing but a new token helps. */
+    readonly tokenRejected = false,
+  ) {
+    super(tokenRejected ? `Discord refused DISCORD_TOKEN (${detail}): copy the bot token again from the Discord Developer Portal.` : `Discord login failed: ${detail}`);
     this.name = 'DiscordLoginError';
   }
+}
+
+/** A login failure as one line, without the token. */
+function loginError(error: unknown): DiscordLoginError {
+  if (error instanceof GatewayClosedError) {
+    if (error.closeCode === 4004) return new DiscordLoginError('gateway close 4004, authentication failed', true);
+    // 4014: the privileged Message Content intent is off in the Developer Portal.
+    const hint = error.closeCode === 4014 ? ': enable the Message Content intent for the bot, or unset DISCORD_FREE_TEXT_IN_GUILDS' : '';
+    return new DiscordLoginError(`the gateway closed with ${error.closeCode} (${closeReason(error.closeCode)})${hint}`);
+  }
+  if (error instanceof Error && (error as { code?: unknown }).code === 'TokenInvalid') return new DiscordLoginError('401 Unauthorized', true);
+  return new DiscordLoginError(describeDiscordError(error, 'login').message);
 }
 
 const DEFAULT_TOKEN_TTL_MS = 14 * 60_000;
 const DOWNLOAD: DownloadOptions = { maxBytes: MAX_UPLOAD_BYTES };
 const INBOX_PREFIX = 'discord:';
 const DEFAULT_INBOX_SWEEP_MS = 15_000;
+const DEFAULT_API_RETRY_MS = 1000;
+const MAX_API_RETRY_MS = 30_000;
+// Channel ids of interactions on their way through discord.js, which drops `channel_id` without a `channel` object.
+const MAX_RAW_CHANNELS = 1000;
 // Discord sends an event twice only to two sessions on one shard or on a resume, minutes apart.
 const SEEN_TTL_SECONDS = 3600;
 
@@ -104,7 +140,23 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   const prefix = deps.prefix ?? 'nvb';
   const freeTextInGuilds = deps.freeTextInGuilds ?? false;
   const buttons = new ButtonStore(deps.redis, { prefix });
-  const client = new Client(discordClientOptions({ apiUrl: deps.apiUrl, freeTextInGuilds, shardCount: deps.shardCount, shardIds: deps.shardIds }));
+  const monitor = new GatewayMonitor(log, {
+    ...(deps.onGatewayClose ? { onClose: deps.onGatewayClose } : {}),
+    ...(deps.onConnected ? { onConnected: deps.onConnected } : {}),
+  });
+  const rawChannels = new Map<string, string>();
+  const client = new Client(
+    discordClientOptions({
+      apiUrl: deps.apiUrl,
+      freeTextInGuilds,
+      shardCount: deps.shardCount,
+      shardIds: deps.shardIds,
+      gatewayHooks: {
+        onClose: (shardId, code) => monitor.closed(shardId, code),
+        onDispatchError: (_shardId, packet, error) => unreadable(packet, error),
+      },
+    }),
+  );
   let stopped = false;
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -117,16 +169,66 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   // Without these, one failed request or a rejected listener would end the process.
   client.on(Events.Error, (error) => log.error({ err: describeDiscordError(error) }, 'discord client error (it keeps running)'));
-  client.on(Events.ShardError, (error) => log.warn({ err: describeDiscordError(error) }, 'discord gateway error (it reconnects)'));
+  client.on(Events.ShardError, (error) => monitor.error(describeDiscordError(error).detail));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord warning'));
+  client.on(Events.ShardReady, (shardId) => monitor.shardReady(shardId));
+  client.on(Events.ShardResume, (shardId, replayed) => monitor.resumed(shardId, replayed));
+  client.on(Events.ShardReconnecting, (shardId) => monitor.reconnecting(shardId));
+  client.on(Events.ShardDisconnect, (event, shardId) => monitor.disconnected(shardId, event.code));
+  client.on(Events.Raw, (packet: { t?: unknown; d?: { id?: unknown; channel_id?: unknown } }) => {
+    if (packet.t !== 'INTERACTION_CREATE' || typeof packet.d?.id !== 'string' || typeof packet.d.channel_id !== 'string') return;
+    if (rawChannels.size >= MAX_RAW_CHANNELS) rawChannels.clear();
+    rawChannels.set(packet.d.id, packet.d.channel_id);
+  });
 
-  const guard = (what: string, work: () => Promise<void>): void => {
+  const guard = (what: string, work: () => Promise<void>, apologize?: () => Promise<void>): void => {
     if (stopped) return;
-    work().catch((error: unknown) => log.error({ err: describeDiscordError(error) }, `${what} failed`));
+    work().catch(async (error: unknown) => {
+      log.error({ err: describeDiscordError(error) }, `${what} failed`);
+      await apologize?.().catch((failure: unknown) => log.debug({ err: describeDiscordError(failure) }, 'could not apologize either'));
+    });
   };
 
   client.on(Events.MessageCreate, (message) => guard('message', () => onMessage(message)));
-  client.on(Events.InteractionCreate, (interaction) => guard('interaction', () => onInteraction(interaction)));
+  client.on(Events.InteractionCreate, (interaction) =>
+    guard(
+      'interaction',
+      () => onInteraction(interaction),
+      () => apologize(interaction),
+    ),
+  );
+
+  /** A press or command whose handling failed still gets an answer, when it can be answered. */
+  async function apologize(interaction: Interaction): Promise<void> {
+    if (!interaction.isRepliable() || interaction.replied) return;
+    const content = dt(languageOf(interaction.locale), 'interactionFailed');
+    if (interaction.deferred) await interaction.editReply({ content });
+    else await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+  }
+
+  /**
+   * discord.js threw while reading a gateway event (Spacebar sends `thread: null`): logged, and
+   * an interaction is answered from the raw event, since discord.js never made one of it.
+   */
+  function unreadable(packet: { t?: unknown; d?: unknown }, error: unknown): void {
+    const event = typeof packet.t === 'string' ? packet.t : 'unknown';
+    const d = (packet.d ?? {}) as { id?: unknown; token?: unknown; type?: unknown; locale?: unknown };
+    const err = describeDiscordError(error, 'gateway');
+    if (event !== 'INTERACTION_CREATE' || typeof d.id !== 'string' || typeof d.token !== 'string' || d.type === 1) {
+      // A server that sends one odd field sends it in every event: one line a minute.
+      monitor.unreadable(event, { err });
+      return;
+    }
+    log.error({ err, event, id: d.id }, 'discord.js could not read a gateway event');
+    rawChannels.delete(d.id);
+    const content = dt(languageOf(typeof d.locale === 'string' ? d.locale : undefined), 'interactionFailed');
+    client.rest
+      .post(Routes.interactionCallback(d.id, d.token), {
+        body: { type: InteractionResponseType.ChannelMessageWithSource, data: { content, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } } },
+        auth: false,
+      })
+      .catch((failure: unknown) => log.warn({ err: describeDiscordError(failure) }, 'could not answer the unreadable interaction'));
+  }
 
   async function onMessage(message: Message): Promise<void> {
     if (message.author.bot || message.system || message.webhookId !== null) return;
@@ -137,11 +239,18 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   }
 
   async function onInteraction(interaction: Interaction): Promise<void> {
-    if (interaction.isChatInputCommand()) return onCommand(interaction);
-    if (interaction.isButton()) return onButton(interaction);
+    const channelId = interaction.channelId ?? rawChannels.get(interaction.id);
+    rawChannels.delete(interaction.id);
+    if (interaction.channelId === null) {
+      if (channelId === undefined) log.warn({ interactionId: interaction.id }, 'an interaction named no channel: answering through the interaction only');
+      else log.debug({ interactionId: interaction.id }, 'an interaction without a channel object: its channel_id is used');
+    }
+    const options = { ...normalizeOptions(), ...(channelId === undefined ? {} : { channelId }) };
+    if (interaction.isChatInputCommand()) return onCommand(interaction, options);
+    if (interaction.isButton()) return onButton(interaction, options);
   }
 
-  async function onCommand(interaction: ChatInputCommandInteraction): Promise<void> {
+  async function onCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): Promise<void> {
     const lang = languageOf(interaction.locale);
     if (!(COMMAND_NAMES as readonly string[]).includes(interaction.commandName)) {
       await interaction.reply({ content: t(lang, 'unknownCommand', { command: `/${interaction.commandName}` }), flags: MessageFlags.Ephemeral });
@@ -149,10 +258,10 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     }
     // Discord gives 3 seconds to acknowledge: defer first, the engine answers in the reply.
     const deferred = await defer(interaction);
-    await answer(interaction.id, normalizeCommand(interaction, normalizeOptions()), deferred);
+    await answer(interaction.id, normalizeCommand(interaction, options), deferred);
   }
 
-  async function onButton(interaction: ButtonInteraction): Promise<void> {
+  async function onButton(interaction: ButtonInteraction, options: NormalizeOptions): Promise<void> {
     const parsed = parseButtonCustomId(interaction.customId);
     if (parsed === undefined) return;
     const lang = languageOf(interaction.locale);
@@ -166,7 +275,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       return;
     }
     const deferred = await defer(interaction);
-    await answer(interaction.id, normalizeButton(interaction, parsed.action, normalizeOptions()), deferred);
+    await answer(interaction.id, normalizeButton(interaction, parsed.action, options), deferred);
   }
 
   async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<boolean> {
@@ -261,15 +370,42 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     sweeper.unref();
   }
 
+  /**
+   * `GET /gateway/bot` until Discord's API answers: login() asks it once and gives up on a 5xx or
+   * a network error, so an API outage at start would otherwise need a restart. A 401 ends it.
+   */
+  async function reachDiscord(): Promise<void> {
+    client.rest.setToken(deps.token);
+    let waitMs = deps.apiRetryMs ?? DEFAULT_API_RETRY_MS;
+    for (;;) {
+      try {
+        await client.rest.get(Routes.gatewayBot());
+        return;
+      } catch (error) {
+        const failure = describeDiscordError(error, 'GET /gateway/bot');
+        if (failure.status === 401) throw new DiscordLoginError('401 Unauthorized', true);
+        const answered = failure.status !== undefined && failure.status < 500 && failure.status !== 429;
+        if (answered || stopped) throw new DiscordLoginError(failure.message);
+        monitor.error(`Discord's API does not answer (${failure.detail}): trying again`);
+        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+        waitMs = Math.min(waitMs * 2, MAX_API_RETRY_MS);
+      }
+    }
+  }
+
   const ready = (async () => {
     // The heartbeat must exist before the first message is kept, or a sweeper would take it.
     await deps.inbox.start();
     if (stopped) deps.inbox.stop();
     const clientReady = once(client, Events.ClientReady);
+    clientReady.catch(() => undefined);
+    await reachDiscord();
     try {
+      // Resolves on the first session, however many refused attempts it takes (gateway-strategy.ts).
       await client.login(deps.token);
     } catch (error) {
-      throw new DiscordLoginError(describeDiscordError(error, 'login').message);
+      if (stopped) throw new DiscordLoginError('stopped before the first connection');
+      throw loginError(error);
     }
     await clientReady;
     const applicationId = client.application?.id;
@@ -291,6 +427,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   return {
     ready,
     client,
+    connection: () => monitor.status(),
     async stop() {
       stopped = true;
       clearInterval(sweeper);

@@ -15,7 +15,8 @@ export class DiscordRequestError extends Error {
     readonly status: number | undefined,
     /** Discord's JSON error code (e.g. 50027 invalid webhook token, 40005 entity too large). */
     readonly discordCode: number | undefined,
-    detail: string,
+    /** What went wrong, token-free. */
+    readonly detail: string,
   ) {
     super(`Discord ${route} failed${status === undefined ? '' : ` (${status}${discordCode === undefined ? '' : `/${discordCode}`})`}: ${detail}`);
     this.name = 'DiscordRequestError';
@@ -66,6 +67,11 @@ export function describeDiscordError(error: unknown, fallbackRoute = 'request'):
     return new DiscordRequestError(fallbackRoute, undefined, undefined, safeText(`${error.name}: ${error.message}`));
   }
   return new DiscordRequestError(fallbackRoute, undefined, undefined, 'unknown error');
+}
+
+/** The same failure, with what the server answered (scrubbed), where discord.js kept only the status. */
+export function withAnswer(failure: DiscordRequestError, answer: string): DiscordRequestError {
+  return new DiscordRequestError(failure.route, failure.status, failure.discordCode, `${failure.detail}; Discord answered: ${safeText(answer) || '(nothing)'}`);
 }
 
 /** The interaction token is no longer accepted (expired, or never valid). */

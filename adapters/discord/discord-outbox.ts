@@ -7,14 +7,14 @@ import {
   makeURLSearchParams,
   type APIActionRowComponent,
   type APIButtonComponent,
-  type APIMessage,
   type REST,
 } from 'discord.js';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
 import { discordExtra, liveInteraction, type LiveInteraction } from './address.js';
 import { buttonCustomId, type ButtonStore } from './button-store.js';
-import { describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable } from './discord-errors.js';
+import { DiscordRequestError, describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable, withAnswer } from './discord-errors.js';
 import { createDiscordRest } from './discord-rest.js';
 import { decodeMessageRef, encodeMessageRef } from './message-ref.js';
 import { multipartUpload } from './multipart-upload.js';
@@ -37,9 +37,11 @@ export interface DiscordOutboxOptions {
   onRateLimited?: () => void;
 }
 
+const NO_PINGS = { parse: [] as [] };
+
 type MessageBody = {
   content: string;
-  allowed_mentions: { parse: [] };
+  allowed_mentions: typeof NO_PINGS;
   components?: APIActionRowComponent<APIButtonComponent>[];
   nonce?: string;
   enforce_nonce?: boolean;
@@ -70,7 +72,8 @@ export class DiscordOutbox implements Outbox {
 
   constructor(private readonly options: DiscordOutboxOptions) {
     this.rest = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.requestTimeoutMs ?? 15_000 });
-    this.uploads = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.uploadTimeoutMs ?? 600_000 });
+    // No retry of a refused upload: the stream is spent, and discord.js would only resend nothing.
+    this.uploads = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.uploadTimeoutMs ?? 600_000, retries: 0 });
     this.log = options.logger.child({ component: 'discord-outbox' });
     const onRateLimited = options.onRateLimited;
     if (onRateLimited) {
@@ -89,7 +92,7 @@ export class DiscordOutbox implements Outbox {
     let lastId = '';
     for (const [index, piece] of pieces.entries()) {
       const last = index === pieces.length - 1;
-      lastId = await this.post(to, { content: piece, allowed_mentions: { parse: [] }, ...(last && components ? { components } : {}) });
+      lastId = await this.post(to, { content: piece, allowed_mentions: NO_PINGS, ...(last && components ? { components } : {}) });
     }
     return lastId;
   }
@@ -97,16 +100,24 @@ export class DiscordOutbox implements Outbox {
   async editText(to: ChatAddress, messageId: string, text: string): Promise<void> {
     const ref = decodeMessageRef(messageId);
     const content = truncateText(text.trim() === '' ? '…' : text);
+    if (ref.id === '') {
+      // The server did not say which message it made: there is nothing to edit.
+      this.log.debug('no message id to edit: the edit is skipped');
+      return;
+    }
+    // Edits may carry user text (a file name): they must not ping either.
+    const body = { content, allowed_mentions: NO_PINGS };
     if (ref.via === 'interaction') {
       const live = liveInteraction(to);
       if (live !== undefined) {
         try {
-          await this.rest.patch(Routes.webhookMessage(live.applicationId, live.token, ref.id), { body: { content }, auth: false });
+          await this.rest.patch(Routes.webhookMessage(live.applicationId, live.token, ref.id), { body, auth: false });
           return;
         } catch (error) {
           const failure = describeDiscordError(error);
-          if (!isInvalidInteractionToken(failure)) throw failure;
-          this.log.info({ err: failure }, 'interaction token refused for an edit: continuing in the channel');
+          if (isInvalidInteractionToken(failure)) this.log.info({ err: failure }, 'interaction token refused for an edit: continuing in the channel');
+          else if (isUneditable(failure)) this.log.info({ err: failure }, 'the interaction message is gone: posting its successor in the channel');
+          else throw failure;
         }
       }
       // An expired token cannot edit the interaction's messages any more.
@@ -114,7 +125,7 @@ export class DiscordOutbox implements Outbox {
       return;
     }
     try {
-      await this.rest.patch(Routes.channelMessage(to.chatId, ref.id), { body: { content } });
+      await this.rest.patch(Routes.channelMessage(to.chatId, ref.id), { body });
     } catch (error) {
       const failure = describeDiscordError(error);
       if (!isUneditable(failure)) throw failure;
@@ -129,9 +140,13 @@ export class DiscordOutbox implements Outbox {
       video.stream.destroy();
       throw new FileTooLargeForPlatformError('discord', video.size);
     }
+    if (to.chatId === '') {
+      video.stream.destroy();
+      throw noChannel('POST /channels/:id/messages');
+    }
     const payload = {
       content: truncateText(video.caption),
-      allowed_mentions: { parse: [] },
+      allowed_mentions: NO_PINGS,
       attachments: [{ id: 0, filename: video.filename }],
       // A retried delivery (a worker killed after Discord took the file) gets the first message back.
       nonce: nonceFor('v', video.deliveryId),
@@ -143,7 +158,10 @@ export class DiscordOutbox implements Outbox {
     } catch (error) {
       const failure = describeDiscordError(error, 'POST /channels/:id/messages');
       if (isTooLarge(failure)) throw new FileTooLargeForPlatformError('discord', video.size);
-      throw failure;
+      // The stream was sent once and is not sent again (a new delivery opens a new one): say what Discord answered.
+      const refused = body.answer === undefined ? failure : withAnswer(failure, body.answer);
+      this.log.warn({ err: refused }, 'Discord refused the video upload');
+      throw refused;
     } finally {
       if (!video.stream.destroyed) video.stream.destroy();
     }
@@ -161,31 +179,46 @@ export class DiscordOutbox implements Outbox {
         return await this.postThroughInteraction(live, body);
       } catch (error) {
         const failure = describeDiscordError(error);
-        if (!isInvalidInteractionToken(failure)) throw failure;
-        this.log.info({ err: failure }, 'interaction token refused: posting into the channel');
+        if (isInvalidInteractionToken(failure)) this.log.info({ err: failure }, 'interaction token refused: posting into the channel');
+        // The deferred reply was deleted (10008): the answer still goes out, in the channel.
+        else if (isUneditable(failure)) this.log.info({ err: failure }, 'the interaction reply is gone: posting into the channel');
+        else throw failure;
       }
     }
+    if (to.chatId === '') throw noChannel('POST /channels/:id/messages');
+    let answer: unknown;
     try {
-      const message = (await this.rest.post(Routes.channelMessages(to.chatId), { body })) as APIMessage;
-      return encodeMessageRef({ via: 'channel', id: message.id });
+      answer = await this.rest.post(Routes.channelMessages(to.chatId), { body });
     } catch (error) {
       throw describeDiscordError(error);
     }
+    return encodeMessageRef({ via: 'channel', id: this.messageId(answer) });
   }
 
   private async postThroughInteraction(live: LiveInteraction, body: MessageBody): Promise<string> {
-    let message: APIMessage;
+    let answer: unknown;
     if (this.claimOriginal(live)) {
       // The deferred "thinking…" reply becomes the first answer.
-      message = (await this.rest.patch(Routes.webhookMessage(live.applicationId, live.token, '@original'), { body, auth: false })) as APIMessage;
+      answer = await this.rest.patch(Routes.webhookMessage(live.applicationId, live.token, '@original'), { body, auth: false });
     } else {
-      message = (await this.rest.post(Routes.webhook(live.applicationId, live.token), {
+      answer = await this.rest.post(Routes.webhook(live.applicationId, live.token), {
         body,
         auth: false,
         query: makeURLSearchParams({ wait: true }),
-      })) as APIMessage;
+      });
     }
-    return encodeMessageRef({ via: 'interaction', id: message.id });
+    return encodeMessageRef({ via: 'interaction', id: this.messageId(answer) });
+  }
+
+  /**
+   * The id of the message Discord answered with. A server that answers something else (it
+   * still posted the message) gets '' : that message is never edited, later text is sent anew.
+   */
+  private messageId(answer: unknown): string {
+    const parsed = MessageAnswerSchema.safeParse(answer);
+    if (parsed.success) return parsed.data.id;
+    this.log.warn('Discord answered a post without a message id: that message will not be edited');
+    return '';
   }
 
   /**
@@ -213,14 +246,22 @@ export class DiscordOutbox implements Outbox {
    * successor posted by an earlier edit, which is then edited in place.
    */
   private async replace(to: ChatAddress, oldId: string, content: string): Promise<void> {
+    if (to.chatId === '') throw noChannel('POST /channels/:id/messages');
     try {
-      const body: MessageBody = { content, allowed_mentions: { parse: [] }, nonce: nonceFor('e', oldId), enforce_nonce: true };
-      const message = (await this.rest.post(Routes.channelMessages(to.chatId), { body })) as APIMessage;
-      if (message.content !== content) {
-        await this.rest.patch(Routes.channelMessage(to.chatId, message.id), { body: { content } });
+      const body: MessageBody = { content, allowed_mentions: NO_PINGS, nonce: nonceFor('e', oldId), enforce_nonce: true };
+      const answer = await this.rest.post(Routes.channelMessages(to.chatId), { body });
+      const successor = MessageAnswerSchema.safeParse(answer);
+      if (successor.success && successor.data.content !== content) {
+        await this.rest.patch(Routes.channelMessage(to.chatId, successor.data.id), { body: { content, allowed_mentions: NO_PINGS } });
       }
     } catch (error) {
-      throw describeDiscordError(error);
+      const failure = describeDiscordError(error);
+      // The successor is gone too: this progress step is lost, the answers are sent as new messages anyway.
+      if (isUneditable(failure)) {
+        this.log.info({ err: failure }, 'the successor message cannot be edited either: this progress step is skipped');
+        return;
+      }
+      throw failure;
     }
   }
 
@@ -243,6 +284,14 @@ export class DiscordOutbox implements Outbox {
       },
     ];
   }
+}
+
+/** The part of Discord's message answer the outbox reads. */
+const MessageAnswerSchema = z.object({ id: z.string().regex(/^\d{1,20}$/), content: z.string().optional() });
+
+/** An interaction that named no channel: once its token is gone, there is nowhere to post. */
+function noChannel(route: string): DiscordRequestError {
+  return new DiscordRequestError(route, undefined, undefined, 'the interaction named no channel: there is nowhere to post with the bot token');
 }
 
 /** At most 25 characters, as Discord allows for a nonce. */

@@ -10,7 +10,12 @@ export interface DiscordRestOptions {
   apiUrl: string;
   /** Per request; uploads get a REST of their own with a longer one. */
   timeoutMs?: number;
+  /** Repeats after a 5xx or a network error (discord.js's default: 3). */
+  retries?: number;
 }
+
+// Enough of a refusal to explain it in a log line.
+const MAX_ANSWER_CHARS = 500;
 
 type RequestInit = Parameters<RESTOptions['makeRequest']>[1];
 
@@ -19,7 +24,12 @@ type RequestInit = Parameters<RESTOptions['makeRequest']>[1];
  * transport: an `UploadBody` is streamed as it is, where discord.js would buffer the whole file.
  */
 export function createDiscordRest(options: DiscordRestOptions): REST {
-  return new REST({ api: options.apiUrl, timeout: options.timeoutMs ?? 15_000, makeRequest: streamingTransport }).setToken(options.token);
+  return new REST({
+    api: options.apiUrl,
+    timeout: options.timeoutMs ?? 15_000,
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    makeRequest: streamingTransport,
+  }).setToken(options.token);
 }
 
 async function streamingTransport(url: string, init: RequestInit): Promise<ResponseLike> {
@@ -43,7 +53,20 @@ async function streamingTransport(url: string, init: RequestInit): Promise<Respo
     if (Array.isArray(value)) for (const item of value) responseHeaders.append(name, item);
     else if (value !== undefined) responseHeaders.set(name, value);
   }
+  const common = {
+    headers: responseHeaders,
+    status: res.statusCode,
+    statusText: STATUS_CODES[res.statusCode] ?? '',
+    ok: res.statusCode >= 200 && res.statusCode < 300,
+  };
+  if (res.statusCode >= 400) {
+    // discord.js keeps only the status of a 5xx: the server's own words are kept for the error.
+    const text = await res.body.text();
+    body.answer = text.slice(0, MAX_ANSWER_CHARS);
+    return bufferedResponse(text, common);
+  }
   return {
+    ...common,
     body: res.body as unknown as ResponseLike['body'],
     arrayBuffer: () => res.body.arrayBuffer(),
     json: () => res.body.json(),
@@ -51,9 +74,17 @@ async function streamingTransport(url: string, init: RequestInit): Promise<Respo
     get bodyUsed() {
       return res.body.bodyUsed;
     },
-    headers: responseHeaders,
-    status: res.statusCode,
-    statusText: STATUS_CODES[res.statusCode] ?? '',
-    ok: res.statusCode >= 200 && res.statusCode < 300,
+  };
+}
+
+function bufferedResponse(text: string, common: Pick<ResponseLike, 'headers' | 'status' | 'statusText' | 'ok'>): ResponseLike {
+  const bytes = Buffer.from(text, 'utf8');
+  return {
+    ...common,
+    body: null,
+    arrayBuffer: () => Promise.resolve(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+    json: () => Promise.resolve(JSON.parse(text) as unknown),
+    text: () => Promise.resolve(text),
+    bodyUsed: false,
   };
 }

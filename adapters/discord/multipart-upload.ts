@@ -19,6 +19,8 @@ export class UploadSizeMismatchError extends Error {
  */
 export class UploadBody {
   used = false;
+  /** What the server answered when it refused the upload (the start of its body). */
+  answer: string | undefined;
   constructor(private readonly body: MultipartStream) {}
 
   get length(): number {

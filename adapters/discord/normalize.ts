@@ -15,6 +15,8 @@ export interface NormalizeOptions {
   interactionTokenTtlMs: number;
   download: DownloadOptions;
   now?: () => number;
+  /** An interaction's channel when discord.js lost it (the server sent `channel_id` without a `channel` object). */
+  channelId?: string;
 }
 
 /**
@@ -113,7 +115,8 @@ function normalizeInteraction(
       ? { uploadLimit: interaction.attachmentSizeLimit }
       : {}),
   };
-  const channelId = interaction.channelId ?? '';
+  // '' when the interaction named no channel: the outbox then answers through the interaction only.
+  const channelId = interaction.channelId ?? options.channelId ?? '';
   return {
     address: addressOf(channelId, interaction.user.id, interaction.channel?.isThread() ?? false, extra),
     platformLanguage: interaction.locale,

@@ -50,9 +50,10 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       else logger.warn({ failing: readiness.failing }, 'not ready');
       lastReady = readiness.ready;
     }
+    const details = Object.keys(readiness.details).length > 0 ? { details: readiness.details } : {};
     const body = readiness.ready
-      ? { status: 'ready', checks: readiness.checks }
-      : { status: 'not ready', failing: readiness.failing, checks: readiness.checks };
+      ? { status: 'ready', checks: readiness.checks, ...details }
+      : { status: 'not ready', failing: readiness.failing, checks: readiness.checks, ...details };
     send(res, readiness.ready ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, head);
   };
 

@@ -30,6 +30,10 @@ export interface Metrics {
   readonly platform429: Counter<'platform'>;
   /** Webhook posts refused before they were handled, by reason (`secret`, `too_large`, `malformed`). */
   readonly webhookRefused: Counter<'platform' | 'reason'>;
+  /** Gateway connections closed, by platform and close code (Discord: 4000–4014, 1006 when refused). */
+  readonly gatewayCloses: Counter<'platform' | 'code'>;
+  /** 1 while the platform's gateway connection is up, 0 while it is down or reconnecting. */
+  readonly platformConnected: Gauge<'platform'>;
   readonly queueDepth: Gauge;
 }
 
@@ -69,6 +73,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ['platform', 'reason'],
       registers,
     }),
+    gatewayCloses: new Counter({ name: `${PREFIX}gateway_closes_total`, help: 'Gateway connections closed, by platform and close code', labelNames: ['platform', 'code'], registers }),
+    platformConnected: new Gauge({ name: `${PREFIX}platform_connected`, help: "1 while the platform's gateway connection is up", labelNames: ['platform'], registers }),
     queueDepth: new Gauge({
       name: `${PREFIX}render_queue_depth`,
       help: 'Render jobs waiting or delayed in the queue',

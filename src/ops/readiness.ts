@@ -1,10 +1,16 @@
 import { withTimeout } from './with-timeout.js';
 
+/** A platform's connection with what `/readyz` shows of it (e.g. Discord's gateway state and last close). */
+export interface PlatformConnection {
+  ready: boolean;
+  [detail: string]: unknown;
+}
+
 /** What `/readyz` asks; a check that throws or does not answer in time counts as failing. */
 export interface ReadinessChecks {
   redis(): Promise<boolean>;
   /** Each configured chat platform's connection (e.g. `{ telegram: true }`); absent in `worker` mode. */
-  platforms?(): Record<string, boolean>;
+  platforms?(): Record<string, boolean | PlatformConnection>;
   /** Whether the render worker is consuming; absent when this process runs no worker. */
   worker?(): Promise<boolean> | boolean;
 }
@@ -15,6 +21,8 @@ export interface Readiness {
   checks: Record<string, boolean>;
   /** The names of the failing checks, in the order above. */
   failing: string[];
+  /** What the platforms told of their connection, by check name (`platform:discord`). */
+  details: Record<string, Record<string, unknown>>;
 }
 
 /** Runs every check at once, each bounded by `timeoutMs`. Never throws. */
@@ -22,8 +30,17 @@ export async function checkReadiness(checks: ReadinessChecks, timeoutMs: number)
   const named: Array<[string, () => Promise<boolean> | boolean]> = [['redis', () => checks.redis()]];
   const { worker } = checks;
   if (worker !== undefined) named.push(['worker', () => worker.call(checks)]);
+  const details: Record<string, Record<string, unknown>> = {};
   try {
-    for (const [name, up] of Object.entries(checks.platforms?.() ?? {})) named.push([`platform:${name}`, () => up]);
+    for (const [name, up] of Object.entries(checks.platforms?.() ?? {})) {
+      if (typeof up === 'boolean') {
+        named.push([`platform:${name}`, () => up]);
+      } else {
+        const { ready, ...rest } = up;
+        named.push([`platform:${name}`, () => ready]);
+        details[`platform:${name}`] = rest;
+      }
+    }
   } catch {
     named.push(['platforms', () => false]);
   }
@@ -38,5 +55,5 @@ export async function checkReadiness(checks: ReadinessChecks, timeoutMs: number)
     }),
   );
   const failing = results.filter(([, ok]) => !ok).map(([name]) => name);
-  return { ready: failing.length === 0, checks: Object.fromEntries(results), failing };
+  return { ready: failing.length === 0, checks: Object.fromEntries(results), failing, details };
 }

@@ -226,8 +226,11 @@ describe('Discord bot', () => {
       buttons: [{ label: 'Status', action: 'status' }],
     });
     const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
-    fake.pressButton({ user: fake.users.alice, messageId, customId });
+    const press = fake.pressButton({ user: fake.users.alice, messageId, customId });
     await waitFor(() => /interaction failed/.test(logs()), { message: 'the failure logged' });
+    // The press is still answered, privately.
+    await waitFor(() => press.ackType === 4, { message: 'the apology' });
+    expect(fake.message(press.originalMessageId ?? '')).toMatchObject({ ephemeral: true, content: 'Sorry, I could not handle that. Please try again.' });
 
     fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'help' });
     await waitFor(() => handled.some((m) => m.text === '/help'), { message: 'the next command handled' });
@@ -286,6 +289,152 @@ describe('Discord bot', () => {
     const error = await bot.ready.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DiscordLoginError);
     expect((error as DiscordLoginError).code).toBe('discord_login_failed');
+    expect((error as DiscordLoginError).tokenRejected).toBe(true);
+    expect((error as Error).message).toMatch(/^Discord refused DISCORD_TOKEN \(401 Unauthorized\)[^\n]*$/);
     expect((error as Error).message).not.toContain(wrong);
+  });
+
+  it('when the REST API takes the token but the gateway closes with 4004, then ready rejects naming DISCORD_TOKEN and nothing reconnects', async () => {
+    const fake = await startFakeDiscord({ gatewayRejectsToken: true });
+    const { url, prefix } = testRedis();
+    const redis = new Redis(url);
+    const logger = createLogger({ level: 'silent' });
+    const outbox = new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes: 1, logger });
+    const bot = startDiscordBot({ token: fake.token, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, prefix, logger, outbox, inbox: new Inbox(redis, prefix) });
+    cleanups.push(async () => {
+      await bot.stop();
+      redis.disconnect();
+      await fake.close();
+    });
+    const error = (await bot.ready.catch((e: unknown) => e)) as DiscordLoginError;
+    expect(error).toBeInstanceOf(DiscordLoginError);
+    expect(error.tokenRejected).toBe(true);
+    expect(error.message).toMatch(/DISCORD_TOKEN \(gateway close 4004/);
+    expect(fake.sessions).toHaveLength(1);
+  });
+
+  it('when the gateway refuses the first connections, then the bot connects once it accepts: ready, commands registered, sweeper running', async () => {
+    const { fake, bot, handled, logs, redis, prefix } = await startRig(undefined, { fake: { refuseGatewayForMs: 1500 }, bot: { inboxSweepMs: 50 } });
+    // discord.js retries every 500 ms: several refusals, then one session.
+    expect(fake.refusedGatewayConnections()).toBeGreaterThanOrEqual(2);
+    expect(fake.sessions.filter((s) => s.identified)).toHaveLength(1);
+    expect(fake.commands.guild.get(fake.guildId)?.map((c) => c.name)).toContain('video');
+    expect(logs()).toMatch(/discord bot ready/);
+    expect(bot.connection()).toMatchObject({ ready: true, state: 'ready' });
+    // Each refusal closed a connection (1006): logged once, not twice a second.
+    expect(bot.connection().closes).toBeGreaterThanOrEqual(2);
+    expect(logs().match(/discord gateway connection closed/g)).toHaveLength(1);
+    expect(logs()).toMatch(/"code":1006/);
+
+    // The sweeper runs: a message a dead process had kept is handled here.
+    const dead = new Inbox(redis, prefix);
+    await dead.start();
+    const message = { address: { platform: 'discord', chatId: fake.channelId, userId: fake.users.bob.id }, text: 'left behind', files: [], addressed: true, chatKind: 'group' };
+    expect(await dead.admit(`${prefix}:dc:message:7`, 60, { id: 'discord:7', payload: { kind: 'message', message } })).toBe(true);
+    dead.stop();
+    await redis.del(`${prefix}:alive:${dead.ownerId}`);
+    await waitFor(() => handled.some((m) => m.text === 'left behind'), { message: 'the orphan handled' });
+
+    // And it answers.
+    fake.userMessage({ author: fake.users.bob, channelId: fake.dmChannel(fake.users.bob), content: 'hello' });
+    await waitFor(() => handled.some((m) => m.text === 'hello'), { message: 'a message after the outage' });
+  });
+
+  it('when the gateway closes the connection with 4002, then the close is logged with its reason once, counted, and the session resumed', async () => {
+    const codes: number[] = [];
+    const connected: boolean[] = [];
+    const { fake, bot, handled, logs } = await startRig(undefined, { bot: { onGatewayClose: (code) => codes.push(code), onConnected: (up) => connected.push(up) } });
+    expect(bot.connection().state).toBe('ready');
+    for (const round of [1, 2]) {
+      fake.closeGateway(4002, 'Decode error');
+      await waitFor(() => fake.sessions.filter((s) => s.resumed && !s.closed).length === 1 && fake.sessions.filter((s) => s.resumed).length === round, {
+        message: `resumed ${round}`,
+      });
+      await waitFor(() => bot.connection().state === 'ready', { message: 'ready again' });
+    }
+
+    expect(codes).toEqual([4002, 4002]);
+    expect(bot.connection()).toMatchObject({ ready: true, closes: 2, lastClose: { code: 4002, reason: 'DecodeError' } });
+    expect(connected).toEqual([true, false, true, false, true]);
+    const lines = logs().split('\n').filter((line) => line.includes('discord gateway connection closed'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/"code":4002,"reason":"DecodeError"/);
+    expect(logs()).toMatch(/discord gateway reconnecting/);
+    expect(logs()).toMatch(/discord gateway session resumed/);
+
+    fake.userMessage({ author: fake.users.bob, channelId: fake.dmChannel(fake.users.bob), content: 'still there?' });
+    await waitFor(() => handled.some((m) => m.text === 'still there?'), { message: 'a message after the reconnects' });
+  });
+
+  it('when an interaction comes without a channel object, then its channel_id is used and the answer reaches that channel', async () => {
+    const { fake, handled } = await startRig(echo);
+    fake.failNext('interaction-callback', { status: 400, code: 40060, message: 'Interaction has already been acknowledged.' });
+    fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'credits', channel: 'id-only' });
+    await waitFor(() => fake.messages(fake.channelId).some((m) => m.content === 'echo: /credits'), { message: 'the answer in the channel' });
+    expect(handled[0]?.chatId).toBe(fake.channelId);
+  });
+
+  it('when an interaction names no channel at all, then it is answered through the interaction only, and logged', async () => {
+    const { fake, handled, logs } = await startRig(echo);
+    const interaction = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'help', channel: 'none' });
+    await waitFor(() => fake.message(interaction.originalMessageId ?? '')?.content === 'echo: /help', { message: 'the answer in the deferred reply' });
+    expect(handled[0]?.chatId).toBe('');
+    expect(logs()).toMatch(/an interaction named no channel: answering through the interaction only/);
+    expect(fake.requests.filter((q) => q.rawPath.includes('/channels//'))).toEqual([]);
+  });
+
+  it('when discord.js throws on a button press (a message with thread: null), then the press is answered ephemerally with an apology', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    cleanups.push(async () => {
+      process.off('unhandledRejection', onUnhandled);
+    });
+    const { fake, outbox, handled, logs } = await startRig(echo);
+    const messageId = await outbox.sendText({ platform: 'discord', chatId: fake.channelId, userId: fake.users.alice.id }, 'Done.', {
+      buttons: [{ label: 'Status', action: 'status' }],
+    });
+    const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
+    const press = fake.pressButton({ user: fake.users.alice, messageId, customId, locale: 'zh-CN', messageOverrides: { thread: null } });
+    await waitFor(() => press.ackType !== undefined, { message: 'the press answered' });
+    const notice = fake.message(press.originalMessageId ?? '');
+    expect(press.ackType).toBe(4);
+    expect(notice?.ephemeral).toBe(true);
+    expect(notice?.content).toBe('抱歉，这个操作没能完成，请再试一次。');
+    expect(logs()).toMatch(/discord.js could not read a gateway event/);
+    expect(handled).toEqual([]);
+    expect(unhandled).toEqual([]);
+  });
+  it("when Discord's API answers 503 at start, then the bot keeps asking and starts once it answers", async () => {
+    const fake = await startFakeDiscord();
+    // discord.js repeats a 5xx three times itself: the first login attempt would give up after four.
+    fake.failNext('gateway-bot', { status: 503, message: 'upstream connect error' }, 6);
+    const { url, prefix } = testRedis();
+    const redis = new Redis(url);
+    let logText = '';
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
+    const logger = createLogger({ level: 'info', destination, secrets: [fake.token] });
+    const outbox = new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes: 1, logger });
+    const bot = startDiscordBot({
+      token: fake.token,
+      apiUrl: fake.apiUrl,
+      handler: { handle: async () => undefined },
+      redis,
+      prefix,
+      logger,
+      outbox,
+      inbox: new Inbox(redis, prefix),
+      apiRetryMs: 50,
+    });
+    cleanups.push(async () => {
+      await bot.stop();
+      redis.disconnect();
+      await fake.close();
+    });
+    await bot.ready;
+    expect(fake.requests.filter((q) => q.route === 'gateway-bot' && q.status === 503)).toHaveLength(6);
+    expect(bot.connection().ready).toBe(true);
+    expect(logText).toMatch(/Discord's API does not answer/);
   });
 });

@@ -265,4 +265,114 @@ describe('DiscordOutbox', () => {
     expect(error.route).toBe('PATCH /webhooks/:id/:token/messages/@original');
     expect(`${error.message} ${error.stack ?? ''} ${JSON.stringify(error)}`).not.toContain(interaction.token);
   });
+  it('when an edit carries @everyone, then every edit route sends allowed_mentions {parse: []}', async () => {
+    const outbox = await setup();
+    const interaction = await deferred(outbox);
+    const live = interactionAddress(interaction);
+    const viaInteraction = await outbox.sendText(live, 'Uploading…');
+    const inChannel = await outbox.sendText(channelAddress(), 'Uploading…');
+    await outbox.editText(live, viaInteraction, 'Uploaded @everyone.mp4');
+    await outbox.editText(channelAddress(), inChannel, 'Uploaded @everyone.mp4');
+    // Past the token's life: a successor message, then its edit in place.
+    await outbox.editText(interactionAddress(interaction, -1), viaInteraction, 'Rendering @here');
+    await outbox.editText(interactionAddress(interaction, -1), viaInteraction, 'Rendered <@&123456789012345678>');
+
+    const edits = fake.requests.filter((q) => q.method === 'PATCH' && JSON.stringify(q.body).match(/@everyone|@here|<@&/));
+    expect(edits.map((q) => q.route).sort()).toEqual(['edit-message', 'edit-message', 'webhook-edit']);
+    for (const edit of edits) expect((edit.body as { allowed_mentions?: unknown }).allowed_mentions).toEqual({ parse: [] });
+    const successor = fake.messages(fake.channelId).find((m) => m.history.includes('Rendering @here'));
+    expect(successor?.history).toEqual(['Rendering @here', 'Rendered <@&123456789012345678>']);
+  });
+
+  it('when Discord answers 500 to an upload, then it is sent once, the error and one log line carry the answer, and nothing is posted', async () => {
+    const outbox = await setup();
+    fake.unfriendly({ uploads: 500 });
+    const error = await outbox.sendVideo(channelAddress(), video(randomBytes(4096))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DiscordRequestError);
+    expect(error).not.toBeInstanceOf(FileTooLargeForPlatformError);
+    expect((error as DiscordRequestError).status).toBe(500);
+    expect((error as DiscordRequestError).message).toContain('500: Internal Server Error');
+    expect(fake.requests.filter((q) => q.route === 'create-message').map((q) => q.status)).toEqual([500]);
+    expect(logText.match(/Discord refused the video upload/g)).toHaveLength(1);
+    expect(logText).toContain('500: Internal Server Error');
+    expect(logText).not.toMatch(/already sent once|cannot be replayed/);
+    expect(fake.messages(fake.channelId)).toEqual([]);
+  });
+
+  it('when Discord answers 400 to an upload, then the error carries its code and the caller can send the link instead', async () => {
+    const outbox = await setup();
+    fake.unfriendly({ uploads: 400 });
+    const error = (await outbox.sendVideo(channelAddress(), video(randomBytes(4096))).catch((e: unknown) => e)) as DiscordRequestError;
+    expect(error).toBeInstanceOf(DiscordRequestError);
+    expect(error.discordCode).toBe(50035);
+    expect(error.message).toMatch(/could not be read/);
+    expect(fake.requests.filter((q) => q.route === 'create-message')).toHaveLength(1);
+    fake.unfriendly({});
+    await outbox.sendText(channelAddress(), 'Here is the link instead: https://example.invalid/v.mp4');
+    expect(fake.messages(fake.channelId).map((m) => m.content)).toEqual(['Here is the link instead: https://example.invalid/v.mp4']);
+  });
+
+  it('when the interaction message was deleted (10008), then the edit posts its successor in the channel', async () => {
+    const outbox = await setup();
+    const interaction = await deferred(outbox);
+    const live = interactionAddress(interaction);
+    const progressId = await outbox.sendText(live, 'Working on it…');
+    fake.unfriendly({ edits: 10008 });
+    await outbox.editText(live, progressId, 'Done.');
+    const successor = fake.messages(fake.channelId).find((m) => m.via === 'bot');
+    expect(successor?.content).toBe('Done.');
+  });
+
+  it('when the interaction token is refused for an edit (50027), then the edit posts its successor in the channel', async () => {
+    const outbox = await setup();
+    const interaction = await deferred(outbox);
+    const live = interactionAddress(interaction);
+    const progressId = await outbox.sendText(live, 'Working on it…');
+    fake.unfriendly({ edits: 50027 });
+    await outbox.editText(live, progressId, 'Done.');
+    await outbox.editText(live, progressId, 'Done, really.');
+    const successors = fake.messages(fake.channelId).filter((m) => m.via === 'bot');
+    expect(successors).toHaveLength(1);
+    expect(successors[0]?.content).toBe('Done, really.');
+  });
+
+  it('when every edit answers 500, then editText throws a token-free error naming the route and the status', async () => {
+    const outbox = await setup();
+    const interaction = await deferred(outbox);
+    const live = interactionAddress(interaction);
+    const progressId = await outbox.sendText(live, 'Working on it…');
+    const channelId = await outbox.sendText(channelAddress(), 'Working on it…');
+    fake.unfriendly({ edits: 500 });
+    const viaWebhook = (await outbox.editText(live, progressId, 'Done.').catch((e: unknown) => e)) as DiscordRequestError;
+    const inChannel = (await outbox.editText(channelAddress(), channelId, 'Done.').catch((e: unknown) => e)) as DiscordRequestError;
+    for (const error of [viaWebhook, inChannel]) {
+      expect(error).toBeInstanceOf(DiscordRequestError);
+      expect(error.status).toBe(500);
+    }
+    expect(viaWebhook.route).toBe('PATCH /webhooks/:id/:token/messages/:id');
+    expect(`${viaWebhook.message}`).not.toContain(interaction.token);
+  });
+
+  it('when the server answers posts with something that is not a message, then the text is posted and later edits are skipped', async () => {
+    const outbox = await setup();
+    fake.unfriendly({ shapeless: true });
+    const id = await outbox.sendText(channelAddress(), 'Working on it…');
+    expect(id).toBe('');
+    await outbox.editText(channelAddress(), id, 'Done.');
+    expect(fake.messages(fake.channelId).map((m) => m.history)).toEqual([['Working on it…']]);
+    expect(fake.requests.filter((q) => q.method === 'PATCH')).toEqual([]);
+    expect(logText).toMatch(/without a message id/);
+  });
+
+  it('when an interaction named no channel and its token is refused, then nothing is posted to /channels//messages', async () => {
+    const outbox = await setup();
+    const interaction = await deferred(outbox);
+    const address = { ...interactionAddress(interaction), chatId: '' };
+    expect(await outbox.sendText(address, 'Through the interaction.')).toMatch(/^i:/);
+    fake.expireInteraction(interaction.id);
+    const error = (await outbox.sendText(address, 'No way to post.').catch((e: unknown) => e)) as DiscordRequestError;
+    expect(error).toBeInstanceOf(DiscordRequestError);
+    expect(error.message).toMatch(/named no channel/);
+    expect(fake.requests.filter((q) => q.rawPath.includes('/channels//'))).toEqual([]);
+  });
 });

@@ -246,4 +246,22 @@ describe('Discord bot, end to end', () => {
     expect(r.nemo.renders.size).toBe(1);
     expect(videoMessages(r, r.discord.channelId)).toHaveLength(1);
   });
+  it('when Discord refuses every edit with 10008 (messages deleted), then the turn still answers, in the channel', async () => {
+    const r = await start();
+    r.discord.unfriendly({ edits: 10008 });
+    r.discord.slashCommand({ user: r.discord.users.alice, channelId: r.discord.channelId, name: 'video', options: { prompt: PROMPT } });
+    const answer = await r.waitMessage(r.discord.channelId, (m) => hasButtons(m), 'the answer with buttons');
+    expect(answer.content).toMatch(/Your video is ready!/);
+    expect(r.nemo.sseCalls).toHaveLength(1);
+    expect(r.logs()).not.toMatch(/a message failed in the engine|turn failed/);
+  });
+
+  it('when Discord refuses every interaction edit with 50027 (token gone), then the turn still answers', async () => {
+    const r = await start();
+    r.discord.unfriendly({ edits: 50027 });
+    r.discord.slashCommand({ user: r.discord.users.alice, channelId: r.discord.channelId, name: 'video', options: { prompt: PROMPT } });
+    const answer = await r.waitMessage(r.discord.channelId, (m) => hasButtons(m), 'the answer with buttons');
+    expect(answer.content).toMatch(/Your video is ready!/);
+    expect(r.logs()).not.toMatch(/a message failed in the engine|turn failed/);
+  });
 });

@@ -41,6 +41,12 @@ export class FakeGateway {
       socket.destroy();
       return;
     }
+    if (Date.now() < this.state.refuseGatewayUntil) {
+      // What a load balancer answers while the gateway behind it is down.
+      this.state.refusedGatewayConnections += 1;
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 19\r\nConnection: close\r\n\r\nService Unavailable');
+      return;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.connected(ws, url.searchParams));
   }
 
@@ -86,8 +92,7 @@ export class FakeGateway {
         this.identify(session, payload.d as { token?: string; intents?: number; compress?: boolean });
         return;
       case 6:
-        // Sessions are not kept: a resume is refused, the client identifies again.
-        this.send(session, { op: 9, d: false, s: null, t: null });
+        this.resume(session, payload.d as { token?: string; session_id?: string; seq?: number } | undefined);
         return;
       default:
         return;
@@ -99,11 +104,12 @@ export class FakeGateway {
       session.socket.close(4005, 'Already authenticated');
       return;
     }
-    if (d?.token !== this.state.token) {
+    if (d?.token !== this.state.token || this.state.gatewayRejectsToken) {
       session.socket.close(4004, 'Authentication failed');
       return;
     }
     session.record.identified = true;
+    session.record.sessionId = session.record.id;
     session.record.intents = d.intents ?? 0;
     this.live.add(session);
     this.dispatch(session, 'READY', {
@@ -122,6 +128,26 @@ export class FakeGateway {
     if ((session.record.intents & Intents.Guilds) !== 0) this.dispatch(session, 'GUILD_CREATE', guildCreatePayload(this.state));
     session.ready = true;
     for (const waiter of this.readyWaiters.splice(0)) waiter();
+  }
+
+  /**
+   * A session whose connection closed can be resumed (RESUMED, no READY); events sent while it
+   * was away are not replayed. Anything else is refused with op 9, and the client identifies again.
+   */
+  private resume(session: Session, d: { token?: string; session_id?: string; seq?: number } | undefined): void {
+    const previous = [...this.state.sessions].reverse().find((record) => record.sessionId !== undefined && record.sessionId === d?.session_id);
+    if (!previous?.closed || d?.token !== this.state.token || this.state.gatewayRejectsToken) {
+      this.send(session, { op: 9, d: false, s: null, t: null });
+      return;
+    }
+    session.record.identified = true;
+    session.record.resumed = true;
+    session.record.sessionId = previous.sessionId;
+    session.record.intents = previous.intents;
+    session.seq = typeof d.seq === 'number' ? d.seq : 0;
+    this.live.add(session);
+    session.ready = true;
+    this.dispatch(session, 'RESUMED', {});
   }
 
   /** Resolves once some session is ready. */
@@ -154,6 +180,11 @@ export class FakeGateway {
 
   private send(session: Session, payload: unknown): void {
     if (session.socket.readyState === session.socket.OPEN) session.socket.send(JSON.stringify(payload));
+  }
+
+  /** Closes every open connection with `code`; the client decides whether to resume or reconnect. */
+  closeAll(code: number, reason: string): void {
+    for (const session of this.live) session.socket.close(code, reason);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@ import { channelPayload, memberPayload, messagePayload, userPayload } from './pa
 import { handleRequest } from './rest.js';
 import { snowflake } from './snowflake.js';
 import { FakeDiscordState, newMessage, storedFile } from './state.js';
-import type { FakeDiscord, FakeDiscordOptions, FakeInteraction, FakeUser, UserFile } from './types.js';
+import type { FakeDiscord, FakeDiscordOptions, FakeInteraction, FakeUser, InteractionChannel, UserFile } from './types.js';
 
 export * from './types.js';
 export { Intents } from './gateway.js';
@@ -57,15 +57,21 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     return interaction;
   };
 
-  const interactionPayload = (interaction: FakeInteraction, user: FakeUser, locale: string | undefined, body: Record<string, unknown>) => {
+  const interactionPayload = (
+    interaction: FakeInteraction,
+    user: FakeUser,
+    locale: string | undefined,
+    body: Record<string, unknown>,
+    naming: InteractionChannel = 'object',
+  ) => {
     const channel = state.channels.get(interaction.channelId);
     return {
       id: interaction.id,
       application_id: state.applicationId,
       token: interaction.token,
       version: 1,
-      channel_id: interaction.channelId,
-      ...(channel ? { channel: channelPayload(channel) } : {}),
+      ...(naming === 'none' ? {} : { channel_id: interaction.channelId }),
+      ...(channel && naming === 'object' ? { channel: channelPayload(channel) } : {}),
       ...(interaction.guildId
         ? { guild_id: interaction.guildId, guild_locale: 'en-US', member: { ...memberPayload(user), permissions: '2248473465835073' }, guild: { id: interaction.guildId, locale: 'en-US', features: [] } }
         : { user: userPayload(user) }),
@@ -99,6 +105,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     message: (id) => state.messagesById.get(id),
     dmChannel: (user) => state.dmChannel(user),
     botConnected: () => gateway.whenReady(),
+    refusedGatewayConnections: () => state.refusedGatewayConnections,
+    closeGateway: (code, reason) => gateway.closeAll(code, reason),
+    unfriendly(mode) {
+      state.unfriendly = { ...mode };
+    },
 
     userMessage({ author, channelId, content, mentionBot = false, replyTo, files = [] }) {
       requireBot();
@@ -132,7 +143,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return message;
     },
 
-    slashCommand({ user, channelId, name, options = {}, locale }) {
+    slashCommand({ user, channelId, name, options = {}, locale, channel }) {
       requireBot();
       const command = commandFor(channelId, name);
       const interaction = newInteraction('command', name, user, channelId);
@@ -157,7 +168,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
           ...(interaction.guildId && state.commands.guild.has(interaction.guildId) ? { guild_id: interaction.guildId } : {}),
         },
-      });
+      }, channel);
       gateway.broadcast('INTERACTION_CREATE', () => payload);
       return interaction;
     },
@@ -166,7 +177,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return newInteraction('command', 'video', user, channelId);
     },
 
-    pressButton({ user, messageId, customId, locale }) {
+    pressButton({ user, messageId, customId, locale, channel, messageOverrides = {} }) {
       requireBot();
       const message = state.messagesById.get(messageId);
       if (!message) throw new Error(`fake Discord: unknown message ${messageId}`);
@@ -176,8 +187,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const payload = interactionPayload(interaction, user, locale, {
         type: 3,
         data: { custom_id: customId, component_type: 2 },
-        message: messagePayload(state, message),
-      });
+        message: { ...messagePayload(state, message), ...messageOverrides },
+      }, channel);
       gateway.broadcast('INTERACTION_CREATE', () => payload);
       return interaction;
     },

@@ -5,9 +5,11 @@ import { Intents } from './gateway.js';
 import { messagePayload } from './payloads.js';
 import { snowflake } from './snowflake.js';
 import { newMessage, storedFile, type FakeDiscordState } from './state.js';
-import type { FakeDiscordRoute, FakeInteraction, FakeMessage, RegisteredCommand, StoredFile } from './types.js';
+import type { FakeDiscordRoute, FakeInteraction, FakeMessage, RecordedRequest, RegisteredCommand, StoredFile } from './types.js';
 
 const MAX_CONTENT = 2000;
+// What Discord turns into a ping unless allowed_mentions says otherwise.
+const PING = /@everyone|@here|<@[!&]?\d+>/;
 const MAX_JSON_BYTES = 1024 * 1024;
 
 interface Context {
@@ -19,6 +21,7 @@ interface Context {
   parts: string[];
   query: URLSearchParams;
   auth: 'bot' | 'none' | 'other';
+  record: RecordedRequest;
 }
 
 interface Body {
@@ -57,7 +60,7 @@ export async function handleRequest(state: FakeDiscordState, gateway: FakeGatewa
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
   const authorization = req.headers.authorization;
   const auth: Context['auth'] = authorization === undefined ? 'none' : authorization === `Bot ${state.token}` ? 'bot' : 'other';
-  const record = { method: req.method ?? 'GET', rawPath, route: 'unknown' as FakeDiscordRoute | 'unknown', auth, status: 0, at: Date.now() };
+  const record: RecordedRequest = { method: req.method ?? 'GET', rawPath, route: 'unknown', auth, status: 0, at: Date.now() };
   state.requests.push(record);
   res.on('finish', () => {
     record.status = res.statusCode;
@@ -84,7 +87,7 @@ export async function handleRequest(state: FakeDiscordState, gateway: FakeGatewa
       return sendError(res, 404, 0, '404: Not Found');
     }
     record.route = def.route;
-    const context: Context = { req, res, state, gateway, parts, query, auth };
+    const context: Context = { req, res, state, gateway, parts, query, auth, record };
     if (def.access === 'bot' && auth !== 'bot') {
       await drain(req);
       return sendError(res, 401, 0, '401: Unauthorized');
@@ -127,6 +130,12 @@ function maskTokens(path: string): string {
 // ---- bodies --------------------------------------------------------------------------------
 
 async function readBody(context: Context): Promise<Body> {
+  const body = await readAnyBody(context);
+  if (body.json !== undefined) context.record.body = body.json;
+  return body;
+}
+
+async function readAnyBody(context: Context): Promise<Body> {
   const type = context.req.headers['content-type'] ?? '';
   const boundary = /^multipart\/form-data;.*boundary=("?)([^";]+)\1/i.exec(type)?.[2];
   if (boundary !== undefined) return readMultipartBody(context, boundary);
@@ -206,6 +215,9 @@ function validMessage(context: Context, body: Body, what: string): boolean {
     sendError(res, 400, 50035, 'Invalid Form Body\ncontent[BASE_TYPE_MAX_LENGTH]: Must be 2000 or fewer in length.');
     return false;
   }
+  if (typeof content === 'string' && PING.test(content) && !pingsNobody(body.json.allowed_mentions)) {
+    state.violation(`${what}: content that mentions (${PING.exec(content)?.[0] ?? ''}) without allowed_mentions {parse: []}: it would ping`);
+  }
   const attachments = body.json.attachments;
   if (body.files.length > 0 && (!Array.isArray(attachments) || attachments.length !== body.files.length)) {
     state.violation(`${what}: files sent without matching attachments in payload_json`);
@@ -263,6 +275,7 @@ async function createMessage(context: Context): Promise<void> {
   const channel = state.channels.get(channelId);
   if (!channel) return sendError(res, 404, 10003, 'Unknown Channel');
   if (!validMessage(context, body, `POST /channels/${channelId}/messages`)) return;
+  if (refusedUpload(context, body)) return;
   const json = body.json ?? {};
   const content = typeof json.content === 'string' ? json.content : '';
   if (content === '' && body.files.length === 0) {
@@ -275,7 +288,7 @@ async function createMessage(context: Context): Promise<void> {
     const key = `${channelId}:${state.botUser.id}:${nonce}`;
     const seen = state.nonces.get(key);
     const existing = seen && Date.now() - seen.at < state.nonceWindowMs ? state.messagesById.get(seen.messageId) : undefined;
-    if (existing) return sendJson(res, 200, messagePayload(state, existing));
+    if (existing) return answerMessage(context, existing);
   }
   const message = state.addMessage(
     newMessage({
@@ -291,7 +304,7 @@ async function createMessage(context: Context): Promise<void> {
   );
   if (nonce !== undefined && json.enforce_nonce === true) state.nonces.set(`${channelId}:${state.botUser.id}:${nonce}`, { messageId: message.id, at: Date.now() });
   announce(context, message);
-  sendJson(res, 200, messagePayload(state, message));
+  answerMessage(context, message);
 }
 
 async function editMessage(context: Context): Promise<void> {
@@ -302,8 +315,9 @@ async function editMessage(context: Context): Promise<void> {
   // Interaction replies are edited through the interaction's webhook only.
   if (message.via !== 'bot') return sendError(res, 403, 50005, 'Cannot edit a message authored by another user');
   if (!validMessage(context, body, `PATCH /channels/${message.channelId}/messages/${message.id}`)) return;
+  if (refusedEdit(context)) return;
   applyEdit(message, body.json ?? {});
-  sendJson(res, 200, messagePayload(state, message));
+  answerMessage(context, message);
 }
 
 async function interactionCallback(context: Context): Promise<void> {
@@ -378,11 +392,12 @@ async function webhookEdit(context: Context): Promise<void> {
   const target = webhookTarget(context);
   if (!target?.message) return;
   if (!validMessage(context, body, 'webhook edit')) return;
+  if (refusedEdit(context)) return;
   const wasLoading = target.message.loading;
   applyEdit(target.message, body.json ?? {});
   target.message.loading = false;
   if (wasLoading && target.message.history[0] === '') target.message.history.shift();
-  sendJson(context.res, 200, messagePayload(context.state, target.message));
+  answerMessage(context, target.message);
 }
 
 function webhookGet(context: Context): void {
@@ -399,6 +414,7 @@ async function followup(context: Context): Promise<void> {
   const { interaction } = target;
   if (interaction.ackType === undefined) return sendError(res, 404, 10015, 'Unknown Webhook');
   if (!validMessage(context, body, 'followup')) return;
+  if (refusedUpload(context, body)) return;
   const json = body.json ?? {};
   const ephemeral = typeof json.flags === 'number' && (json.flags & 64) !== 0;
   const message = state.addMessage(
@@ -416,7 +432,7 @@ async function followup(context: Context): Promise<void> {
   );
   interaction.followupIds.push(message.id);
   if (!ephemeral) announce(context, message);
-  sendJson(res, 200, messagePayload(state, message));
+  answerMessage(context, message);
 }
 
 function cdn(state: FakeDiscordState, rawPath: string, query: URLSearchParams, res: ServerResponse): void {
@@ -431,6 +447,49 @@ function cdn(state: FakeDiscordState, rawPath: string, query: URLSearchParams, r
 }
 
 // ---- helpers -------------------------------------------------------------------------------
+
+function pingsNobody(allowed: unknown): boolean {
+  if (typeof allowed !== 'object' || allowed === null) return false;
+  const { parse, users, roles } = allowed as { parse?: unknown; users?: unknown; roles?: unknown };
+  const empty = (list: unknown) => list === undefined || (Array.isArray(list) && list.length === 0);
+  return Array.isArray(parse) && parse.length === 0 && empty(users) && empty(roles);
+}
+
+/** The message as Discord answers it, or (unfriendly, `shapeless`) a 200 that is not a message. */
+function answerMessage({ state, res }: Context, message: FakeMessage): void {
+  if (state.unfriendly.shapeless) {
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '2' }).end('OK');
+    return;
+  }
+  sendJson(res, 200, messagePayload(state, message));
+}
+
+/** Unfriendly mode: an edit refused with a real Discord error. */
+function refusedEdit({ state, res, record }: Context): boolean {
+  switch (state.unfriendly.edits) {
+    case 10008:
+      sendError(res, 404, 10008, 'Unknown Message');
+      return true;
+    case 50027:
+      // Only the interaction's webhook has a token to refuse.
+      if (record.route !== 'webhook-edit') return false;
+      sendError(res, 401, 50027, 'Invalid Webhook Token');
+      return true;
+    case 500:
+      sendError(res, 500, 0, '500: Internal Server Error');
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Unfriendly mode: a post with a file refused (400 as for a malformed form, or 500). */
+function refusedUpload({ state, res }: Context, body: Body): boolean {
+  if (body.files.length === 0 || state.unfriendly.uploads === undefined) return false;
+  if (state.unfriendly.uploads === 400) sendError(res, 400, 50035, 'Invalid Form Body\nfiles[0][BASE_TYPE_BAD_FILE]: The file could not be read.');
+  else sendError(res, 500, 0, '500: Internal Server Error');
+  return true;
+}
 
 function applyEdit(message: FakeMessage, json: Record<string, unknown>): void {
   if (typeof json.content === 'string') {

@@ -11,6 +11,7 @@ import type {
   RecordedRequest,
   RegisteredCommand,
   StoredFile,
+  UnfriendlyMode,
   UserFile,
 } from './types.js';
 
@@ -63,6 +64,11 @@ export class FakeDiscordState {
   readonly attachmentSizeLimit: number;
   readonly nonceWindowMs: number;
   readonly cdnLinkLifeMs: number;
+  /** Epoch ms until which the gateway answers upgrades with 503. */
+  readonly refuseGatewayUntil: number;
+  readonly gatewayRejectsToken: boolean;
+  refusedGatewayConnections = 0;
+  unfriendly: UnfriendlyMode = {};
 
   constructor(
     readonly baseUrl: string,
@@ -81,6 +87,8 @@ export class FakeDiscordState {
     this.attachmentSizeLimit = options.attachmentSizeLimit ?? this.maxUploadBytes;
     this.nonceWindowMs = options.nonceWindowMs ?? 5 * 60_000;
     this.cdnLinkLifeMs = options.cdnLinkLifeMs ?? 86_400_000;
+    this.refuseGatewayUntil = Date.now() + (options.refuseGatewayForMs ?? 0);
+    this.gatewayRejectsToken = options.gatewayRejectsToken ?? false;
     this.channels.set(this.channelId, { id: this.channelId, type: 0, name: 'general', guildId: this.guildId });
     this.channels.set(this.threadId, { id: this.threadId, type: 11, name: 'ideas', guildId: this.guildId, parentId: this.channelId });
   }

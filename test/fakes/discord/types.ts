@@ -32,7 +32,30 @@ export interface FakeDiscordOptions {
   nonceWindowMs?: number;
   /** How long attachment CDN links stay valid (default 1 day). */
   cdnLinkLifeMs?: number;
+  /**
+   * The gateway answers every WebSocket upgrade with HTTP 503 for this long after the fake
+   * starts (an outage, or a proxy in front of a gateway still starting), then accepts.
+   */
+  refuseGatewayForMs?: number;
+  /** The REST API accepts the token but the gateway closes IDENTIFY with 4004 (a revoked gateway session). */
+  gatewayRejectsToken?: boolean;
 }
+
+/**
+ * Answers of a server that is not quite Discord (`unfriendly`): each refuses with a real
+ * Discord error, or answers in a shape discord.js does not expect.
+ */
+export interface UnfriendlyMode {
+  /** Every message edit (channel PATCH and interaction webhook PATCH) is refused with this error. */
+  edits?: 10008 | 50027 | 500;
+  /** Every message post that carries a file is refused: 400 (50035 Invalid Form Body) or 500. */
+  uploads?: 400 | 500;
+  /** Message posts and edits succeed but answer 200 with a body that is not a message (plain text). */
+  shapeless?: boolean;
+}
+
+/** How an interaction names its channel: Discord sends both; some servers only `channel_id`, or neither. */
+export type InteractionChannel = 'object' | 'id-only' | 'none';
 
 export interface FakeUser {
   id: string;
@@ -95,6 +118,8 @@ export interface RecordedRequest {
   auth: 'bot' | 'none' | 'other';
   status: number;
   at: number;
+  /** The JSON body (or a multipart `payload_json`), once read. */
+  body?: unknown;
 }
 
 export interface GatewaySessionRecord {
@@ -103,6 +128,10 @@ export interface GatewaySessionRecord {
   heartbeats: number;
   identified: boolean;
   closed: boolean;
+  /** The session it identified or resumed. */
+  sessionId?: string;
+  /** Connected with RESUME instead of IDENTIFY. */
+  resumed?: boolean;
 }
 
 export interface RegisteredCommand {
@@ -150,6 +179,12 @@ export interface FakeDiscord {
   dmChannel(user: FakeUser): string;
   /** Resolves once a gateway session has identified and received its guilds. */
   botConnected(): Promise<void>;
+  /** WebSocket upgrades answered 503 by `refuseGatewayForMs`. */
+  refusedGatewayConnections(): number;
+  /** Closes every gateway connection with this code and reason (Discord does it with 4000, 4002, 4009…). */
+  closeGateway(code: number, reason: string): void;
+  /** Turns the unfriendly answers on (or, with `{}`, off). */
+  unfriendly(mode: UnfriendlyMode): void;
   /** A person writes in a channel, thread or DM. */
   userMessage(input: { author: FakeUser; channelId: string; content: string; mentionBot?: boolean; replyTo?: string; files?: UserFile[] }): FakeMessage;
   /** A person runs a registered slash command. */
@@ -159,11 +194,20 @@ export interface FakeDiscord {
     name: string;
     options?: { prompt?: string; file?: UserFile };
     locale?: string;
+    channel?: InteractionChannel;
   }): FakeInteraction;
   /** An interaction that is not dispatched to any bot: for REST-only tests of the outbox. */
   openInteraction(input: { user: FakeUser; channelId: string }): FakeInteraction;
   /** A person presses a button of a message. */
-  pressButton(input: { user: FakeUser; messageId: string; customId: string; locale?: string }): FakeInteraction;
+  pressButton(input: {
+    user: FakeUser;
+    messageId: string;
+    customId: string;
+    locale?: string;
+    channel?: InteractionChannel;
+    /** Fields laid over the pressed message's payload (Spacebar sends `thread: null`). */
+    messageOverrides?: Record<string, unknown>;
+  }): FakeInteraction;
   failNext(route: FakeDiscordRoute, failure: Failure, times?: number): void;
   /** Every later request that uses this interaction's token answers 50027. */
   expireInteraction(interactionId: string): void;
