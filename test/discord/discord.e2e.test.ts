@@ -200,6 +200,21 @@ describe('Discord bot, end to end', () => {
     expect(videoMessages(r, r.discord.channelId)).toEqual([]);
   });
 
+  it('when Discord refuses the upload with 500, then the user gets the link and the render is not called failed', async () => {
+    const r = await start();
+    const { answer } = await generate(r);
+    r.discord.unfriendly({ uploads: 500 });
+    const exportPress = r.discord.pressButton({ user: r.discord.users.alice, messageId: answer.id, customId: buttonId(answer, 'export') });
+    const link = await r.waitMessage(r.discord.channelId, (m) => /couldn't upload the file here/.test(m.content), 'the link');
+    expect(link.content).toMatch(/\/cdn\/render_[^ ]+\.mp4/);
+    expect(link.content).toMatch(/Project: .*workspace\/claim\?ct=/);
+    expect(videoMessages(r, r.discord.channelId)).toEqual([]);
+    expect(r.discord.requests.some((q) => q.route === 'create-message' && q.status === 500)).toBe(true);
+    const everything = r.discord.messages(r.discord.channelId).flatMap((m) => m.history.concat(m.content));
+    expect(everything.some((text) => /render failed|export again/i.test(text))).toBe(false);
+    await waitFor(() => /sent as a link/.test(r.discord.message(exportPress.originalMessageId ?? '')?.content ?? ''), { message: 'the progress message says the video went as a link' });
+  });
+
   it('when a render outlives the interaction token, then progress moves to a channel message and the video is posted with the bot token', async () => {
     const r = await start({
       bot: { interactionTokenTtlMs: 1200 },
