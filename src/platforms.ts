@@ -11,6 +11,7 @@ import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegra
 import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
 import type { Config } from './config.js';
 import { Inbox } from './core/inbox.js';
+import { TokenCipher } from './core/token-cipher.js';
 import type { MessageHandler, Outbox, Platform } from './core/types.js';
 import type { Metrics } from './ops/metrics.js';
 import type { PlatformConnection } from './ops/readiness.js';
@@ -103,6 +104,7 @@ export function startAdapters(
   const configured = [config.telegramBotToken, config.discordToken].filter(Boolean).length;
   const mounts = new Map<string, RequestListener>();
   const stops: Array<() => Promise<void>> = [];
+  const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
 
   const telegramOutbox = deps.outboxes.byPlatform.telegram;
   if (config.telegramBotToken && telegramOutbox instanceof TelegramOutbox) {
@@ -118,7 +120,7 @@ export function startAdapters(
       outbox: telegramOutbox,
       buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
-      inbox: new Inbox(deps.redis, deps.prefix),
+      inbox: new Inbox(deps.redis, deps.prefix, cipher),
       onWebhookRefused: (reason) => deps.onWebhookRefused?.('telegram', reason),
       ...(webhook ? { webhook } : {}),
     });
@@ -146,7 +148,7 @@ export function startAdapters(
       freeTextInGuilds: config.discordFreeTextInGuilds,
       shardCount: config.discordShardCount,
       shardIds: config.discordShardIds,
-      inbox: new Inbox(deps.redis, deps.prefix),
+      inbox: new Inbox(deps.redis, deps.prefix, cipher),
       onGatewayClose: (code) => deps.metrics?.gatewayCloses.inc({ platform: 'discord', code: String(code) }),
       onConnected: (up) => deps.metrics?.platformConnected.set({ platform: 'discord' }, up ? 1 : 0),
     });
