@@ -5,6 +5,7 @@ import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
 import { ButtonStore as DiscordButtonStore } from '../adapters/discord/button-store.js';
 import { DiscordLoginError, startDiscordBot } from '../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
+import { InteractionTokens } from '../adapters/discord/interaction-tokens.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
 import { ButtonStore } from '../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
@@ -61,6 +62,7 @@ export function buildOutboxes(
       maxUploadBytes: config.discordMaxUploadMb * MB,
       logger: deps.logger,
       buttons: new DiscordButtonStore(deps.redis, { prefix: deps.prefix }),
+      interactions: new InteractionTokens({ redis: deps.redis, prefix: deps.prefix, cipher: tokenCipher(config) }),
       onRateLimited: () => deps.onRateLimited?.('discord'),
     });
   }
@@ -104,7 +106,7 @@ export function startAdapters(
   const configured = [config.telegramBotToken, config.discordToken].filter(Boolean).length;
   const mounts = new Map<string, RequestListener>();
   const stops: Array<() => Promise<void>> = [];
-  const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
+  const cipher = tokenCipher(config);
 
   const telegramOutbox = deps.outboxes.byPlatform.telegram;
   if (config.telegramBotToken && telegramOutbox instanceof TelegramOutbox) {
@@ -177,4 +179,8 @@ export function startAdapters(
       await Promise.allSettled(stops.map((stop) => stop()));
     },
   };
+}
+
+function tokenCipher(config: Config): TokenCipher | undefined {
+  return config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
 }
