@@ -19,7 +19,7 @@ const KEY_FILE = 'token-key';
  */
 export function terminalTokenKey(dataDir: string): Buffer {
   const path = join(dataDir, KEY_FILE);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dataDir, { recursive: true });
   try {
     // `wx`: of two terminals started at once, one writes and the other reads that key.
     writeFileSync(path, `${randomBytes(32).toString('base64')}\n`, { flag: 'wx', mode: 0o600 });
