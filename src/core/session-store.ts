@@ -90,6 +90,14 @@ export interface SessionStoreOptions {
 
 const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
 
+// KEYS[1] the identity; ARGV[1] the value read in clear; ARGV[2] the same, sealed; ARGV[3] TTL in s.
+const RESEAL = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return 1
+`;
+
 /**
  * The per-user record in Redis. Reads validate with zod: a record that does not parse reads
  * as absent (the caller logs it and starts fresh) rather than throwing into a chat turn.
@@ -135,12 +143,16 @@ export class SessionStore {
   }
 
   /**
-   * GETEX renews the identity's TTL in the same round trip as the read: a person who keeps
-   * talking keeps their client id, one who left is forgotten with their sessions.
+   * The read renews the identity's TTL in the same round trip (GET and EXPIRE in one
+   * transaction, which any Redis BullMQ accepts runs): a person who keeps talking keeps their
+   * client id, one who left is forgotten with their sessions.
    */
   async readIdentity(platform: Platform, userId: string): Promise<UserIdentity | undefined> {
     const key = this.identityKey(platform, userId);
-    const stored = parse(await this.redis.getex(key, 'EX', this.ttlSeconds), UserIdentitySchema);
+    const results = await this.redis.multi().get(key).expire(key, this.ttlSeconds).exec();
+    const [readError, raw] = results?.[0] ?? [new Error('the identity read was discarded'), null];
+    if (readError) throw readError;
+    const stored = parse(raw as string | null, UserIdentitySchema);
     if (!stored?.token) return stored;
     if (isSealed(stored.token)) {
       const token = this.open(stored.token);
@@ -148,16 +160,19 @@ export class SessionStore {
       if (token === undefined) return withoutAnonymousToken(stored);
       return { ...stored, token };
     }
-    // Written in clear by an older version: sealed now that a key is set, so it does not wait for a renewal.
-    if (this.cipher) await this.writeIdentity(platform, userId, stored);
+    // Written in clear by an older version: sealed at once, unless another process wrote it meanwhile.
+    if (this.cipher) await this.redis.eval(RESEAL, 1, key, raw as string, this.serialize(stored), this.ttlSeconds);
     return stored;
   }
 
   /** The anonymous token is sealed here; `personalToken` arrives sealed from `/login`. */
   async writeIdentity(platform: Platform, userId: string, identity: UserIdentity): Promise<void> {
+    await this.redis.set(this.identityKey(platform, userId), this.serialize(identity), 'EX', this.ttlSeconds);
+  }
+
+  private serialize(identity: UserIdentity): string {
     const valid = UserIdentitySchema.parse(identity);
-    const stored = valid.token && this.cipher ? { ...valid, token: this.cipher.encrypt(valid.token) } : valid;
-    await this.redis.set(this.identityKey(platform, userId), JSON.stringify(stored), 'EX', this.ttlSeconds);
+    return JSON.stringify(valid.token && this.cipher ? { ...valid, token: this.cipher.encrypt(valid.token) } : valid);
   }
 
   private open(sealed: string): string | undefined {
