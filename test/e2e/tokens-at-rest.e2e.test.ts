@@ -122,7 +122,7 @@ describe('tokens at rest', () => {
       expect(rig.main.output()).not.toContain(secret);
     }
     expect(rig.main.output()).not.toMatch(CLEAR_WARNING);
-  });
+  }, 120_000);
 
   it('when no key is set outside the terminal, then the start says once that tokens are stored in clear', async () => {
     const rig = await startBot({});
@@ -134,5 +134,5 @@ describe('tokens at rest', () => {
     // Without a key /login is off, and its argument never reached Redis either.
     expect(await everyValue(rig.client)).not.toContain(PERSONAL);
     expect(await appendOnlyText(rig.redis.dir)).not.toContain(PERSONAL);
-  });
+  }, 90_000);
 });

@@ -96,12 +96,12 @@ describe('the terminal chat’s own token key', () => {
     const log = await readFile(join(cwd, '.data', 'console.log'), 'utf8');
     expect(log).toMatch(/"level":\d+/);
     expect(log).not.toMatch(/stored in clear/);
-  });
+  }, 90_000);
 
   it('when the terminal chat is given TOKEN_ENCRYPTION_KEY, then it uses that and makes no file', async () => {
     const cwd = await scratch();
     const run = await runConsole(cwd, { TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64') });
     expect(run.code, run.output).toBe(0);
     await expect(stat(join(cwd, '.data', 'token-key'))).rejects.toMatchObject({ code: 'ENOENT' });
-  });
+  }, 60_000);
 });
