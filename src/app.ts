@@ -67,10 +67,10 @@ export function createApp(options: AppOptions): App {
   });
   const ownsRedis = options.redis === undefined;
   const redis = options.redis ?? connectRedis(options.redisUrl, logger);
-  const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400 });
+  const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
+  const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400, cipher });
   const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS });
   const renders = new RenderQueue({ connection: redis, prefix });
-  const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
 
   const engine = new Engine({
     api: nemo,

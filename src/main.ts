@@ -7,6 +7,7 @@ import { startHealthServer, type HealthServer } from './ops/health-server.js';
 import { createMetrics } from './ops/metrics.js';
 import { isRedisReady } from './ops/redis-ready.js';
 import { onShutdown } from './ops/shutdown.js';
+import { terminalTokenKey, warnIfTokensInClear } from './ops/token-key.js';
 import { isWorkerConsuming } from './ops/worker-liveness.js';
 import { buildOutboxes, startAdapters, type Adapters } from './platforms.js';
 import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
@@ -47,6 +48,9 @@ async function main(argv: string[]): Promise<void> {
       ? createLogger({ level: config.logLevel, secrets, destination: createWriteStream(`${DATA_DIR}/console.log`, { flags: 'a' }) })
       : createLogger({ level: config.logLevel, secrets });
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  // The terminal chat is set up by one person on their machine: it keeps its own key rather than ask for one.
+  if (mode === 'console' && !config.tokenEncryptionKey) config = { ...config, tokenEncryptionKey: terminalTokenKey(DATA_DIR) };
+  warnIfTokensInClear(config.tokenEncryptionKey, logger);
 
   let privateRedis;
   try {

@@ -5,12 +5,14 @@ import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
 import { ButtonStore as DiscordButtonStore } from '../adapters/discord/button-store.js';
 import { DiscordLoginError, startDiscordBot } from '../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
+import { InteractionTokens } from '../adapters/discord/interaction-tokens.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
 import { ButtonStore } from '../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
 import type { Config } from './config.js';
 import { Inbox } from './core/inbox.js';
+import { TokenCipher } from './core/token-cipher.js';
 import type { MessageHandler, Outbox, Platform } from './core/types.js';
 import type { Metrics } from './ops/metrics.js';
 import type { PlatformConnection } from './ops/readiness.js';
@@ -60,6 +62,7 @@ export function buildOutboxes(
       maxUploadBytes: config.discordMaxUploadMb * MB,
       logger: deps.logger,
       buttons: new DiscordButtonStore(deps.redis, { prefix: deps.prefix }),
+      interactions: new InteractionTokens({ redis: deps.redis, prefix: deps.prefix, cipher: tokenCipher(config) }),
       onRateLimited: () => deps.onRateLimited?.('discord'),
     });
   }
@@ -103,6 +106,7 @@ export function startAdapters(
   const configured = [config.telegramBotToken, config.discordToken].filter(Boolean).length;
   const mounts = new Map<string, RequestListener>();
   const stops: Array<() => Promise<void>> = [];
+  const cipher = tokenCipher(config);
 
   const telegramOutbox = deps.outboxes.byPlatform.telegram;
   if (config.telegramBotToken && telegramOutbox instanceof TelegramOutbox) {
@@ -118,7 +122,7 @@ export function startAdapters(
       outbox: telegramOutbox,
       buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
-      inbox: new Inbox(deps.redis, deps.prefix),
+      inbox: new Inbox(deps.redis, deps.prefix, cipher),
       onWebhookRefused: (reason) => deps.onWebhookRefused?.('telegram', reason),
       ...(webhook ? { webhook } : {}),
     });
@@ -146,7 +150,7 @@ export function startAdapters(
       freeTextInGuilds: config.discordFreeTextInGuilds,
       shardCount: config.discordShardCount,
       shardIds: config.discordShardIds,
-      inbox: new Inbox(deps.redis, deps.prefix),
+      inbox: new Inbox(deps.redis, deps.prefix, cipher),
       onGatewayClose: (code) => deps.metrics?.gatewayCloses.inc({ platform: 'discord', code: String(code) }),
       onConnected: (up) => deps.metrics?.platformConnected.set({ platform: 'discord' }, up ? 1 : 0),
     });
@@ -175,4 +179,8 @@ export function startAdapters(
       await Promise.allSettled(stops.map((stop) => stop()));
     },
   };
+}
+
+function tokenCipher(config: Config): TokenCipher | undefined {
+  return config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
 }

@@ -7,7 +7,9 @@ import type { ChatAddress } from '../../src/core/types.js';
  */
 export const DiscordExtraSchema = z.object({
   guildId: z.string().optional(),
-  /** Lets replies edit the interaction's reply; valid until `interactionExpiresAt`. */
+  /** The interaction replies go through, until `interactionExpiresAt`; its token is in `InteractionTokens`. */
+  interactionId: z.string().optional(),
+  /** Only in addresses written by earlier versions: the token itself. */
   interactionToken: z.string().optional(),
   /** Epoch ms, kept a minute inside Discord's 15-minute token life. */
   interactionExpiresAt: z.number().optional(),
@@ -24,15 +26,25 @@ export function discordExtra(address: ChatAddress): DiscordExtra {
 }
 
 export interface LiveInteraction {
+  /** The interaction's id (its token, for an address of an earlier version). */
+  id: string;
   applicationId: string;
   token: string;
   expiresAt: number;
 }
 
-/** The interaction to answer through, while its token still lives. */
+/** The interaction of an address of an earlier version, which carried its token, while that token lives. */
 export function liveInteraction(address: ChatAddress, now = Date.now()): LiveInteraction | undefined {
   const { interactionToken, interactionExpiresAt, applicationId } = discordExtra(address);
   if (interactionToken === undefined || interactionExpiresAt === undefined || applicationId === undefined) return undefined;
   if (now >= interactionExpiresAt) return undefined;
-  return { applicationId, token: interactionToken, expiresAt: interactionExpiresAt };
+  return { id: interactionToken, applicationId, token: interactionToken, expiresAt: interactionExpiresAt };
+}
+
+/** The interaction an address answers through, without its token: enough to know a reply is pending. */
+export function interactionRef(address: ChatAddress, now = Date.now()): { id: string; expiresAt: number } | undefined {
+  const { interactionId, interactionToken, interactionExpiresAt } = discordExtra(address);
+  const id = interactionId ?? interactionToken;
+  if (id === undefined || interactionExpiresAt === undefined || now >= interactionExpiresAt) return undefined;
+  return { id, expiresAt: interactionExpiresAt };
 }

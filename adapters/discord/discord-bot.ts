@@ -17,7 +17,7 @@ import { detectLanguage, t } from '../../src/core/i18n.js';
 import type { Inbox } from '../../src/core/inbox.js';
 import type { IncomingMessage, Language, MessageHandler } from '../../src/core/types.js';
 import { MAX_UPLOAD_BYTES } from '../../src/nemo/formats.js';
-import { liveInteraction } from './address.js';
+import { discordExtra } from './address.js';
 import type { DownloadOptions } from './attachments.js';
 import { ButtonStore, parseButtonCustomId } from './button-store.js';
 import { discordClientOptions } from './client-options.js';
@@ -258,7 +258,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     }
     // Discord gives 3 seconds to acknowledge: defer first, the engine answers in the reply.
     const deferred = await defer(interaction);
-    await answer(interaction.id, normalizeCommand(interaction, options), deferred);
+    await answer(interaction, normalizeCommand(interaction, options), deferred);
   }
 
   async function onButton(interaction: ButtonInteraction, options: NormalizeOptions): Promise<void> {
@@ -275,7 +275,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       return;
     }
     const deferred = await defer(interaction);
-    await answer(interaction.id, normalizeButton(interaction, parsed.action, options), deferred);
+    await answer(interaction, normalizeButton(interaction, parsed.action, options), deferred);
   }
 
   async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<boolean> {
@@ -293,9 +293,18 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
    * Kept in the inbox after the deferral (Discord's 3 seconds come first), then handed to the
    * engine, unless another session on the same shard has it already.
    */
-  async function answer(interactionId: string, message: NormalizedMessage, deferred: boolean): Promise<void> {
+  async function answer(interaction: ChatInputCommandInteraction | ButtonInteraction, message: NormalizedMessage, deferred: boolean): Promise<void> {
     const payload: InboxPayload = { kind: 'interaction', message, deferred };
-    const sight = await firstSight(`interaction:${interactionId}`, `${INBOX_PREFIX}interaction:${interactionId}`, payload);
+    const { interactionExpiresAt } = discordExtra(message.address);
+    const live = { id: interaction.id, applicationId: interaction.applicationId, token: interaction.token, expiresAt: interactionExpiresAt ?? 0 };
+    // In the same moment as the inbox write: the token is kept apart, under a key that expires with it.
+    const [sight] = await Promise.all([
+      firstSight(`interaction:${interaction.id}`, `${INBOX_PREFIX}interaction:${interaction.id}`, payload),
+      deps.outbox.interactions.keep(live).catch((error: unknown) => {
+        // This process still answers through it; another one would answer in the channel.
+        log.warn({ err: describeDiscordError(error, 'redis') }, 'could not keep the interaction token in Redis');
+      }),
+    ]);
     if (sight) relay(message, deferred, sight.inboxId);
   }
 
@@ -349,14 +358,15 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
         continue;
       }
       log.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
-      resume(parsed.data, entry.id);
+      await resume(parsed.data, entry.id);
     }
   }
 
-  function resume(payload: InboxPayload, inboxId: string): void {
+  async function resume(payload: InboxPayload, inboxId: string): Promise<void> {
     if (payload.kind === 'message') return handOff(toIncomingMessage(payload.message, DOWNLOAD), inboxId);
     // Past the token's life the answer goes into the channel; while it lives, it fills the deferred reply.
-    relay(payload.message, payload.deferred && liveInteraction(payload.message.address) !== undefined, inboxId);
+    const live = payload.deferred ? await deps.outbox.interactions.find(payload.message.address).catch(() => undefined) : undefined;
+    relay(payload.message, live !== undefined, inboxId);
   }
 
   function sweepNow(): Promise<void> {
@@ -444,6 +454,7 @@ function languageOf(locale: string | undefined): Language {
 /** The same message, answered in the channel: its interaction could not be acknowledged. */
 function withoutInteraction(message: IncomingMessage): IncomingMessage {
   const extra = { ...(message.address.extra ?? {}) };
+  delete extra.interactionId;
   delete extra.interactionToken;
   delete extra.interactionExpiresAt;
   return { ...message, address: { ...message.address, extra } };

@@ -12,7 +12,8 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
-import { discordExtra, liveInteraction, type LiveInteraction } from './address.js';
+import { discordExtra, interactionRef, type LiveInteraction } from './address.js';
+import { InteractionTokens } from './interaction-tokens.js';
 import { buttonCustomId, type ButtonStore } from './button-store.js';
 import { DiscordRequestError, describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable, withAnswer } from './discord-errors.js';
 import { createDiscordRest } from './discord-rest.js';
@@ -35,6 +36,8 @@ export interface DiscordOutboxOptions {
   uploadTimeoutMs?: number;
   /** Told of every 429 from Discord's API (the platform-429 metric). */
   onRateLimited?: () => void;
+  /** Where interaction tokens live for their 15 minutes; default: this process's memory only. */
+  interactions?: InteractionTokens;
 }
 
 const NO_PINGS = { parse: [] as [] };
@@ -69,8 +72,10 @@ export class DiscordOutbox implements Outbox {
    * overwrite an answer it does not know about.
    */
   private readonly unfilled = new Map<string, number>();
+  readonly interactions: InteractionTokens;
 
   constructor(private readonly options: DiscordOutboxOptions) {
+    this.interactions = options.interactions ?? new InteractionTokens();
     this.rest = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.requestTimeoutMs ?? 15_000 });
     // No retry of a refused upload: the stream is spent, and discord.js would only resend nothing.
     this.uploads = createDiscordRest({ token: options.token, apiUrl: options.apiUrl, timeoutMs: options.uploadTimeoutMs ?? 600_000, retries: 0 });
@@ -108,7 +113,7 @@ export class DiscordOutbox implements Outbox {
     // Edits may carry user text (a file name): they must not ping either.
     const body = { content, allowed_mentions: NO_PINGS };
     if (ref.via === 'interaction') {
-      const live = liveInteraction(to);
+      const live = await this.interactions.find(to);
       if (live !== undefined) {
         try {
           await this.rest.patch(Routes.webhookMessage(live.applicationId, live.token, ref.id), { body, auth: false });
@@ -173,7 +178,7 @@ export class DiscordOutbox implements Outbox {
 
   /** One message, through the live interaction when there is one, else into the channel. */
   private async post(to: ChatAddress, body: MessageBody): Promise<string> {
-    const live = liveInteraction(to);
+    const live = await this.interactions.find(to);
     if (live !== undefined) {
       try {
         return await this.postThroughInteraction(live, body);
@@ -226,18 +231,18 @@ export class DiscordOutbox implements Outbox {
    * after the deferral, before the engine sees the message.
    */
   noteDeferred(to: ChatAddress): void {
-    const live = liveInteraction(to);
-    if (live === undefined) return;
+    const ref = interactionRef(to);
+    if (ref === undefined) return;
     const now = Date.now();
     if (this.unfilled.size > MAX_UNFILLED) {
-      for (const [token, expiresAt] of this.unfilled) if (expiresAt <= now) this.unfilled.delete(token);
+      for (const [id, expiresAt] of this.unfilled) if (expiresAt <= now) this.unfilled.delete(id);
     }
-    this.unfilled.set(live.token, live.expiresAt);
+    this.unfilled.set(ref.id, ref.expiresAt);
   }
 
   /** True once per deferral: the caller fills the deferred reply. */
   private claimOriginal(live: LiveInteraction): boolean {
-    return this.unfilled.delete(live.token);
+    return this.unfilled.delete(live.id);
   }
 
   /**

@@ -108,7 +108,8 @@ function normalizeInteraction(
   const createdAt = Math.min(interaction.createdTimestamp, now);
   const extra: DiscordExtra = {
     ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }),
-    interactionToken: interaction.token,
+    // The token itself goes to `InteractionTokens`, which forgets it when it expires.
+    interactionId: interaction.id,
     interactionExpiresAt: createdAt + options.interactionTokenTtlMs,
     applicationId: interaction.applicationId,
     ...(typeof interaction.attachmentSizeLimit === 'number' && interaction.attachmentSizeLimit > 0

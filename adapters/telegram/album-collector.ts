@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { inboxKey, type Inbox } from '../../src/core/inbox.js';
+import { inboxKey, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
 import type { NormalizedMessage } from './normalize.js';
 
 export interface AlbumCollectorOptions {
@@ -101,7 +101,8 @@ export class AlbumCollector {
     const keys = this.keys(part);
     await this.options.redis
       .multi()
-      .rpush(keys.parts, JSON.stringify(part))
+      // A caption never logs in (an album is an upload), and a token in one is not kept.
+      .rpush(keys.parts, JSON.stringify(withoutLoginTokens(part)))
       .pexpire(keys.parts, PARTS_TTL_MS)
       .set(keys.marker, '1', 'PX', this.options.quietMs)
       .exec();

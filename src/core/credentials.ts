@@ -65,7 +65,13 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
 
   const personalToken = async (): Promise<string | undefined> => {
     const sealed = (await identity()).personalToken;
-    return sealed && deps.cipher ? deps.cipher.decrypt(sealed) : undefined;
+    if (!sealed || !deps.cipher) return undefined;
+    try {
+      return deps.cipher.decrypt(sealed);
+    } catch {
+      // Sealed under another key: as if never given, until the person sends /login again.
+      return undefined;
+    }
   };
 
   const fetchToken = async (): Promise<string> => {

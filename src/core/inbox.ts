@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { route } from './router.js';
+import type { TokenCipher } from './token-cipher.js';
 
 /** The Redis hash of received messages not yet safe elsewhere (journaled, queued or answered). */
 export function inboxKey(prefix: string): string {
@@ -51,9 +53,15 @@ export class Inbox {
   readonly ownerId = randomUUID();
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * With `cipher` every entry is sealed whole (a `/login <token>` or an interaction token never
+   * reaches Redis, nor its append-only file, in clear). Without one, `/login` is off anyway, so
+   * its argument is dropped before the entry is written: a takeover still answers it the same.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly prefix = 'nvb',
+    private readonly cipher?: TokenCipher,
   ) {}
 
   /** Starts proving this process alive; call before `admit`. */
@@ -100,7 +108,7 @@ export class Inbox {
     const alive = new Map<string, boolean>();
     for (const [id, raw] of Object.entries(all)) {
       if (!id.startsWith(idPrefix)) continue;
-      const entry = parse(raw);
+      const entry = parse(raw, this.cipher);
       // This process's own entries are being handled right now.
       if (entry?.owner === this.ownerId) continue;
       if (entry) {
@@ -111,7 +119,7 @@ export class Inbox {
         }
         if (live) continue;
       }
-      if (!entry) {
+      if (!entry || !entry.readable) {
         await this.redis.hdel(inboxKey(this.prefix), id);
         continue;
       }
@@ -122,7 +130,8 @@ export class Inbox {
   }
 
   private entry(payload: unknown): string {
-    return JSON.stringify({ owner: this.ownerId, payload });
+    if (this.cipher) return JSON.stringify({ owner: this.ownerId, sealed: this.cipher.encrypt(JSON.stringify(payload)) });
+    return JSON.stringify({ owner: this.ownerId, payload: withoutLoginTokens(payload) });
   }
 
   private async beat(): Promise<void> {
@@ -134,11 +143,31 @@ export class Inbox {
   }
 }
 
-function parse(raw: string): { owner: string; payload: unknown } | undefined {
+/** An entry sealed with another key (or none now) cannot be handled: once its owner is dead it is dropped. */
+function parse(raw: string, cipher: TokenCipher | undefined): { owner: string; payload: unknown; readable: boolean } | undefined {
+  let value: { owner?: unknown; payload?: unknown; sealed?: unknown };
   try {
-    const value = JSON.parse(raw) as { owner?: unknown; payload?: unknown };
-    return typeof value.owner === 'string' ? { owner: value.owner, payload: value.payload } : undefined;
+    value = JSON.parse(raw) as typeof value;
   } catch {
     return undefined;
   }
+  if (typeof value.owner !== 'string') return undefined;
+  if (typeof value.sealed !== 'string') return { owner: value.owner, payload: value.payload, readable: true };
+  try {
+    if (!cipher) throw new Error('no key');
+    return { owner: value.owner, payload: JSON.parse(cipher.decrypt(value.sealed)) as unknown, readable: true };
+  } catch {
+    return { owner: value.owner, payload: undefined, readable: false };
+  }
+}
+
+/** Every `text` field that the router would read as `/login …`, cut down to the bare command. */
+export function withoutLoginTokens(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutLoginTokens);
+  if (value === null || typeof value !== 'object') return value;
+  const copy: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value)) {
+    copy[name] = name === 'text' && typeof field === 'string' && route(field, false).action === 'login' ? '/login' : withoutLoginTokens(field);
+  }
+  return copy;
 }

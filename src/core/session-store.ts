@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { isSealed, type TokenCipher } from './token-cipher.js';
 import type { Language, Platform } from './types.js';
 
 /** One conversation: a user in a chat. The same person has one key per chat. */
@@ -81,11 +82,21 @@ const UserIdentitySchema = z.object({
 export interface SessionStoreOptions {
   /** Key prefix; default `nvb`. */
   prefix?: string;
-  /** Session records expire after this long without a write; default 30 days. */
+  /** Session records expire after this long without a write, identities after this long unused; default 30 days. */
   ttlSeconds?: number;
+  /** Seals the anonymous token of each identity; absent: it is stored in clear (the bot warns at start). */
+  cipher?: TokenCipher | undefined;
 }
 
 const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
+
+// KEYS[1] the identity; ARGV[1] the value read in clear; ARGV[2] the same, sealed; ARGV[3] TTL in s.
+const RESEAL = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return 1
+`;
 
 /**
  * The per-user record in Redis. Reads validate with zod: a record that does not parse reads
@@ -94,6 +105,7 @@ const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
 export class SessionStore {
   private readonly prefix: string;
   private readonly ttlSeconds: number;
+  private readonly cipher: TokenCipher | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -101,6 +113,7 @@ export class SessionStore {
   ) {
     this.prefix = options.prefix ?? 'nvb';
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.cipher = options.cipher;
   }
 
   async read(key: SessionKey): Promise<SessionRecord | undefined> {
@@ -129,14 +142,45 @@ export class SessionStore {
     await this.redis.del(`${this.prefix}:creating:${keyId}`);
   }
 
+  /**
+   * The read renews the identity's TTL in the same round trip (GET and EXPIRE in one
+   * transaction, which any Redis BullMQ accepts runs): a person who keeps talking keeps their
+   * client id, one who left is forgotten with their sessions.
+   */
   async readIdentity(platform: Platform, userId: string): Promise<UserIdentity | undefined> {
-    return parse(await this.redis.get(this.identityKey(platform, userId)), UserIdentitySchema);
+    const key = this.identityKey(platform, userId);
+    const results = await this.redis.multi().get(key).expire(key, this.ttlSeconds).exec();
+    const [readError, raw] = results?.[0] ?? [new Error('the identity read was discarded'), null];
+    if (readError) throw readError;
+    const stored = parse(raw as string | null, UserIdentitySchema);
+    if (!stored?.token) return stored;
+    if (isSealed(stored.token)) {
+      const token = this.open(stored.token);
+      // A token sealed with another key (or none now) is useless: a new one is fetched for the same client id.
+      if (token === undefined) return withoutAnonymousToken(stored);
+      return { ...stored, token };
+    }
+    // Written in clear by an older version: sealed at once, unless another process wrote it meanwhile.
+    if (this.cipher) await this.redis.eval(RESEAL, 1, key, raw as string, this.serialize(stored), this.ttlSeconds);
+    return stored;
   }
 
-  /** No TTL: a client id is kept forever, NemoVideo gives one token per client id per week. */
+  /** The anonymous token is sealed here; `personalToken` arrives sealed from `/login`. */
   async writeIdentity(platform: Platform, userId: string, identity: UserIdentity): Promise<void> {
+    await this.redis.set(this.identityKey(platform, userId), this.serialize(identity), 'EX', this.ttlSeconds);
+  }
+
+  private serialize(identity: UserIdentity): string {
     const valid = UserIdentitySchema.parse(identity);
-    await this.redis.set(this.identityKey(platform, userId), JSON.stringify(valid));
+    return JSON.stringify(valid.token && this.cipher ? { ...valid, token: this.cipher.encrypt(valid.token) } : valid);
+  }
+
+  private open(sealed: string): string | undefined {
+    try {
+      return this.cipher?.decrypt(sealed);
+    } catch {
+      return undefined;
+    }
   }
 
   private sessionKey(key: SessionKey): string {
@@ -146,6 +190,11 @@ export class SessionStore {
   private identityKey(platform: Platform, userId: string): string {
     return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
   }
+}
+
+function withoutAnonymousToken(identity: UserIdentity): UserIdentity {
+  const { token: _token, tokenExpiresAt: _expires, ...rest } = identity;
+  return rest;
 }
 
 function parse<T>(raw: string | null, schema: z.ZodType<T>): T | undefined {

@@ -2,6 +2,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
+/** Whether a stored value is one of ours (`v1:iv:tag:body`), rather than a token kept in clear by an older version. */
+export function isSealed(value: string): boolean {
+  return /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*$/.test(value);
+}
+
 export class TokenCipherError extends Error {
   readonly code = 'token_cipher_failed';
   constructor(message: string) {

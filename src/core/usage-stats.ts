@@ -18,7 +18,7 @@ export class UsageStats {
     return Number((await this.redis.get(this.key(kind, now))) ?? 0);
   }
 
-  /** People who ever talked to the bot (one identity each); SCAN, so fine for an admin command. */
+  /** People who talked to the bot within the session TTL (one identity each, expiring unused); SCAN, so fine for an admin command. */
   async users(): Promise<number> {
     let cursor = '0';
     let total = 0;

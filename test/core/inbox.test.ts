@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { Inbox } from '../../src/core/inbox.js';
+import { TokenCipher } from '../../src/core/token-cipher.js';
 import { testRedis } from '../helpers/redis.js';
 
 describe('Inbox', () => {
@@ -11,10 +13,10 @@ describe('Inbox', () => {
     for (const client of clients.splice(0)) await client.quit();
   });
 
-  function open(url: string, prefix: string): Inbox {
+  function open(url: string, prefix: string, cipher?: TokenCipher): Inbox {
     const redis = new Redis(url);
     clients.push(redis);
-    const inbox = new Inbox(redis, prefix);
+    const inbox = new Inbox(redis, prefix, cipher);
     inboxes.push(inbox);
     return inbox;
   }
@@ -45,5 +47,55 @@ describe('Inbox', () => {
     expect(JSON.parse((await raw.hget(`${prefix}:inbox`, 'discord:9')) ?? '{}')).toMatchObject({ owner: owner.ownerId });
     // Its claimer handles it: nobody else takes it again.
     expect(await (claimer === a ? b : a).claimOrphans('telegram:')).toEqual([]);
+  });
+
+  const TOKEN = 'nmv_usr_personal_secret_42';
+  const login = { address: { platform: 'telegram', chatId: '1', userId: '1' }, text: `/login@nemo_bot ${TOKEN}` };
+
+  it('when a key is set, then an entry is sealed whole in Redis and a takeover reads it back intact', async () => {
+    const { url, prefix } = testRedis();
+    const cipher = new TokenCipher(randomBytes(32));
+    const owner = open(url, prefix, cipher);
+    await owner.start();
+    expect(await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: [login] })).toBe(true);
+    const raw = clients[0]!;
+    const stored = (await raw.hget(`${prefix}:inbox`, 'telegram:1')) ?? '';
+    expect(stored).not.toContain(TOKEN);
+    expect(stored).not.toContain('/login');
+
+    owner.stop();
+    await raw.del(`${prefix}:alive:${owner.ownerId}`);
+    const taker = open(url, prefix, cipher);
+    await taker.start();
+    expect(await taker.claimOrphans('telegram:')).toEqual([{ id: 'telegram:1', payload: [login] }]);
+    expect(await raw.hget(`${prefix}:inbox`, 'telegram:1')).not.toContain(TOKEN);
+  });
+
+  it('when no key is set, then the argument of /login never reaches Redis and other text is kept', async () => {
+    const { url, prefix } = testRedis();
+    const owner = open(url, prefix);
+    await owner.start();
+    await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: [login, { text: 'make a video' }] });
+    const raw = clients[0]!;
+    const stored = (await raw.hget(`${prefix}:inbox`, 'telegram:1')) ?? '';
+    expect(stored).not.toContain(TOKEN);
+    expect(JSON.parse(stored)).toMatchObject({ payload: [{ text: '/login', address: login.address }, { text: 'make a video' }] });
+  });
+
+  it('when an entry was sealed with another key, then a live owner keeps it and a dead one loses it', async () => {
+    const { url, prefix } = testRedis();
+    const owner = open(url, prefix, new TokenCipher(randomBytes(32)));
+    await owner.start();
+    await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: login });
+    const other = open(url, prefix, new TokenCipher(randomBytes(32)));
+    await other.start();
+    const raw = clients[0]!;
+    expect(await other.claimOrphans('telegram:')).toEqual([]);
+    expect(await raw.hexists(`${prefix}:inbox`, 'telegram:1')).toBe(1);
+
+    owner.stop();
+    await raw.del(`${prefix}:alive:${owner.ownerId}`);
+    expect(await other.claimOrphans('telegram:')).toEqual([]);
+    expect(await raw.hexists(`${prefix}:inbox`, 'telegram:1')).toBe(0);
   });
 });

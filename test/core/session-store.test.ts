@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { TokenCipher } from '../../src/core/token-cipher.js';
 import { SessionStore, sessionKeyId, type SessionKey, type SessionRecord } from '../../src/core/session-store.js';
 import { testRedis } from '../helpers/redis.js';
 
@@ -20,7 +22,7 @@ function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
 describe('SessionStore', () => {
   const clients: Redis[] = [];
 
-  function setup(options: { ttlSeconds?: number } = {}): { redis: Redis; store: SessionStore; prefix: string } {
+  function setup(options: { ttlSeconds?: number; cipher?: TokenCipher } = {}): { redis: Redis; store: SessionStore; prefix: string } {
     const { url, prefix } = testRedis();
     const redis = new Redis(url);
     clients.push(redis);
@@ -92,6 +94,54 @@ describe('SessionStore', () => {
       nemoUserId: 'anon_1',
     });
     expect(await store.readIdentity('discord', '456')).toBeUndefined();
-    expect(await redis.ttl(`${prefix}:identity:telegram:456`)).toBe(-1);
+    // Identities expire with the sessions, unless used.
+    expect(await redis.ttl(`${prefix}:identity:telegram:456`)).toBeGreaterThan(29 * 86_400);
+  });
+
+  describe('identities at rest', () => {
+    const ANON = 'nmv_usr_anon_secret_1234';
+    const cipher = new TokenCipher(randomBytes(32));
+
+    it('when a key is set, then the anonymous token is sealed in Redis and reads back in clear', async () => {
+      const { redis, store, prefix } = setup({ cipher });
+      await store.writeIdentity('telegram', '456', { clientId: 'c-1', token: ANON, nemoUserId: 'anon_1' });
+
+      const raw = (await redis.get(`${prefix}:identity:telegram:456`)) ?? '';
+      expect(raw).not.toContain(ANON);
+      expect(raw).toMatch(/"token":"v1:/);
+      expect((await store.readIdentity('telegram', '456'))?.token).toBe(ANON);
+    });
+
+    it('when an identity is read, then its TTL is renewed in the same command', async () => {
+      const { redis, store, prefix } = setup({ cipher, ttlSeconds: 1000 });
+      const key = `${prefix}:identity:telegram:456`;
+      await store.writeIdentity('telegram', '456', { clientId: 'c-1' });
+      await redis.expire(key, 5);
+
+      expect(await store.readIdentity('telegram', '456')).toEqual({ clientId: 'c-1' });
+      expect(await redis.ttl(key)).toBeGreaterThan(900);
+    });
+
+    it('when a legacy identity holds its token in clear, then it still reads and is sealed at once', async () => {
+      const { redis, store, prefix } = setup({ cipher });
+      const key = `${prefix}:identity:telegram:456`;
+      await redis.set(key, JSON.stringify({ clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z' }));
+
+      expect(await store.readIdentity('telegram', '456')).toEqual({ clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z' });
+      const raw = (await redis.get(key)) ?? '';
+      expect(raw).not.toContain(ANON);
+      expect(await redis.ttl(key)).toBeGreaterThan(0);
+      expect((await store.readIdentity('telegram', '456'))?.token).toBe(ANON);
+    });
+
+    it('when a token was sealed with another key, then the identity keeps its client id and loses only the token', async () => {
+      const { store: before } = setup({ cipher });
+      await before.writeIdentity('telegram', '456', { clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z', nemoUserId: 'anon_1' });
+      const { redis } = setup();
+      const prefix = (before as unknown as { prefix: string }).prefix;
+      const after = new SessionStore(redis, { prefix, cipher: new TokenCipher(randomBytes(32)) });
+
+      expect(await after.readIdentity('telegram', '456')).toEqual({ clientId: 'c-1', nemoUserId: 'anon_1' });
+    });
   });
 });

@@ -9,6 +9,8 @@ import { Redis } from 'ioredis';
 import { ButtonStore } from '../../adapters/discord/button-store.js';
 import { startDiscordBot } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
+import { InteractionTokens } from '../../adapters/discord/interaction-tokens.js';
+import { TokenCipher } from '../../src/core/token-cipher.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Inbox } from '../../src/core/inbox.js';
@@ -27,6 +29,7 @@ const outbox = new DiscordOutbox({
   maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
   logger,
   buttons: new ButtonStore(redis, { prefix }),
+  interactions: new InteractionTokens({ redis, prefix, cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
 });
 const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { discord: outbox }, worker: true, prefix });
 const bot = startDiscordBot({

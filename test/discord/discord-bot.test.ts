@@ -4,7 +4,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ButtonStore } from '../../adapters/discord/button-store.js';
 import { DiscordLoginError, startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
+import { InteractionTokens } from '../../adapters/discord/interaction-tokens.js';
+import { randomBytes } from 'node:crypto';
 import { Inbox, inboxKey } from '../../src/core/inbox.js';
+import { TokenCipher } from '../../src/core/token-cipher.js';
 import type { IncomingMessage } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { Intents, startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
@@ -38,7 +41,12 @@ afterEach(async () => {
 /** The real bot against the fake Discord, handing messages to `handle` instead of the engine. */
 async function startRig(
   handle: (message: IncomingMessage, rig: BotRig) => Promise<void> = async () => undefined,
-  options: { fake?: FakeDiscordOptions; bot?: Partial<DiscordBotDeps>; inbox?: (on: { redis: Redis; url: string; prefix: string }) => Inbox } = {},
+  options: {
+    fake?: FakeDiscordOptions;
+    bot?: Partial<DiscordBotDeps>;
+    inbox?: (on: { redis: Redis; url: string; prefix: string }) => Inbox;
+    cipher?: TokenCipher;
+  } = {},
 ): Promise<BotRig> {
   const fake = await startFakeDiscord(options.fake);
   const { url, prefix } = testRedis();
@@ -47,7 +55,14 @@ async function startRig(
   const destination = new PassThrough();
   destination.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
   const logger = createLogger({ level: 'debug', destination, secrets: [fake.token] });
-  const outbox = new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes: 10 << 20, logger, buttons: new ButtonStore(redis, { prefix }) });
+  const outbox = new DiscordOutbox({
+    token: fake.token,
+    apiUrl: fake.apiUrl,
+    maxUploadBytes: 10 << 20,
+    logger,
+    buttons: new ButtonStore(redis, { prefix }),
+    interactions: new InteractionTokens({ redis, prefix, cipher: options.cipher }),
+  });
   const handled: IncomingMessage[] = [];
   const rig = { fake, outbox, handled, logs: () => logText, redis, prefix } as BotRig;
   const bot = startDiscordBot({
@@ -143,7 +158,7 @@ describe('Discord bot', () => {
     });
     expect(message?.address.extra).toEqual({
       guildId: fake.guildId,
-      interactionToken: interaction.token,
+      interactionId: interaction.id,
       interactionExpiresAt: expect.any(Number),
       applicationId: fake.applicationId,
       uploadLimit: 25 * 1024 * 1024,
@@ -155,6 +170,49 @@ describe('Discord bot', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of (await file?.open()) ?? []) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(FIXTURE_MP4)).toBe(true);
+  });
+
+  it('when a command arrives, then its token is kept only under a key that expires with it, sealed, and is gone from Redis after its life', async () => {
+    const cipher = new TokenCipher(randomBytes(32));
+    // The token's life (Discord: 15 min, the bot uses 14) is a setting: 2 s here.
+    const { fake, handled, redis, prefix } = await startRig(
+      async (message, rig) => void (await rig.outbox.sendText(message.address, `echo: ${message.text}`)),
+      { bot: { interactionTokenTtlMs: 2000 }, cipher, inbox: (on) => new Inbox(on.redis, on.prefix, cipher) },
+    );
+    const interaction = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
+    await waitFor(() => fake.message(interaction.originalMessageId ?? '')?.content === 'echo: /status', { message: 'the answer through the interaction' });
+    expect(handled[0]?.address.extra?.interactionToken).toBeUndefined();
+    expect(JSON.stringify(handled[0]?.address)).not.toContain(interaction.token);
+
+    const tokenKey = `${prefix}:dc:itoken:${interaction.id}`;
+    const ttl = await redis.pttl(tokenKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2000);
+    const everything = async (): Promise<string> => {
+      const keys = await redis.keys(`${prefix}*`);
+      const values = await Promise.all(
+        keys.map(async (key) => ((await redis.type(key)) === 'hash' ? JSON.stringify(await redis.hgetall(key)) : ((await redis.get(key).catch(() => '')) ?? ''))),
+      );
+      return keys.join('\n') + values.join('\n');
+    };
+    expect(await everything()).toContain(tokenKey);
+    expect(await everything()).not.toContain(interaction.token);
+    await waitFor(async () => (await redis.exists(tokenKey)) === 0, { timeoutMs: 15_000, message: 'the token key expired' });
+    expect(await everything()).not.toContain(interaction.token);
+  });
+
+  it('when another process answers an interaction, then it finds the token in Redis while it lives, and the channel afterwards', async () => {
+    const { fake, redis, prefix, outbox } = await startRig(async () => undefined, { bot: { interactionTokenTtlMs: 60_000 } });
+    const interaction = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
+    await waitFor(async () => (await redis.exists(`${prefix}:dc:itoken:${interaction.id}`)) === 1, { message: 'the token kept' });
+    const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id, extra: { interactionId: interaction.id, interactionExpiresAt: Date.now() + 60_000, applicationId: fake.applicationId } };
+    const elsewhere = new InteractionTokens({ redis, prefix });
+    expect((await elsewhere.find(address))?.token).toBe(interaction.token);
+    // Once its life is over, nobody uses it, whatever Redis still holds.
+    expect(await elsewhere.find({ ...address, extra: { ...address.extra, interactionExpiresAt: Date.now() - 1 } })).toBeUndefined();
+    const later = new InteractionTokens({ redis, prefix, now: () => Date.now() + 61_000 });
+    expect(await later.find(address)).toBeUndefined();
+    expect(outbox.interactions).toBeInstanceOf(InteractionTokens);
   });
 
   it('when the engine is still busy with one message, then the next interaction is acknowledged at once', async () => {
@@ -194,7 +252,8 @@ describe('Discord bot', () => {
     fake.failNext('interaction-callback', { status: 400, code: 40060, message: 'Interaction has already been acknowledged.' });
     fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'credits' });
     await waitFor(() => fake.messages(fake.channelId).some((m) => m.content === 'echo: /credits'), { message: 'the answer in the channel' });
-    expect(handled[0]?.address.extra?.interactionToken).toBeUndefined();
+    expect(handled[0]?.address.extra?.interactionId).toBeUndefined();
+    expect(handled[0]?.address.extra?.interactionExpiresAt).toBeUndefined();
     expect(fake.messages(fake.channelId).find((m) => m.content === 'echo: /credits')?.via).toBe('bot');
   });
 

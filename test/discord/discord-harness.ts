@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import { ButtonStore } from '../../adapters/discord/button-store.js';
 import { startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
+import { InteractionTokens } from '../../adapters/discord/interaction-tokens.js';
+import { TokenCipher } from '../../src/core/token-cipher.js';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Inbox } from '../../src/core/inbox.js';
@@ -75,6 +77,7 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
     maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
     logger,
     buttons: new ButtonStore(redis, { prefix }),
+    interactions: new InteractionTokens({ redis, prefix, cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
   });
   const app = createApp({ config, redisUrl: url, logger, outboxes: { discord: outbox }, worker: true, prefix });
   const extraBots: DiscordBot[] = [];

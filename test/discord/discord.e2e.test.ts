@@ -238,6 +238,13 @@ describe('Discord bot, end to end', () => {
     expect(successors).toHaveLength(1);
     await waitFor(() => successors[0]?.content === 'Video ready.', { message: 'the successor ends with "Video ready."' });
     expect(r.discord.requests.filter((q) => q.route === 'webhook-edit' && q.at - exportPress.createdAt > 1500)).toEqual([]);
+    // Past its life no interaction token is anywhere in Redis: not in the render job, the journal or the inbox.
+    const tokens = [...r.discord.interactions.values()].map((i) => i.token);
+    expect(tokens.length).toBeGreaterThan(0);
+    await waitFor(async () => (await r.redis.keys(`${r.prefix}*:dc:itoken:*`)).length === 0, { message: 'the token keys expired' });
+    const stored = await everyValue(r.redis, r.prefix);
+    expect(stored).toContain('interactionId');
+    for (const token of tokens) expect(stored).not.toContain(token);
   });
 
   it('when the bot restarts, then a button from before still works, and another user pressing it gets an ephemeral notice', async () => {
@@ -280,3 +287,19 @@ describe('Discord bot, end to end', () => {
     expect(r.logs()).not.toMatch(/a message failed in the engine|turn failed/);
   });
 });
+
+/** Every key of the rig and its value, whatever the type (BullMQ keeps job data in hashes). */
+async function everyValue(redis: DiscordRig['redis'], prefix: string): Promise<string> {
+  const out: string[] = [];
+  for (const key of await redis.keys(`${prefix}*`)) {
+    const type = await redis.type(key);
+    out.push(key);
+    if (type === 'string') out.push((await redis.get(key)) ?? '');
+    else if (type === 'hash') out.push(JSON.stringify(await redis.hgetall(key)));
+    else if (type === 'list') out.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+    else if (type === 'zset') out.push(JSON.stringify(await redis.zrange(key, 0, -1)));
+    else if (type === 'set') out.push(JSON.stringify(await redis.smembers(key)));
+    else if (type === 'stream') out.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+  }
+  return out.join('\n');
+}

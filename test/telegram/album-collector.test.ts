@@ -38,7 +38,7 @@ function replicas(count: number, quietMs: number) {
     clients.push(redis);
     return new AlbumCollector({ redis, prefix, quietMs, inbox: { ownerId: randomUUID() }, onAlbum: (parts) => albums.push({ by, parts, at: Date.now() }), onError: (e) => errors.push(e) });
   });
-  return { collectors, albums, errors };
+  return { collectors, albums, errors, prefix };
 }
 
 describe('AlbumCollector', () => {
@@ -55,6 +55,19 @@ describe('AlbumCollector', () => {
     expect(albums).toHaveLength(1);
     expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2, 3, 4]);
     expect(errors).toEqual([]);
+  });
+
+  it('when an album is captioned /login <token>, then the token is never written to Redis and the album still arrives', async () => {
+    const { collectors, albums, prefix } = replicas(1, 200);
+    const [only] = collectors;
+    const token = 'nmv_usr_album_caption_secret_0001';
+    await only?.add(part(1, 'g9', `/login ${token}`));
+    const direct = clients[0]!;
+    const stored = JSON.stringify(await direct.lrange(`${prefix}:tg:album:-100777:g9`, 0, -1));
+    expect(stored).toContain('/login');
+    expect(stored).not.toContain(token);
+    await waitFor(() => albums.length === 1, { message: 'the album' });
+    expect(albums[0]?.parts[0]?.text).toBe('/login');
   });
 
   it('when parts keep arriving, then the album waits until they stop', async () => {
