@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChatReply } from '../../src/core/chat-reply.js';
 import type { Conversation } from '../../src/core/conversation.js';
 import type { UserCredentials } from '../../src/core/credentials.js';
-import { errorAnswer } from '../../src/core/error-reply.js';
+import { errorAnswer, errorReply } from '../../src/core/error-reply.js';
 import type { SessionRecord } from '../../src/core/session-store.js';
 import { AttachmentFetchError, type Attachment, type ChatAddress, type Outbox } from '../../src/core/types.js';
 import { receiveUploads, type UploadContext } from '../../src/core/upload-action.js';
