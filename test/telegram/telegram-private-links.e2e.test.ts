@@ -97,6 +97,25 @@ describe('personal links in a Telegram group', () => {
     expect(wireTo(r, group)).not.toMatch(CLAIM);
   });
 
+  it('when a chat turn in a group runs out of credits (2001), then the group reads that without the ?bind= link, and the person gets the link privately', async () => {
+    const r = (rig = await startTelegramRig());
+    const { tg, nemo } = r;
+    const alice = tg.user();
+    const dm = tg.privateChat(alice);
+    const group = tg.group();
+    tg.say(group, alice, { text: '/credits' });
+    await r.waitSent(group.id, /100 available/);
+    nemo.failNext('run_sse', { code: 2001, message: 'insufficient credits' });
+    tg.say(group, alice, { text: `@${tg.bot.username ?? ''} make it brighter` });
+
+    await r.waitSent(group.id, /You're out of credits\. Register to get more\.\n\nI've sent you the link in a private message/);
+    const userId = [...nemo.sessions.values()][0]?.userId ?? 'unknown';
+    const direct = await r.waitSent(dm.id, /bind=/);
+    expect(direct.text).toContain(`/?bind=${userId}`);
+    await r.bot.idle();
+    expect(wireTo(r, group)).not.toContain('bind=');
+  });
+
   it('when a video is exported in a group, then its caption carries no project link and the person gets the link privately', async () => {
     const r = (rig = await startTelegramRig());
     const { tg } = r;
