@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { t } from '../../src/core/i18n.js';
-import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Language, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
 import { discordExtra, liveInteraction, type LiveInteraction } from './address.js';
 import { buttonCustomId, type ButtonStore } from './button-store.js';
 import { DiscordRequestError, describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable, withAnswer } from './discord-errors.js';
@@ -199,20 +199,24 @@ export class DiscordOutbox implements Outbox {
     const live = liveInteraction(to);
     if (live !== undefined) {
       // Discord makes the first follow-up after a deferral fill the deferred reply, as visible as it: fill it first.
+      const shown = withNote(reply.publicText, dt(lang, 'linkShownToYou'));
       const fillFirst = this.unfilled.has(live.token);
-      if (fillFirst) await this.sendText(to, withNote(reply.publicText, dt(lang, 'linkShownToYou')));
+      const noteId = fillFirst ? await this.sendText(to, shown) : undefined;
       if (await this.ephemeral(live, reply.text)) {
-        if (!fillFirst) await this.sendText(to, withNote(reply.publicText, dt(lang, 'linkShownToYou')));
+        if (!fillFirst) await this.sendText(to, shown);
         return;
       }
-      if (fillFirst) {
+      if (noteId !== undefined) {
         const outcome = await this.direct(to.userId, reply.text);
-        await this.sendText(to, outcome === 'sent' ? t(lang, 'linkSentPrivately') : dt(lang, outcome === 'refused' ? 'dmRefused' : 'dmFailed'));
+        // The deferred reply said "only you can see": it is corrected to where the link went.
+        const corrected = withNote(reply.publicText, directNote(lang, outcome));
+        if (splitText(shown).length === 1 && splitText(corrected).length === 1) await this.editText(to, noteId, corrected);
+        else await this.sendText(to, directNote(lang, outcome));
         return;
       }
     }
     const outcome = await this.direct(to.userId, reply.text);
-    await this.sendText(to, withNote(reply.publicText, outcome === 'sent' ? t(lang, 'linkSentPrivately') : dt(lang, outcome === 'refused' ? 'dmRefused' : 'dmFailed')));
+    await this.sendText(to, withNote(reply.publicText, directNote(lang, outcome)));
   }
 
   /** Follow-ups only the person sees; false when the interaction refused them. */
@@ -370,6 +374,12 @@ export class DiscordOutbox implements Outbox {
       },
     ];
   }
+}
+
+/** Where the link went, for the channel. */
+function directNote(lang: Language, outcome: DirectOutcome): string {
+  if (outcome === 'sent') return t(lang, 'linkSentPrivately');
+  return dt(lang, outcome === 'refused' ? 'dmRefused' : 'dmFailed');
 }
 
 /** The channel's part of a private reply: its public words, then where the link went. */

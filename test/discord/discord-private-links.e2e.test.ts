@@ -21,12 +21,16 @@ function publicTexts(r: DiscordRig, channelId = r.discord.channelId): string[] {
     .flatMap((m) => m.history);
 }
 
-/** Every body the bot sent into the channel (posts, interaction callbacks, edits, follow-ups), ephemeral ones left out. */
-function publicBodies(r: DiscordRig): string[] {
+/**
+ * Every body the bot sent anywhere but the person's DM channel (posts, interaction callbacks,
+ * edits, follow-ups), ephemeral follow-ups left out: what the guild could ever be shown.
+ */
+function publicBodies(r: DiscordRig, person = r.discord.users.alice): string[] {
+  const dm = `/channels/${r.discord.dmChannel(person)}/`;
   return r.discord.requests
-    .filter((q) => q.body !== undefined)
+    .filter((q) => q.body !== undefined && !q.rawPath.includes(dm))
     .map((q) => JSON.stringify(q.body))
-    .filter((body) => !/"flags":64/.test(body) && !/"flags":\{"bitfield":64/.test(body));
+    .filter((body) => !/"flags":64\b/.test(body));
 }
 
 describe('personal links in a Discord guild', () => {
@@ -40,7 +44,26 @@ describe('personal links in a Discord guild', () => {
     const note = await r.waitMessage(discord.channelId, (m) => !m.ephemeral && /only you can see/.test(m.content), 'the note in the channel');
     expect(note.interactionId).toBe(interaction.id);
     expect(publicTexts(r).join('\n')).not.toMatch(CLAIM);
+    expect(publicBodies(r).join('\n')).not.toMatch(CLAIM);
     expect(discord.messages(discord.dmChannel(discord.users.alice))).toEqual([]);
+  });
+
+  it('when the ephemeral follow-up is refused, then the link goes by DM instead, and the channel still never reads it', async () => {
+    const r = (rig = await startDiscordRig());
+    const { discord } = r;
+    // The project first: its "Ready!" is a follow-up of its own.
+    const credits = discord.slashCommand({ user: discord.users.alice, channelId: discord.channelId, name: 'credits' });
+    await r.waitMessage(discord.channelId, (m) => m.interactionId === credits.id && /100 available/.test(m.content), 'the credits');
+    discord.failNext('followup', { status: 400, code: 50035, message: 'Invalid Form Body' });
+    const status = discord.slashCommand({ user: discord.users.alice, channelId: discord.channelId, name: 'status' });
+
+    await r.waitMessage(discord.dmChannel(discord.users.alice), (m) => CLAIM.test(m.content), 'the link by DM');
+    // The deferred reply first said "only you can see", and was corrected once the DM went out.
+    const note = await r.waitMessage(discord.channelId, (m) => m.interactionId === status.id && /I've sent you the link in a private message/.test(m.content), 'the note');
+    expect(note.history[0]).toMatch(/only you can see/);
+    expect(discord.requests.filter((q) => q.route === 'followup').map((q) => q.status)).toContain(400);
+    expect(publicTexts(r).join('\n')).not.toMatch(CLAIM);
+    expect(publicBodies(r).join('\n')).not.toMatch(CLAIM);
   });
 
   it('when a person asks in a channel by mention (no interaction), then the link comes by DM, and the channel is told so without it', async () => {
@@ -53,6 +76,7 @@ describe('personal links in a Discord guild', () => {
     expect(direct.via).toBe('bot');
     await r.waitMessage(discord.channelId, (m) => /I've sent you the link in a private message/.test(m.content), 'the note in the channel');
     expect(publicTexts(r).join('\n')).not.toMatch(CLAIM);
+    expect(publicBodies(r).join('\n')).not.toMatch(CLAIM);
     expect(r.discord.requests.some((q) => q.route === 'create-dm' && q.auth === 'bot')).toBe(true);
   });
 
