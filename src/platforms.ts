@@ -9,6 +9,7 @@ import { InteractionTokens } from '../adapters/discord/interaction-tokens.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
 import { ButtonStore } from '../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
+import { PrivateLinkStore } from '../adapters/telegram/private-links.js';
 import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
 import type { Config } from './config.js';
 import { Inbox } from './core/inbox.js';
@@ -50,6 +51,7 @@ export function buildOutboxes(
       maxUploadBytes: config.telegramMaxUploadMb * MB,
       logger: deps.logger,
       buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
+      privateLinks: new PrivateLinkStore(deps.redis, { prefix: deps.prefix }),
       onRateLimited: () => deps.onRateLimited?.('telegram'),
     });
     byPlatform.telegram = telegram;

@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ChatAddress, Outbox, SendOptions, VideoFile } from '../../src/core/types.js';
+import type { ChatAddress, Outbox, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
 
 const MARKER = 'bot › ';
 const INDENT = ' '.repeat(MARKER.length);
@@ -90,6 +90,15 @@ export class ConsoleOutbox implements Outbox {
 
   maxUploadBytes(_to: ChatAddress): number {
     return Number.MAX_SAFE_INTEGER;
+  }
+
+  /** A terminal is one person's: nobody else reads it. */
+  isShared(_to: ChatAddress): boolean {
+    return false;
+  }
+
+  async sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    await this.sendText(to, reply.text);
   }
 }
 

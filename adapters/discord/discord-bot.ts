@@ -235,7 +235,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     const normalized = normalizeMessage(message, normalizeOptions());
     if (!normalized.addressed) return;
     const sight = await firstSight(`message:${message.id}`, `${INBOX_PREFIX}${message.id}`, { kind: 'message', message: normalized });
-    if (sight) handOff(toIncomingMessage(normalized, DOWNLOAD), sight.inboxId);
+    if (sight) handOff(incomingOf(normalized), sight.inboxId);
   }
 
   async function onInteraction(interaction: Interaction): Promise<void> {
@@ -256,9 +256,10 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       await interaction.reply({ content: t(lang, 'unknownCommand', { command: `/${interaction.commandName}` }), flags: MessageFlags.Ephemeral });
       return;
     }
+    const normalized = normalizeCommand(interaction, options);
     // Discord gives 3 seconds to acknowledge: defer first, the engine answers in the reply.
-    const deferred = await defer(interaction);
-    await answer(interaction, normalizeCommand(interaction, options), deferred);
+    const deferred = await defer(interaction, normalized.ephemeral === true);
+    await answer(interaction, normalized, deferred);
   }
 
   async function onButton(interaction: ButtonInteraction, options: NormalizeOptions): Promise<void> {
@@ -278,9 +279,10 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     await answer(interaction, normalizeButton(interaction, parsed.action, options), deferred);
   }
 
-  async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction): Promise<boolean> {
+  /** `ephemeral`: the reply (and the command that asked for it) are shown to its sender alone. */
+  async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction, ephemeral = false): Promise<boolean> {
     try {
-      await interaction.deferReply();
+      await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
       return true;
     } catch (error) {
       // Too late or refused: the answer goes into the channel instead.
@@ -310,7 +312,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   /** Hands an interaction's message to the engine: into its deferred reply, or the channel. */
   function relay(message: NormalizedMessage, deferred: boolean, inboxId: string | undefined): void {
-    const incoming = toIncomingMessage(message, DOWNLOAD);
+    const incoming = incomingOf(message);
     if (!deferred) return handOff(withoutInteraction(incoming), inboxId);
     deps.outbox.noteDeferred(incoming.address);
     handOff(incoming, inboxId);
@@ -330,6 +332,11 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       log.warn({ err: describeDiscordError(error, 'redis') }, 'inbox unavailable: handing the message over without it');
       return {};
     }
+  }
+
+  /** The engine's message; a guild message can be deleted (a `/login` carrying a token). */
+  function incomingOf(message: NormalizedMessage): IncomingMessage {
+    return toIncomingMessage(message, DOWNLOAD, { deleteMessage: (channelId, messageId) => deps.outbox.deleteMessage(channelId, messageId) });
   }
 
   /** The engine resolves only when the whole turn is done: never awaited here. */
@@ -363,7 +370,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   }
 
   async function resume(payload: InboxPayload, inboxId: string): Promise<void> {
-    if (payload.kind === 'message') return handOff(toIncomingMessage(payload.message, DOWNLOAD), inboxId);
+    if (payload.kind === 'message') return handOff(incomingOf(payload.message), inboxId);
     // Past the token's life the answer goes into the channel; while it lives, it fills the deferred reply.
     const live = payload.deferred ? await deps.outbox.interactions.find(payload.message.address).catch(() => undefined) : undefined;
     relay(payload.message, live !== undefined, inboxId);

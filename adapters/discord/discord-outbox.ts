@@ -11,7 +11,8 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { t } from '../../src/core/i18n.js';
+import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Language, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
 import { discordExtra, interactionRef, type LiveInteraction } from './address.js';
 import { InteractionTokens } from './interaction-tokens.js';
 import { buttonCustomId, type ButtonStore } from './button-store.js';
@@ -20,6 +21,7 @@ import { createDiscordRest } from './discord-rest.js';
 import { decodeMessageRef, encodeMessageRef } from './message-ref.js';
 import { multipartUpload } from './multipart-upload.js';
 import { splitText, truncateText } from './split-text.js';
+import { dt } from './texts.js';
 
 export interface DiscordOutboxOptions {
   /** The bot token: every channel post uses it; interaction calls carry no Authorization. */
@@ -44,11 +46,19 @@ const NO_PINGS = { parse: [] as [] };
 
 type MessageBody = {
   content: string;
+  flags?: number;
   allowed_mentions: typeof NO_PINGS;
   components?: APIActionRowComponent<APIButtonComponent>[];
   nonce?: string;
   enforce_nonce?: boolean;
 };
+
+const EPHEMERAL = 64;
+// "Cannot send messages to this user": the person accepts no DMs from the bot (server privacy settings).
+const DM_REFUSED = 50007;
+
+/** How a direct message went. */
+type DirectOutcome = 'sent' | 'refused' | 'failed';
 
 // Discord keeps at most 5 buttons in a row.
 const MAX_BUTTONS_PER_ROW = 5;
@@ -176,6 +186,86 @@ export class DiscordOutbox implements Outbox {
     return discordExtra(to).uploadLimit ?? this.options.maxUploadBytes;
   }
 
+  /** A guild channel or thread; a DM has no guild. */
+  isShared(to: ChatAddress): boolean {
+    return discordExtra(to).guildId !== undefined;
+  }
+
+  /**
+   * In a guild: an ephemeral follow-up while the interaction lives, else a DM; the channel reads
+   * only the public part and where the link went (or that DMs are closed), never the link.
+   */
+  async sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    if (!this.isShared(to)) {
+      await this.sendText(to, reply.text);
+      return;
+    }
+    const lang = reply.language;
+    const live = await this.interactions.find(to);
+    if (live !== undefined) {
+      // Discord makes the first follow-up after a deferral fill the deferred reply, as visible as it: fill it first.
+      const shown = withNote(reply.publicText, dt(lang, 'linkShownToYou'));
+      const fillFirst = this.unfilled.has(live.id);
+      const noteId = fillFirst ? await this.sendText(to, shown) : undefined;
+      if (await this.ephemeral(live, reply.text)) {
+        if (!fillFirst) await this.sendText(to, shown);
+        return;
+      }
+      if (noteId !== undefined) {
+        const outcome = await this.direct(to.userId, reply.text);
+        // The deferred reply said "only you can see": it is corrected to where the link went.
+        const corrected = withNote(reply.publicText, directNote(lang, outcome));
+        if (splitText(shown).length === 1 && splitText(corrected).length === 1) await this.editText(to, noteId, corrected);
+        else await this.sendText(to, directNote(lang, outcome));
+        return;
+      }
+    }
+    const outcome = await this.direct(to.userId, reply.text);
+    await this.sendText(to, withNote(reply.publicText, directNote(lang, outcome)));
+  }
+
+  /** Follow-ups only the person sees; false when the interaction refused them. */
+  private async ephemeral(live: LiveInteraction, text: string): Promise<boolean> {
+    try {
+      for (const piece of splitText(text)) {
+        await this.rest.post(Routes.webhook(live.applicationId, live.token), {
+          body: { content: piece, flags: EPHEMERAL, allowed_mentions: NO_PINGS },
+          auth: false,
+          query: makeURLSearchParams({ wait: true }),
+        });
+      }
+      return true;
+    } catch (error) {
+      this.log.info({ err: describeDiscordError(error) }, 'ephemeral follow-up refused: sending a DM instead');
+      return false;
+    }
+  }
+
+  /** A DM (`POST /users/@me/channels`, then the message). */
+  private async direct(userId: string, text: string): Promise<DirectOutcome> {
+    try {
+      const channel = DmChannelSchema.parse(await this.rest.post(Routes.userChannels(), { body: { recipient_id: userId } }));
+      for (const piece of splitText(text)) {
+        await this.rest.post(Routes.channelMessages(channel.id), { body: { content: piece, allowed_mentions: NO_PINGS } });
+      }
+      return 'sent';
+    } catch (error) {
+      const failure = describeDiscordError(error);
+      if (failure.discordCode === DM_REFUSED) return 'refused';
+      this.log.warn({ err: failure }, 'a direct message failed');
+      return 'failed';
+    }
+  }
+
+  /** Deletes a message in a channel (a `/login` with a token); rejects when the bot may not (50013). */
+  async deleteMessage(channelId: string, messageId: string): Promise<void> {
+    try {
+      await this.rest.delete(Routes.channelMessage(channelId, messageId));
+    } catch (error) {
+      throw describeDiscordError(error, 'DELETE /channels/:id/messages/:id');
+    }
+  }
+
   /** One message, through the live interaction when there is one, else into the channel. */
   private async post(to: ChatAddress, body: MessageBody): Promise<string> {
     const live = await this.interactions.find(to);
@@ -290,6 +380,19 @@ export class DiscordOutbox implements Outbox {
     ];
   }
 }
+
+/** Where the link went, for the channel. */
+function directNote(lang: Language, outcome: DirectOutcome): string {
+  if (outcome === 'sent') return t(lang, 'linkSentPrivately');
+  return dt(lang, outcome === 'refused' ? 'dmRefused' : 'dmFailed');
+}
+
+/** The channel's part of a private reply: its public words, then where the link went. */
+function withNote(publicText: string | undefined, note: string): string {
+  return publicText === undefined || publicText.trim() === '' ? note : `${publicText}\n\n${note}`;
+}
+
+const DmChannelSchema = z.object({ id: z.string().regex(/^\d{1,20}$/) });
 
 /** The part of Discord's message answer the outbox reads. */
 const MessageAnswerSchema = z.object({ id: z.string().regex(/^\d{1,20}$/), content: z.string().optional() });

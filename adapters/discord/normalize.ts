@@ -31,6 +31,10 @@ export const NormalizedMessageSchema = z.object({
   files: z.array(AttachmentMetaSchema),
   addressed: z.boolean(),
   chatKind: z.enum(['private', 'group']),
+  /** A channel message's id: a guild `/login` with a token is deleted by it. */
+  messageId: z.string().optional(),
+  /** The interaction was answered ephemerally: only its sender sees the exchange (`/video` with `/login …`). */
+  ephemeral: z.boolean().optional(),
 });
 export type NormalizedMessage = z.infer<typeof NormalizedMessageSchema>;
 
@@ -49,10 +53,20 @@ export function fromButton(interaction: ButtonInteraction, action: ButtonAction,
   return toIncomingMessage(normalizeButton(interaction, action, options), options.download);
 }
 
+export interface IncomingExtras {
+  /** Deletes a channel message (the outbox's, with the bot token); rejects without Manage Messages. */
+  deleteMessage?: (channelId: string, messageId: string) => Promise<void>;
+}
+
 /** The engine's message: the files get an `open()` that streams them from the CDN. */
-export function toIncomingMessage(message: NormalizedMessage, download: DownloadOptions): IncomingMessage {
-  const { address } = message;
+export function toIncomingMessage(message: NormalizedMessage, download: DownloadOptions, extras: IncomingExtras = {}): IncomingMessage {
+  const { address, messageId } = message;
+  const { deleteMessage } = extras;
+  // Only in a guild: nobody but the person reads a DM, and Discord lets no bot delete a person's DM.
+  const deletable = message.chatKind === 'group' && messageId !== undefined && deleteMessage !== undefined;
   return {
+    ...(deletable ? { deleteOriginal: () => deleteMessage(address.chatId, messageId) } : {}),
+    ...(message.ephemeral === true ? { seenOnlyBySender: true } : {}),
     platform: 'discord',
     chatId: address.chatId,
     userId: address.userId,
@@ -79,6 +93,7 @@ export function normalizeMessage(message: Message, options: NormalizeOptions): N
     addressed: !inGuild || mentioned || repliedToBot || options.freeTextInGuilds,
     // A DM is private: `/login` is accepted only there.
     chatKind: inGuild ? 'group' : 'private',
+    messageId: message.id,
   };
 }
 
@@ -87,7 +102,9 @@ export function normalizeCommand(interaction: ChatInputCommandInteraction, optio
   if (interaction.commandName === 'video') {
     const prompt = interaction.options.getString('prompt') ?? '';
     const file = interaction.options.getAttachment('file');
-    return normalizeInteraction(interaction, prompt, file === null ? [] : [metaOf(file)], options);
+    const normalized = normalizeInteraction(interaction, prompt, file === null ? [] : [metaOf(file)], options);
+    // A token typed into the prompt: the whole exchange stays between the person and the bot.
+    return isLogin(prompt) ? { ...normalized, ephemeral: true } : normalized;
   }
   return normalizeInteraction(interaction, `/${interaction.commandName}`, [], options);
 }
@@ -142,6 +159,11 @@ function addressOf(channelId: string, userId: string, inThread: boolean, extra: 
 
 function metaOf(file: DiscordFile): AttachmentMeta {
   return { name: file.name, url: file.url, size: file.size, contentType: file.contentType };
+}
+
+/** `/login …` (or `/login@bot …`), as the router reads it. */
+export function isLogin(text: string): boolean {
+  return /^\s*\/login(?:@[A-Za-z0-9_]+)?(?:\s|$)/i.test(text);
 }
 
 /** `<@123> make a video` → `make a video`. */

@@ -5,8 +5,11 @@ import { tt } from './texts.js';
 /** The commands shown in Telegram's menu, in menu order (the router knows a few more). */
 export const MENU_COMMANDS = ['start', 'help', 'new', 'export', 'credits', 'status'] as const;
 
-/** Commands that address this bot in a group even without `@botname`. */
-export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...MENU_COMMANDS, 'upload']);
+/**
+ * Commands that address this bot in a group even without `@botname`. `/login` among them: a
+ * token posted in a group must be deleted (or its owner warned), not ignored.
+ */
+export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([...MENU_COMMANDS, 'upload', 'login']);
 
 const DESCRIPTION_KEY = {
   start: 'commandStart',

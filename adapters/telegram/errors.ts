@@ -63,6 +63,15 @@ export function isTooLarge(error: unknown): boolean {
   return error instanceof Error && /\b413\b|request entity too large/i.test(error.message);
 }
 
+/**
+ * A private message the bot may not send: 403 "bot can't initiate conversation with a user" (the
+ * person never pressed Start), "bot was blocked by the user", or 400 "chat not found".
+ */
+export function isUnreachableUser(error: unknown): boolean {
+  const api = apiErrorOf(error);
+  return api?.code === 403 || (api?.code === 400 && /chat not found/i.test(api.description));
+}
+
 /** Telegram refuses files over the download limit with 400 "file is too big". */
 export function isFileTooBig(error: unknown): boolean {
   const api = apiErrorOf(error);

@@ -13,6 +13,7 @@ import { ButtonStore, type ButtonTarget } from './button-store.js';
 import { registerCommands } from './commands.js';
 import { describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
 import { addressOf, mergeAlbum, normalizeMessage, TelegramMessageSchema, toIncomingMessage, type BotIdentity, type FileRef, type NormalizedMessage } from './normalize.js';
+import { PrivateLinkStore } from './private-links.js';
 import { telegrafApiRoot, type TelegramOutbox } from './telegram-outbox.js';
 import { tt } from './texts.js';
 import type { Inbox } from '../../src/core/inbox.js';
@@ -39,6 +40,8 @@ export interface TelegramBotDeps {
   outbox: TelegramOutbox;
   /** The same store the outbox writes buttons to; one is made on `redis` when absent. */
   buttons?: ButtonStore;
+  /** The same store the outbox keeps links in for `/start <id>`; one is made on `redis` when absent. */
+  privateLinks?: PrivateLinkStore;
   /** Files over this are explained, never fetched (see `downloadLimitBytes`); default 20 MB. */
   maxDownloadBytes?: number;
   /** Webhook mode; long polling without it. */
@@ -98,6 +101,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const apiRoot = telegrafApiRoot(deps.apiRoot);
   const bot = new Telegraf(deps.token, { telegram: { apiRoot, webhookReply: false } });
   const buttons = deps.buttons ?? new ButtonStore(deps.redis, { prefix });
+  const privateLinks = deps.privateLinks ?? new PrivateLinkStore(deps.redis, { prefix });
   const files = new TelegramFiles({
     telegram: bot.telegram,
     token: deps.token,
@@ -185,7 +189,22 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     }
   };
 
+  /** `/start <id>` from a group's "get my link privately" button: the link, to its own person only. */
+  const answerStart = async (message: NormalizedMessage, payload: string): Promise<void> => {
+    const taken = await privateLinks.take(payload, message.userId);
+    const to = addressOf(message);
+    if (taken.kind === 'found') {
+      await deps.outbox.sendText(to, taken.text);
+      return;
+    }
+    const lang = taken.kind === 'not-yours' ? taken.language : detectLanguage(message.language, '');
+    logger.info({ outcome: taken.kind }, 'a /start link that cannot be given here');
+    await deps.outbox.sendText(to, tt(lang, taken.kind === 'not-yours' ? 'linkNotYours' : 'linkExpired'));
+  };
+
   const deliverFiles = async (message: NormalizedMessage, cleanups: Array<() => Promise<void>>, inboxId?: string): Promise<void> => {
+    const payload = message.chatKind === 'private' && message.files.length === 0 ? PrivateLinkStore.payloadOf(message.text) : undefined;
+    if (payload !== undefined) return answerStart(message, payload);
     const lang = detectLanguage(message.language, message.text);
     const kept: FileRef[] = [];
     const measured = new Map<string, Attachment>();

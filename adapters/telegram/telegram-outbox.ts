@@ -4,11 +4,35 @@ import { Telegram, TelegramError } from 'telegraf';
 import type { InlineKeyboardMarkup, Opts } from 'telegraf/types';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { FileTooLargeForPlatformError, PlatformRateLimitedError, type Button, type ChatAddress, type Outbox, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { t } from '../../src/core/i18n.js';
+import {
+  FileTooLargeForPlatformError,
+  OutboxClosedError,
+  PlatformRateLimitedError,
+  type Button,
+  type ChatAddress,
+  type Outbox,
+  type PrivateReply,
+  type SendOptions,
+  type VideoFile,
+} from '../../src/core/types.js';
 import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from './button-store.js';
-import { describeTelegramError, isMarkupError, isNotModified, isThreadGone, isTooLarge, retryAfterMs, scrubBotPath, TelegramNetworkError, TelegramRateLimitedError } from './errors.js';
+import {
+  describeTelegramError,
+  isMarkupError,
+  isNotModified,
+  isThreadGone,
+  isTooLarge,
+  isUnreachableUser,
+  retryAfterMs,
+  scrubBotPath,
+  TelegramNetworkError,
+  TelegramRateLimitedError,
+} from './errors.js';
+import type { PrivateLinkStore } from './private-links.js';
 import { SendQueue, type PacingOptions } from './send-queue.js';
+import { tt } from './texts.js';
 
 export const TEXT_LIMIT = 4096;
 export const CAPTION_LIMIT = 1024;
@@ -23,6 +47,8 @@ export interface TelegramOutboxOptions {
   logger: Logger;
   /** Where inline buttons are remembered; without it answers go out without buttons (the worker needs none). */
   buttons?: ButtonStore;
+  /** Where links wait for a person who has not started the bot; without it they are told to start it and ask again. */
+  privateLinks?: PrivateLinkStore;
   /** Telegram's limits by default; tests shrink them. */
   pacing?: Partial<PacingOptions>;
   /** `upload_video` shows for 5 s: it is repeated this often while a video uploads (default 4 s). */
@@ -52,6 +78,7 @@ export class TelegramOutbox implements Outbox {
   private readonly queue: SendQueue;
   private readonly logger: Logger;
   private readonly pendingEdits = new Map<string, PendingEdit>();
+  private username: Promise<string> | undefined;
 
   constructor(private readonly options: TelegramOutboxOptions) {
     this.logger = options.logger.child({ component: 'telegram-outbox' });
@@ -118,6 +145,60 @@ export class TelegramOutbox implements Outbox {
 
   maxUploadBytes(_to: ChatAddress): number {
     return this.options.maxUploadBytes;
+  }
+
+  /** Groups and supergroups have negative ids; a private chat's id is the person's. */
+  isShared(to: ChatAddress): boolean {
+    return to.chatId.startsWith('-');
+  }
+
+  /**
+   * In a group: the link goes to the person's private chat when they have started the bot; else
+   * the group gets a button to `t.me/<bot>?start=<id>`, and the link waits in Redis until they
+   * press Start (telegram-bot.ts answers it). The group never reads the link.
+   */
+  async sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    if (!this.isShared(to)) {
+      await this.sendText(to, reply.text);
+      return;
+    }
+    const lang = reply.language;
+    try {
+      await this.sendText({ platform: 'telegram', chatId: to.userId, userId: to.userId }, reply.text);
+      await this.sendText(to, withNote(reply.publicText, t(lang, 'linkSentPrivately')));
+      return;
+    } catch (error) {
+      if (error instanceof OutboxClosedError) throw error;
+      // Any other failure falls back to the button too: the link must not reach the group either way.
+      if (!isUnreachableUser(error)) this.logger.warn({ err: describeTelegramError(error) }, 'private message failed: offering the private chat instead');
+    }
+    const deepLink = await this.deepLink(to.userId, reply).catch((error: unknown) => {
+      this.logger.warn({ err: describeTelegramError(error) }, 'could not keep a link for the private chat');
+      return undefined;
+    });
+    const text = withNote(reply.publicText, tt(lang, deepLink === undefined ? 'linkOpenPrivateChat' : 'linkPressStart'));
+    const keyboard: InlineKeyboardMarkup | undefined = deepLink === undefined ? undefined : { inline_keyboard: [[{ text: tt(lang, 'linkButton'), url: deepLink }]] };
+    const chunks = splitText(text, TEXT_LIMIT);
+    await Promise.all(chunks.map((chunk, index) => this.queue.run(to.chatId, () => this.postText(to, chunk, index === chunks.length - 1 ? keyboard : undefined))));
+  }
+
+  /** `https://t.me/<bot>?start=<id>`: the id is opaque; the link itself stays in Redis. */
+  private async deepLink(userId: string, reply: PrivateReply): Promise<string | undefined> {
+    if (this.options.privateLinks === undefined) return undefined;
+    const [username, id] = await Promise.all([this.botUsername(), this.options.privateLinks.save(userId, reply.text, reply.language)]);
+    return `https://t.me/${username}?start=${id}`;
+  }
+
+  /** Learned from getMe once: the worker has no polling bot to ask. */
+  private botUsername(): Promise<string> {
+    if (this.username === undefined) {
+      const asked = this.telegram.getMe().then((me) => me.username);
+      asked.catch(() => {
+        if (this.username === asked) this.username = undefined;
+      });
+      this.username = asked;
+    }
+    return this.username;
   }
 
   /** Rejects sends still waiting for their turn (shutdown). */
@@ -228,6 +309,11 @@ export class TelegramOutbox implements Outbox {
     timer.unref();
     return () => clearInterval(timer);
   }
+}
+
+/** The group's part of a private reply: its public words, then where the link went. */
+function withNote(publicText: string | undefined, note: string): string {
+  return publicText === undefined || publicText.trim() === '' ? note : `${publicText}\n\n${note}`;
 }
 
 /** Where in the chat: the forum topic, and in groups the message being answered. */

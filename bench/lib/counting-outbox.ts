@@ -1,4 +1,4 @@
-import type { ChatAddress, Outbox, Platform, SendOptions, VideoFile } from '../../src/core/types.js';
+import type { ChatAddress, Outbox, Platform, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
 
 /**
  * A platform that only counts: the engine's cost is measured without a terminal, a socket or
@@ -34,6 +34,14 @@ export class CountingOutbox implements Outbox {
 
   maxUploadBytes(_to: ChatAddress): number {
     return 50 * 1024 * 1024;
+  }
+
+  isShared(_to: ChatAddress): boolean {
+    return false;
+  }
+
+  async sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    await this.sendText(to, reply.text);
   }
 
   /** Everything posted so far: sends, edits and videos. */

@@ -6,7 +6,7 @@ import { Agent, request } from 'undici';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { ChatAddress, Outbox, SendOptions, VideoFile } from '../../src/core/types.js';
+import type { ChatAddress, Outbox, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
 import { serveParent } from './child-process.js';
 import { LogSink } from './log-sink.js';
 import { settledHeap } from './memory.js';
@@ -43,6 +43,14 @@ class TimedOutbox implements Outbox {
 
   maxUploadBytes(to: ChatAddress): number {
     return this.inner.maxUploadBytes(to);
+  }
+
+  isShared(to: ChatAddress): boolean {
+    return this.inner.isShared(to);
+  }
+
+  sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    return this.inner.sendPrivate(to, reply);
   }
 }
 

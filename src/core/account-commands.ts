@@ -24,11 +24,21 @@ export interface AccountDeps {
 export async function login(deps: AccountDeps, conv: Conversation, message: IncomingMessage, token: string): Promise<void> {
   const { lang, reply } = conv;
   const isPrivate = message.chatKind === 'private' || message.platform === 'console';
+  let deleted = false;
   if (token && message.deleteOriginal) {
     // The token must not stay in the chat, wherever it was posted.
-    await message.deleteOriginal().catch((error: unknown) => conv.log.warn({ err: { name: (error as Error).name } }, 'could not delete a /login message'));
+    try {
+      await message.deleteOriginal();
+      deleted = true;
+    } catch (error) {
+      conv.log.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'could not delete a /login message');
+    }
   }
-  if (!isPrivate) return void (await reply.send(t(lang, 'loginPrivateOnly')));
+  if (!isPrivate) {
+    // In a shared chat the token (if any) was seen: gone, or to be revoked; an ephemeral exchange showed it to nobody.
+    const refusal = !token.trim() || message.seenOnlyBySender ? 'loginPrivateOnly' : deleted ? 'loginDeletedPrivateOnly' : 'loginNotDeleted';
+    return void (await reply.send(t(lang, refusal)));
+  }
   if (!deps.cipher) return void (await reply.send(t(lang, 'loginDisabled')));
   const candidate = token.trim();
   if (!/^\S{8,}$/.test(candidate)) return void (await reply.send(t(lang, 'loginUsage')));

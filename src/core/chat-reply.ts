@@ -1,6 +1,13 @@
 import { scrubSecrets } from '../log.js';
 import type { ChatAddress, Language, Outbox, SendOptions } from './types.js';
 
+/** An answer whose `text` may hold a link for one person: `publicText` is what a shared chat may read. */
+export interface ReplyText {
+  text: string;
+  /** Set when `text` holds a personal link: the answer without it. */
+  publicText?: string | undefined;
+}
+
 /** Where a failed progress step is noted; the engine passes the conversation's logger. */
 export interface ReplyLogger {
   warn(obj: object, msg?: string): void;
@@ -27,6 +34,17 @@ export class ChatReply {
 
   send(text: string, options?: SendOptions): Promise<string> {
     return this.outbox.sendText(this.address, text, options);
+  }
+
+  /** `text` holds a link for this person alone: a shared chat reads `publicText` and where the link went. */
+  sendPrivate(text: string, publicText?: string): Promise<void> {
+    return this.outbox.sendPrivate(this.address, { kind: 'private-link', text, ...(publicText === undefined ? {} : { publicText }), language: this.lang });
+  }
+
+  /** An answer that may hold a personal link (an error's registration link). */
+  async answer(reply: ReplyText): Promise<void> {
+    if (reply.publicText === undefined) await this.send(reply.text);
+    else await this.sendPrivate(reply.text, reply.publicText);
   }
 
   /**

@@ -13,7 +13,8 @@ import { AnonymousTokenRefusedError, credentialsFor } from './credentials.js';
 import type { DailyQuota, QuotaKind } from './daily-quota.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
-import { errorReply } from './error-reply.js';
+import { errorAnswer } from './error-reply.js';
+import type { ReplyText } from './chat-reply.js';
 import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
@@ -295,7 +296,10 @@ export class Engine implements MessageHandler {
     await this.deps.sessions.delete(conv.key);
     const record = await this.createProject(conv);
     const link = this.projectLink(record);
-    await conv.reply.send(t(conv.lang, 'newProject') + (link ? `\n${t(conv.lang, 'projectLink', { link })}` : ''));
+    const text = t(conv.lang, 'newProject');
+    // The claim link opens the project for whoever has it: in a group it goes to the person privately.
+    if (link) await conv.reply.sendPrivate(`${text}\n${t(conv.lang, 'projectLink', { link })}`, text);
+    else await conv.reply.send(text);
   }
 
   private async credits(conv: Conversation): Promise<void> {
@@ -312,7 +316,8 @@ export class Engine implements MessageHandler {
       const state = await this.deps.api.state(conv.cred, record.sessionId);
       const link = this.projectLink(record);
       const summary = timelineSummary(parseDraft(state.draft), conv.lang);
-      await conv.reply.send(summary + (link ? `\n\n${t(conv.lang, 'projectLink', { link })}` : ''));
+      if (link) await conv.reply.sendPrivate(`${summary}\n\n${t(conv.lang, 'projectLink', { link })}`, summary);
+      else await conv.reply.send(summary);
     });
   }
 
@@ -574,7 +579,7 @@ export class Engine implements MessageHandler {
     return false;
   }
 
-  private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string> {
+  private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<ReplyText> {
     let nemoUserId: string | undefined;
     try {
       nemoUserId = await conv.cred.nemoUserId();
@@ -587,12 +592,12 @@ export class Engine implements MessageHandler {
     } catch {
       anonymous = false;
     }
-    return errorReply(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous, nemoUserId, fileName });
+    return errorAnswer(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous, nemoUserId, fileName });
   }
 
   private async replyError(conv: Conversation, error: unknown): Promise<void> {
     try {
-      await conv.reply.send(await this.errorText(conv, error));
+      await conv.reply.answer(await this.errorText(conv, error));
     } catch (sendError) {
       conv.log.error({ err: describeError(sendError) }, 'could not tell the user about a failure');
     }

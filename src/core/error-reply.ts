@@ -3,6 +3,7 @@ import { acceptedFormatsText, MAX_UPLOAD_BYTES } from '../nemo/formats.js';
 import { VOICE_NOTE_MAX_BYTES, VoiceNoteError } from '../media/voice-note.js';
 import { AnonymousTokenRefusedError } from './credentials.js';
 import { DocumentError } from './documents.js';
+import type { ReplyText } from './chat-reply.js';
 import { t } from './i18n.js';
 import { AttachmentFetchError, type Language } from './types.js';
 
@@ -17,6 +18,15 @@ export interface ErrorReplyContext {
 
 export function registrationLink(webUrl: string, nemoUserId: string | undefined): string {
   return nemoUserId ? `${webUrl}/?bind=${encodeURIComponent(nemoUserId)}` : webUrl;
+}
+
+/** `errorReply`, with the sentence a shared chat may read when it holds a person's registration link. */
+export function errorAnswer(error: unknown, lang: Language, ctx: ErrorReplyContext): ReplyText {
+  const text = errorReply(error, lang, ctx);
+  // Without an id the link is the site's front page: nobody's own.
+  if (!ctx.nemoUserId || !text.includes(registrationLink(ctx.webUrl, ctx.nemoUserId))) return { text };
+  const outOfCredits = text === t(lang, 'noCredits', { link: registrationLink(ctx.webUrl, ctx.nemoUserId) });
+  return { text, publicText: t(lang, outOfCredits ? 'noCreditsPublic' : 'exportNeedsAccountPublic') };
 }
 
 /**

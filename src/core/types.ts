@@ -41,8 +41,10 @@ export interface IncomingMessage {
   addressed: boolean;
   /** A one-to-one chat (DM, the terminal) or a shared one; `/login` is refused in shared chats. */
   chatKind?: 'private' | 'group';
-  /** Deletes the user's message where the platform allows (a `/login` carrying a token). */
+  /** Deletes the user's message where the platform allows (a `/login` carrying a token); rejects when it may not. */
   deleteOriginal?: () => Promise<void>;
+  /** Only the sender sees the exchange (a Discord ephemeral interaction): nothing they typed is shown to others. */
+  seenOnlyBySender?: boolean;
   /**
    * The message's id in the inbox (`src/core/inbox.ts`), when the adapter kept it there: the
    * engine takes it out once the message is durable (journaled, queued) or handled.
@@ -60,6 +62,21 @@ export interface Button {
 
 export interface SendOptions {
   buttons?: Button[];
+}
+
+/**
+ * A reply that belongs to one person: a project (claim) link or a registration link. In a
+ * one-to-one chat `text` is sent there; in a shared chat the adapter delivers `text` to the
+ * person privately, and the chat reads only `publicText` (if any) and a short note on where
+ * the link went. Never the link itself.
+ */
+export interface PrivateReply {
+  kind: 'private-link';
+  /** The whole answer, link included. */
+  text: string;
+  /** The answer without the link, for the shared chat. */
+  publicText?: string;
+  language: Language;
 }
 
 export interface VideoFile {
@@ -89,6 +106,10 @@ export interface Outbox {
   sendVideo(to: ChatAddress, video: VideoFile): Promise<void>;
   /** Largest file the platform accepts for this chat. */
   maxUploadBytes(to: ChatAddress): number;
+  /** True when other people read this chat (a group, a guild channel). */
+  isShared(to: ChatAddress): boolean;
+  /** Sends a reply only `to.userId` may read (see `PrivateReply`): its `text` never goes into a shared chat. */
+  sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void>;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { LimitFunction } from 'p-limit';
 import { convertVoiceNote, isVoiceNote, VoiceNoteError, type VoiceNoteOptions } from '../media/voice-note.js';
 import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
 import type { NemoCredentials, UploadedFile, UploadSource } from '../nemo/types.js';
+import type { ReplyText } from './chat-reply.js';
 import type { Conversation } from './conversation.js';
 import { readDocumentText } from './documents.js';
 import { t } from './i18n.js';
@@ -15,7 +16,8 @@ export interface UploadContext {
   };
   documentMaxChars: number;
   withProject<T>(conv: Conversation, work: (record: SessionRecord) => Promise<T>): Promise<T>;
-  errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string>;
+  /** The answer to a failed file; it may hold a registration link for the person alone. */
+  errorText(conv: Conversation, error: unknown, fileName?: string): Promise<ReplyText>;
   /** How voice notes are converted (ffmpeg's path, limits); the defaults suit production. */
   voiceNotes?: VoiceNoteOptions;
   /** Runs conversions a few at a time: each is an ffmpeg process, and many people may send voice notes at once. */
@@ -81,7 +83,7 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
       // A voice note's reason (ffmpeg's last error line, a timeout) is ours to log; never file contents.
       const reason = error instanceof VoiceNoteError ? { reason: error.message } : {};
       conv.log.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code, ...reason }, file: attachment.name }, 'attachment refused');
-      await reply.send(await ctx.errorText(conv, error, attachment.name));
+      await reply.answer(await ctx.errorText(conv, error, attachment.name));
     } finally {
       await cleanup?.();
     }

@@ -281,13 +281,15 @@ class RenderRun {
           opened.stream.destroy();
           outcome = await this.sendLink(size === undefined ? 'size unknown' : 'download exceeds the platform limit');
         } else {
+          const { projectLink } = this.data;
+          // The claim link opens the project for whoever has it: in a group it goes to the person privately.
+          const privateLink = projectLink !== undefined && this.outbox.isShared(address);
           const caption =
-            this.data.projectLink === undefined
-              ? t(language, 'videoReadyNoLink')
-              : t(language, 'videoReady', { link: this.data.projectLink });
+            projectLink === undefined || privateLink ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link: projectLink });
           try {
             await this.outbox.sendVideo(address, { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption, deliveryId });
             outcome = 'delivered';
+            if (privateLink) await this.projectLinkPrivately(projectLink);
           } catch (error) {
             if (error instanceof FileTooLargeForPlatformError) {
               outcome = await this.sendLink('the platform refused the upload as too large');
@@ -320,11 +322,23 @@ class RenderRun {
     const { language, outputUrl, projectLink } = this.data;
     this.log.info({ why }, 'sending the video as a link');
     if (outputUrl === undefined) {
-      await this.say(t(language, 'videoInProject', { link: projectLink ?? this.deps.webUrl }));
+      const text = t(language, 'videoInProject', { link: projectLink ?? this.deps.webUrl });
+      await (projectLink === undefined ? this.say(text) : this.sayPrivately(text, t(language, 'videoInProjectPublic')));
     } else {
-      await this.say(t(language, reason === 'refused' ? 'videoAsLinkRefused' : 'videoAsLink', { url: outputUrl, link: projectLink ?? '' }));
+      const key = reason === 'refused' ? 'videoAsLinkRefused' : 'videoAsLink';
+      const text = t(language, key, { url: outputUrl, link: projectLink ?? '' });
+      await (projectLink === undefined ? this.say(text) : this.sayPrivately(text, t(language, key, { url: outputUrl, link: '' })));
     }
     return 'delivered-as-link';
+  }
+
+  /** After the video: its caption left the claim link out (a shared chat). Never fails the delivery. */
+  private async projectLinkPrivately(link: string): Promise<void> {
+    try {
+      await this.sayPrivately(t(this.data.language, 'projectLink', { link }));
+    } catch (error) {
+      this.log.warn({ error: describe(error) }, 'could not send the project link privately (the video was delivered)');
+    }
   }
 
   /** Ends the job with a message when NemoVideo refuses the export for the account. */
@@ -333,17 +347,14 @@ class RenderRun {
     const { language, nemoUserId } = this.data;
     if (error.status === 402) {
       this.log.info('export refused (402): the account must register');
-      const link = nemoUserId === undefined ? this.deps.webUrl : bindLink(this.deps.webUrl, nemoUserId);
-      await this.say(t(language, 'exportNeedsAccount', { link }));
+      if (nemoUserId === undefined) await this.say(t(language, 'exportNeedsAccount', { link: this.deps.webUrl }));
+      else await this.sayPrivately(t(language, 'exportNeedsAccount', { link: bindLink(this.deps.webUrl, nemoUserId) }), t(language, 'exportNeedsAccountPublic'));
       return 'needs-account';
     }
     if (error.nemoCode === NemoCode.NoCredits) {
       this.log.info('export refused (2001): out of credits');
-      await this.say(
-        nemoUserId === undefined
-          ? t(language, 'noCreditsRegistered')
-          : t(language, 'noCredits', { link: bindLink(this.deps.webUrl, nemoUserId) }),
-      );
+      if (nemoUserId === undefined) await this.say(t(language, 'noCreditsRegistered'));
+      else await this.sayPrivately(t(language, 'noCredits', { link: bindLink(this.deps.webUrl, nemoUserId) }), t(language, 'noCreditsPublic'));
       return 'no-credits';
     }
     return undefined;
@@ -390,6 +401,16 @@ class RenderRun {
 
   private async say(text: string): Promise<void> {
     await this.outbox.sendText(this.data.address, text);
+  }
+
+  /** `text` holds a link for this person alone (see `PrivateReply`). */
+  private async sayPrivately(text: string, publicText?: string): Promise<void> {
+    await this.outbox.sendPrivate(this.data.address, {
+      kind: 'private-link',
+      text,
+      ...(publicText === undefined ? {} : { publicText }),
+      language: this.data.language,
+    });
   }
 
   private async cred(): Promise<NemoCredentials> {

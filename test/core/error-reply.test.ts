@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { errorReply } from '../../src/core/error-reply.js';
+import { errorAnswer, errorReply } from '../../src/core/error-reply.js';
 import { VoiceNoteError } from '../../src/media/voice-note.js';
-import { NemoNetworkError } from '../../src/nemo/errors.js';
+import { NemoApiError, NemoNetworkError } from '../../src/nemo/errors.js';
 
 const ctx = { webUrl: 'https://nemovideo.example', anonymous: true, fileName: 'voice_1.ogg' };
 
@@ -27,5 +27,25 @@ describe('errorReply for voice notes', () => {
     const error = new VoiceNoteError('voice_note_source_failed', 'reading failed', { cause });
     expect(errorReply(error, 'en', ctx)).toBe(errorReply(cause, 'en', ctx));
     expect(errorReply(error, 'en', ctx)).not.toMatch(/voice note/);
+  });
+});
+
+describe('errorAnswer: a registration link belongs to one person', () => {
+  const anon = { webUrl: 'https://nemovideo.example', anonymous: true, nemoUserId: 'anon_42' };
+
+  it.each([
+    [{ status: 200, nemoCode: 2001 }, "You're out of credits. Register to get more."],
+    [{ status: 402 }, 'Exporting needs a registered NemoVideo account (it\'s not a credit problem). Register, then say "export" again.'],
+  ])('when the answer holds the ?bind= link (%o), then a shared chat gets a sentence without it', (init, publicText) => {
+    const answer = errorAnswer(new NemoApiError({ endpoint: '/x', ...init }), 'en', anon);
+    expect(answer.text).toContain('https://nemovideo.example/?bind=anon_42');
+    expect(answer.publicText).toBe(publicText);
+    expect(errorAnswer(new NemoApiError({ endpoint: '/x', ...init }), 'zh', anon).publicText).not.toMatch(/bind=|http/);
+  });
+
+  it('when the answer holds no personal link, then there is no private part', () => {
+    expect(errorAnswer(new NemoNetworkError('/x', new Error('reset')), 'en', anon).publicText).toBeUndefined();
+    // Without the person's id the link is the site's front page: anyone may read it.
+    expect(errorAnswer(new NemoApiError({ endpoint: '/x', status: 402 }), 'en', { ...anon, nemoUserId: undefined }).publicText).toBeUndefined();
   });
 });

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChatReply } from '../../src/core/chat-reply.js';
 import type { Conversation } from '../../src/core/conversation.js';
 import type { UserCredentials } from '../../src/core/credentials.js';
-import { errorReply } from '../../src/core/error-reply.js';
+import { errorAnswer, errorReply } from '../../src/core/error-reply.js';
 import type { SessionRecord } from '../../src/core/session-store.js';
 import { AttachmentFetchError, type Attachment, type ChatAddress, type Outbox } from '../../src/core/types.js';
 import { receiveUploads, type UploadContext } from '../../src/core/upload-action.js';
@@ -65,6 +65,10 @@ function rig(answer: (file: Received) => Error | undefined = () => undefined) {
     },
     sendVideo: async () => undefined,
     maxUploadBytes: () => 50 * 1024 * 1024,
+    isShared: () => false,
+    sendPrivate: async (_to, reply) => {
+      said.push(reply.text);
+    },
   };
   const address: ChatAddress = { platform: 'console', chatId: 'c1', userId: 'u1' };
   const log = createLogger({
@@ -98,7 +102,7 @@ function rig(answer: (file: Received) => Error | undefined = () => undefined) {
     },
     documentMaxChars: 1000,
     withProject: (_conv, work) => work(record),
-    errorText: async (_conv, error, fileName) => errorReply(error, 'en', { webUrl: 'https://nemovideo.example', anonymous: false, fileName }),
+    errorText: async (_conv, error, fileName) => errorAnswer(error, 'en', { webUrl: 'https://nemovideo.example', anonymous: false, fileName }),
     voiceNotes: { tmpDir: work },
   };
   return { ctx, conv, said, received, logs: () => logLines.join('') };

@@ -52,7 +52,10 @@ describe('Discord bot, end to end', () => {
     expect(video.via).toBe('bot');
     expect(video.files[0]?.filename).toMatch(/^render_.+\.mp4$/);
     expect(video.files[0]?.bytes.equals(FIXTURE_MP4)).toBe(true);
-    expect(video.content).toMatch(/Video ready\. Project: .*workspace\/claim\?ct=/);
+    // A guild channel: the claim link goes to the person alone, in a message only they see.
+    expect(video.content).toBe('Video ready.');
+    const link = await r.waitMessage(r.discord.channelId, (m) => m.ephemeral && m.interactionId === exportPress.id, 'the ephemeral project link');
+    expect(link.content).toMatch(/Open the project in your browser: .*workspace\/claim\?ct=/);
     const progress = r.discord.message(exportPress.originalMessageId ?? '');
     expect(progress?.history[0]).toMatch(/Rendering, about 30 s/);
     await waitFor(() => progress?.content === 'Video ready.', { message: 'the progress message ends with "Video ready."' });

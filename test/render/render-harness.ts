@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { ChatAddress, Outbox, Platform, SendOptions, VideoFile } from '../../src/core/types.js';
+import type { ChatAddress, Outbox, Platform, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
 import { FileTooLargeForPlatformError } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { NemoClient } from '../../src/nemo/client.js';
@@ -63,6 +63,23 @@ export class RecordingOutbox implements Outbox {
 
   maxUploadBytes(_to: ChatAddress): number {
     return this.maxBytes;
+  }
+
+  /** A group chat: personal links are recorded in `privates`, the chat reads only their public part. */
+  shared = false;
+  readonly privates: Array<{ to: ChatAddress; text: string }> = [];
+
+  isShared(_to: ChatAddress): boolean {
+    return this.shared;
+  }
+
+  async sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    if (!this.shared) {
+      await this.sendText(to, reply.text);
+      return;
+    }
+    this.privates.push({ to, text: reply.text });
+    await this.sendText(to, `${reply.publicText === undefined ? '' : `${reply.publicText}\n`}(link sent privately)`);
   }
 
   /** Everything the user saw, in order: sent texts, edits, captions. */

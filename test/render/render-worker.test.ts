@@ -218,6 +218,49 @@ describe('render worker', () => {
     expect(r.outbox.texts.map((m) => m.text)).toEqual([`You're out of credits. Register to get more: ${WEB_URL}/?bind=anon_user_1`]);
   });
 
+  describe('in a shared chat (a group)', () => {
+    it('when the video is delivered, then its caption has no project link and the link goes to the person privately', async () => {
+      const r = await setup();
+      r.outbox.shared = true;
+      const { input, done } = await r.renderOnce();
+
+      expect(done.returnvalue).toBe('delivered');
+      expect(r.outbox.videos.map((v) => v.caption)).toEqual(['Video ready.']);
+      expect(r.outbox.privates.map((p) => p.text)).toEqual([`Open the project in your browser: ${input.projectLink}`]);
+      expect(r.outbox.allText()).not.toContain(input.projectLink ?? 'unset');
+    });
+
+    it('when the export is refused with 402 or 2001, then the group reads the sentence without the registration link and the person gets it', async () => {
+      for (const failure of [{ status: 402 }, { code: 2001 }] as const) {
+        const r = await setup();
+        r.outbox.shared = true;
+        r.fake.failNext('render-submit', failure);
+        await r.renderOnce();
+
+        expect(r.outbox.allText()).not.toContain('?bind=');
+        expect(r.outbox.texts.map((m) => m.text)).toEqual([
+          'status' in failure
+            ? 'Exporting needs a registered NemoVideo account (it\'s not a credit problem). Register, then say "export" again.\n(link sent privately)'
+            : "You're out of credits. Register to get more.\n(link sent privately)",
+        ]);
+        expect(r.outbox.privates.map((p) => p.text)).toEqual([expect.stringContaining(`${WEB_URL}/?bind=anon_user_1`)]);
+        await r.close();
+        rig = undefined;
+      }
+    });
+
+    it('when the file is refused and the link is sent instead, then the download link is posted but the project link goes privately', async () => {
+      const r = await setup();
+      r.outbox.shared = true;
+      r.outbox.refuseAbove = 100;
+      const { input } = await r.renderOnce();
+
+      expect(r.outbox.texts.map((m) => m.text)).toEqual([expect.stringContaining(`${r.fake.url}/cdn/${input.renderId}.mp4`)]);
+      expect(r.outbox.allText()).not.toContain(input.projectLink ?? 'unset');
+      expect(r.outbox.privates.map((p) => p.text)).toEqual([expect.stringContaining(`Project: ${input.projectLink}`)]);
+    });
+  });
+
   it('when the same render is enqueued twice, then it is submitted and delivered once', async () => {
     const r = await setup();
     const input = r.input();

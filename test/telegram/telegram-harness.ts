@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { ButtonStore } from '../../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot, type TelegramWebhookOptions } from '../../adapters/telegram/telegram-bot.js';
+import { PrivateLinkStore } from '../../adapters/telegram/private-links.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
 import { createApp, type App } from '../../src/app.js';
@@ -91,6 +92,7 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
     maxUploadBytes: config.telegramMaxUploadMb * 1024 * 1024,
     logger,
     buttons,
+    privateLinks: new PrivateLinkStore(redis, { prefix }),
     pacing: options.pacing ?? TEST_PACING,
     chatActionIntervalMs: 50,
   });

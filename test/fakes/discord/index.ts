@@ -199,6 +199,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     expireInteraction(interactionId) {
       state.expiredInteractions.add(interactionId);
     },
+    closeDms(user) {
+      state.closedDms.add(user.id);
+    },
+    setManageMessages(allowed) {
+      state.manageMessages = allowed;
+    },
     async close() {
       await gateway.close();
       const closed = once(server, 'close');

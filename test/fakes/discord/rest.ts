@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readMultipart } from '../nemo/multipart.js';
 import type { FakeGateway } from './gateway.js';
 import { Intents } from './gateway.js';
-import { messagePayload } from './payloads.js';
+import { channelPayload, messagePayload } from './payloads.js';
 import { snowflake } from './snowflake.js';
 import { newMessage, storedFile, type FakeDiscordState } from './state.js';
 import type { FakeDiscordRoute, FakeInteraction, FakeMessage, RecordedRequest, RegisteredCommand, StoredFile } from './types.js';
@@ -52,6 +52,8 @@ const ROUTES: RouteDef[] = [
   { method: 'PATCH', pattern: /^webhooks\/\d+\/[^/]+\/messages\/[^/]+$/, route: 'webhook-edit', access: 'interaction', handle: webhookEdit },
   { method: 'GET', pattern: /^webhooks\/\d+\/[^/]+\/messages\/[^/]+$/, route: 'webhook-edit', access: 'interaction', handle: webhookGet },
   { method: 'POST', pattern: /^webhooks\/\d+\/[^/]+$/, route: 'followup', access: 'interaction', handle: followup },
+  { method: 'POST', pattern: /^users\/@me\/channels$/, route: 'create-dm', access: 'bot', handle: createDm },
+  { method: 'DELETE', pattern: /^channels\/\d+\/messages\/\d+$/, route: 'delete-message', access: 'bot', handle: deleteMessage },
 ];
 
 /** Answers one HTTP request: the REST API under `/api/v10`, and the attachment CDN. */
@@ -275,6 +277,7 @@ async function createMessage(context: Context): Promise<void> {
   const channel = state.channels.get(channelId);
   if (!channel) return sendError(res, 404, 10003, 'Unknown Channel');
   if (!validMessage(context, body, `POST /channels/${channelId}/messages`)) return;
+  if (channel.type === 1 && channel.recipient && state.closedDms.has(channel.recipient.id)) return sendError(res, 403, 50007, 'Cannot send messages to this user');
   if (refusedUpload(context, body)) return;
   const json = body.json ?? {};
   const content = typeof json.content === 'string' ? json.content : '';
@@ -368,6 +371,35 @@ async function interactionCallback(context: Context): Promise<void> {
       resource: { type, ...(message ? { message: messagePayload(state, message) } : {}) },
     });
   }
+  res.writeHead(204).end();
+}
+
+/** `POST /users/@me/channels {recipient_id}`: the DM channel with that person (made once). */
+async function createDm(context: Context): Promise<void> {
+  const { state, res } = context;
+  const body = await readBody(context);
+  const recipientId = (body.json ?? {}).recipient_id;
+  const user = Object.values(state.users).find((candidate) => candidate.id === recipientId);
+  if (!user) return sendError(res, 400, 50035, 'Invalid Form Body');
+  const channel = state.channels.get(state.dmChannel(user));
+  sendJson(res, 200, channel ? channelPayload(channel) : {});
+}
+
+/** `DELETE /channels/{id}/messages/{id}`: the bot's own always; a person's in a guild only with Manage Messages. */
+async function deleteMessage(context: Context): Promise<void> {
+  const { state, res, parts, gateway } = context;
+  await drain(context.req);
+  const channel = state.channels.get(parts[1] ?? '');
+  const message = state.messagesById.get(parts[3] ?? '');
+  if (!channel) return sendError(res, 404, 10003, 'Unknown Channel');
+  if (!message || message.channelId !== channel.id || message.deleted || message.ephemeral) return sendError(res, 404, 10008, 'Unknown Message');
+  const own = message.author.id === state.botUser.id;
+  if (!own && channel.type === 1) return sendError(res, 403, 50003, 'Cannot execute action on a DM channel');
+  if (!own && !state.manageMessages) return sendError(res, 403, 50013, 'Missing Permissions');
+  message.deleted = true;
+  gateway.broadcast('MESSAGE_DELETE', (intents) =>
+    (intents & Intents.GuildMessages) === 0 ? undefined : { id: message.id, channel_id: channel.id, ...(channel.guildId ? { guild_id: channel.guildId } : {}) },
+  );
   res.writeHead(204).end();
 }
 

@@ -67,6 +67,9 @@ export class FakeDiscordState {
   /** Epoch ms until which the gateway answers upgrades with 503. */
   readonly refuseGatewayUntil: number;
   readonly gatewayRejectsToken: boolean;
+  manageMessages: boolean;
+  /** Users whose privacy settings refuse DMs from the guild's members. */
+  readonly closedDms = new Set<string>();
   refusedGatewayConnections = 0;
   unfriendly: UnfriendlyMode = {};
 
@@ -89,6 +92,7 @@ export class FakeDiscordState {
     this.cdnLinkLifeMs = options.cdnLinkLifeMs ?? 86_400_000;
     this.refuseGatewayUntil = Date.now() + (options.refuseGatewayForMs ?? 0);
     this.gatewayRejectsToken = options.gatewayRejectsToken ?? false;
+    this.manageMessages = options.manageMessages ?? true;
     this.channels.set(this.channelId, { id: this.channelId, type: 0, name: 'general', guildId: this.guildId });
     this.channels.set(this.threadId, { id: this.threadId, type: 11, name: 'ideas', guildId: this.guildId, parentId: this.channelId });
   }

@@ -8,6 +8,8 @@ export type FakeDiscordRoute =
   | 'interaction-callback'
   | 'webhook-edit'
   | 'followup'
+  | 'create-dm'
+  | 'delete-message'
   | 'cdn';
 
 export type Failure =
@@ -39,6 +41,8 @@ export interface FakeDiscordOptions {
   refuseGatewayForMs?: number;
   /** The REST API accepts the token but the gateway closes IDENTIFY with 4004 (a revoked gateway session). */
   gatewayRejectsToken?: boolean;
+  /** The bot has Manage Messages in the guild (default true): without it, deleting a person's message answers 403 / 50013. */
+  manageMessages?: boolean;
 }
 
 /**
@@ -89,6 +93,8 @@ export interface FakeMessage {
   loading: boolean;
   nonce?: string;
   mentionsBot: boolean;
+  /** Deleted (it stays in the records, for tests to read what was shown). */
+  deleted?: boolean;
   replyTo?: string;
   createdAt: number;
 }
@@ -211,5 +217,9 @@ export interface FakeDiscord {
   failNext(route: FakeDiscordRoute, failure: Failure, times?: number): void;
   /** Every later request that uses this interaction's token answers 50027. */
   expireInteraction(interactionId: string): void;
+  /** The person blocks DMs from the guild's members: the bot's DMs to them answer 403 / 50007. */
+  closeDms(user: FakeUser): void;
+  /** Gives or takes the bot's Manage Messages permission in the guild. */
+  setManageMessages(allowed: boolean): void;
   close(): Promise<void>;
 }

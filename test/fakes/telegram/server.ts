@@ -303,7 +303,11 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
 
   function chatOf(params: Params): TgChat {
     const chat = world.chats.get(String(params.chat_id ?? ''));
-    if (!chat) throw new ApiError(400, 'Bad Request: chat not found');
+    if (!chat) {
+      // A person the bot has seen (in a group) but who never pressed Start in a private chat with it.
+      if (world.users.has(Number(params.chat_id))) throw new ApiError(403, "Forbidden: bot can't initiate conversation with a user");
+      throw new ApiError(400, 'Bad Request: chat not found');
+    }
     return chat;
   }
 
@@ -469,6 +473,19 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       return id;
     },
     pushUpdate: (update: Omit<TgUpdate, 'update_id'>) => updates.push(update),
+    openDeepLink(user, link) {
+      // What a client does with t.me/<bot>?start=<payload> once the person presses Start.
+      const url = new URL(link);
+      const payload = url.searchParams.get('start') ?? '';
+      if (url.protocol !== 'https:' || url.hostname !== 't.me' || url.pathname !== `/${world.bot.username ?? ''}`) {
+        violations.push(`deep link to another place: ${url.hostname}${url.pathname}`);
+      }
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(payload)) violations.push(`deep link payload of ${payload.length} characters or with characters Telegram refuses`);
+      const chat = world.chats.get(String(user.id)) ?? world.privateChat(user);
+      const message = world.userMessage(chat, user, { text: `/start ${payload}` });
+      updates.push({ message });
+      return message;
+    },
     sent: world.sent,
     calls,
     chatActions,

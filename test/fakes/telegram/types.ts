@@ -162,6 +162,12 @@ export interface FakeTelegram {
       mangle?: (query: Record<string, unknown>) => Record<string, unknown>;
     },
   ): string;
+  /**
+   * The person opens a `https://t.me/<bot>?start=<payload>` link and presses Start: the private
+   * chat begins (if new) and `/start <payload>` arrives. A link elsewhere or a payload Telegram
+   * refuses (over 64 characters, outside `[A-Za-z0-9_-]`) is a violation.
+   */
+  openDeepLink(user: TgUser, link: string): TgMessage;
   /** Queues any update (a service message, an edited message…). */
   pushUpdate(update: Omit<TgUpdate, 'update_id'>): number;
   /** Everything the bot posted, in order (current text in `text`, all texts in `history`). */

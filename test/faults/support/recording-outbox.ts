@@ -1,4 +1,4 @@
-import type { ChatAddress, Outbox, Platform, SendOptions, VideoFile } from '../../../src/core/types.js';
+import type { ChatAddress, Outbox, Platform, PrivateReply, SendOptions, VideoFile } from '../../../src/core/types.js';
 
 /** One message the bot posted, with every text it had (edits included). */
 export interface RecordedMessage {
@@ -53,6 +53,14 @@ export class RecordingOutbox implements Outbox {
 
   maxUploadBytes(): number {
     return 50 * 1024 * 1024;
+  }
+
+  isShared(): boolean {
+    return false;
+  }
+
+  async sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void> {
+    await this.sendText(to, reply.text);
   }
 
   inChat(chatId: string): RecordedMessage[] {
