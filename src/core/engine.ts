@@ -430,7 +430,8 @@ export class Engine implements MessageHandler {
 
   /**
    * The project's one export slot, before any other work: when another render holds it, the
-   * person is told how far that one got instead. A holder whose render is over gives way.
+   * person is told how far that one got instead. A holder whose render is over gives way, and so
+   * does one already sending its video: rendering is done, and the person may want a new cut.
    */
   private async claimExport(conv: Conversation, sessionId: string, renderId: string): Promise<boolean> {
     const { exportSlot, renders } = this.deps;
@@ -438,16 +439,11 @@ export class Engine implements MessageHandler {
     if (claim.ok) return true;
     const { holder } = claim;
     const progress = holder.renderId === '' ? 'unknown' : await renders.progress(holder.renderId);
+    const running = typeof progress === 'object' && progress.phase !== 'deliver';
     const starting = progress === 'unknown' && Date.now() - holder.claimedAt < EXPORT_START_GRACE_MS;
-    if (progress === 'over' || (progress === 'unknown' && !starting)) {
-      if (await exportSlot.takeOver(sessionId, holder, renderId)) return true;
-    }
-    const status =
-      typeof progress !== 'object' || progress.phase === 'submit' || (progress.phase === 'poll' && progress.percent === undefined)
-        ? t(conv.lang, 'renderStatusStarting')
-        : progress.phase === 'deliver'
-          ? t(conv.lang, 'renderStatusSending')
-          : t(conv.lang, 'renderStatusPercent', { percent: Math.round(progress.percent ?? 0) });
+    if (!running && !starting && (await exportSlot.takeOver(sessionId, holder, renderId))) return true;
+    const percent = typeof progress === 'object' && progress.phase === 'poll' ? progress.percent : undefined;
+    const status = percent === undefined ? t(conv.lang, 'renderStatusStarting') : t(conv.lang, 'renderStatusPercent', { percent: Math.round(percent) });
     await conv.reply.send(t(conv.lang, 'renderRunning', { status }));
     return false;
   }
