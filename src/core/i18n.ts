@@ -107,7 +107,7 @@ const en = {
   quotaUploads: (p: { limit: number; resetsIn: string }) =>
     `You've used today's ${p.limit} uploads, so I didn't upload that. The limit resets in ${p.resetsIn}.`,
   queueFull: (p: { waiting: number }) =>
-    `You have ${p.waiting} messages waiting; I'll get to them. Please wait for the answers: messages sent meanwhile are skipped.`,
+    `You have ${p.waiting === 1 ? 'a message' : `${p.waiting} messages`} waiting; I'll get to ${p.waiting === 1 ? 'it' : 'them'}. Please wait for the answers: messages sent meanwhile are skipped.`,
   slowDown: (p: { limit: number }) =>
     `You're sending messages faster than I can take them (at most ${p.limit} a minute). I'll ignore new ones for up to a minute; please wait a moment.`,
   tooManyLinks: (p: { max: number }) =>
