@@ -186,6 +186,24 @@ describe('queued turns per person', () => {
     release();
     await first;
   });
+
+  it("when the daily turn limit applies, then turns refused for a full queue are given back to today's count", async () => {
+    rig = await start({ NEMO_TOKEN: OPERATOR, USER_DAILY_TURNS: '4', MAX_QUEUED_TURNS: '1', USER_MESSAGES_PER_MINUTE: '1000' });
+    const r = rig;
+    await r.send('q', '/start');
+    const release = holdNextTurn(r.fake);
+    const first = r.handle('q', 'turn 1');
+    await waitFor(() => r.fake.sseCalls.some((call) => call.text === 'turn 1'));
+    expect(await r.send('q', 'turn 2')).toEqual([expect.stringMatching(QUEUED)]);
+    for (let i = 0; i < 5; i++) await r.handle('q', `refused ${i}`);
+    release();
+    await first;
+    // Two of four used (the held turn and the queued one): two more pass, the fifth is refused.
+    expect((await r.send('q', 'turn 3')).join('\n')).toContain('Happy to help with: turn 3');
+    expect((await r.send('q', 'turn 4')).join('\n')).toContain('Happy to help with: turn 4');
+    expect(await r.send('q', 'turn 5')).toEqual([expect.stringMatching(/today's 4 requests/)]);
+    expect(sseTextsOf(r.fake, 'turn ')).toEqual(['turn 1', 'turn 2', 'turn 3', 'turn 4']);
+  });
 });
 
 describe('message rate per person', () => {
