@@ -4,6 +4,8 @@ import type { Config } from './config.js';
 import { AccessPolicy } from './core/access-policy.js';
 import { credentialsFor } from './core/credentials.js';
 import { DailyQuota } from './core/daily-quota.js';
+import { ExportSlot } from './core/export-slot.js';
+import { FloodControl } from './core/flood-control.js';
 import { TokenCipher } from './core/token-cipher.js';
 import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
@@ -33,6 +35,8 @@ export interface AppOptions {
   prefix?: string;
   /** The process's metrics registry; a fresh one by default. */
   metrics?: Metrics;
+  /** Wall clock of the message-rate windows; tests move it to the next window instead of waiting. */
+  now?: () => number;
 }
 
 export interface App {
@@ -69,7 +73,7 @@ export function createApp(options: AppOptions): App {
   const redis = options.redis ?? connectRedis(options.redisUrl, logger);
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
   const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400, cipher });
-  const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS });
+  const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
   const renders = new RenderQueue({ connection: redis, prefix });
 
   const engine = new Engine({
@@ -79,8 +83,10 @@ export function createApp(options: AppOptions): App {
     journal: new TurnJournal(redis, prefix),
     inbox: new Inbox(redis, prefix),
     renders,
+    exportSlot: new ExportSlot(redis, prefix),
+    flood: new FloodControl(redis, { messagesPerWindow: config.userMessagesPerMinute, prefix, ...(options.now ? { now: options.now } : {}) }),
     access: new AccessPolicy(config, redis, prefix),
-    quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders }, prefix),
+    quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders, uploads: config.userDailyUploads }, prefix),
     usage: new UsageStats(redis, prefix),
     cipher,
     outboxes,
@@ -98,6 +104,10 @@ export function createApp(options: AppOptions): App {
       turnLockTtlMs: TURN_LOCK_TTL_MS,
       userDailyTurns: config.userDailyTurns,
       userDailyRenders: config.userDailyRenders,
+      userDailyUploads: config.userDailyUploads,
+      maxQueuedTurns: config.maxQueuedTurns,
+      userMessagesPerMinute: config.userMessagesPerMinute,
+      maxLinksPerMessage: config.maxLinksPerMessage,
     },
   });
 

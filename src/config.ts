@@ -46,6 +46,14 @@ export interface Config {
   readonly adminUsers: readonly string[];
   readonly userDailyTurns?: number;
   readonly userDailyRenders?: number;
+  /** Files and links one person may upload per UTC day on the operator's token; unset: no limit. */
+  readonly userDailyUploads?: number;
+  /** Turns one session may have waiting behind the running one; more are refused with one notice. */
+  readonly maxQueuedTurns: number;
+  /** Messages one person may send per minute (all chats together); more are refused with one notice. */
+  readonly userMessagesPerMinute: number;
+  /** Media links one message may ask to upload. */
+  readonly maxLinksPerMessage: number;
   /** 32 bytes for AES-256-GCM: personal tokens are stored encrypted with it. */
   readonly tokenEncryptionKey?: Buffer;
   readonly shutdownTimeoutMs: number;
@@ -182,6 +190,10 @@ const EnvSchema = z.object({
   ADMIN_USERS: idList(),
   USER_DAILY_TURNS: positiveInt().optional(),
   USER_DAILY_RENDERS: positiveInt().optional(),
+  USER_DAILY_UPLOADS: positiveInt().optional(),
+  MAX_QUEUED_TURNS: positiveInt(100).default(3),
+  USER_MESSAGES_PER_MINUTE: positiveInt().default(20),
+  MAX_LINKS_PER_MESSAGE: positiveInt(100).default(5),
   TOKEN_ENCRYPTION_KEY: encryptionKey().optional(),
   SHUTDOWN_TIMEOUT_MS: positiveInt().default(30_000),
   REDIS_PREFIX: matching(/^[A-Za-z0-9_:.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ : . or -').default('nvb'),
@@ -254,6 +266,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminUsers: e.ADMIN_USERS,
     userDailyTurns: e.USER_DAILY_TURNS,
     userDailyRenders: e.USER_DAILY_RENDERS,
+    userDailyUploads: e.USER_DAILY_UPLOADS,
+    maxQueuedTurns: e.MAX_QUEUED_TURNS,
+    userMessagesPerMinute: e.USER_MESSAGES_PER_MINUTE,
+    maxLinksPerMessage: e.MAX_LINKS_PER_MESSAGE,
     tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     redisPrefix: e.REDIS_PREFIX,

@@ -63,6 +63,8 @@ export async function startEngineRig(): Promise<EngineRig> {
       // Engine.stop leaves its shutdown-deadline timer running even when no turn is open; a
       // short deadline keeps it from holding the benchmark process open for 30 s.
       SHUTDOWN_TIMEOUT_MS: '1000',
+      // Each person here sends hundreds of messages a minute on purpose: flood control must let them by.
+      USER_MESSAGES_PER_MINUTE: '100000000',
     });
     const app = cleanup.add(
       createApp({ config, redisUrl: redisServer.url, logger: logs.logger, outboxes: { [PLATFORM]: outbox }, worker: false, prefix: 'bench' }),

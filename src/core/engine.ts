@@ -11,6 +11,8 @@ import { login, logout, stats } from './account-commands.js';
 import type { Conversation } from './conversation.js';
 import { AnonymousTokenRefusedError, credentialsFor } from './credentials.js';
 import type { DailyQuota, QuotaKind } from './daily-quota.js';
+import type { ExportSlot } from './export-slot.js';
+import type { FloodControl } from './flood-control.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
 import { errorAnswer } from './error-reply.js';
@@ -19,7 +21,7 @@ import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
-import type { PendingTurn, TurnGate } from './turn-gate.js';
+import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
 import type { Inbox } from './inbox.js';
 import type { TurnJournal } from './turn-journal.js';
 import { mediaLinksIn, receiveUploads, type UploadContext } from './upload-action.js';
@@ -62,6 +64,18 @@ export interface EngineSettings extends TurnSettings {
   /** Daily limits per person on the operator's token (shown in the refusal). */
   userDailyTurns?: number | undefined;
   userDailyRenders?: number | undefined;
+  userDailyUploads?: number | undefined;
+  /** Flood control, named in the notices: turns that may wait per session, messages per minute per person. */
+  maxQueuedTurns: number;
+  userMessagesPerMinute: number;
+  /** Media links one message may ask to upload. */
+  maxLinksPerMessage: number;
+}
+
+/** A render in flight as the queue reports it: the phase, and the last poll's percent. */
+export interface RenderProgress {
+  phase: 'submit' | 'poll' | 'deliver';
+  percent?: number;
 }
 
 export interface EngineDeps {
@@ -70,7 +84,16 @@ export interface EngineDeps {
   gate: TurnGate;
   journal: TurnJournal;
   inbox: Pick<Inbox, 'release'>;
-  renders: { enqueue(request: RenderRequest): Promise<void>; inFlight(): Promise<number> };
+  renders: {
+    enqueue(request: RenderRequest): Promise<void>;
+    inFlight(): Promise<number>;
+    /** A render's progress; `over` once delivered or failed for good, `unknown` when there is no such job. */
+    progress(renderId: string): Promise<RenderProgress | 'over' | 'unknown'>;
+  };
+  /** One render in flight per project. */
+  exportSlot: Pick<ExportSlot, 'claim' | 'takeOver' | 'release'>;
+  /** Per-person message rate. */
+  flood: Pick<FloodControl, 'take' | 'rateCheck'>;
   access: AccessPolicy;
   quota: DailyQuota;
   usage: UsageStats;
@@ -95,6 +118,11 @@ const FIRST_CONTACT_LEASE_MS = 15_000;
 const FIRST_CONTACT_POLL_MS = 100;
 // Voice notes converted at once per process (ffmpeg runs one core each); the rest wait their turn.
 const VOICE_CONVERSIONS_AT_ONCE = 2;
+// An export slot whose render is not queued yet is taken to be starting (state read, claim link)
+// this long; after it, its export is taken to have died, and another export takes the slot.
+const EXPORT_START_GRACE_MS = 5 * 60_000;
+// Actions that read the project first: their reads travel with the rate check, in one round trip.
+const READS_PROJECT = new Set(['start', 'credits', 'status', 'export', 'upload']);
 
 /**
  * The conversation engine: routes each message, keeps one NemoVideo project per person and
@@ -117,6 +145,7 @@ export class Engine implements MessageHandler {
       voiceSlots: pLimit(VOICE_CONVERSIONS_AT_ONCE),
       withProject: (conv, work) => this.withProject(conv, work),
       errorText: (conv, error, fileName) => this.errorText(conv, error, fileName),
+      allowUploads: async (conv, count) => (await this.takeQuota(conv, 'uploads', count)) !== 'refused',
     };
   }
 
@@ -168,11 +197,15 @@ export class Engine implements MessageHandler {
 
   private async dispatch(conv: Conversation, message: IncomingMessage): Promise<void> {
     const { lang, reply } = conv;
-    if (message.text.length > this.deps.settings.maxMessageChars) {
+    const tooLong = message.text.length > this.deps.settings.maxMessageChars;
+    const routed = tooLong ? undefined : route(message.text, message.attachments.length > 0);
+    // Flood control before any work: a chat turn is counted inside its ENTER script (no round trip
+    // of its own); every other message here, with the project reads it will need alongside.
+    if (routed?.action !== 'chat' && !(await this.admitted(conv, READS_PROJECT.has(routed?.action ?? '')))) return;
+    if (!routed) {
       await reply.send(t(lang, 'tooLong', { max: this.deps.settings.maxMessageChars }));
       return;
     }
-    const routed = route(message.text, message.attachments.length > 0);
     switch (routed.action) {
       case 'empty':
         return void (await reply.send(t(lang, 'emptyMessage')));
@@ -203,8 +236,48 @@ export class Engine implements MessageHandler {
       case 'stats':
         return stats(this.deps, conv, message.address);
       case 'chat':
-        return this.chat(conv, routed.text);
+        return this.chat(conv, routed.text, { uploadLinks: true, counted: false });
     }
+  }
+
+  /**
+   * Counts the message against its sender's rate: false when over it (the first time this window
+   * with a notice, then silently). `readsProject`: the session and identity reads start now too.
+   */
+  private async admitted(conv: Conversation, readsProject: boolean): Promise<boolean> {
+    const verdict = this.deps.flood.take(conv.key.platform, conv.key.userId);
+    if (readsProject) {
+      conv.cred.warm();
+      const prefetched = this.deps.sessions.read(conv.key);
+      prefetched.catch(() => undefined);
+      conv.prefetched = prefetched;
+    }
+    const result = await verdict;
+    if (result !== 'ok') await this.tellRefused(conv, { reason: 'rate_limited', notify: result === 'tripped' });
+    return result === 'ok';
+  }
+
+  /** One notice when a flood limit trips; later refusals of the same kind are silent. */
+  private async tellRefused(conv: Conversation, refusal: EnterRefusal): Promise<void> {
+    if (!refusal.notify) {
+      conv.log.debug({ reason: refusal.reason }, 'message refused by flood control');
+      return;
+    }
+    conv.log.warn({ reason: refusal.reason }, 'flood control tripped: refusing this person\'s messages for now');
+    const { maxQueuedTurns, userMessagesPerMinute } = this.deps.settings;
+    await conv.reply.send(
+      refusal.reason === 'queue_full'
+        ? t(conv.lang, 'queueFull', { waiting: maxQueuedTurns })
+        : t(conv.lang, 'slowDown', { limit: userMessagesPerMinute }),
+    );
+  }
+
+  /** False, after saying so, when a message asks to upload more links than one message may. */
+  private async linksWithinCap(conv: Conversation, links: readonly string[]): Promise<boolean> {
+    const max = this.deps.settings.maxLinksPerMessage;
+    if (links.length <= max) return true;
+    await conv.reply.send(t(conv.lang, 'tooManyLinks', { max }));
+    return false;
   }
 
   /** The person's project, created on first contact with a short "setting up" and "ready". */
@@ -324,32 +397,60 @@ export class Engine implements MessageHandler {
   private async exportVideo(conv: Conversation): Promise<void> {
     conv.cred.warm();
     await this.withProject(conv, async (record) => {
-      const state = await this.deps.api.state(conv.cred, record.sessionId);
-      if (!isExportable(state.draft)) {
-        await conv.reply.send(t(conv.lang, 'nothingToExport'));
-        return;
-      }
-      if (!(await this.withinQuota(conv, 'renders'))) return;
-      const fresh = await this.refreshClaim(conv, record);
-      const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
       // From the inbox id when there is one: a message handled again after a crash queues the same render.
       const renderId = conv.inboxId ? `render_${stableUuid(conv.inboxId)}` : `render_${randomUUID()}`;
-      const nemoUserId = (await conv.cred.nemoUserId()) ?? record.nemoUserId;
-      const link = this.projectLink(fresh);
-      await this.deps.renders.enqueue({
-        renderId,
-        sessionKey: conv.key,
-        sessionId: record.sessionId,
-        address: { ...conv.reply.address, progressMessageId },
-        language: conv.lang,
-        draft: state.draft,
-        correlationId: renderId,
-        ...(link ? { projectLink: link } : {}),
-        ...(nemoUserId ? { nemoUserId } : {}),
-      });
-      conv.log.info({ renderId }, 'render queued');
-      await this.deps.usage.count('renders');
+      if (!(await this.claimExport(conv, record.sessionId, renderId))) return;
+      let queued = false;
+      try {
+        const state = await this.deps.api.state(conv.cred, record.sessionId);
+        if (!isExportable(state.draft)) {
+          await conv.reply.send(t(conv.lang, 'nothingToExport'));
+          return;
+        }
+        if ((await this.takeQuota(conv, 'renders')) === 'refused') return;
+        const fresh = await this.refreshClaim(conv, record);
+        const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
+        const nemoUserId = (await conv.cred.nemoUserId()) ?? record.nemoUserId;
+        const link = this.projectLink(fresh);
+        await this.deps.renders.enqueue({
+          renderId,
+          sessionKey: conv.key,
+          sessionId: record.sessionId,
+          address: { ...conv.reply.address, progressMessageId },
+          language: conv.lang,
+          draft: state.draft,
+          correlationId: renderId,
+          ...(link ? { projectLink: link } : {}),
+          ...(nemoUserId ? { nemoUserId } : {}),
+        });
+        queued = true;
+        conv.log.info({ renderId }, 'render queued');
+        await this.deps.usage.count('renders');
+      } finally {
+        // An export that queued nothing leaves the project free for the next one.
+        if (!queued) await this.deps.exportSlot.release(record.sessionId, renderId).catch(() => undefined);
+      }
     });
+  }
+
+  /**
+   * The project's one export slot, before any other work: when another render holds it, the
+   * person is told how far that one got instead. A holder whose render is over gives way, and so
+   * does one already sending its video: rendering is done, and the person may want a new cut.
+   */
+  private async claimExport(conv: Conversation, sessionId: string, renderId: string): Promise<boolean> {
+    const { exportSlot, renders } = this.deps;
+    const claim = await exportSlot.claim(sessionId, renderId);
+    if (claim.ok) return true;
+    const { holder } = claim;
+    const progress = holder.renderId === '' ? 'unknown' : await renders.progress(holder.renderId);
+    const running = typeof progress === 'object' && progress.phase !== 'deliver';
+    const starting = progress === 'unknown' && Date.now() - holder.claimedAt < EXPORT_START_GRACE_MS;
+    if (!running && !starting && (await exportSlot.takeOver(sessionId, holder, renderId))) return true;
+    const percent = typeof progress === 'object' && progress.phase === 'poll' ? progress.percent : undefined;
+    const status = percent === undefined ? t(conv.lang, 'renderStatusStarting') : t(conv.lang, 'renderStatusPercent', { percent: Math.round(percent) });
+    await conv.reply.send(t(conv.lang, 'renderRunning', { status }));
+    return false;
   }
 
   /** A claim token lives 7 days: the link sent with a video must still open the project. */
@@ -367,27 +468,46 @@ export class Engine implements MessageHandler {
 
   /** Files first, then the words that came with them (and any document's text) as a chat turn. */
   private async upload(conv: Conversation, attachments: Attachment[], text: string): Promise<void> {
+    if (!(await this.linksWithinCap(conv, mediaLinksIn(text)))) return;
     const relay = await receiveUploads(this.uploadContext, conv, attachments, text);
-    if (relay) await this.chat(conv, relay, { uploadLinks: false });
+    if (relay) await this.chat(conv, relay, { uploadLinks: false, counted: true });
   }
 
-  /** A chat turn, or a place in the session's queue when one is running. */
-  private async chat(conv: Conversation, text: string, options: { uploadLinks: boolean } = { uploadLinks: true }): Promise<void> {
+  /**
+   * A chat turn, or a place in the session's queue when one is running. `counted`: the message
+   * was counted against its sender's rate already; else ENTER counts it, or, when work comes
+   * before ENTER (link uploads, a daily quota), a check of its own does first.
+   */
+  private async chat(conv: Conversation, text: string, options: { uploadLinks: boolean; counted: boolean }): Promise<void> {
     const mediaUrls = options.uploadLinks ? mediaLinksIn(text) : [];
+    let counted = options.counted;
+    if (!counted && (mediaUrls.length > 0 || (await this.quotaApplies(conv, 'turns')))) {
+      if (!(await this.admitted(conv, false))) return;
+      counted = true;
+    }
     if (mediaUrls.length > 0) {
+      if (!(await this.linksWithinCap(conv, mediaUrls))) return;
+      if ((await this.takeQuota(conv, 'uploads', mediaUrls.length)) === 'refused') return;
       // A link to a media file becomes part of the project; the words still go to the agent.
       await this.withProject(conv, (record) => this.deps.api.uploadUrls(conv.cred, record.sessionId, mediaUrls));
     }
-    if (!(await this.withinQuota(conv, 'turns'))) return;
+    const charged = await this.takeQuota(conv, 'turns');
+    if (charged === 'refused') return;
     const turn: PendingTurn = { text, language: conv.lang, address: conv.reply.address, receivedAt: Date.now() };
-    const entering = this.deps.gate.enter(conv.key, turn, conv.inboxId);
+    const rate = counted ? undefined : this.deps.flood.rateCheck(conv.key.platform, conv.key.userId);
+    const entering = this.deps.gate.enter(conv.key, turn, { inboxId: conv.inboxId, rate });
     // Sent right behind ENTER on the same connection, so Redis runs it after: once the lock is
     // ours, no turn can write the record any more, and this read is the newest, one round trip saved.
     const prefetched = this.deps.sessions.read(conv.key);
     prefetched.catch(() => undefined);
     const entry = await entering;
     if (entry.acquired) conv.prefetched = prefetched;
-    else {
+    else if ('refused' in entry) {
+      // Refused before it was queued: today's count must not keep it.
+      if (charged === 'charged') await this.deps.quota.refund('turns', conv.key.platform, conv.key.userId);
+      await this.tellRefused(conv, entry.refused);
+      return;
+    } else {
       await conv.reply.send(t(conv.lang, 'queued', { position: entry.position }));
       return;
     }
@@ -563,20 +683,26 @@ export class Engine implements MessageHandler {
   }
 
 
-  /** Daily limits apply only to people on the operator's shared token. */
-  private async withinQuota(conv: Conversation, kind: QuotaKind): Promise<boolean> {
-    if (!(await conv.cred.isShared())) return true;
-    const result = await this.deps.quota.take(kind, conv.key.platform, conv.key.userId);
-    if (result.ok) return true;
+  /** Daily limits apply only to people on the operator's shared token, and only those that are set. */
+  private async quotaApplies(conv: Conversation, kind: QuotaKind): Promise<boolean> {
+    return this.deps.quota.limited(kind) && (await conv.cred.isShared());
+  }
+
+  /** Counts `amount` against today's `kind`: `free` when no limit applies, `refused` (said so) when over it. */
+  private async takeQuota(conv: Conversation, kind: QuotaKind, amount = 1): Promise<'free' | 'charged' | 'refused'> {
+    if (!(await this.quotaApplies(conv, kind))) return 'free';
+    const result = await this.deps.quota.take(kind, conv.key.platform, conv.key.userId, Date.now(), amount);
+    if (result.ok) return 'charged';
     const minutesLeft = Math.ceil(result.resetsInMs / 60_000);
     const resetsIn = t(conv.lang, 'duration', { hours: Math.floor(minutesLeft / 60), minutes: minutesLeft % 60 });
-    const { userDailyTurns, userDailyRenders } = this.deps.settings;
-    await conv.reply.send(
-      kind === 'turns'
-        ? t(conv.lang, 'quotaTurns', { limit: userDailyTurns ?? 0, resetsIn })
-        : t(conv.lang, 'quotaRenders', { limit: userDailyRenders ?? 0, resetsIn }),
-    );
-    return false;
+    const { userDailyTurns, userDailyRenders, userDailyUploads } = this.deps.settings;
+    const text = {
+      turns: () => t(conv.lang, 'quotaTurns', { limit: userDailyTurns ?? 0, resetsIn }),
+      renders: () => t(conv.lang, 'quotaRenders', { limit: userDailyRenders ?? 0, resetsIn }),
+      uploads: () => t(conv.lang, 'quotaUploads', { limit: userDailyUploads ?? 0, resetsIn }),
+    }[kind];
+    await conv.reply.send(text());
+    return 'refused';
   }
 
   private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<ReplyText> {

@@ -108,6 +108,18 @@ const en = {
   notAllowed: () => "Sorry, this bot is private. Ask its operator for access if you think you should have it.",
   quotaTurns: (p: { limit: number; resetsIn: string }) => `You've used today's ${p.limit} requests. The limit resets in ${p.resetsIn}.`,
   quotaRenders: (p: { limit: number; resetsIn: string }) => `You've used today's ${p.limit} exports. The limit resets in ${p.resetsIn}.`,
+  quotaUploads: (p: { limit: number; resetsIn: string }) =>
+    `You've used today's ${p.limit} uploads, so I didn't upload that. The limit resets in ${p.resetsIn}.`,
+  queueFull: (p: { waiting: number }) =>
+    `You have ${p.waiting === 1 ? 'a message' : `${p.waiting} messages`} waiting; I'll get to ${p.waiting === 1 ? 'it' : 'them'}. Please wait for the answers: messages sent meanwhile are skipped.`,
+  slowDown: (p: { limit: number }) =>
+    `You're sending messages faster than I can take them (at most ${p.limit} a minute). I'll ignore new ones for up to a minute; please wait a moment.`,
+  tooManyLinks: (p: { max: number }) =>
+    `That message has too many links to upload: I take at most ${p.max} per message. Please send them in smaller batches.`,
+  renderRunning: (p: { status: string }) =>
+    `This project is already rendering (${p.status}). I'll send the video here when it's ready; no need to export again.`,
+  renderStatusStarting: () => 'starting',
+  renderStatusPercent: (p: { percent: number }) => `${p.percent} %`,
   duration: (p: { hours: number; minutes: number }) => (p.hours > 0 ? `${p.hours} h ${p.minutes} min` : `${p.minutes} min`),
   loginPrivateOnly: () => 'For your safety, send /login only in a private chat with me. If you posted a token here, revoke it at nemovideo.com.',
   loginDeletedPrivateOnly: () => 'For your safety, send /login only in a private chat with me. I deleted your message so your token does not stay here.',
@@ -224,6 +236,13 @@ const zh: Catalog = {
   notAllowed: () => '抱歉，这是一个私有机器人。如需使用，请联系它的管理员。',
   quotaTurns: (p) => `你今天的 ${p.limit} 次请求已用完，${p.resetsIn}后重置。`,
   quotaRenders: (p) => `你今天的 ${p.limit} 次导出已用完，${p.resetsIn}后重置。`,
+  quotaUploads: (p) => `你今天的 ${p.limit} 次上传已用完，这次没有上传。${p.resetsIn}后重置。`,
+  queueFull: (p) => `你还有 ${p.waiting} 条消息在排队，我会逐一处理，请等回复。在此期间发送的新消息会被跳过。`,
+  slowDown: (p) => `你发消息太快了（每分钟最多 ${p.limit} 条）。一分钟内的新消息我会忽略，请稍等。`,
+  tooManyLinks: (p) => `这条消息里要上传的链接太多了：每条消息最多 ${p.max} 个，请分批发送。`,
+  renderRunning: (p) => `这个项目正在渲染中（${p.status}）。完成后我会把视频发到这里，无需再次导出。`,
+  renderStatusStarting: () => '准备中',
+  renderStatusPercent: (p) => `${p.percent} %`,
   duration: (p) => (p.hours > 0 ? `${p.hours} 小时 ${p.minutes} 分钟` : `${p.minutes} 分钟`),
   loginPrivateOnly: () => '为了安全，请只在与我的私聊中发送 /login。如果你已在这里发了令牌，请到 nemovideo.com 作废它。',
   loginDeletedPrivateOnly: () => '为了安全，请只在与我的私聊中发送 /login。我已删除你的消息，令牌不会留在这里。',

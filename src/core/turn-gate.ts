@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { RATE_STEP_LUA, type RateCheck } from './flood-control.js';
 import { inboxKey } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -32,7 +33,23 @@ export function pendingKey(prefix: string, key: SessionKey): string {
   return `${prefix}:turn:pending:${sessionKeyId(key)}`;
 }
 
-export type EnterResult = { acquired: true; lockToken: string } | { acquired: false; position: number };
+/** Why a turn was not queued; `notify`: the first refusal of its kind, so the person is told (once). */
+export interface EnterRefusal {
+  reason: 'queue_full' | 'rate_limited';
+  notify: boolean;
+}
+
+export type EnterResult =
+  | { acquired: true; lockToken: string }
+  | { acquired: false; position: number }
+  | { acquired: false; refused: EnterRefusal };
+
+export interface EnterOptions {
+  /** The message's inbox id: a queued turn leaves the inbox in the same script. */
+  inboxId?: string | undefined;
+  /** Counts the message against its sender's rate on the way (no extra round trip); absent: counted already. */
+  rate?: RateCheck | undefined;
+}
 
 export interface TurnGateOptions {
   /** Key prefix; default `nvb`. */
@@ -41,26 +58,50 @@ export interface TurnGateOptions {
   lockTtlMs: number;
   /** A pending list nobody drains (its holder crashed, no new message came) expires after this; default 24 h. */
   pendingTtlMs?: number;
+  /** Turns that may wait behind the running one; more are refused (flood control). Default: no cap. */
+  maxQueued?: number;
 }
 
-const ENTER = `
+const ENTER = `${RATE_STEP_LUA}
 -- KEYS[1] the session's turn lock (string: holder's token)
 -- KEYS[2] the session's pending turns (list of JSON, oldest first)
 -- KEYS[3] the inbox of received messages (hash)
+-- KEYS[4] the session's "queue full, told" mark
+-- KEYS[5] the person's message counter for this window (unused when ARGV[7] is '')
 -- ARGV[1] the new lock token
 -- ARGV[2] lock TTL in ms
 -- ARGV[3] the turn, as JSON
--- ARGV[4] pending list TTL in ms
+-- ARGV[4] pending list (and mark) TTL in ms
 -- ARGV[5] the message's inbox id, or '' (a queued turn is durable: it leaves the inbox at once)
--- Returns 0 when the lock was taken, else the turn's position in the pending list (1 = next).
+-- ARGV[6] most turns that may wait (0: no cap)
+-- ARGV[7] messages per window, or '' when the caller counted this message already
+-- ARGV[8] the counter's TTL in ms
+-- Returns 0 when the lock was taken, n > 0 the turn's position in the pending list (1 = next),
+-- -1 / -2 queue full (-1: the first time since it drained, so tell), -3 / -4 over the rate (-3: tell).
 -- A client resends a script whose answer a Redis restart cut off: the lock token and the
 -- turn's nonce let the second run answer as the first did instead of queueing a duplicate.
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) or redis.call('GET', KEYS[1]) == ARGV[1] then
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 0
 end
 local queued = redis.call('LPOS', KEYS[2], ARGV[3])
 if queued then
   return queued + 1
+end
+if ARGV[7] ~= '' then
+  local step = rate_step(KEYS[5], tonumber(ARGV[7]), ARGV[8])
+  if step > 0 then
+    return -2 - step
+  end
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 0
+end
+local cap = tonumber(ARGV[6])
+if cap > 0 and redis.call('LLEN', KEYS[2]) >= cap then
+  if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[4]) then
+    return -1
+  end
+  return -2
 end
 local position = redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -85,6 +126,7 @@ return 0
 const NEXT = `
 -- KEYS[1] the session's turn lock
 -- KEYS[2] the session's pending turns
+-- KEYS[3] the session's "queue full, told" mark: dropped once the queue drains
 -- ARGV[1] the caller's lock token
 -- ARGV[2] lock TTL in ms
 -- ARGV[3] the entry of the turn the caller just finished, or ''
@@ -105,6 +147,7 @@ if turn then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return turn
 end
+redis.call('DEL', KEYS[3])
 if holder then
   redis.call('DEL', KEYS[1])
 end
@@ -124,8 +167,9 @@ return 0
 const CLEAR = `
 -- KEYS[1] the session's turn lock
 -- KEYS[2] the session's pending turns
+-- KEYS[3] the session's "queue full, told" mark
 -- ARGV[1] the caller's lock token, or '' to leave the lock to whoever holds it
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
 end
@@ -141,6 +185,7 @@ export class TurnGate {
   private readonly prefix: string;
   private readonly lockTtlMs: number;
   private readonly pendingTtlMs: number;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly redis: Redis,
@@ -149,21 +194,43 @@ export class TurnGate {
     this.prefix = options.prefix ?? 'nvb';
     this.lockTtlMs = options.lockTtlMs;
     this.pendingTtlMs = options.pendingTtlMs ?? 24 * 3600 * 1000;
+    this.maxQueued = options.maxQueued ?? 0;
   }
 
   /**
    * Takes the session's turn lock, or appends the turn to its pending list. A lock taken after
    * a crashed holder's lock expired may find older turns still pending: the caller runs its
-   * own turn, then drains them with `next`.
+   * own turn, then drains them with `next`. Before any of that, flood control: the sender's
+   * rate (when `options.rate` is given) and the cap on waiting turns; a refused turn is not kept.
    */
-  async enter(key: SessionKey, turn: PendingTurn, inboxId = ''): Promise<EnterResult> {
+  async enter(key: SessionKey, turn: PendingTurn, options: EnterOptions = {}): Promise<EnterResult> {
     const lockToken = randomUUID();
     const json = JSON.stringify(PendingTurnSchema.parse({ ...turn, nonce: lockToken }));
-    const [lock, pending] = this.keys(key);
+    const [lock, pending, full] = this.keys(key);
+    const { rate } = options;
     const result = Number(
-      await this.redis.eval(ENTER, 3, lock, pending, inboxKey(this.prefix), lockToken, this.lockTtlMs, json, this.pendingTtlMs, inboxId),
+      await this.redis.eval(
+        ENTER,
+        5,
+        lock,
+        pending,
+        inboxKey(this.prefix),
+        full,
+        rate?.key ?? full,
+        lockToken,
+        this.lockTtlMs,
+        json,
+        this.pendingTtlMs,
+        options.inboxId ?? '',
+        this.maxQueued,
+        rate?.limit ?? '',
+        rate?.ttlMs ?? 0,
+      ),
     );
-    return result === 0 ? { acquired: true, lockToken } : { acquired: false, position: result };
+    if (result === 0) return { acquired: true, lockToken };
+    if (result > 0) return { acquired: false, position: result };
+    const reason = result >= -2 ? 'queue_full' : 'rate_limited';
+    return { acquired: false, refused: { reason, notify: result === -1 || result === -3 } };
   }
 
   /** Takes the lock only if it is free, queueing nothing: for work that is not a new message (recovery). */
@@ -192,10 +259,10 @@ export class TurnGate {
    * A pending entry that does not validate is dropped and the next one is taken.
    */
   async next(key: SessionKey, lockToken: string, finished = ''): Promise<QueuedTurn | undefined> {
-    const [lock, pending] = this.keys(key);
+    const [lock, pending, full] = this.keys(key);
     let done = finished;
     for (;;) {
-      const raw = await this.redis.eval(NEXT, 2, lock, pending, lockToken, this.lockTtlMs, done);
+      const raw = await this.redis.eval(NEXT, 3, lock, pending, full, lockToken, this.lockTtlMs, done);
       if (typeof raw !== 'string') return undefined;
       const turn = parseTurn(raw);
       if (turn !== undefined) return { ...turn, entry: raw };
@@ -208,8 +275,8 @@ export class TurnGate {
    * the running turn keeps its lock and releases it through `next` as usual.
    */
   async clear(key: SessionKey, lockToken?: string): Promise<void> {
-    const [lock, pending] = this.keys(key);
-    await this.redis.eval(CLEAR, 2, lock, pending, lockToken ?? '');
+    const [lock, pending, full] = this.keys(key);
+    await this.redis.eval(CLEAR, 3, lock, pending, full, lockToken ?? '');
   }
 
   /**
@@ -236,8 +303,9 @@ export class TurnGate {
     return this.redis.llen(this.keys(key)[1]);
   }
 
-  private keys(key: SessionKey): [lock: string, pending: string] {
-    return [`${this.prefix}:turn:lock:${sessionKeyId(key)}`, pendingKey(this.prefix, key)];
+  private keys(key: SessionKey): [lock: string, pending: string, full: string] {
+    const id = sessionKeyId(key);
+    return [`${this.prefix}:turn:lock:${id}`, pendingKey(this.prefix, key), `${this.prefix}:turn:full:${id}`];
   }
 }
 

@@ -18,6 +18,8 @@ export interface UploadContext {
   withProject<T>(conv: Conversation, work: (record: SessionRecord) => Promise<T>): Promise<T>;
   /** The answer to a failed file; it may hold a registration link for the person alone. */
   errorText(conv: Conversation, error: unknown, fileName?: string): Promise<ReplyText>;
+  /** Counts `count` uploads against the person's daily limit; false (the person told) when over it. */
+  allowUploads(conv: Conversation, count: number): Promise<boolean>;
   /** How voice notes are converted (ffmpeg's path, limits); the defaults suit production. */
   voiceNotes?: VoiceNoteOptions;
   /** Runs conversions a few at a time: each is an ffmpeg process, and many people may send voice notes at once. */
@@ -43,6 +45,8 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
   const documents: string[] = [];
   const uploaded: string[] = [];
   let failed = false;
+  // After one refusal of the daily upload limit the rest of the message is not uploaded, silently.
+  let overQuota = false;
 
   for (const attachment of attachments) {
     let cleanup: (() => Promise<void>) | undefined;
@@ -56,7 +60,15 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
       let file = attachment;
       const refused = checkUpload(attachment.name, attachment.mimeType, attachment.size);
       // Only a file NemoVideo would refuse for its type is converted: anything it takes goes as sent.
-      if (refused?.code === 'unsupported_file' && isVoiceNote(attachment.name, attachment.mimeType)) {
+      const convertible = refused?.code === 'unsupported_file' && isVoiceNote(attachment.name, attachment.mimeType);
+      if (refused && !convertible) throw refused;
+      // Counted before any conversion or upload: refused work costs nothing.
+      if (overQuota || !(await ctx.allowUploads(conv, 1))) {
+        overQuota = true;
+        failed = true;
+        continue;
+      }
+      if (convertible) {
         await reply.progress(t(lang, 'convertingVoiceNote', { name: attachment.name }));
         const convert = () => convertVoiceNote(attachment, ctx.voiceNotes);
         // The conversion's time limit starts when its slot does: waiting for one is not converting.
@@ -65,8 +77,6 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
         file = converted.attachment;
         const tooLarge = checkUpload(file.name, file.mimeType, file.size);
         if (tooLarge) throw tooLarge;
-      } else if (refused) {
-        throw refused;
       }
       await reply.progress(t(lang, 'uploading', { name: file.name }));
       await ctx.withProject(conv, (record) =>
@@ -93,10 +103,17 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
   const links = mediaLinksIn(text);
   let words = text;
   if (links.length > 0) {
-    await ctx.withProject(conv, (record) => ctx.api.uploadUrls(conv.cred, record.sessionId, links));
-    uploaded.push(...links.map(fileNameOf));
-    for (const link of links) words = words.replace(link, '');
-    words = words.trim();
+    if (!overQuota && (await ctx.allowUploads(conv, links.length))) {
+      await ctx.withProject(conv, (record) => ctx.api.uploadUrls(conv.cred, record.sessionId, links));
+      uploaded.push(...links.map(fileNameOf));
+      for (const link of links) words = words.replace(link, '');
+      words = words.trim();
+    } else {
+      // The words are about links that were not uploaded: they are not relayed alone either.
+      overQuota = true;
+      failed = true;
+      words = '';
+    }
   }
 
   // Words sent with files are about those files: when none of them arrived, they are not

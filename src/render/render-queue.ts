@@ -1,6 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { RenderJobInputSchema, type RenderJobData, type RenderJobInput } from './job-data.js';
+import type { RenderProgress } from '../core/engine.js';
+import { RenderJobDataSchema, RenderJobInputSchema, type RenderJobData, type RenderJobInput } from './job-data.js';
 
 export const RENDER_QUEUE_NAME = 'render';
 /** The one job name on the queue. */
@@ -47,6 +48,21 @@ export class RenderQueue {
     const valid = RenderJobInputSchema.parse(input);
     const data: RenderJobData = { ...valid, phase: 'submit', polls: 0, submitAttempts: 0 };
     await this.queue.add(RENDER_JOB_NAME, data, { ...this.jobOptions, jobId: valid.renderId });
+  }
+
+  /**
+   * How far a render in flight has got (its phase, its last poll's percent); `over` once it was
+   * delivered or failed for good; `unknown` when no such job exists. Asked when a second export
+   * of a project finds the first one's render.
+   */
+  async progress(renderId: string): Promise<RenderProgress | 'over' | 'unknown'> {
+    // Sent together: one round trip.
+    const [job, state] = await Promise.all([this.queue.getJob(renderId), this.queue.getJobState(renderId)]);
+    if (!job || state === 'unknown') return 'unknown';
+    if (state === 'completed' || state === 'failed') return 'over';
+    const data = RenderJobDataSchema.safeParse(job.data);
+    if (!data.success) return 'over';
+    return { phase: data.data.phase, ...(data.data.lastPercent === undefined ? {} : { percent: data.data.lastPercent }) };
   }
 
   async counts(): Promise<Record<string, number>> {

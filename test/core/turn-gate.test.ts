@@ -45,7 +45,7 @@ describe('TurnGate', () => {
 
     const acquired = results.filter((r) => r.acquired);
     expect(acquired).toHaveLength(1);
-    const positions = results.flatMap((r, i) => (r.acquired ? [] : [{ position: r.position, text: `m${i}` }]));
+    const positions = results.flatMap((r, i) => ('position' in r ? [{ position: r.position, text: `m${i}` }] : []));
     expect(positions.map((p) => p.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
 
     const holder = acquired[0];

@@ -102,6 +102,7 @@ function rig(answer: (file: Received) => Error | undefined = () => undefined) {
     },
     documentMaxChars: 1000,
     withProject: (_conv, work) => work(record),
+    allowUploads: () => Promise.resolve(true),
     errorText: async (_conv, error, fileName) => errorAnswer(error, 'en', { webUrl: 'https://nemovideo.example', anonymous: false, fileName }),
     voiceNotes: { tmpDir: work },
   };

@@ -41,6 +41,8 @@ interface Person {
   /** Sends a follow-up while the first generation runs. */
   followUp: boolean;
   state: 'waiting' | 'chatting' | 'exporting';
+  /** The second export went out (after the first video: a project renders one at a time). */
+  exportedAgain?: boolean;
 }
 
 interface KillRecord {
@@ -148,12 +150,17 @@ describe('chaos through Telegram: SIGKILLed bot and worker processes, a Redis re
 
       /**
        * One step of every person: arrive and ask for a video; maybe add a title while it is made;
-       * once every message has its outcome, export twice, or ask again when nothing came of it.
+       * once every message has its outcome, export, or ask again when nothing came of it; once the
+       * video came, export again (a second export while the first renders would only get its progress).
        */
       const drive = (): void => {
         const now = Date.now() - began;
         for (const p of people) {
           if (p.state === 'waiting' && now >= p.arrivesAt) ask(p);
+          if (p.state === 'exporting' && !p.exportedAgain && videosOf(p.chat).length >= 1) {
+            fakeTg.say(p.chat, p.user, { text: 'export' });
+            p.exportedAgain = true;
+          }
           if (p.state !== 'chatting') continue;
           if (p.followUp && p.texts.length === 1 && byChat(p.chat).some((m) => m.history.includes('Working on it…'))) {
             tell(p, `Add the title "Harbour ${p.index}" to it`);
@@ -161,7 +168,6 @@ describe('chaos through Telegram: SIGKILLed bot and worker processes, a Redis re
           if (outcomes(p.chat).length < p.texts.length) continue;
           if (successes(p.chat).length > 0) {
             fakeTg.say(p.chat, p.user, { text: '/export' });
-            fakeTg.say(p.chat, p.user, { text: 'export' });
             p.state = 'exporting';
           } else if (p.prompts < MAX_PROMPTS) {
             ask(p);
