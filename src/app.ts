@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { AccessPolicy } from './core/access-policy.js';
 import { credentialsFor } from './core/credentials.js';
 import { DailyQuota } from './core/daily-quota.js';
+import { DocumentPool } from './core/document-pool.js';
 import { TokenCipher } from './core/token-cipher.js';
 import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
@@ -83,6 +84,8 @@ export function createApp(options: AppOptions): App {
     quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders }, prefix),
     usage: new UsageStats(redis, prefix),
     cipher,
+    // Parses in worker threads, a few at a time per process, each bounded in time and memory.
+    documents: new DocumentPool(),
     outboxes,
     logger,
     metrics,

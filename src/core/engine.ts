@@ -13,6 +13,7 @@ import { AnonymousTokenRefusedError, credentialsFor } from './credentials.js';
 import type { DailyQuota, QuotaKind } from './daily-quota.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
+import type { DocumentParser } from './documents.js';
 import { errorReply } from './error-reply.js';
 import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
@@ -73,6 +74,8 @@ export interface EngineDeps {
   access: AccessPolicy;
   quota: DailyQuota;
   usage: UsageStats;
+  /** Parses .pdf and .docx off the event loop; absent: the process's shared pool. */
+  documents?: DocumentParser | undefined;
   /** Seals personal tokens (`/login`); absent: `/login` is disabled. */
   cipher?: TokenCipher | undefined;
   outboxes: Partial<Record<Platform, Outbox>>;
@@ -113,6 +116,8 @@ export class Engine implements MessageHandler {
     this.uploadContext = {
       api: deps.api,
       documentMaxChars: deps.settings.documentMaxChars,
+      maxRelayChars: deps.settings.maxMessageChars,
+      documents: deps.documents,
       voiceSlots: pLimit(VOICE_CONVERSIONS_AT_ONCE),
       withProject: (conv, work) => this.withProject(conv, work),
       errorText: (conv, error, fileName) => this.errorText(conv, error, fileName),
