@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import pLimit from 'p-limit';
 import { z } from 'zod';
 import type { ParsedText } from './document-parsers.js';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './docx-zip-check.js';
@@ -46,22 +45,41 @@ const WORKER_URL = new URL(FROM_SOURCE ? './document-worker.ts' : './document-wo
  * spends a thread's time and bounded heap, never the event loop that serves everyone else.
  */
 export class DocumentPool implements DocumentParser {
-  private readonly slots: ReturnType<typeof pLimit>;
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
 
-  constructor(readonly limits: DocumentPoolLimits = DEFAULT_DOCUMENT_POOL_LIMITS) {
-    this.slots = pLimit(limits.concurrency);
-  }
+  constructor(readonly limits: DocumentPoolLimits = DEFAULT_DOCUMENT_POOL_LIMITS) {}
 
   /** Parses running and waiting now. */
   get load(): { active: number; queued: number } {
-    return { active: this.slots.activeCount, queued: this.slots.pendingCount };
+    return { active: this.running, queued: this.waiting.length };
   }
 
-  parse(kind: 'pdf' | 'docx', bytes: Buffer, maxRawChars: number): Promise<ParsedText> {
-    if (this.slots.pendingCount >= this.limits.maxQueued) {
+  async parse(kind: 'pdf' | 'docx', bytes: Buffer, maxRawChars: number): Promise<ParsedText> {
+    await this.acquire();
+    try {
+      return await this.inThread(kind, bytes, maxRawChars);
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (this.running < this.limits.concurrency) {
+      this.running += 1;
+      return Promise.resolve();
+    }
+    if (this.waiting.length >= this.limits.maxQueued) {
       return Promise.reject(new DocumentError('document_busy', `${this.limits.maxQueued} documents are already waiting`));
     }
-    return this.slots(() => this.inThread(kind, bytes, maxRawChars));
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** The slot goes straight to the next in line, so `running` never dips while some wait. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running -= 1;
   }
 
   private inThread(kind: 'pdf' | 'docx', bytes: Buffer, maxRawChars: number): Promise<ParsedText> {
