@@ -4,7 +4,7 @@ import type { Config } from './config.js';
 import { AccessPolicy } from './core/access-policy.js';
 import { credentialsFor } from './core/credentials.js';
 import { DailyQuota } from './core/daily-quota.js';
-import { DocumentPool } from './core/document-pool.js';
+import { DocumentPool, type DocumentParser } from './core/document-pool.js';
 import { TokenCipher } from './core/token-cipher.js';
 import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
@@ -34,6 +34,8 @@ export interface AppOptions {
   prefix?: string;
   /** The process's metrics registry; a fresh one by default. */
   metrics?: Metrics;
+  /** Where documents are parsed; a pool with the default limits by default. */
+  documents?: DocumentParser;
 }
 
 export interface App {
@@ -85,7 +87,7 @@ export function createApp(options: AppOptions): App {
     usage: new UsageStats(redis, prefix),
     cipher,
     // Parses in worker threads, a few at a time per process, each bounded in time and memory.
-    documents: new DocumentPool(),
+    documents: options.documents ?? new DocumentPool(),
     outboxes,
     logger,
     metrics,
