@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface MainThreadReading<T> {
   outcome: { ok: true; value: T } | { ok: false; error: unknown };
-  /** The event loop's delay while `work` ran, in ms. */
+  /** The event loop's delay while `work` ran, in ms (the 10 ms sampling period included: it errs high). */
   lagP99Ms: number;
   lagMaxMs: number;
   /** The process's peak RSS while `work` ran, over its RSS before, in bytes. */
