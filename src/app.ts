@@ -58,6 +58,8 @@ export function createApp(options: AppOptions): App {
   const { config, logger, outboxes } = options;
   const prefix = options.prefix ?? 'nvb';
   const metrics = options.metrics ?? createMetrics();
+  // Parses in worker threads, a few at a time per process, each bounded in time and memory.
+  const documents = options.documents ?? new DocumentPool();
   const nemo = new NemoClient({
     baseUrl: config.nemoApiUrl,
     source: SKILL_SOURCE,
@@ -86,8 +88,7 @@ export function createApp(options: AppOptions): App {
     quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders }, prefix),
     usage: new UsageStats(redis, prefix),
     cipher,
-    // Parses in worker threads, a few at a time per process, each bounded in time and memory.
-    documents: options.documents ?? new DocumentPool(),
+    documents,
     outboxes,
     logger,
     metrics,
@@ -141,6 +142,8 @@ export function createApp(options: AppOptions): App {
     async close() {
       // Turns get the shutdown deadline to finish; the rest stay journaled for the next start.
       await engine.stop(config.shutdownTimeoutMs);
+      // A parse still running past the deadline would keep its thread, and the process, alive.
+      await documents.close?.();
       await worker?.close();
       await renders.close();
       await nemo.close();

@@ -29,6 +29,8 @@ export const DEFAULT_DOCUMENT_POOL_LIMITS: DocumentPoolLimits = {
 /** Reads the text of a .pdf or .docx somewhere other than the event loop. */
 export interface DocumentParser {
   parse(kind: 'pdf' | 'docx', bytes: Buffer, maxRawChars: number): Promise<ParsedText>;
+  /** Ends the parses in progress (at shutdown). */
+  close?(): Promise<void>;
 }
 
 const Outcome = z.union([
@@ -47,6 +49,8 @@ const WORKER_URL = new URL(FROM_SOURCE ? './document-worker.ts' : './document-wo
 export class DocumentPool implements DocumentParser {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
+  private readonly threads = new Set<Worker>();
+  private closed = false;
 
   constructor(readonly limits: DocumentPoolLimits = DEFAULT_DOCUMENT_POOL_LIMITS) {}
 
@@ -64,7 +68,14 @@ export class DocumentPool implements DocumentParser {
     }
   }
 
+  /** Stops every parse (each is refused as busy: the process is going away) and takes no more. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.threads].map((thread) => thread.terminate().catch(() => undefined)));
+  }
+
   private acquire(): Promise<void> {
+    if (this.closed) return Promise.reject(new DocumentError('document_busy', 'the process is stopping'));
     if (this.running < this.limits.concurrency) {
       this.running += 1;
       return Promise.resolve();
@@ -83,6 +94,7 @@ export class DocumentPool implements DocumentParser {
   }
 
   private inThread(kind: 'pdf' | 'docx', bytes: Buffer, maxRawChars: number): Promise<ParsedText> {
+    if (this.closed) return Promise.reject(new DocumentError('document_busy', 'the process is stopping'));
     // A copy the thread owns: a Buffer may be a slice of a shared pool, which cannot be transferred.
     const own = new Uint8Array(bytes);
     const job = { kind, bytes: own, limits: { maxRawChars, maxPdfPages: this.limits.maxPdfPages, zip: this.limits.zip } };
@@ -92,10 +104,12 @@ export class DocumentPool implements DocumentParser {
         maxYoungGenerationSizeMb: 16,
         stackSizeMb: 4,
       });
+      this.threads.add(worker);
       let settled = false;
       const finish = (outcome: ParsedText | DocumentError) => {
         if (settled) return;
         settled = true;
+        this.threads.delete(worker);
         clearTimeout(timer);
         void worker.terminate().catch(() => undefined);
         if (outcome instanceof DocumentError) reject(outcome);
@@ -115,7 +129,9 @@ export class DocumentPool implements DocumentParser {
             : new DocumentError('document_unreadable', 'the parser failed', { cause: error }),
         );
       });
-      worker.once('exit', () => finish(new DocumentError('document_unreadable', 'the parser stopped without an answer')));
+      worker.once('exit', () =>
+        finish(this.closed ? new DocumentError('document_busy', 'the process is stopping') : new DocumentError('document_unreadable', 'the parser stopped without an answer')),
+      );
     });
   }
 }

@@ -7,6 +7,7 @@ import { errorReply } from '../../src/core/error-reply.js';
 import type { Attachment } from '../../src/core/types.js';
 import { docx, docxBomb, pdfBomb, plainPdf } from '../helpers/document-bombs.js';
 import { watchMainThread, type MainThreadReading } from '../helpers/main-thread-watch.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const MAX_CHARS = 12_000;
 const MB = 1024 * 1024;
@@ -159,6 +160,18 @@ describe('document bombs, parsed off the main thread', () => {
     expect(reply(third, 'en', 'doc3.pdf')).toBe('I\'m reading a lot of documents right now. Please send "doc3.pdf" again in a minute.');
     expect(await first).toEqual({ raw: 'Document 1', truncated: false });
     expect(await second).toEqual({ raw: 'Document 2', truncated: false });
+    expect(pool.load).toEqual({ active: 0, queued: 0 });
+  }, 60_000);
+
+  it('when the pool is closed during a parse (shutdown), then the thread is stopped at once and the parse and later ones are refused as busy', async () => {
+    const pool = new DocumentPool({ ...DEFAULT_DOCUMENT_POOL_LIMITS, maxPdfPages: 1_000, timeoutMs: 120_000 });
+    const parsing = pool.parse('pdf', pdfBomb(1000), 1000).catch((e: unknown) => e);
+    await waitFor(() => pool.load.active === 1, { message: 'the parse started' });
+    const started = performance.now();
+    await pool.close();
+    expect(((await parsing) as DocumentError).code).toBe('document_busy');
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(((await pool.parse('pdf', plainPdf(['late']), 1000).catch((e: unknown) => e)) as DocumentError).code).toBe('document_busy');
     expect(pool.load).toEqual({ active: 0, queued: 0 });
   }, 60_000);
 });
