@@ -3,6 +3,7 @@
  * `BENCH_QUICK=1` runs each one short (under 3 minutes in all, for CI) and still prints every
  * figure. Progress goes to stderr so that stdout is the table alone.
  */
+import { benchDocumentBombs } from './document-bombs.js';
 import { benchEngine } from './engine-overhead.js';
 import { gcAvailable, GC_COMMAND } from './lib/memory.js';
 import { benchPlan } from './lib/plan.js';
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     ...(await timedAll('relay memory and speed', () => benchRelay(plan))),
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
+    await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

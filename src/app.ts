@@ -6,6 +6,7 @@ import { credentialsFor } from './core/credentials.js';
 import { DailyQuota } from './core/daily-quota.js';
 import { ExportSlot } from './core/export-slot.js';
 import { FloodControl } from './core/flood-control.js';
+import { DocumentPool, type DocumentParser } from './core/document-pool.js';
 import { TokenCipher } from './core/token-cipher.js';
 import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
@@ -37,6 +38,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Wall clock of the message-rate windows; tests move it to the next window instead of waiting. */
   now?: () => number;
+  /** Where documents are parsed; a pool with the default limits by default. */
+  documents?: DocumentParser;
 }
 
 export interface App {
@@ -59,6 +62,8 @@ export function createApp(options: AppOptions): App {
   const { config, logger, outboxes } = options;
   const prefix = options.prefix ?? 'nvb';
   const metrics = options.metrics ?? createMetrics();
+  // Parses in worker threads, a few at a time per process, each bounded in time and memory.
+  const documents = options.documents ?? new DocumentPool();
   const nemo = new NemoClient({
     baseUrl: config.nemoApiUrl,
     source: SKILL_SOURCE,
@@ -89,6 +94,7 @@ export function createApp(options: AppOptions): App {
     quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders, uploads: config.userDailyUploads }, prefix),
     usage: new UsageStats(redis, prefix),
     cipher,
+    documents,
     outboxes,
     logger,
     metrics,
@@ -146,6 +152,8 @@ export function createApp(options: AppOptions): App {
     async close() {
       // Turns get the shutdown deadline to finish; the rest stay journaled for the next start.
       await engine.stop(config.shutdownTimeoutMs);
+      // A parse still running past the deadline would keep its thread, and the process, alive.
+      await documents.close?.();
       await worker?.close();
       await renders.close();
       await nemo.close();

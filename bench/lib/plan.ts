@@ -28,6 +28,12 @@ export interface BenchPlan {
   openTurns: { turns: number; keepAliveMs: number; holdMs: number; windowMs: number; rampTimeoutMs: number };
   /** Users each sending one chat turn, spread evenly over `spreadMs`; answers awaited up to `drainTimeoutMs` after the last. */
   load: { users: number; spreadMs: number; drainTimeoutMs: number };
+  /**
+   * Document bombs parsed by the pool: a PDF of `pdfPages` pages sharing one heavy content
+   * stream, read up to `maxPdfPages`; a .docx of `docxXmlMb` MB of XML. `inThreadPages` of the
+   * PDF are also parsed on the event loop, as before issue 11, for the stall they cost.
+   */
+  documents: { pdfPages: number; maxPdfPages: number; docxXmlMb: number; inThreadPages: number };
 }
 
 const QUICK: BenchPlan = {
@@ -40,6 +46,7 @@ const QUICK: BenchPlan = {
   relay: { sizesMiB: [10, 25, 50], speedRounds: 3, deliveryTimeoutMs: 60_000 },
   openTurns: { turns: 200, keepAliveMs: 1_000, holdMs: 10_000, windowMs: 3_000, rampTimeoutMs: 20_000 },
   load: { users: 100, spreadMs: 6_000, drainTimeoutMs: 60_000 },
+  documents: { pdfPages: 200, maxPdfPages: 10, docxXmlMb: 100, inThreadPages: 3 },
 };
 
 const FULL: BenchPlan = {
@@ -52,6 +59,7 @@ const FULL: BenchPlan = {
   relay: { sizesMiB: [10, 25, 50], speedRounds: 3, deliveryTimeoutMs: 120_000 },
   openTurns: { turns: 2_000, keepAliveMs: 1_000, holdMs: 40_000, windowMs: 10_000, rampTimeoutMs: 60_000 },
   load: { users: 1_000, spreadMs: 60_000, drainTimeoutMs: 180_000 },
+  documents: { pdfPages: 1_000, maxPdfPages: 50, docxXmlMb: 100, inThreadPages: 20 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

@@ -1,31 +1,34 @@
-import mammoth from 'mammoth';
-import { extractText, getDocumentProxy } from 'unpdf';
 import type { Readable } from 'node:stream';
+import { DocumentError } from './document-error.js';
+import { DocumentPool, type DocumentParser } from './document-pool.js';
 import type { Attachment } from './types.js';
+
+export { DocumentError, type DocumentErrorCode } from './document-error.js';
+export type { DocumentParser } from './document-pool.js';
 
 /** Documents larger than this are refused before a byte is read. */
 export const DOCUMENT_MAX_BYTES = 10 * 1024 * 1024;
 
 export type DocumentKind = 'txt' | 'md' | 'docx' | 'pdf';
 
-export type DocumentErrorCode = 'document_too_large' | 'document_unreadable';
-
-export class DocumentError extends Error {
-  constructor(
-    readonly code: DocumentErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DocumentError';
-  }
-}
-
 export interface DocumentText {
   text: string;
   /** The document had more text than `maxChars` (or than was read). */
   truncated: boolean;
+  /** A PDF had more pages than are read: how many were. */
+  pagesRead?: number | undefined;
 }
+
+let shared: DocumentPool | undefined;
+
+/** One pool per process for callers that pass none: its limits are per process. */
+export function sharedDocumentPool(): DocumentPool {
+  shared ??= new DocumentPool();
+  return shared;
+}
+
+// Normalizing collapses blank runs, so the parser reads a little more than is kept.
+const rawBudget = (maxChars: number) => maxChars * 2 + 1024;
 
 const KIND_BY_EXTENSION: Readonly<Record<string, DocumentKind>> = {
   txt: 'txt',
@@ -59,9 +62,10 @@ export function isDocument(file: Pick<Attachment, 'name' | 'mimeType'>): boolean
 /**
  * The text of a .txt, .md, .docx or .pdf attachment, normalized and cut at `maxChars`.
  * Plain text is streamed and reading stops past `maxChars * 4` bytes (the UTF-8 worst
- * case); .docx and .pdf need the whole file, which the 10 MB cap bounds.
+ * case); .docx and .pdf need the whole file, which the 10 MB cap bounds, and are parsed
+ * by `parser` off the event loop.
  */
-export async function readDocumentText(attachment: Attachment, maxChars: number): Promise<DocumentText> {
+export async function readDocumentText(attachment: Attachment, maxChars: number, parser: DocumentParser = sharedDocumentPool()): Promise<DocumentText> {
   const kind = documentKind(attachment);
   if (!kind) throw new DocumentError('document_unreadable', `${attachment.name} is not a .txt, .md, .docx or .pdf document`);
   if (attachment.size > DOCUMENT_MAX_BYTES) {
@@ -70,18 +74,25 @@ export async function readDocumentText(attachment: Attachment, maxChars: number)
 
   let raw: string;
   let cut = false;
+  let pagesRead: number | undefined;
   if (kind === 'txt' || kind === 'md') {
     const read = await readHead(await attachment.open(), maxChars * 4);
     raw = new TextDecoder('utf-8').decode(read.bytes);
     cut = read.cut;
   } else {
     const bytes = await readAll(await attachment.open(), attachment.name);
-    raw = kind === 'docx' ? await docxText(bytes, attachment.name) : await pdfText(bytes, attachment.name);
+    const parsed = await parser.parse(kind, bytes, rawBudget(maxChars)).catch((error: unknown) => {
+      throw named(error, attachment.name, kind);
+    });
+    raw = parsed.raw;
+    cut = parsed.truncated;
+    pagesRead = parsed.pagesRead;
   }
 
   const text = normalizeText(raw);
-  if (text.length <= maxChars) return { text, truncated: cut };
-  return { text: cutAt(text, maxChars), truncated: true };
+  const capped = pagesRead === undefined ? {} : { pagesRead };
+  if (text.length <= maxChars) return { text, truncated: cut, ...capped };
+  return { text: cutAt(text, maxChars), truncated: true, ...capped };
 }
 
 /** Control characters removed, runs of spaces collapsed, at most one blank line in a row. */
@@ -100,7 +111,7 @@ export function normalizeText(text: string): string {
 }
 
 /** At most `maxChars`, never splitting a surrogate pair. */
-function cutAt(text: string, maxChars: number): string {
+export function cutAt(text: string, maxChars: number): string {
   let end = maxChars;
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end -= 1;
@@ -147,24 +158,15 @@ async function readAll(stream: Readable, name: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function docxText(bytes: Buffer, name: string): Promise<string> {
-  try {
-    const result = await mammoth.extractRawText({ buffer: bytes });
-    return result.value;
-  } catch (error) {
-    throw new DocumentError('document_unreadable', `${name} could not be read as a Word document`, { cause: error });
-  }
-}
-
-async function pdfText(bytes: Buffer, name: string): Promise<string> {
-  let pdf: Awaited<ReturnType<typeof getDocumentProxy>> | undefined;
-  try {
-    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
-    const { text } = await extractText(pdf, { mergePages: true });
-    return text;
-  } catch (error) {
-    throw new DocumentError('document_unreadable', `${name} could not be read as a PDF`, { cause: error });
-  } finally {
-    await pdf?.loadingTask.destroy().catch(() => undefined);
-  }
+/** The parser's error, saying which file it is about (the reason stays in the cause, for logs). */
+function named(error: unknown, name: string, kind: 'pdf' | 'docx'): DocumentError {
+  const code = error instanceof DocumentError ? error.code : 'document_unreadable';
+  const what = kind === 'pdf' ? 'a PDF' : 'a Word document';
+  const message =
+    code === 'document_too_complex'
+      ? `${name} is too large or too complex to read as ${what}`
+      : code === 'document_busy'
+        ? `${name} waits behind too many documents`
+        : `${name} could not be read as ${what}`;
+  return new DocumentError(code, message, { cause: error });
 }

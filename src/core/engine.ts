@@ -17,6 +17,7 @@ import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
 import { errorAnswer } from './error-reply.js';
 import type { ReplyText } from './chat-reply.js';
+import type { DocumentParser } from './documents.js';
 import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
@@ -97,6 +98,8 @@ export interface EngineDeps {
   access: AccessPolicy;
   quota: DailyQuota;
   usage: UsageStats;
+  /** Parses .pdf and .docx off the event loop; absent: the process's shared pool. */
+  documents?: DocumentParser | undefined;
   /** Seals personal tokens (`/login`); absent: `/login` is disabled. */
   cipher?: TokenCipher | undefined;
   outboxes: Partial<Record<Platform, Outbox>>;
@@ -142,6 +145,8 @@ export class Engine implements MessageHandler {
     this.uploadContext = {
       api: deps.api,
       documentMaxChars: deps.settings.documentMaxChars,
+      maxRelayChars: deps.settings.maxMessageChars,
+      documents: deps.documents,
       voiceSlots: pLimit(VOICE_CONVERSIONS_AT_ONCE),
       withProject: (conv, work) => this.withProject(conv, work),
       errorText: (conv, error, fileName) => this.errorText(conv, error, fileName),

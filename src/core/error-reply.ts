@@ -44,9 +44,16 @@ export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContex
       : t(lang, 'unsupportedFile', { name, formats: acceptedFormatsText() });
   }
   if (error instanceof DocumentError) {
-    return error.code === 'document_too_large'
-      ? t(lang, 'fileTooLarge', { name, maxMb: 10 })
-      : t(lang, 'documentUnreadable', { name });
+    switch (error.code) {
+      case 'document_too_large':
+        return t(lang, 'fileTooLarge', { name, maxMb: 10 });
+      case 'document_too_complex':
+        return t(lang, 'documentTooComplex', { name });
+      case 'document_busy':
+        return t(lang, 'documentsBusy', { name });
+      default:
+        return t(lang, 'documentUnreadable', { name });
+    }
   }
   if (error instanceof VoiceNoteError) {
     // A broken download reads as it would for any other file.

@@ -4,7 +4,8 @@ import { checkUpload, isDocument, isMediaUrl } from '../nemo/formats.js';
 import type { NemoCredentials, UploadedFile, UploadSource } from '../nemo/types.js';
 import type { ReplyText } from './chat-reply.js';
 import type { Conversation } from './conversation.js';
-import { readDocumentText } from './documents.js';
+import { readDocumentText, type DocumentParser, type DocumentText } from './documents.js';
+import { documentBlock, fitDocuments } from './fit-documents.js';
 import { t } from './i18n.js';
 import type { SessionRecord } from './session-store.js';
 import type { Attachment } from './types.js';
@@ -15,6 +16,10 @@ export interface UploadContext {
     uploadUrls(cred: NemoCredentials, sessionId: string, urls: string[]): Promise<UploadedFile[]>;
   };
   documentMaxChars: number;
+  /** What one turn may relay at most: the words and every document's text together. */
+  maxRelayChars?: number | undefined;
+  /** Parses .pdf and .docx off the event loop (default: the process's shared pool). */
+  documents?: DocumentParser | undefined;
   withProject<T>(conv: Conversation, work: (record: SessionRecord) => Promise<T>): Promise<T>;
   /** The answer to a failed file; it may hold a registration link for the person alone. */
   errorText(conv: Conversation, error: unknown, fileName?: string): Promise<ReplyText>;
@@ -42,7 +47,7 @@ export function mediaLinksIn(text: string): string[] {
  */
 export async function receiveUploads(ctx: UploadContext, conv: Conversation, attachments: Attachment[], text: string): Promise<string> {
   const { lang, reply } = conv;
-  const documents: string[] = [];
+  const documents: Array<DocumentText & { name: string }> = [];
   const uploaded: string[] = [];
   let failed = false;
   // After one refusal of the daily upload limit the rest of the message is not uploaded, silently.
@@ -52,9 +57,8 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
     let cleanup: (() => Promise<void>) | undefined;
     try {
       if (isDocument(attachment.name, attachment.mimeType)) {
-        const doc = await readDocumentText(attachment, ctx.documentMaxChars);
-        if (doc.truncated) await reply.send(t(lang, 'documentTruncated', { name: attachment.name, chars: ctx.documentMaxChars }));
-        documents.push(`[${attachment.name}]\n${doc.text}`);
+        const doc = await readDocumentText(attachment, ctx.documentMaxChars, ctx.documents);
+        documents.push({ ...doc, name: attachment.name });
         continue;
       }
       let file = attachment;
@@ -119,7 +123,8 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
   // Words sent with files are about those files: when none of them arrived, they are not
   // relayed alone (the agent would act on a caption without its video).
   if (attachments.length > 0 && !filesArrived) words = '';
-  const relay = [words, ...documents].filter((part) => part.trim().length > 0).join('\n\n');
+  const blocks = await fitTurnDocuments(ctx, conv, documents, words);
+  const relay = [words, ...blocks].filter((part) => part.trim().length > 0).join('\n\n');
   if (uploaded.length > 0) {
     const done = t(lang, 'uploaded', { names: uploaded.join(', ') });
     if (relay) await reply.send(done);
@@ -127,6 +132,32 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
   }
   if (!relay && uploaded.length === 0 && !failed) await reply.send(t(lang, 'uploadUsage'));
   return relay;
+}
+
+/**
+ * The documents' blocks, cut so that the turn stays within the message limit (an album of
+ * long documents would pass it otherwise), each cut or capped one said so once.
+ */
+async function fitTurnDocuments(ctx: UploadContext, conv: Conversation, documents: Array<DocumentText & { name: string }>, words: string): Promise<string[]> {
+  const { lang, reply } = conv;
+  const budget = ctx.maxRelayChars === undefined ? Number.POSITIVE_INFINITY : ctx.maxRelayChars - words.length;
+  const fitted = fitDocuments(documents, budget);
+  const blocks: string[] = [];
+  for (const [index, doc] of fitted.entries()) {
+    const read = documents[index];
+    if (doc.text.length === 0 && doc.dropped > 0) {
+      await reply.send(t(lang, 'documentLeftOut', { name: doc.name }));
+      continue;
+    }
+    if (doc.dropped > 0 || read?.truncated) {
+      const pages = doc.dropped === 0 ? read?.pagesRead : undefined;
+      await reply.send(
+        pages === undefined ? t(lang, 'documentTruncated', { name: doc.name, chars: doc.text.length }) : t(lang, 'documentPagesRead', { name: doc.name, pages }),
+      );
+    }
+    blocks.push(documentBlock(doc));
+  }
+  return blocks;
 }
 
 function fileNameOf(url: string): string {

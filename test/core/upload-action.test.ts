@@ -229,3 +229,36 @@ describe('receiveUploads when a file cannot be fetched from the platform', () =>
     expect(r.received.map((f) => f.name)).toEqual(['song.mp3']);
   });
 });
+
+describe('receiveUploads with many documents in one message', () => {
+  it('when an album brings ten 12,000-character documents, then the relayed text stays within the message limit and each cut document is named', async () => {
+    const r = rig();
+    r.ctx.documentMaxChars = 12_000;
+    r.ctx.maxRelayChars = 10_000;
+    const docs = Array.from({ length: 10 }, (_, i) => file(`chapter-${i}.txt`, 'text/plain', Buffer.from(`Chapter ${i}. ${'word '.repeat(2_400)}`.slice(0, 12_000))));
+    const words = 'make a trailer from these chapters';
+
+    const relay = await receiveUploads(r.ctx, r.conv, docs, words);
+
+    expect(relay.length).toBeLessThanOrEqual(10_000);
+    expect(relay.startsWith(words)).toBe(true);
+    for (let i = 0; i < 10; i++) expect(relay).toContain(`[chapter-${i}.txt]\nChapter ${i}.`);
+    const notices = r.said.filter((line) => /is long, so I used its first \d+ characters/.test(line));
+    expect(notices).toHaveLength(10);
+    // Each notice gives what was really kept: a tenth of the limit or so, not DOCUMENT_MAX_CHARS.
+    for (const notice of notices) {
+      const kept = Number(/first (\d+) characters/.exec(notice)?.[1]);
+      expect(kept).toBeGreaterThan(900);
+      expect(kept).toBeLessThan(1_000);
+    }
+    expect(r.received).toEqual([]);
+  });
+
+  it('when the words alone fill the message, then the documents are left out with a reply that says so', async () => {
+    const r = rig();
+    r.ctx.maxRelayChars = 100;
+    const relay = await receiveUploads(r.ctx, r.conv, [file('notes.txt', 'text/plain', Buffer.from('some notes'))], 'w'.repeat(100));
+    expect(relay).toBe('w'.repeat(100));
+    expect(r.said).toContain('"notes.txt" didn\'t fit in this message with the rest, so I left it out. Send it on its own to use it.');
+  });
+});

@@ -11,6 +11,7 @@ import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
 import { createApp, type App } from '../../src/app.js';
 import { Inbox } from '../../src/core/inbox.js';
+import type { DocumentParser } from '../../src/core/document-pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { FAST_ENV } from '../e2e/console-harness.js';
@@ -36,6 +37,8 @@ export interface TelegramRigOptions {
   worker?: boolean;
   /** A redis-server of the test's own (for a test that changes server settings); default the shared one. */
   redisUrl?: string;
+  /** Where the engine parses documents (a pool with limits of the test's own). */
+  documents?: DocumentParser;
 }
 
 export interface TelegramRig {
@@ -96,7 +99,7 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
     pacing: options.pacing ?? TEST_PACING,
     chatActionIntervalMs: 50,
   });
-  const app = createApp({ config, redisUrl, logger, outboxes: { telegram: outbox }, worker: options.worker ?? true, prefix });
+  const app = createApp({ config, redisUrl, logger, outboxes: { telegram: outbox }, worker: options.worker ?? true, prefix, ...(options.documents ? { documents: options.documents } : {}) });
 
   // Webhook mode: the bot's listener mounted on a server of ours, as the lead's HTTP server would.
   let listener: RequestListener | undefined;
