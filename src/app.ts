@@ -43,7 +43,8 @@ export interface App {
   /** Present when this process runs the render worker. */
   worker: RenderWorkerHandle | undefined;
   metrics: Metrics;
-  close(): Promise<void>;
+  /** Running turns get `turnDeadlineMs` (SHUTDOWN_TIMEOUT_MS by default) to finish, then stay journaled. */
+  close(turnDeadlineMs?: number): Promise<void>;
 }
 
 // A turn lock outlives a crashed holder by at most this long; a live holder extends it every 10 s.
@@ -133,9 +134,9 @@ export function createApp(options: AppOptions): App {
     renders,
     worker,
     metrics,
-    async close() {
+    async close(turnDeadlineMs = config.shutdownTimeoutMs) {
       // Turns get the shutdown deadline to finish; the rest stay journaled for the next start.
-      await engine.stop(config.shutdownTimeoutMs);
+      await engine.stop(turnDeadlineMs);
       await worker?.close();
       await renders.close();
       await nemo.close();

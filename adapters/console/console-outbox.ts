@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ChatAddress, Outbox, SendOptions, VideoFile } from '../../src/core/types.js';
+import { consoleTexts, languageOfText } from './texts.js';
 
 const MARKER = 'bot › ';
 const INDENT = ' '.repeat(MARKER.length);
@@ -45,10 +46,10 @@ export class ConsoleOutbox implements Outbox {
     // The pid keeps ids from two processes sharing one terminal from colliding.
     const id = `${process.pid}.${this.nextId++}`;
     this.lastText.set(id, text);
-    let block = format(text);
+    let block = botBlock(text);
     const buttons = options?.buttons ?? [];
     if (buttons.length > 0) {
-      block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  (type the word)\n`;
+      block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  ${consoleTexts(languageOfText(text)).buttons}\n`;
     }
     this.output.write(block);
     return id;
@@ -58,7 +59,7 @@ export class ConsoleOutbox implements Outbox {
     // Lines were likely written since, so the edit is printed again rather than rewritten.
     if (this.lastText.get(messageId) === text) return;
     this.lastText.set(messageId, text);
-    this.output.write(format(text));
+    this.output.write(botBlock(text));
   }
 
   async sendVideo(_to: ChatAddress, video: VideoFile): Promise<void> {
@@ -85,7 +86,7 @@ export class ConsoleOutbox implements Outbox {
       await rm(tempPath, { force: true });
       throw error;
     }
-    this.output.write(format(video.caption ? `${video.caption}\n${finalPath}` : finalPath));
+    this.output.write(botBlock(video.caption ? `${video.caption}\n${finalPath}` : finalPath));
   }
 
   maxUploadBytes(_to: ChatAddress): number {
@@ -93,7 +94,8 @@ export class ConsoleOutbox implements Outbox {
   }
 }
 
-function format(text: string): string {
+/** A reply as printed: `bot › ` before its first line, its other lines indented under it. */
+export function botBlock(text: string): string {
   const [first = '', ...rest] = text.replace(/\r\n?/g, '\n').split('\n');
   return [MARKER + first, ...rest.map((line) => (line ? INDENT + line : ''))].join('\n') + '\n';
 }
