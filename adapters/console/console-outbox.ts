@@ -5,10 +5,18 @@ import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ChatAddress, Outbox, SendOptions, VideoFile } from '../../src/core/types.js';
+import { t } from '../../src/core/i18n.js';
+import type { Language } from '../../src/core/types.js';
 import { consoleTexts, languageOfText } from './texts.js';
 
 const MARKER = 'bot › ';
 const INDENT = ' '.repeat(MARKER.length);
+const LANGUAGES: Language[] = ['en', 'zh'];
+// A progress message's closing states. Where a platform edits in place they tidy the status;
+// printed anew in a terminal they only repeat what the answer or the video right beside them says.
+const CLOSING_STATES = new Set(
+  LANGUAGES.flatMap((lang) => [t(lang, 'doneTurn'), t(lang, 'doneGenerated'), t(lang, 'videoReadyNoLink'), t(lang, 'videoSentAsLink')]),
+);
 
 /** The stream ended before the announced size: the delivery must be retried, not kept. */
 export class IncompleteVideoError extends Error {
@@ -59,6 +67,7 @@ export class ConsoleOutbox implements Outbox {
     // Lines were likely written since, so the edit is printed again rather than rewritten.
     if (this.lastText.get(messageId) === text) return;
     this.lastText.set(messageId, text);
+    if (CLOSING_STATES.has(text)) return;
     this.output.write(botBlock(text));
   }
 

@@ -54,7 +54,7 @@ describe('Discord bot, end to end', () => {
     expect(video.files[0]?.bytes.equals(FIXTURE_MP4)).toBe(true);
     expect(video.content).toMatch(/Video ready\. Project: .*workspace\/claim\?ct=/);
     const progress = r.discord.message(exportPress.originalMessageId ?? '');
-    expect(progress?.history[0]).toMatch(/Rendering, about 30 s/);
+    expect(progress?.history[0]).toMatch(/Rendering… I'll post the progress/);
     await waitFor(() => progress?.content === 'Video ready.', { message: 'the progress message ends with "Video ready."' });
     expect(progress?.history.some((text) => /Rendering… \d+ %/.test(text))).toBe(true);
     expect(videoMessages(r, r.discord.channelId)).toHaveLength(1);
@@ -216,7 +216,7 @@ describe('Discord bot, end to end', () => {
     // The bot stopped using the token before Discord would have refused it.
     expect(r.discord.expiredTokenUses).toEqual([]);
     const original = r.discord.message(exportPress.originalMessageId ?? '');
-    expect(original?.history[0]).toMatch(/Rendering, about 30 s/);
+    expect(original?.history[0]).toMatch(/Rendering… I'll post the progress/);
     expect(original?.content).not.toBe('Video ready.');
     // One successor message in the channel carried the rest of the progress, edited in place.
     const successors = r.discord.messages(r.discord.channelId).filter((m) => m.via === 'bot' && m.nonce === `e${original?.id ?? ''}`);
