@@ -35,10 +35,13 @@ export function buildOutboxes(
     output: NodeJS.WritableStream;
     /** Told of every 429 a platform answers (the metric). */
     onRateLimited?: (platform: Platform) => void;
+    /** The terminal chat's log file: its network failures point there. */
+    consoleLogFile?: string;
   },
 ): Outboxes {
+  const network = deps.consoleLogFile ? { service: serviceName(config.nemoApiUrl), logFile: deps.consoleLogFile } : undefined;
   const byPlatform: Partial<Record<Platform, Outbox>> = {
-    console: new ConsoleOutbox({ output: deps.output, videoDir: config.videoDir }),
+    console: new ConsoleOutbox({ output: deps.output, videoDir: config.videoDir, ...(network ? { network } : {}) }),
   };
   const closers: Array<() => void> = [];
   if (config.telegramBotToken) {
@@ -69,6 +72,12 @@ export function buildOutboxes(
       for (const close of closers) close();
     },
   };
+}
+
+/** NEMO_API_URL as shown to a user: scheme and host, never a path, query or password. */
+export function serviceName(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  return `${url.protocol}//${url.host}`;
 }
 
 export interface Adapters {

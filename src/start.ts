@@ -11,13 +11,14 @@ import { isRedisReady } from './ops/redis-ready.js';
 import { checkRedisReachable, RedisUnreachableError } from './ops/redis-reachable.js';
 import { onShutdown } from './ops/shutdown.js';
 import { isWorkerConsuming } from './ops/worker-liveness.js';
-import { buildOutboxes, startAdapters, type Adapters } from './platforms.js';
+import { buildOutboxes, serviceName, startAdapters, type Adapters } from './platforms.js';
 import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 import { VERSION } from './version.js';
 
 type Mode = 'all' | 'bot' | 'worker' | 'console';
 const MODES: readonly Mode[] = ['all', 'bot', 'worker', 'console'];
 const DATA_DIR = '.data';
+const CONSOLE_LOG = `${DATA_DIR}/console.log`;
 const RECOVERY_SWEEP_MS = 15_000;
 // Closing the worker and Redis after the turns' own deadline.
 const SHUTDOWN_MARGIN_MS = 5_000;
@@ -63,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
   );
   const logger =
     mode === 'console'
-      ? createLogger({ level: config.logLevel, secrets, destination: createWriteStream(`${DATA_DIR}/console.log`, { flags: 'a' }) })
+      ? createLogger({ level: config.logLevel, secrets, destination: createWriteStream(CONSOLE_LOG, { flags: 'a' }) })
       : createLogger({ level: config.logLevel, secrets });
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
 
@@ -98,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
     prefix: config.redisPrefix,
     logger,
     output: screen ?? process.stdout,
+    ...(mode === 'console' ? { consoleLogFile: resolve(CONSOLE_LOG) } : {}),
     onRateLimited: (platform) => metrics.platform429.inc({ platform }),
   });
   const app = createApp({
@@ -170,7 +172,13 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (mode === 'console') {
-    const chat = startConsoleChat({ input: process.stdin, output: process.stdout, handler: app.engine, screen });
+    const chat = startConsoleChat({
+      input: process.stdin,
+      output: process.stdout,
+      handler: app.engine,
+      screen,
+      service: serviceName(config.nemoApiUrl),
+    });
     const { interrupted } = await chat.closed;
     if (interrupted) turnDeadlineMs = 0;
     shutdown.trigger(interrupted ? 'chat interrupted' : 'chat closed');

@@ -21,6 +21,10 @@ export interface ConsoleChatOptions {
   prompt?: boolean;
   /** The output the outbox writes to as well, so that replies land above the prompt. */
   screen?: ConsoleScreen;
+  /** The video service as named to the user (scheme and host), for the "still waiting" notice. */
+  service?: string;
+  /** Silence after a message this long brings the notice (default 5 s). */
+  waitNoticeMs?: number;
 }
 
 export interface ConsoleChat {
@@ -33,6 +37,7 @@ export interface ConsoleChat {
 }
 
 const CHAT_ID = 'terminal';
+const WAIT_NOTICE_MS = 5_000;
 
 export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const { input, output, handler } = options;
@@ -67,12 +72,23 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const turns = new Set<Promise<void>>();
 
   const startTurn = (message: IncomingMessage): void => {
+    // A service that accepts and never answers would leave the person with nothing to read.
+    const service = options.service;
+    const writesBefore = screen?.writes;
+    const notice =
+      screen && service
+        ? setTimeout(() => {
+            if (screen.writes === writesBefore && !ending) say(texts.waiting(service));
+          }, options.waitNoticeMs ?? WAIT_NOTICE_MS)
+        : undefined;
+    notice?.unref();
     const turn = Promise.resolve()
       .then(() => handler.handle(message))
       .catch((error: unknown) => {
         say(texts.failed(error instanceof Error ? error.message : String(error)));
       })
       .finally(() => {
+        clearTimeout(notice);
         turns.delete(turn);
         prompt();
       });

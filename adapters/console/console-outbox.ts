@@ -14,6 +14,7 @@ const INDENT = ' '.repeat(MARKER.length);
 const LANGUAGES: Language[] = ['en', 'zh'];
 // A progress message's closing states. Where a platform edits in place they tidy the status;
 // printed anew in a terminal they only repeat what the answer or the video right beside them says.
+const NETWORK_ERRORS = new Set(LANGUAGES.map((lang) => t(lang, 'networkError')));
 const CLOSING_STATES = new Set(
   LANGUAGES.flatMap((lang) => [t(lang, 'doneTurn'), t(lang, 'doneGenerated'), t(lang, 'videoReadyNoLink'), t(lang, 'videoSentAsLink')]),
 );
@@ -31,6 +32,11 @@ export interface ConsoleOutboxOptions {
   output: NodeJS.WritableStream;
   /** Where finished videos are saved (created when missing). */
   videoDir: string;
+  /**
+   * What "I can't reach the video service" gets added in a terminal, whose user runs the bot
+   * too: the service tried (host only) and the log file with the cause.
+   */
+  network?: { service: string; logFile: string };
 }
 
 /**
@@ -44,17 +50,24 @@ export class ConsoleOutbox implements Outbox {
   private readonly videoDir: string;
   private nextId = 1;
   private readonly lastText = new Map<string, string>();
+  private readonly network: ConsoleOutboxOptions['network'];
 
   constructor(options: ConsoleOutboxOptions) {
     this.output = options.output;
     this.videoDir = resolve(options.videoDir);
+    this.network = options.network;
+  }
+
+  private withNotes(text: string): string {
+    if (!this.network || !NETWORK_ERRORS.has(text)) return text;
+    return `${text}\n${consoleTexts(languageOfText(text)).networkNote(this.network.service, this.network.logFile)}`;
   }
 
   async sendText(_to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     // The pid keeps ids from two processes sharing one terminal from colliding.
     const id = `${process.pid}.${this.nextId++}`;
     this.lastText.set(id, text);
-    let block = botBlock(text);
+    let block = botBlock(this.withNotes(text));
     const buttons = options?.buttons ?? [];
     if (buttons.length > 0) {
       block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  ${consoleTexts(languageOfText(text)).buttons}\n`;
@@ -68,7 +81,7 @@ export class ConsoleOutbox implements Outbox {
     if (this.lastText.get(messageId) === text) return;
     this.lastText.set(messageId, text);
     if (CLOSING_STATES.has(text)) return;
-    this.output.write(botBlock(text));
+    this.output.write(botBlock(this.withNotes(text)));
   }
 
   async sendVideo(_to: ChatAddress, video: VideoFile): Promise<void> {

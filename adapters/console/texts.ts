@@ -15,6 +15,8 @@ const en = {
   cannotRead: (path: string, code: string) => `Cannot read ${path} (${code})`,
   failed: (why: string) => `That message failed: ${why}`,
   buttons: '(type the word)',
+  waiting: (service: string) => `Still waiting for an answer from ${service}…`,
+  networkNote: (service: string, log: string) => `Tried ${service} (NEMO_API_URL); the cause is in ${log}.`,
 };
 
 const zh: typeof en = {
@@ -27,6 +29,8 @@ const zh: typeof en = {
   cannotRead: (path, code) => `无法读取 ${path}（${code}）`,
   failed: (why) => `这条消息失败了：${why}`,
   buttons: '（输入按钮上的词）',
+  waiting: (service) => `仍在等待 ${service} 的回答…`,
+  networkNote: (service, log) => `尝试连接的是 ${service}（NEMO_API_URL）；原因见 ${log}。`,
 };
 
 export type ConsoleTexts = typeof en;
