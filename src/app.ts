@@ -33,6 +33,8 @@ export interface AppOptions {
   prefix?: string;
   /** The process's metrics registry; a fresh one by default. */
   metrics?: Metrics;
+  /** A NemoVideo request has had no answer for a few seconds (the terminal chat tells its user). */
+  onSlowNemoAnswer?: (endpoint: string) => void;
 }
 
 export interface App {
@@ -65,6 +67,7 @@ export function createApp(options: AppOptions): App {
     requestTimeoutMs: config.nemoRequestTimeoutMs,
     logger: logger.child({ component: 'nemo' }),
     onError: (error) => metrics.nemoErrors.inc({ code: errorLabel(error) }),
+    ...(options.onSlowNemoAnswer ? { onSlowAnswer: options.onSlowNemoAnswer } : {}),
   });
   const ownsRedis = options.redis === undefined;
   const redis = options.redis ?? connectRedis(options.redisUrl, logger);

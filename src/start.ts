@@ -102,7 +102,10 @@ async function main(argv: string[]): Promise<void> {
     ...(mode === 'console' ? { consoleLogFile: resolve(CONSOLE_LOG) } : {}),
     onRateLimited: (platform) => metrics.platform429.inc({ platform }),
   });
+  // Set once the terminal chat runs: a slow NemoVideo answer is then said, not silence.
+  let onSlowNemoAnswer: (() => void) | undefined;
   const app = createApp({
+    ...(mode === 'console' ? { onSlowNemoAnswer: () => onSlowNemoAnswer?.() } : {}),
     config,
     redisUrl: privateRedis.url,
     redis,
@@ -179,6 +182,7 @@ async function main(argv: string[]): Promise<void> {
       screen,
       service: serviceName(config.nemoApiUrl),
     });
+    onSlowNemoAnswer = () => chat.waiting();
     const { interrupted } = await chat.closed;
     if (interrupted) turnDeadlineMs = 0;
     shutdown.trigger(interrupted ? 'chat interrupted' : 'chat closed');

@@ -23,8 +23,6 @@ export interface ConsoleChatOptions {
   screen?: ConsoleScreen;
   /** The video service as named to the user (scheme and host), for the "still waiting" notice. */
   service?: string;
-  /** Silence after a message this long brings the notice (default 5 s). */
-  waitNoticeMs?: number;
 }
 
 export interface ConsoleChat {
@@ -34,10 +32,11 @@ export interface ConsoleChat {
    */
   closed: Promise<{ interrupted: boolean }>;
   close(): void;
+  /** The video service is slow to answer: said once per typed line, so a hung service is never silence. */
+  waiting(): void;
 }
 
 const CHAT_ID = 'terminal';
-const WAIT_NOTICE_MS = 5_000;
 
 export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const { input, output, handler } = options;
@@ -72,23 +71,12 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const turns = new Set<Promise<void>>();
 
   const startTurn = (message: IncomingMessage): void => {
-    // A service that accepts and never answers would leave the person with nothing to read.
-    const service = options.service;
-    const writesBefore = screen?.writes;
-    const notice =
-      screen && service
-        ? setTimeout(() => {
-            if (screen.writes === writesBefore && !ending) say(texts.waiting(service));
-          }, options.waitNoticeMs ?? WAIT_NOTICE_MS)
-        : undefined;
-    notice?.unref();
     const turn = Promise.resolve()
       .then(() => handler.handle(message))
       .catch((error: unknown) => {
         say(texts.failed(error instanceof Error ? error.message : String(error)));
       })
       .finally(() => {
-        clearTimeout(notice);
         turns.delete(turn);
         prompt();
       });
@@ -119,7 +107,9 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     });
   };
 
+  let noticed = false;
   rl.on('line', (raw) => {
+    noticed = false;
     if (quitting) return;
     preparing = preparing
       .then(() => (quitting ? undefined : onLine(raw)))
@@ -163,7 +153,15 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
 
   say(texts.hint);
   prompt();
-  return { closed, close };
+  return {
+    closed,
+    close,
+    waiting() {
+      if (noticed || ending || !options.service) return;
+      noticed = true;
+      say(texts.waiting(options.service));
+    },
+  };
 }
 
 type Prepared = { text: string; attachments: Attachment[] } | { problem: string };

@@ -9,8 +9,6 @@ import { Writable } from 'node:stream';
 export class ConsoleScreen extends Writable {
   private rl: Interface | undefined;
   private muted = false;
-  /** How many writes went out: the chat notices silence by it. */
-  writes = 0;
 
   constructor(private readonly target: NodeJS.WritableStream) {
     super({ decodeStrings: false });
@@ -29,7 +27,6 @@ export class ConsoleScreen extends Writable {
 
   override _write(chunk: string | Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     if (this.muted) return done();
-    this.writes++;
     const rl = this.rl;
     const tty = this.target as NodeJS.WritableStream & { isTTY?: boolean };
     if (rl && tty.isTTY) {
