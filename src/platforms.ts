@@ -7,6 +7,7 @@ import { DiscordLoginError, startDiscordBot } from '../adapters/discord/discord-
 import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
 import { ButtonStore } from '../adapters/telegram/button-store.js';
+import { TelegramStartError } from '../adapters/telegram/errors.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
 import type { Config } from './config.js';
@@ -134,7 +135,17 @@ export function startAdapters(
     state.telegram = false;
     bot.ready.then(
       () => (state.telegram = true),
-      (error: unknown) => deps.logger.error({ err: error }, 'telegram did not start'),
+      (error: unknown) => {
+        if (error instanceof TelegramStartError && error.tokenRejected) {
+          // One line, no stack: the operator must change the token.
+          if (configured === 1 && deps.onFatal) return deps.onFatal(error.message);
+          // Off for good: readiness is about the platforms that can run.
+          delete state.telegram;
+          deps.logger.error({ code: error.code }, `${error.message} Telegram stays off; the other platforms keep running.`);
+          return;
+        }
+        deps.logger.error({ err: error }, 'telegram did not start');
+      },
     );
     // Mounted by path alone (the server routes by pathname); telegraf still checks the whole URL, query included.
     if (bot.webhook) mounts.set(new URL(bot.webhook.path, 'http://webhook.invalid').pathname, bot.webhook.listener);
@@ -168,6 +179,8 @@ export function startAdapters(
         if (error instanceof DiscordLoginError && error.tokenRejected) {
           // One line, no stack: the operator must change the token.
           if (configured === 1 && deps.onFatal) return deps.onFatal(error.message);
+          // Off for good: readiness is about the platforms that can run.
+          delete live.discord;
           deps.logger.error({ code: error.code }, `${error.message} Discord stays off; the other platforms keep running.`);
           return;
         }
