@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startConsoleChat } from '../adapters/console/console-chat.js';
 import { ConsoleScreen } from '../adapters/console/console-screen.js';
-import { connectRedis, createApp } from './app.js';
+import { connectRedis, createApp, REDIS_COMMAND_TIMEOUT_MS } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { PortInUseError, startHealthServer, type HealthServer } from './ops/health-server.js';
@@ -89,7 +89,8 @@ async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const redis = connectRedis(privateRedis.url, logger);
+  const redis = connectRedis(privateRedis.url, logger, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
+  const queueRedis = connectRedis(privateRedis.url, logger);
   // Replies land above the `you › ` prompt in the terminal chat.
   const screen = mode === 'console' ? new ConsoleScreen(process.stdout) : undefined;
   let renderQueueDepth = async () => 0;
@@ -109,6 +110,7 @@ async function main(argv: string[]): Promise<void> {
     config,
     redisUrl: privateRedis.url,
     redis,
+    queueRedis,
     logger,
     outboxes: outboxes.byPlatform,
     worker: runsWorker,
@@ -160,6 +162,7 @@ async function main(argv: string[]): Promise<void> {
       await app.close(turnDeadlineMs);
       outboxes.close();
       redis.disconnect();
+      queueRedis.disconnect();
       await privateRedis.stop();
     },
     { timeoutMs: config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS, logger },

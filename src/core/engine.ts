@@ -13,7 +13,7 @@ import { AnonymousTokenRefusedError, credentialsFor } from './credentials.js';
 import type { DailyQuota, QuotaKind } from './daily-quota.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
-import { errorReply } from './error-reply.js';
+import { errorReply, isRedisUnavailable } from './error-reply.js';
 import { detectLanguage, t } from './i18n.js';
 import { route } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
@@ -575,6 +575,8 @@ export class Engine implements MessageHandler {
   }
 
   private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<string> {
+    // Reading the user's account needs the Redis that just failed: each read would wait its timeout.
+    if (isRedisUnavailable(error)) return errorReply(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous: false, fileName });
     let nemoUserId: string | undefined;
     try {
       nemoUserId = await conv.cred.nemoUserId();

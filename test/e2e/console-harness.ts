@@ -62,7 +62,7 @@ export async function startConsoleBot(
   const input = new PassThrough();
 
   const outbox = new ConsoleOutbox({ output, videoDir });
-  const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { console: outbox }, worker: true, prefix: redis.prefix });
+  const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { console: outbox }, worker: true, prefix: redis.prefix });
   const chat: ConsoleChat = startConsoleChat({
     input,
     output,
