@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeVersionProblem } from '../../src/node-version.js';
 import { freePort } from '../helpers/redis-server.js';
@@ -101,6 +102,33 @@ describe('the Node version check', () => {
     expect(lines[0]).toMatch(/needs Node\.js 22\.19 or newer .* but this is Node\.js (18|20)\./);
     expect(lines[0]).toMatch(/node@24/);
   }, 90_000);
+
+  it('when the compiled entry (what npm start runs) starts on an old Node, then it prints the same one line and exits 1', async () => {
+    // main.js and node-version.js as tsc emits them for dist/ (ES2023, ES modules): the check must not
+    // need start.js, which is left out here, nor anything else.
+    const dist = await mkdtemp(join(tmpdir(), 'nvb-dist-'));
+    await writeFile(join(dist, 'package.json'), '{"type":"module"}\n');
+    for (const name of ['main', 'node-version']) {
+      const source = await readFile(new URL(`../../src/${name}.ts`, import.meta.url), 'utf8');
+      const { outputText } = ts.transpileModule(source, {
+        compilerOptions: { target: ts.ScriptTarget.ES2023, module: ts.ModuleKind.ES2022, verbatimModuleSyntax: true },
+        fileName: `${name}.ts`,
+      });
+      await writeFile(join(dist, `${name}.js`), outputText);
+    }
+    const node = oldNode();
+    const pretend = join(dist, 'pretend-node-20.mjs');
+    await writeFile(pretend, "Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '20.11.1' } });\n");
+    const args = [...(node ? [] : ['--import', pretend]), '--max-semi-space-size=1', join(dist, 'main.js')];
+    const child = spawn(node ?? process.execPath, args, { cwd: dist, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((done) => child.on('exit', (exitCode) => done(exitCode)));
+
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/needs Node\.js 22\.19 or newer .* but this is Node\.js (18|20)\./);
+  }, 60_000);
 });
 
 describe('starting up', () => {
