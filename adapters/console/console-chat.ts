@@ -69,6 +69,8 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   // because the engine queues them per session.
   let preparing: Promise<void> = Promise.resolve();
   const turns = new Set<Promise<void>>();
+  let warned = false;
+  let interrupted = false;
 
   const startTurn = (message: IncomingMessage): void => {
     const turn = Promise.resolve()
@@ -78,6 +80,8 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
       })
       .finally(() => {
         turns.delete(turn);
+        // The next turn's first Ctrl-C warns again.
+        if (turns.size === 0) warned = false;
         prompt();
       });
     turns.add(turn);
@@ -118,8 +122,6 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
 
   // Ctrl-C (only seen here in terminal mode, where it is a key, not a signal): with a turn
   // running, the first one warns and the second quits at once; with none, it quits.
-  let warned = false;
-  let interrupted = false;
   rl.on('SIGINT', () => {
     if (turns.size > 0 && !warned) {
       warned = true;

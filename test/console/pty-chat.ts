@@ -14,6 +14,8 @@ const COLS = 120;
 /** `npm start -- console` in a pseudo-terminal, typed into as a person types, its screen kept by a headless xterm. */
 export interface PtyChat {
   readonly cwd: string;
+  /** The settings it was started with (without the defaults added here). */
+  readonly env: Record<string, string>;
   /** Everything written, escapes and all. */
   raw(): string;
   /** The screen's lines (scrollback included), as a person sees them. */
@@ -58,6 +60,7 @@ export async function spawnPtyChat(options: { env: Record<string, string>; args?
   let latest = '';
   return {
     cwd,
+    env: options.env,
     raw: () => raw,
     screen,
     typeLine: (text) => child.write(`${text}\r`),

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_MP4_PATH, startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { freePort } from '../helpers/redis-server.js';
@@ -103,8 +105,15 @@ describe('terminal chat in a pseudo-terminal, typed into as a person types', () 
     // Far below the 60 s the turn would have been given by a normal stop.
     expect(Date.now() - pressed).toBeLessThan(15_000);
     expect(exit.exitCode).toBe(0);
-    const log = await import('node:fs/promises').then((fs) => fs.readFile(`${c.cwd}/.data/console.log`, 'utf8'));
+    const log = await readFile(join(c.cwd, '.data', 'console.log'), 'utf8');
     expect(log).toMatch(/chat interrupted/);
+
+    // The next start finds the cut turn in the journal and reports it from the project state.
+    chat = await spawnPtyChat({ cwd: c.cwd, env: c.env });
+    const next = await chat.waitScreen(/I couldn't confirm that your request went through/, 60_000);
+    expect(next).toMatch(/I'm back\. Checking the result of your last request/);
+    // The message itself was not sent again.
+    expect(fake!.sseCalls).toHaveLength(1);
   }, 120_000);
 
   it('when Ctrl-C is pressed with no turn running, then the chat quits', async () => {
