@@ -154,7 +154,9 @@ async function main(argv: string[]): Promise<void> {
   // A second Ctrl-C in the terminal chat quits at once: turns are cut and left to the journal.
   let turnDeadlineMs = config.shutdownTimeoutMs;
   const shutdown = onShutdown(
-    ['SIGTERM', 'SIGINT'],
+    // In the terminal chat Ctrl-C is read as a key; as a signal it comes only while the chat is
+    // closing (after /quit), and then it means "now", handled below.
+    mode === 'console' ? ['SIGTERM'] : ['SIGTERM', 'SIGINT'],
     async () => {
       // Stop taking messages first, then let running work finish or hand it back.
       await adapters?.stop();
@@ -178,6 +180,13 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (mode === 'console') {
+    process.on('SIGINT', () => {
+      turnDeadlineMs = 0;
+      screen?.mute();
+      // Cuts running turns at once, also when a normal stop already waits for them.
+      void app.engine.stop(0);
+      shutdown.trigger('interrupted');
+    });
     const chat = startConsoleChat({
       input: process.stdin,
       output: process.stdout,

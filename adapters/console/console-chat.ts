@@ -90,7 +90,10 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const onLine = async (raw: string): Promise<void> => {
     const line = raw.trim();
     if (!line) return prompt();
-    if (/^\/(quit|exit)$/i.test(line)) return close();
+    if (/^\/(quit|exit)$/i.test(line)) {
+      if (turns.size > 0) say(texts.quitWaiting);
+      return close();
+    }
     if (/^\/help$/i.test(line)) say(texts.help);
     const prepared = /^\/upload(\s|$)/i.test(line)
       ? await prepareUpload(line.slice('/upload'.length), texts)

@@ -9,6 +9,7 @@ const en = {
   stillRunning:
     'The answer keeps coming in the background. Press Ctrl-C again to quit now ' +
     '(the unfinished turn is reported at the next start).',
+  quitWaiting: 'Quitting once the answer is in. Press Ctrl-C to quit now (the turn is then reported at the next start).',
   usage: 'Usage: /upload <file or http(s) link> [message]',
   notAFile: (path: string) => `That is not a file: ${path}`,
   fileNotFound: (path: string) => `File not found: ${path}`,
@@ -23,6 +24,7 @@ const zh: typeof en = {
   hint: '输入消息、/upload <文件>、/help、/quit（或 Ctrl-C）',
   help: '在终端里：/upload <文件或 http(s) 链接> [消息]，/stats 查看用量，/quit 或 /exit 退出（也可按 Ctrl-C）。',
   stillRunning: '回答会在后台继续。再按一次 Ctrl-C 立即退出（未完成的请求会在下次启动时报告）。',
+  quitWaiting: '等回答完成后退出。按 Ctrl-C 立即退出（未完成的请求会在下次启动时报告）。',
   usage: '用法：/upload <文件或 http(s) 链接> [消息]',
   notAFile: (path) => `这不是一个文件：${path}`,
   fileNotFound: (path) => `找不到文件：${path}`,

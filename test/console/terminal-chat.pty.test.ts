@@ -116,6 +116,24 @@ describe('terminal chat in a pseudo-terminal, typed into as a person types', () 
     expect(fake!.sseCalls).toHaveLength(1);
   }, 120_000);
 
+  it('when /quit waits for a turn and Ctrl-C comes then, then the chat quits at once', async () => {
+    const c = await start({ SHUTDOWN_TIMEOUT_MS: '60000' });
+    let release!: () => void;
+    fake!.scriptTurn({ frames: [{ kind: 'wait', until: new Promise<void>((done) => (release = done)) }] });
+    cleanups.push(async () => release());
+    c.typeLine('Generate a video of a city timelapse');
+    await c.waitScreen(/Working on it/, 60_000);
+    c.typeLine('/quit');
+    // The chat is closing and waits for the turn: Ctrl-C is now a signal, not a key.
+    await c.waitScreen(/Quitting once the answer is in\. Press Ctrl-C to quit now/);
+    const pressed = Date.now();
+    c.press('\x03');
+    const exit = await c.exited;
+    expect(Date.now() - pressed).toBeLessThan(15_000);
+    expect(exit.exitCode).toBe(0);
+    expect(await readFile(join(c.cwd, '.data', 'console.log'), 'utf8')).toMatch(/"reason":"interrupted"/);
+  }, 120_000);
+
   it('when Ctrl-C is pressed with no turn running, then the chat quits', async () => {
     const c = await start();
     c.press('\x03');
