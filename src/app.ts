@@ -28,6 +28,12 @@ export interface AppOptions {
   redisUrl: string;
   /** A connection made by the caller (who then closes it); by default the app makes its own. */
   redis?: Redis;
+  /**
+   * The render queue's and worker's connection (BullMQ: unbounded waits, so a Redis restart
+   * stalls them instead of failing jobs). By default the app makes its own; `redis` is used
+   * for it only when the caller gave `redis` and not this.
+   */
+  queueRedis?: Redis;
   logger: Logger;
   outboxes: Partial<Record<Platform, Outbox>>;
   /** Run the render worker in this process (`all`, `worker`, `console`). */
@@ -40,6 +46,8 @@ export interface AppOptions {
   now?: () => number;
   /** Where documents are parsed; a pool with the default limits by default. */
   documents?: DocumentParser;
+  /** A NemoVideo request has had no answer for a few seconds (the terminal chat tells its user). */
+  onSlowNemoAnswer?: (endpoint: string) => void;
 }
 
 export interface App {
@@ -50,12 +58,16 @@ export interface App {
   /** Present when this process runs the render worker. */
   worker: RenderWorkerHandle | undefined;
   metrics: Metrics;
-  close(): Promise<void>;
+  /** Running turns get `turnDeadlineMs` (SHUTDOWN_TIMEOUT_MS by default) to finish, then stay journaled. */
+  close(turnDeadlineMs?: number): Promise<void>;
 }
 
 // A turn lock outlives a crashed holder by at most this long; a live holder extends it every 10 s.
 const TURN_LOCK_TTL_MS = 30_000;
 const MAX_MESSAGE_CHARS = 10_000;
+// Far above any command's normal time (milliseconds), well below a person's patience.
+export const REDIS_COMMAND_TIMEOUT_MS = 10_000;
+const REDIS_ERROR_LOG_EVERY_MS = 60_000;
 
 /** The composition root: every long-lived object of one process, wired by hand. */
 export function createApp(options: AppOptions): App {
@@ -73,13 +85,16 @@ export function createApp(options: AppOptions): App {
     requestTimeoutMs: config.nemoRequestTimeoutMs,
     logger: logger.child({ component: 'nemo' }),
     onError: (error) => metrics.nemoErrors.inc({ code: errorLabel(error) }),
+    ...(options.onSlowNemoAnswer ? { onSlowAnswer: options.onSlowNemoAnswer } : {}),
   });
   const ownsRedis = options.redis === undefined;
-  const redis = options.redis ?? connectRedis(options.redisUrl, logger);
+  const redis = options.redis ?? connectRedis(options.redisUrl, logger, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
+  const ownsQueueRedis = options.queueRedis === undefined && ownsRedis;
+  const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(options.redisUrl, logger) : redis);
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
   const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400, cipher });
   const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
-  const renders = new RenderQueue({ connection: redis, prefix });
+  const renders = new RenderQueue({ connection: queueRedis, prefix });
 
   const engine = new Engine({
     api: nemo,
@@ -119,7 +134,7 @@ export function createApp(options: AppOptions): App {
 
   const worker = options.worker
     ? startRenderWorker({
-        connection: redis,
+        connection: queueRedis,
         prefix,
         redis,
         api: nemo,
@@ -149,22 +164,39 @@ export function createApp(options: AppOptions): App {
     renders,
     worker,
     metrics,
-    async close() {
+    async close(turnDeadlineMs = config.shutdownTimeoutMs) {
       // Turns get the shutdown deadline to finish; the rest stay journaled for the next start.
-      await engine.stop(config.shutdownTimeoutMs);
+      await engine.stop(turnDeadlineMs);
       // A parse still running past the deadline would keep its thread, and the process, alive.
       await documents.close?.();
       await worker?.close();
       await renders.close();
       await nemo.close();
       if (ownsRedis) redis.disconnect();
+      if (ownsQueueRedis) queueRedis.disconnect();
     },
   };
 }
 
-/** BullMQ needs `maxRetriesPerRequest: null`, so a Redis restart stalls commands instead of failing them. */
-export function connectRedis(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
-  redis.on('error', (error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+/**
+ * `maxRetriesPerRequest: null`: a Redis restart stalls commands instead of failing them (BullMQ
+ * needs that). With `commandTimeoutMs`, a stall is bounded: during a longer outage the engine's
+ * commands fail after it and the user is told, rather than waiting for ever. Never for BullMQ's
+ * connection, whose blocking reads wait on purpose.
+ */
+export function connectRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number } = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
+  });
+  // Reconnects retry several times a second: the first failure of an outage is logged, then
+  // one line a minute until the connection is back.
+  let quietUntil = 0;
+  redis.on('ready', () => (quietUntil = 0));
+  redis.on('error', (error) => {
+    if (Date.now() < quietUntil) return;
+    quietUntil = Date.now() + REDIS_ERROR_LOG_EVERY_MS;
+    logger.warn({ err: { message: error.message } }, 'redis connection error (repeats are logged once a minute)');
+  });
   return redis;
 }

@@ -8,6 +8,7 @@ import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
 import { InteractionTokens } from '../adapters/discord/interaction-tokens.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
 import { ButtonStore } from '../adapters/telegram/button-store.js';
+import { TelegramStartError } from '../adapters/telegram/errors.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { PrivateLinkStore } from '../adapters/telegram/private-links.js';
 import { TelegramOutbox } from '../adapters/telegram/telegram-outbox.js';
@@ -38,10 +39,13 @@ export function buildOutboxes(
     output: NodeJS.WritableStream;
     /** Told of every 429 a platform answers (the metric). */
     onRateLimited?: (platform: Platform) => void;
+    /** The terminal chat's log file: its network failures point there. */
+    consoleLogFile?: string;
   },
 ): Outboxes {
+  const network = deps.consoleLogFile ? { service: serviceName(config.nemoApiUrl), logFile: deps.consoleLogFile } : undefined;
   const byPlatform: Partial<Record<Platform, Outbox>> = {
-    console: new ConsoleOutbox({ output: deps.output, videoDir: config.videoDir }),
+    console: new ConsoleOutbox({ output: deps.output, videoDir: config.videoDir, ...(network ? { network } : {}) }),
   };
   const closers: Array<() => void> = [];
   if (config.telegramBotToken) {
@@ -74,6 +78,12 @@ export function buildOutboxes(
       for (const close of closers) close();
     },
   };
+}
+
+/** NEMO_API_URL as shown to a user: scheme and host, never a path, query or password. */
+export function serviceName(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  return `${url.protocol}//${url.host}`;
 }
 
 export interface Adapters {
@@ -131,7 +141,17 @@ export function startAdapters(
     state.telegram = false;
     bot.ready.then(
       () => (state.telegram = true),
-      (error: unknown) => deps.logger.error({ err: error }, 'telegram did not start'),
+      (error: unknown) => {
+        if (error instanceof TelegramStartError && error.tokenRejected) {
+          // One line, no stack: the operator must change the token.
+          if (configured === 1 && deps.onFatal) return deps.onFatal(error.message);
+          // Off for good: readiness is about the platforms that can run.
+          delete state.telegram;
+          deps.logger.error({ code: error.code }, `${error.message} Telegram stays off; the other platforms keep running.`);
+          return;
+        }
+        deps.logger.error({ err: error }, 'telegram did not start');
+      },
     );
     // Mounted by path alone (the server routes by pathname); telegraf still checks the whole URL, query included.
     if (bot.webhook) mounts.set(new URL(bot.webhook.path, 'http://webhook.invalid').pathname, bot.webhook.listener);
@@ -165,6 +185,8 @@ export function startAdapters(
         if (error instanceof DiscordLoginError && error.tokenRejected) {
           // One line, no stack: the operator must change the token.
           if (configured === 1 && deps.onFatal) return deps.onFatal(error.message);
+          // Off for good: readiness is about the platforms that can run.
+          delete live.discord;
           deps.logger.error({ code: error.code }, `${error.message} Discord stays off; the other platforms keep running.`);
           return;
         }

@@ -103,7 +103,8 @@ async function startServer(bin: string, dataDir: string, port: number, deadline:
     '--save', '',
     '--daemonize', 'no',
   ];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: the terminal's Ctrl-C must not reach it; we stop it ourselves (SIGTERM, then wait).
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const tail: string[] = [];
   const remember = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -88,6 +88,23 @@ describe('ensureRedis', () => {
     await redis.stop();
 
     expect(isAlive(pid)).toBe(false);
+  });
+
+  it('when a private server starts, then it is in its own process group, so the terminal\'s Ctrl-C never reaches it, and stop() ends it cleanly', async () => {
+    const redis = await start();
+    const connection = await client(redis.url);
+    const pid = Number(/process_id:(\d+)/.exec(await connection.info('server'))?.[1]);
+    connection.disconnect();
+
+    // Field 5 of /proc/<pid>/stat is the process group (after the parenthesised name).
+    const group = async (of: number | 'self'): Promise<number> =>
+      Number((await readFile(`/proc/${of}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ')[2]);
+    expect(await group(pid)).toBe(pid);
+    expect(await group(pid)).not.toBe(await group('self'));
+
+    await redis.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect(existsSync(join(dataDir, 'autostart.json'))).toBe(false);
   });
 
   it('when the private server is started again on the same dataDir, then the data written before is there', async () => {

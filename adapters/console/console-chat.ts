@@ -4,7 +4,10 @@ import { homedir, userInfo } from 'node:os';
 import { basename, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Attachment, ChatAddress, IncomingMessage, MessageHandler } from '../../src/core/types.js';
+import { botBlock } from './console-outbox.js';
+import type { ConsoleScreen } from './console-screen.js';
 import { mimeTypeOf } from './mime-types.js';
+import { consoleTexts, type ConsoleTexts } from './texts.js';
 
 export interface ConsoleChatOptions {
   input: NodeJS.ReadableStream;
@@ -16,17 +19,24 @@ export interface ConsoleChatOptions {
   language?: string;
   /** Show a `you › ` prompt; defaults to whether input is a terminal. */
   prompt?: boolean;
+  /** The output the outbox writes to as well, so that replies land above the prompt. */
+  screen?: ConsoleScreen;
+  /** The video service as named to the user (scheme and host), for the "still waiting" notice. */
+  service?: string;
 }
 
 export interface ConsoleChat {
-  /** Resolves once input ended or `close()` was called and every started turn settled. */
-  closed: Promise<void>;
+  /**
+   * Resolves once input ended or `close()` was called and every started turn settled, or at
+   * once on a second Ctrl-C during a turn (`interrupted`: the turn is left to the journal).
+   */
+  closed: Promise<{ interrupted: boolean }>;
   close(): void;
+  /** The video service is slow to answer: said once per typed line, so a hung service is never silence. */
+  waiting(): void;
 }
 
 const CHAT_ID = 'terminal';
-const HINT = 'Type a message, /upload <file>, /help, /quit';
-const LOCAL_HELP = 'In this terminal: /upload <file or http(s) link> [message], /quit to leave.';
 
 export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const { input, output, handler } = options;
@@ -39,11 +49,15 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
   const rl = createInterface({ input, output, terminal });
   rl.setPrompt('you › ');
-  const say = (line: string): void => {
-    output.write(`${line}\n`);
+  const texts = consoleTexts(platformLanguage);
+  const screen = options.screen;
+  if (screen && showPrompt && terminal) screen.attach(rl);
+  const write = (text: string): void => {
+    (screen ?? output).write(text);
   };
+  const say = (line: string): void => write(botBlock(line));
   const prompt = (): void => {
-    if (showPrompt && !ending) rl.prompt();
+    if (showPrompt && !ending) rl.prompt(true);
   };
 
   // ending: no more input will come; quitting: the user asked to leave, so lines still
@@ -55,15 +69,19 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   // because the engine queues them per session.
   let preparing: Promise<void> = Promise.resolve();
   const turns = new Set<Promise<void>>();
+  let warned = false;
+  let interrupted = false;
 
   const startTurn = (message: IncomingMessage): void => {
     const turn = Promise.resolve()
       .then(() => handler.handle(message))
       .catch((error: unknown) => {
-        say(`(that message failed: ${error instanceof Error ? error.message : String(error)})`);
+        say(texts.failed(error instanceof Error ? error.message : String(error)));
       })
       .finally(() => {
         turns.delete(turn);
+        // The next turn's first Ctrl-C warns again.
+        if (turns.size === 0) warned = false;
         prompt();
       });
     turns.add(turn);
@@ -72,9 +90,14 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const onLine = async (raw: string): Promise<void> => {
     const line = raw.trim();
     if (!line) return prompt();
-    if (/^\/(quit|exit)$/i.test(line)) return close();
-    if (/^\/help$/i.test(line)) say(LOCAL_HELP);
-    const prepared = /^\/upload(\s|$)/i.test(line) ? await prepareUpload(line.slice('/upload'.length)) : { text: line, attachments: [] };
+    if (/^\/(quit|exit)$/i.test(line)) {
+      if (turns.size > 0) say(texts.quitWaiting);
+      return close();
+    }
+    if (/^\/help$/i.test(line)) say(texts.help);
+    const prepared = /^\/upload(\s|$)/i.test(line)
+      ? await prepareUpload(line.slice('/upload'.length), texts)
+      : { text: line, attachments: [] };
     if ('problem' in prepared) {
       say(prepared.problem);
       return prompt();
@@ -91,20 +114,37 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     });
   };
 
+  let noticed = false;
   rl.on('line', (raw) => {
+    noticed = false;
     if (quitting) return;
     preparing = preparing
       .then(() => (quitting ? undefined : onLine(raw)))
-      .catch((error: unknown) => say(`(could not read that line: ${error instanceof Error ? error.message : String(error)})`));
+      .catch((error: unknown) => say(texts.failed(error instanceof Error ? error.message : String(error))));
   });
 
-  const closed = new Promise<void>((done) => {
+  // Ctrl-C (only seen here in terminal mode, where it is a key, not a signal): with a turn
+  // running, the first one warns and the second quits at once; with none, it quits.
+  rl.on('SIGINT', () => {
+    if (turns.size > 0 && !warned) {
+      warned = true;
+      say(texts.stillRunning);
+      return;
+    }
+    interrupted = turns.size > 0;
+    if (interrupted) screen?.mute();
+    output.write('\n');
+    close();
+  });
+
+  const closed = new Promise<{ interrupted: boolean }>((done) => {
     rl.once('close', () => {
       ending = true;
+      if (interrupted) return done({ interrupted });
       void preparing.then(async () => {
         // A turn that ends may not start another, but wait until the set stays empty anyway.
         while (turns.size > 0) await Promise.allSettled([...turns]);
-        done();
+        done({ interrupted });
       });
     });
   });
@@ -112,19 +152,28 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   function close(): void {
     quitting = true;
     ending = true;
+    screen?.attach(undefined);
     rl.close();
   }
 
-  say(HINT);
+  say(texts.hint);
   prompt();
-  return { closed, close };
+  return {
+    closed,
+    close,
+    waiting() {
+      if (noticed || ending || !options.service) return;
+      noticed = true;
+      say(texts.waiting(options.service));
+    },
+  };
 }
 
 type Prepared = { text: string; attachments: Attachment[] } | { problem: string };
 
-async function prepareUpload(argument: string): Promise<Prepared> {
+async function prepareUpload(argument: string, texts: ConsoleTexts): Promise<Prepared> {
   const parsed = splitFirstArgument(argument.trim());
-  if (!parsed) return { problem: 'Usage: /upload <file or http(s) link> [message]' };
+  if (!parsed) return { problem: texts.usage };
   const { first, rest } = parsed;
   // The engine uploads links by URL itself, so a link passes through as text.
   if (/^https?:\/\//i.test(first)) {
@@ -134,12 +183,12 @@ async function prepareUpload(argument: string): Promise<Prepared> {
   let size: number;
   try {
     const info = await stat(path);
-    if (!info.isFile()) return { problem: `That is not a file: ${path}` };
+    if (!info.isFile()) return { problem: texts.notAFile(path) };
     size = info.size;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: `File not found: ${path}` };
-    return { problem: `Cannot read ${path} (${code ?? 'unknown error'})` };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: texts.fileNotFound(path) };
+    return { problem: texts.cannotRead(path, code ?? 'unknown error') };
   }
   const name = basename(path);
   const attachment: Attachment = {

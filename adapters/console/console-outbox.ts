@@ -4,10 +4,19 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ChatAddress, Outbox, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
+import type { ChatAddress, Language, Outbox, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
+import { t } from '../../src/core/i18n.js';
+import { consoleTexts, languageOfText } from './texts.js';
 
 const MARKER = 'bot › ';
 const INDENT = ' '.repeat(MARKER.length);
+const LANGUAGES: Language[] = ['en', 'zh'];
+// A progress message's closing states. Where a platform edits in place they tidy the status;
+// printed anew in a terminal they only repeat what the answer or the video right beside them says.
+const NETWORK_ERRORS = new Set(LANGUAGES.map((lang) => t(lang, 'networkError')));
+const CLOSING_STATES = new Set(
+  LANGUAGES.flatMap((lang) => [t(lang, 'doneTurn'), t(lang, 'doneGenerated'), t(lang, 'videoReadyNoLink'), t(lang, 'videoSentAsLink')]),
+);
 
 /** The stream ended before the announced size: the delivery must be retried, not kept. */
 export class IncompleteVideoError extends Error {
@@ -22,6 +31,11 @@ export interface ConsoleOutboxOptions {
   output: NodeJS.WritableStream;
   /** Where finished videos are saved (created when missing). */
   videoDir: string;
+  /**
+   * What "I can't reach the video service" gets added in a terminal, whose user runs the bot
+   * too: the service tried (host only) and the log file with the cause.
+   */
+  network?: { service: string; logFile: string };
 }
 
 /**
@@ -35,20 +49,27 @@ export class ConsoleOutbox implements Outbox {
   private readonly videoDir: string;
   private nextId = 1;
   private readonly lastText = new Map<string, string>();
+  private readonly network: ConsoleOutboxOptions['network'];
 
   constructor(options: ConsoleOutboxOptions) {
     this.output = options.output;
     this.videoDir = resolve(options.videoDir);
+    this.network = options.network;
+  }
+
+  private withNotes(text: string): string {
+    if (!this.network || !NETWORK_ERRORS.has(text)) return text;
+    return `${text}\n${consoleTexts(languageOfText(text)).networkNote(this.network.service, this.network.logFile)}`;
   }
 
   async sendText(_to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     // The pid keeps ids from two processes sharing one terminal from colliding.
     const id = `${process.pid}.${this.nextId++}`;
     this.lastText.set(id, text);
-    let block = format(text);
+    let block = botBlock(this.withNotes(text));
     const buttons = options?.buttons ?? [];
     if (buttons.length > 0) {
-      block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  (type the word)\n`;
+      block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  ${consoleTexts(languageOfText(text)).buttons}\n`;
     }
     this.output.write(block);
     return id;
@@ -58,7 +79,8 @@ export class ConsoleOutbox implements Outbox {
     // Lines were likely written since, so the edit is printed again rather than rewritten.
     if (this.lastText.get(messageId) === text) return;
     this.lastText.set(messageId, text);
-    this.output.write(format(text));
+    if (CLOSING_STATES.has(text)) return;
+    this.output.write(botBlock(this.withNotes(text)));
   }
 
   async sendVideo(_to: ChatAddress, video: VideoFile): Promise<void> {
@@ -85,7 +107,7 @@ export class ConsoleOutbox implements Outbox {
       await rm(tempPath, { force: true });
       throw error;
     }
-    this.output.write(format(video.caption ? `${video.caption}\n${finalPath}` : finalPath));
+    this.output.write(botBlock(video.caption ? `${video.caption}\n${finalPath}` : finalPath));
   }
 
   maxUploadBytes(_to: ChatAddress): number {
@@ -102,7 +124,8 @@ export class ConsoleOutbox implements Outbox {
   }
 }
 
-function format(text: string): string {
+/** A reply as printed: `bot › ` before its first line, its other lines indented under it. */
+export function botBlock(text: string): string {
   const [first = '', ...rest] = text.replace(/\r\n?/g, '\n').split('\n');
   return [MARKER + first, ...rest.map((line) => (line ? INDENT + line : ''))].join('\n') + '\n';
 }

@@ -119,9 +119,12 @@ export class TelegramDownloadError extends AttachmentFetchError {
 /** The bot could not start: bad token, unreachable Bot API, refused webhook. */
 export class TelegramStartError extends Error {
   readonly code = 'telegram_start_failed';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(scrubBotPath(message), options);
+  /** Telegram refused the token itself (401): nothing but a new token helps. */
+  readonly tokenRejected: boolean;
+  constructor(message: string, options?: { cause?: unknown; tokenRejected?: boolean }) {
+    super(scrubBotPath(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TelegramStartError';
+    this.tokenRejected = options?.tokenRejected ?? false;
   }
 }
 

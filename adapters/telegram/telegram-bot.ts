@@ -11,7 +11,7 @@ import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-col
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
 import { ButtonStore, type ButtonTarget } from './button-store.js';
 import { registerCommands } from './commands.js';
-import { describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
+import { apiErrorOf, describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
 import { addressOf, mergeAlbum, normalizeMessage, TelegramMessageSchema, toIncomingMessage, type BotIdentity, type FileRef, type NormalizedMessage } from './normalize.js';
 import { PrivateLinkStore } from './private-links.js';
 import { telegrafApiRoot, type TelegramOutbox } from './telegram-outbox.js';
@@ -331,6 +331,12 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       bot.botInfo = me;
       identity = { id: me.id, username: me.username };
     } catch (error) {
+      if (apiErrorOf(error)?.code === 401) {
+        throw new TelegramStartError(
+          'Telegram refused TELEGRAM_BOT_TOKEN (getMe: 401 Unauthorized): copy the token again from @BotFather.',
+          { cause: error, tokenRejected: true },
+        );
+      }
       throw new TelegramStartError(`getMe failed: ${JSON.stringify(describeTelegramError(error))}`, { cause: error });
     }
     await registerCommands(bot.telegram).catch((error: unknown) => {

@@ -15,7 +15,7 @@ import type { ExportSlot } from './export-slot.js';
 import type { FloodControl } from './flood-control.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { UsageStats } from './usage-stats.js';
-import { errorAnswer } from './error-reply.js';
+import { errorAnswer, isRedisUnavailable } from './error-reply.js';
 import type { ReplyText } from './chat-reply.js';
 import type { DocumentParser } from './documents.js';
 import { detectLanguage, t } from './i18n.js';
@@ -711,6 +711,8 @@ export class Engine implements MessageHandler {
   }
 
   private async errorText(conv: Conversation, error: unknown, fileName?: string): Promise<ReplyText> {
+    // Reading the user's account needs the Redis that just failed: each read would wait its timeout.
+    if (isRedisUnavailable(error)) return errorAnswer(error, conv.lang, { webUrl: this.deps.settings.webUrl, anonymous: false, fileName });
     let nemoUserId: string | undefined;
     try {
       nemoUserId = await conv.cred.nemoUserId();

@@ -79,7 +79,14 @@ export function errorReply(error: unknown, lang: Language, ctx: ErrorReplyContex
     return t(lang, 'serviceError');
   }
   if (error instanceof NemoNetworkError) return t(lang, 'networkError');
+  if (isRedisUnavailable(error)) return t(lang, 'storageUnavailable');
   return t(lang, 'somethingWrong');
+}
+
+/** ioredis's own words for a command cut by its timeout or a lost connection (it has no error codes for them). */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return /^(Command timed out|Connection is closed\.|Stream isn't writeable)/.test(error.message);
 }
 
 /** The error and its causes, outermost first (a few levels at most). */

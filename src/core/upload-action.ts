@@ -126,9 +126,10 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
   const blocks = await fitTurnDocuments(ctx, conv, documents, words);
   const relay = [words, ...blocks].filter((part) => part.trim().length > 0).join('\n\n');
   if (uploaded.length > 0) {
-    const done = t(lang, 'uploaded', { names: uploaded.join(', ') });
-    if (relay) await reply.send(done);
-    else await reply.progress(done);
+    // With words to relay, the agent is about to act: asking what to do would contradict it.
+    const names = uploaded.join(', ');
+    if (relay) await reply.send(t(lang, 'uploadedWithWords', { names }));
+    else await reply.progress(t(lang, 'uploaded', { names }));
   }
   if (!relay && uploaded.length === 0 && !failed) await reply.send(t(lang, 'uploadUsage'));
   return relay;

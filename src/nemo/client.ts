@@ -61,6 +61,12 @@ export interface NemoClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Sees every refusal and network failure, retried or not: the error-rate metric. */
   onError?: (error: NemoApiError | NemoNetworkError) => void;
+  /**
+   * Told when a request (not a streamed upload) has had no answer for `slowAnswerMs` (default
+   * 5 s): the terminal chat says what it is waiting for instead of staying silent.
+   */
+  onSlowAnswer?: (endpoint: string) => void;
+  slowAnswerMs?: number;
 }
 
 /** A Retry-After longer than this is not waited out inside a call: the error carries it to the caller. */
@@ -100,7 +106,8 @@ function isEventStream(response: Response): boolean {
 
 /** The only code that speaks to NemoVideo. One undici Agent; tokens only ever in the Authorization header. */
 export class NemoClient {
-  readonly #options: Required<Omit<NemoClientOptions, 'logger' | 'sleep' | 'onError'>>;
+  readonly #options: Required<Omit<NemoClientOptions, 'logger' | 'sleep' | 'onError' | 'onSlowAnswer'>>;
+  readonly #onSlowAnswer: ((endpoint: string) => void) | undefined;
   readonly #logger: NemoLogger;
   readonly #onError: (error: NemoApiError | NemoNetworkError) => void;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -116,7 +123,9 @@ export class NemoClient {
       turnIdleTimeoutMs: options.turnIdleTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       uploadTimeoutMs: options.uploadTimeoutMs ?? 10 * 60_000,
+      slowAnswerMs: options.slowAnswerMs ?? 5_000,
     };
+    this.#onSlowAnswer = options.onSlowAnswer;
     this.#logger = options.logger ?? SILENT_LOGGER;
     this.#onError = options.onError ?? (() => undefined);
     this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : {}));
@@ -341,17 +350,27 @@ export class NemoClient {
 
   async #send(call: Call, token: string | undefined, signal: AbortSignal | undefined = call.signal): Promise<Response> {
     const started = Date.now();
-    const response = await send({
-      dispatcher: this.#agent,
-      method: call.method,
-      url: this.#base + call.path,
-      endpoint: call.endpoint,
-      headers: this.#headers(call, token),
-      body: call.body ? await call.body() : undefined,
-      headersTimeout: call.headersTimeout ?? this.#options.requestTimeoutMs,
-      bodyTimeout: call.bodyTimeout ?? this.#options.requestTimeoutMs,
-      signal,
-    });
+    const body = call.body ? await call.body() : undefined;
+    // A streamed upload takes as long as its bytes do: only answers that should be quick are watched.
+    const onSlow = this.#onSlowAnswer;
+    const slow = onSlow && typeof body !== 'object' ? setTimeout(() => onSlow(call.endpoint), this.#options.slowAnswerMs) : undefined;
+    slow?.unref();
+    let response: Response;
+    try {
+      response = await send({
+        dispatcher: this.#agent,
+        method: call.method,
+        url: this.#base + call.path,
+        endpoint: call.endpoint,
+        headers: this.#headers(call, token),
+        body,
+        headersTimeout: call.headersTimeout ?? this.#options.requestTimeoutMs,
+        bodyTimeout: call.bodyTimeout ?? this.#options.requestTimeoutMs,
+        signal,
+      });
+    } finally {
+      clearTimeout(slow);
+    }
     this.#logger.debug({ method: call.method, endpoint: call.endpoint, status: response.statusCode, ms: Date.now() - started }, 'nemo answer');
     return response;
   }

@@ -5,6 +5,15 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { checkReadiness, type ReadinessChecks } from './readiness.js';
 
+/** The port of a setting is taken: the message names the setting to change. */
+export class PortInUseError extends Error {
+  readonly code = 'port_in_use';
+  constructor(readonly setting: string, readonly port: number) {
+    super(`Port ${port} is already in use (${setting}): stop what listens there, or set ${setting} to a free port.`);
+    this.name = 'PortInUseError';
+  }
+}
+
 export interface HealthServerOptions {
   /** `HTTP_PORT`; 0 picks a free port (tests). */
   port: number;
@@ -79,7 +88,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     return metrics(res, head);
   };
 
-  const listen = async (port: number, serves: { ops: boolean; mounts: boolean }): Promise<Server> => {
+  const listen = async (port: number, serves: { ops: boolean; mounts: boolean }, setting: string): Promise<Server> => {
     const server = createServer((req, res) => {
       handle(req, res, serves).catch((error: unknown) => {
         logger.warn({ err: error, path: req.url }, 'health server request failed');
@@ -88,7 +97,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       });
     });
     await new Promise<void>((resolve, reject) => {
-      const fail = (error: Error): void => reject(error);
+      const fail = (error: NodeJS.ErrnoException): void =>
+        reject(error.code === 'EADDRINUSE' ? new PortInUseError(setting, port) : error);
       server.once('error', fail);
       server.listen(port, options.host, () => {
         server.off('error', fail);
@@ -101,8 +111,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   };
 
   const separate = options.opsPort !== undefined;
-  const server = await listen(options.port, { ops: !separate, mounts: true });
-  const ops = options.opsPort === undefined ? undefined : await listen(options.opsPort, { ops: true, mounts: false }).catch(async (error: unknown) => {
+  const server = await listen(options.port, { ops: !separate, mounts: true }, 'HTTP_PORT');
+  const ops = options.opsPort === undefined ? undefined : await listen(options.opsPort, { ops: true, mounts: false }, 'OPS_HTTP_PORT').catch(async (error: unknown) => {
     await closeServer(server);
     throw error;
   });

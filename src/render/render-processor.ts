@@ -21,6 +21,8 @@ export type RenderOutcome =
   | 'needs-account'
   | 'no-credits';
 
+const FIRST_POLL_MS = 5_000;
+
 export interface RenderProcessorDeps {
   /** For the delivery markers. */
   redis: Redis;
@@ -142,7 +144,8 @@ class RenderRun {
     }
     this.log.info({ nemoRenderId: this.data.renderId }, 'render submitted');
     await this.save({ phase: 'poll', draft: undefined });
-    return this.delay(this.deps.pollIntervalMs);
+    // The first progress line should come soon, not a whole poll interval after the submit.
+    return this.delay(Math.min(this.deps.pollIntervalMs, FIRST_POLL_MS));
   }
 
   private async poll(): Promise<RenderOutcome> {

@@ -171,3 +171,47 @@ describe('ConsoleOutbox video', () => {
     expect(await readdir(dir)).toHaveLength(2);
   });
 });
+
+describe('ConsoleOutbox, what a terminal needs on top', () => {
+  it('when a progress message reaches a closing state, then it is not printed again, while other edits are', async () => {
+    const { output, text } = capture();
+    const outbox = new ConsoleOutbox({ output, videoDir: join(dir, 'videos') });
+    const id = await outbox.sendText(to, 'Working on it…');
+
+    await outbox.editText(to, id, 'Rendering… 50 %');
+    await outbox.editText(to, id, 'Done.');
+    await outbox.editText(to, id, 'Video ready.');
+    await outbox.editText(to, id, '视频已完成。');
+
+    expect(text()).toBe('bot › Working on it…\nbot › Rendering… 50 %\n');
+  });
+
+  it('when buttons come with a Chinese reply, then the hint is in Chinese', async () => {
+    const { output, text } = capture();
+    const outbox = new ConsoleOutbox({ output, videoDir: join(dir, 'videos') });
+
+    await outbox.sendText(to, '视频已生成。', { buttons: [{ label: '导出', action: 'export' }] });
+    await outbox.sendText(to, 'Your video is ready.', { buttons: [{ label: 'Export', action: 'export' }] });
+
+    expect(text()).toContain('[export]  （输入按钮上的词）');
+    expect(text()).toContain('[export]  (type the word)');
+  });
+
+  it('when the reply says the video service cannot be reached, then the service tried and the log file are added', async () => {
+    const { output, text } = capture();
+    const outbox = new ConsoleOutbox({
+      output,
+      videoDir: join(dir, 'videos'),
+      network: { service: 'https://api.example.test', logFile: '/home/ada/.data/console.log' },
+    });
+
+    await outbox.sendText(to, "I can't reach the video service right now. Please try again in a minute.");
+    await outbox.sendText(to, 'Credits: 100 available');
+
+    expect(text()).toBe(
+      "bot › I can't reach the video service right now. Please try again in a minute.\n" +
+        '      Tried https://api.example.test (NEMO_API_URL); the cause is in /home/ada/.data/console.log.\n' +
+        'bot › Credits: 100 available\n',
+    );
+  });
+});

@@ -16,6 +16,8 @@ import type { ModelChunk } from './scripted-agents.js';
 // timeout is well above it, so 3 s of a keep-alive-less stream crosses the notice several times
 // and a short idle clock would cut it, as 20 s against production timers would.
 const SILENT_TURN_MS = Number(process.env.ADK_SILENT_TURN_MS ?? 3000);
+// The answer's button line ends a turn in the terminal.
+const TURN_END = /\[export\] \[status\] \[credits\] \[new\]/;
 
 let adk: AdkServer;
 let router: Router;
@@ -85,7 +87,8 @@ describe('against the real ADK API server', () => {
     adk.scripts.add({ kind: 'llm', calls: [[text('Here is '), text('the plan '), text('for your video.', 'STOP')]] });
     const from = b.output().length;
     await b.say('plan a video', /Here is the plan for your video\./);
-    await b.waitOutput(/Done\./, from);
+    // The answer's buttons close the turn (the terminal leaves the progress's closing "Done." out).
+    await b.waitOutput(TURN_END, from);
     const out = b.output().slice(from);
     expect(countOf(out, 'Here is the plan for your video.')).toBe(1);
     expect(out).not.toMatch(/incomplete/);
@@ -141,7 +144,9 @@ describe('against the real ADK API server', () => {
     adk.scripts.add({ kind: 'llm', calls: [[text('已添加'), text('标题「天堂」'), text(' 🎬✨👍🏽', 'STOP')]] });
     const from = b.output().length;
     await b.say('添加一个标题', /已添加标题「天堂」 🎬✨👍🏽/);
-    await b.waitOutput(/完成/, from);
+    const out = await b.waitOutput(TURN_END, from);
+    expect(out).toMatch(/处理中/);
+    expect(out).toMatch(/输入按钮上的词/);
   });
 
   it('when the model thinks aloud (thought parts, streamed), then no thought reaches the user', async () => {
@@ -153,7 +158,7 @@ describe('against the real ADK API server', () => {
     });
     const from = b.output().length;
     await b.say('make it a timelapse', /A 10-second timelapse it is\./);
-    await b.waitOutput(/Done\./, from);
+    await b.waitOutput(TURN_END, from);
     expect(b.output().slice(from)).not.toContain('SECRET-REASONING');
   });
 
@@ -200,7 +205,9 @@ describe('against the real ADK API server', () => {
     expect(out).toMatch(/hit a problem\. Checking whether your request went through/);
     expect(out).toMatch(/Thrown Title/);
     expect(out).not.toContain('VENDOR-TEXT');
-    expect(out.indexOf('Done.')).toBeGreaterThan(out.indexOf('Checking whether'));
+    const edits = b.edits();
+    expect(edits.some((text) => /Checking whether/.test(text))).toBe(true);
+    expect(edits.indexOf('Done.')).toBeGreaterThan(edits.findIndex((text) => /Checking whether/.test(text)));
   });
 
   it('when the model stream fails after partial text only, then ADK reports an error event and the preview is shown marked incomplete', async () => {

@@ -57,7 +57,7 @@ describe('Discord bot, end to end', () => {
     const link = await r.waitMessage(r.discord.channelId, (m) => m.ephemeral && m.interactionId === exportPress.id, 'the ephemeral project link');
     expect(link.content).toMatch(/Open the project in your browser: .*workspace\/claim\?ct=/);
     const progress = r.discord.message(exportPress.originalMessageId ?? '');
-    expect(progress?.history[0]).toMatch(/Rendering, about 30 s/);
+    expect(progress?.history[0]).toMatch(/Rendering… I'll post the progress/);
     await waitFor(() => progress?.content === 'Video ready.', { message: 'the progress message ends with "Video ready."' });
     expect(progress?.history.some((text) => /Rendering… \d+ %/.test(text))).toBe(true);
     expect(videoMessages(r, r.discord.channelId)).toHaveLength(1);
@@ -234,7 +234,7 @@ describe('Discord bot, end to end', () => {
     // The bot stopped using the token before Discord would have refused it.
     expect(r.discord.expiredTokenUses).toEqual([]);
     const original = r.discord.message(exportPress.originalMessageId ?? '');
-    expect(original?.history[0]).toMatch(/Rendering, about 30 s/);
+    expect(original?.history[0]).toMatch(/Rendering… I'll post the progress/);
     expect(original?.content).not.toBe('Video ready.');
     // One successor message in the channel carried the rest of the progress, edited in place.
     const successors = r.discord.messages(r.discord.channelId).filter((m) => m.via === 'bot' && m.nonce === `e${original?.id ?? ''}`);

@@ -32,6 +32,8 @@ export interface ConsoleBot {
   output(): string;
   /** Everything logged so far. */
   logs(): string;
+  /** Every progress edit the engine and the worker made, printed or not (the terminal leaves closing states out). */
+  edits(): string[];
   /** Types a line; resolves once `expect` shows up in new output. */
   say(line: string, expect?: RegExp, timeoutMs?: number): Promise<string>;
   /** Waits until the output printed after `from` matches. */
@@ -62,7 +64,14 @@ export async function startConsoleBot(
   const input = new PassThrough();
 
   const outbox = new ConsoleOutbox({ output, videoDir });
-  const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { console: outbox }, worker: true, prefix: redis.prefix });
+  // Recorded on the way through: the real outbox still gets every edit.
+  const edits: string[] = [];
+  const editText = outbox.editText.bind(outbox);
+  outbox.editText = async (to, messageId, text) => {
+    edits.push(text);
+    return editText(to, messageId, text);
+  };
+  const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { console: outbox }, worker: true, prefix: redis.prefix });
   const chat: ConsoleChat = startConsoleChat({
     input,
     output,
@@ -87,6 +96,7 @@ export async function startConsoleBot(
     videoDir,
     output: () => out,
     logs: () => logText,
+    edits: () => [...edits],
     async say(line, expect, timeoutMs) {
       const from = out.length;
       input.write(`${line}\n`);

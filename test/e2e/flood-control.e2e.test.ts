@@ -267,7 +267,7 @@ describe('one render in flight per project', () => {
     const counts = await r.app.renders.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
     expect(Object.values(counts).reduce((sum, n) => sum + n, 0)).toBe(1);
     const replies = r.textsTo('maker').slice(before);
-    expect(replies.filter((text) => /^Rendering, about 30 s/.test(text))).toHaveLength(1);
+    expect(replies.filter((text) => /^Rendering… I'll post the progress/.test(text))).toHaveLength(1);
     expect(replies.filter((text) => RENDER_RUNNING.test(text))).toHaveLength(29);
     expect(replies).toHaveLength(30);
     // The export slot is bounded in time like every other key.
@@ -288,7 +288,7 @@ describe('one render in flight per project', () => {
 
     await waitFor(() => r.outbox.videos.length === 1, { message: 'the video', timeoutMs: 30_000 });
     await waitFor(async () => (await r.app.renders.inFlight()) === 0, { message: 'the job to finish' });
-    expect(await r.send('maker', 'export')).toContainEqual(expect.stringMatching(/^Rendering, about 30 s/));
+    expect(await r.send('maker', 'export')).toContainEqual(expect.stringMatching(/^Rendering… I'll post the progress/));
     await waitFor(() => r.fake.renders.size === 2, { message: 'the second render submitted', timeoutMs: 20_000 });
   });
 
@@ -296,7 +296,7 @@ describe('one render in flight per project', () => {
     rig = await start({});
     expect(await rig.send('maker', 'export')).toContainEqual(expect.stringMatching(/nothing to export yet/));
     await rig.send('maker', 'Generate a video of a quiet harbour');
-    expect(await rig.send('maker', 'export')).toContainEqual(expect.stringMatching(/^Rendering, about 30 s/));
+    expect(await rig.send('maker', 'export')).toContainEqual(expect.stringMatching(/^Rendering… I'll post the progress/));
   });
 });
 

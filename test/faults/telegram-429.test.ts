@@ -170,7 +170,7 @@ describe('Telegram 429 storms', () => {
         'Ready! Tell me what to make, for example:',
         'Working on it…',
         'Generating the clip now.',
-        'Rendering, about 30 s…',
+        "Rendering… I'll post the progress as it goes.",
         'VIDEO',
       ]);
       expect(posted[2]?.text).toBe('Done: video generated.');

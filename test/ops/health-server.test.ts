@@ -180,9 +180,13 @@ describe('startHealthServer', () => {
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
 
-  it('when the port is taken, then start rejects with EADDRINUSE', async () => {
+  it('when the port is taken, then start rejects with a PortInUseError naming HTTP_PORT', async () => {
     const { server } = await start();
-    await expect(start({ port: server.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(start({ port: server.port })).rejects.toMatchObject({
+      code: 'port_in_use',
+      setting: 'HTTP_PORT',
+      message: `Port ${server.port} is already in use (HTTP_PORT): stop what listens there, or set HTTP_PORT to a free port.`,
+    });
   });
 
   it('when closed while a client keeps its connection alive, then close resolves and the port refuses', async () => {

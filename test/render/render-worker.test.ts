@@ -59,6 +59,22 @@ describe('render worker', () => {
     },
   );
 
+  it('when the poll interval is long, then the first poll (and the first progress line) still comes within about 5 s of the submit', async () => {
+    const r = await setup({ fake: { renderScript: { pollsUntilComplete: 3 } } });
+    r.startWorker({ pollIntervalMs: 120_000 });
+    const input = r.input();
+    const submitted = Date.now();
+    await r.queue.enqueue(input);
+
+    await waitFor(() => r.outbox.edits.some((e) => /^Rendering… \d+ %$/.test(e.text)), {
+      timeoutMs: 20_000,
+      message: 'the first progress line',
+    });
+    // Not the two minutes of the interval (the later polls keep it).
+    expect(Date.now() - submitted).toBeLessThan(15_000);
+    expect(r.fake.renders.get(input.renderId)?.polls).toBe(1);
+  }, 40_000);
+
   it('when the address has no progress message yet, then one is sent and later progress edits it', async () => {
     const r = await setup({ fake: { renderScript: { pollsUntilComplete: 5 } } });
     const { done } = await r.renderOnce({ input: { address: { platform: 'telegram', chatId: '-100', userId: '42' } } });

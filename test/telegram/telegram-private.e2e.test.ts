@@ -47,7 +47,7 @@ describe('telegram private chat, end to end', () => {
     expect(video?.caption).toMatch(/^Video ready\. Project: https:\/\/nemovideo\.com\/workspace\/claim\?ct=clm_/);
     expect(video?.chatId).toBe(String(chat.id));
     // "Rendering…" was edited in place and ends saying the video is ready.
-    const progress = rig.sentTo(chat.id).find((m) => m.history[0] === 'Rendering, about 30 s…');
+    const progress = rig.sentTo(chat.id).find((m) => m.history[0] === "Rendering… I'll post the progress as it goes.");
     await waitFor(() => progress?.text === 'Video ready.', { message: 'the progress message to end "Video ready."' });
     expect(progress?.history).toContain('Rendered. Sending the video…');
     expect(tg.chatActions.some((a) => a.chatId === String(chat.id) && a.action === 'upload_video')).toBe(true);

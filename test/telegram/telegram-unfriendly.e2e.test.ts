@@ -72,7 +72,7 @@ describe('telegram against an unfriendly Bot API, end to end', () => {
     const renderId = [...nemo.renders.keys()][0] ?? '';
     expect(link.text).toContain(`${nemo.url}/cdn/${renderId}.mp4`);
     expect(link.text).toMatch(/Project: \S+\/workspace\/claim\?ct=/);
-    const progress = rig.sentTo(chat.id).find((m) => m.history[0] === 'Rendering, about 30 s…');
+    const progress = rig.sentTo(chat.id).find((m) => m.history[0] === "Rendering… I'll post the progress as it goes.");
     await rig.app.worker?.worker.close();
     expect(progress?.text).toBe('Video ready: sent as a link, since the file could not be uploaded here.');
     expect(tg.calls.filter((c) => c.method === 'sendVideo').map((c) => c.failed)).toEqual([status]);
