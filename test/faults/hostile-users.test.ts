@@ -4,12 +4,15 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DocumentPool } from '../../src/core/document-pool.js';
 import { inboxKey } from '../../src/core/inbox.js';
+import type { RecordedRequest } from '../fakes/discord/index.js';
+import { snowflake } from '../fakes/discord/snowflake.js';
 import { adk } from '../fakes/nemo/index.js';
 import type { BotMessage, TgChat } from '../fakes/telegram/index.js';
 import { docxBomb, pdfBomb } from '../helpers/document-bombs.js';
 import { watchMainThread } from '../helpers/main-thread-watch.js';
 import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { buttonId, closeAndCheck as closeAndCheckDiscord, hasButtons, startDiscordRig, type DiscordRig } from '../discord/discord-harness.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from '../telegram/telegram-harness.js';
 import { prng, seedFor, type Prng } from './support/prng.js';
 
@@ -32,8 +35,12 @@ const TOPICS = ['a sunset over the sea', 'a cat on a piano', 'rain on a window',
 let rig: TelegramRig | undefined;
 let redis: RedisServerHandle | undefined;
 let probe: Redis | undefined;
+let discordRig: DiscordRig | undefined;
 
 afterEach(async () => {
+  const discord = discordRig;
+  discordRig = undefined;
+  if (discord) await closeAndCheckDiscord(discord);
   probe?.disconnect();
   const current = rig;
   rig = undefined;
@@ -250,6 +257,11 @@ describe('hostile users among ordinary ones', () => {
       const exportFrom = tg.sent.length;
       for (let i = 0; i < EXPORTS; i++) tg.say(exportChat, exporter, { text: 'export' });
 
+      // The mention-laden name says something the agent echoes.
+      const echoFrom = tg.sent.length;
+      tg.say(mentionerChat, mentioner, { text: `${MENTIONS} say hi` });
+      const mentionEcho = await waitChat(mentionerChat, /^Happy to help with: /, echoFrom);
+
       // /login with a real personal token, posted in a group; and one person logging in properly.
       const leakFrom = tg.sent.length;
       tg.say(otherGroup, leaker, { text: `/login ${LEAKED}` });
@@ -351,7 +363,8 @@ describe('hostile users among ordinary ones', () => {
       expect(nemo.requests.filter((req) => req.at >= pressedAt && req.headers.authorization === `Bearer ${ginaToken}`)).toEqual([]);
 
       // Mentions in a name and a file name reach the texts as plain text: no parse mode anywhere.
-      expect(docxRefusal.text).toContain('.docx');
+      expect(docxRefusal.text).toContain(`"${MENTIONS}.docx"`);
+      expect(mentionEcho.text).toBe(`Happy to help with: ${MENTIONS} say hi`);
       expect(tg.calls.filter((call) => call.params.parse_mode !== undefined || call.params.entities !== undefined)).toEqual([]);
 
       // The /login in the group: deleted, never echoed there.
@@ -376,4 +389,44 @@ describe('hostile users among ordinary ones', () => {
     },
     240_000,
   );
+
+  it('when a Discord user named "@everyone" writes mentions the bot echoes, runs /video and exports, then every message the bot posts or edits carries allowed_mentions {parse: []}', async () => {
+    const random = prng(seedFor('hostile-users:discord', 'hostile-users'));
+    discordRig = await startDiscordRig({ env: { TOKEN_ENCRYPTION_KEY: KEY } });
+    const r = discordRig;
+    const { discord } = r;
+    const everyone = { id: snowflake(), username: '@everyone', bot: false };
+    const channelId = discord.channelId;
+    const words = `${MENTIONS} <@${discord.users.alice.id}> ${random.pick(TOPICS)}`;
+
+    discord.userMessage({ author: everyone, channelId, content: words, mentionBot: true });
+    await r.waitMessage(channelId, (m) => m.via !== 'user' && m.content.startsWith(`Happy to help with: `) && m.content.includes('@here'), 'the echo of the mentions', 30_000);
+    const interaction = discord.slashCommand({ user: everyone, channelId, name: 'video', options: { prompt: `Generate a video of ${words}` } });
+    const answer = await r.waitMessage(channelId, (m) => hasButtons(m) && m.interactionId === interaction.id, 'the answer with buttons', 30_000);
+    discord.pressButton({ user: everyone, messageId: answer.id, customId: buttonId(answer, 'export') });
+    await r.waitMessage(channelId, (m) => m.files.length > 0, 'the video', 30_000);
+    const dm = discord.dmChannel(everyone);
+    discord.userMessage({ author: everyone, channelId: dm, content: words });
+    await r.waitMessage(dm, (m) => m.via !== 'user' && m.content.includes('@everyone'), 'the echo in a DM', 30_000);
+    await waitFor(() => discord.messages(channelId).every((m) => !m.loading), { message: 'every deferred reply filled' });
+
+    /** The message a request posts or edits: the body itself, or an interaction callback's `data`. */
+    const messageOf = (request: RecordedRequest): Record<string, unknown> | undefined => {
+      const body = request.body as Record<string, unknown> | undefined;
+      if (body === undefined) return undefined;
+      // Only types 4 (a reply) and 7 (an update) write a message; 5 and 6 defer, with nothing to show.
+      if (request.route === 'interaction-callback') return body.type === 4 || body.type === 7 ? ((body.data as Record<string, unknown> | undefined) ?? {}) : undefined;
+      return body;
+    };
+    const writes = discord.requests.filter((q) => ['create-message', 'edit-message', 'followup', 'webhook-edit', 'interaction-callback'].includes(q.route) && q.method !== 'GET');
+    const carrying = writes.map((q) => ({ route: q.route, method: q.method, message: messageOf(q) })).filter((w) => w.message !== undefined);
+    // The check can fail: user text with mentions was posted, and messages were edited.
+    expect(carrying.some((w) => /@everyone|@here|<@&123>/.test(String(w.message?.content ?? '')))).toBe(true);
+    expect(carrying.filter((w) => w.method === 'PATCH').length).toBeGreaterThan(0);
+    expect(carrying.filter((w) => w.method === 'POST').length).toBeGreaterThan(0);
+    expect(carrying.map((w) => w.route)).toEqual(expect.arrayContaining(['create-message', 'webhook-edit', 'followup']));
+    const without = carrying.filter((w) => JSON.stringify(w.message?.allowed_mentions) !== JSON.stringify({ parse: [] }));
+    expect(without.map((w) => `${w.method} ${w.route}: ${JSON.stringify(w.message)}`.slice(0, 300))).toEqual([]);
+    expect(discord.violations).toEqual([]);
+  }, 90_000);
 });
