@@ -285,7 +285,8 @@ describe('hostile users among ordinary ones', () => {
 
       await ordinaryRest;
       await allHandled();
-      // Every export handled: now let the one render finish.
+      // Every export handled: now let the one render finish (once the worker has submitted it).
+      await waitFor(() => nemo.renders.size > 0, { timeoutMs: 30_000, message: 'the render submitted' });
       const renders = [...nemo.renders.values()];
       expect(renders).toHaveLength(1);
       const render = renders[0]!;
