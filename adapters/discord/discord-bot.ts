@@ -344,6 +344,8 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     if (inboxId !== undefined) message.inboxId = inboxId;
     void Promise.resolve()
       .then(() => deps.handler.handle(message))
+      // Best effort, like every acknowledgement: never reported as the turn failing.
+      .then(() => deps.outbox.dropUnfilled(message.address))
       .catch(async (error: unknown) => {
         log.error({ err: describeDiscordError(error, 'engine') }, 'a message failed in the engine');
         const lang = detectLanguage(message.platformLanguage, message.text);

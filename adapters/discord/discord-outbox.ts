@@ -330,6 +330,21 @@ export class DiscordOutbox implements Outbox {
     this.unfilled.set(ref.id, ref.expiresAt);
   }
 
+  /**
+   * The engine let a deferred interaction go without a word (a flood or access refusal is said
+   * once, then silence): its "thinking…" reply is removed rather than left for 15 minutes.
+   */
+  async dropUnfilled(to: ChatAddress): Promise<void> {
+    const ref = interactionRef(to);
+    if (ref === undefined || !this.unfilled.delete(ref.id)) return;
+    try {
+      const live = await this.interactions.find(to);
+      if (live !== undefined) await this.rest.delete(Routes.webhookMessage(live.applicationId, live.token, '@original'), { auth: false });
+    } catch (error) {
+      this.log.info({ err: describeDiscordError(error) }, 'an unanswered deferred reply could not be removed');
+    }
+  }
+
   /** True once per deferral: the caller fills the deferred reply. */
   private claimOriginal(live: LiveInteraction): boolean {
     return this.unfilled.delete(live.id);

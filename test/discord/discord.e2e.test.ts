@@ -218,6 +218,27 @@ describe('Discord bot, end to end', () => {
     await waitFor(() => /sent as a link/.test(r.discord.message(exportPress.originalMessageId ?? '')?.content ?? ''), { message: 'the progress message says the video went as a link' });
   });
 
+  it('when someone sends slash commands faster than the limit, then one notice comes and the silenced commands leave no "thinking…" behind', async () => {
+    const r = await start({ env: { USER_MESSAGES_PER_MINUTE: '2' } });
+    const alice = r.discord.users.alice;
+    const channelId = r.discord.channelId;
+    const presses = [];
+    for (let i = 0; i < 4; i += 1) {
+      const interaction = r.discord.slashCommand({ user: alice, channelId, name: 'credits' });
+      presses.push(interaction);
+      await waitFor(() => {
+        const original = r.discord.message(interaction.originalMessageId ?? '');
+        return original !== undefined && (!original.loading || original.deleted === true);
+      }, { message: `command ${i + 1} answered or removed` });
+    }
+    const shown = presses.map((p) => r.discord.message(p.originalMessageId ?? ''));
+    // The first contact's set-up message fills the first deferral; the credits follow it.
+    expect(shown[1]?.content).toMatch(/Credits: 100 available/);
+    expect(shown[2]?.content).toMatch(/faster than I can take them \(at most 2 a minute\)/);
+    expect(shown[3]?.deleted).toBe(true);
+    expect(shown[3]?.content).toBe('');
+  });
+
   it('when a render outlives the interaction token, then progress moves to a channel message and the video is posted with the bot token', async () => {
     const r = await start({
       bot: { interactionTokenTtlMs: 1200 },

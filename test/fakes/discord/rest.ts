@@ -51,6 +51,7 @@ const ROUTES: RouteDef[] = [
   { method: 'POST', pattern: /^interactions\/\d+\/[^/]+\/callback$/, route: 'interaction-callback', access: 'interaction', handle: interactionCallback },
   { method: 'PATCH', pattern: /^webhooks\/\d+\/[^/]+\/messages\/[^/]+$/, route: 'webhook-edit', access: 'interaction', handle: webhookEdit },
   { method: 'GET', pattern: /^webhooks\/\d+\/[^/]+\/messages\/[^/]+$/, route: 'webhook-edit', access: 'interaction', handle: webhookGet },
+  { method: 'DELETE', pattern: /^webhooks\/\d+\/[^/]+\/messages\/[^/]+$/, route: 'webhook-delete', access: 'interaction', handle: webhookDelete },
   { method: 'POST', pattern: /^webhooks\/\d+\/[^/]+$/, route: 'followup', access: 'interaction', handle: followup },
   { method: 'POST', pattern: /^users\/@me\/channels$/, route: 'create-dm', access: 'bot', handle: createDm },
   { method: 'DELETE', pattern: /^channels\/\d+\/messages\/\d+$/, route: 'delete-message', access: 'bot', handle: deleteMessage },
@@ -436,6 +437,16 @@ function webhookGet(context: Context): void {
   const target = webhookTarget(context);
   if (!target?.message) return;
   sendJson(context.res, 200, messagePayload(context.state, target.message));
+}
+
+/** Deletes an interaction's reply (the deferred "thinking…" one too) through its webhook. */
+async function webhookDelete(context: Context): Promise<void> {
+  await drain(context.req);
+  const target = webhookTarget(context);
+  if (!target?.message) return;
+  if (target.message.deleted) return sendError(context.res, 404, 10008, 'Unknown Message');
+  target.message.deleted = true;
+  context.res.writeHead(204).end();
 }
 
 async function followup(context: Context): Promise<void> {

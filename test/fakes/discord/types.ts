@@ -7,6 +7,7 @@ export type FakeDiscordRoute =
   | 'edit-message'
   | 'interaction-callback'
   | 'webhook-edit'
+  | 'webhook-delete'
   | 'followup'
   | 'create-dm'
   | 'delete-message'
