@@ -44,6 +44,8 @@ export interface AppOptions {
   metrics?: Metrics;
   /** Wall clock of the message-rate windows; tests move it to the next window instead of waiting. */
   now?: () => number;
+  /** The render worker's first poll after a submit (default 5 s); the memory benchmark keeps renders unpolled. */
+  renderFirstPollMs?: number;
   /** Where documents are parsed; a pool with the default limits by default. */
   documents?: DocumentParser;
   /** A NemoVideo request has had no answer for a few seconds (the terminal chat tells its user). */
@@ -145,6 +147,7 @@ export function createApp(options: AppOptions): App {
         outboxes,
         webUrl: config.nemoWebUrl,
         pollIntervalMs: config.renderPollIntervalMs,
+        ...(options.renderFirstPollMs !== undefined ? { firstPollMs: options.renderFirstPollMs } : {}),
         maxPolls: config.renderMaxPolls,
         logger: logger.child({ component: 'render' }),
       })

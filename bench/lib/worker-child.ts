@@ -25,6 +25,8 @@ const app = createApp({
   outboxes: { [settings.platform]: new CountingOutbox(settings.platform) },
   worker: true,
   prefix: settings.prefix,
+  // Renders must sit delayed, unpolled, for the whole run: no early first poll either.
+  renderFirstPollMs: settings.pollIntervalMs,
 });
 
 const parent = serveParent<WorkerRequest, WorkerReply>(

@@ -21,7 +21,8 @@ export type RenderOutcome =
   | 'needs-account'
   | 'no-credits';
 
-const FIRST_POLL_MS = 5_000;
+/** The first progress line should come soon, not a whole poll interval after the submit. */
+export const FIRST_POLL_MS = 5_000;
 
 export interface RenderProcessorDeps {
   /** For the delivery markers. */
@@ -35,6 +36,8 @@ export interface RenderProcessorDeps {
   /** `NEMO_WEB_URL`, for the `?bind=` registration link. */
   webUrl: string;
   pollIntervalMs: number;
+  /** The first poll after the submit: `FIRST_POLL_MS` by default, never later than `pollIntervalMs`. */
+  firstPollMs?: number;
   maxPolls: number;
   /** Names this process in delivery leases. */
   workerId: string;
@@ -144,8 +147,7 @@ class RenderRun {
     }
     this.log.info({ nemoRenderId: this.data.renderId }, 'render submitted');
     await this.save({ phase: 'poll', draft: undefined });
-    // The first progress line should come soon, not a whole poll interval after the submit.
-    return this.delay(Math.min(this.deps.pollIntervalMs, FIRST_POLL_MS));
+    return this.delay(Math.min(this.deps.pollIntervalMs, this.deps.firstPollMs ?? FIRST_POLL_MS));
   }
 
   private async poll(): Promise<RenderOutcome> {

@@ -8,7 +8,7 @@ import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from '.
 import { RENDER_QUEUE_NAME } from './render-queue.js';
 
 export interface RenderWorkerDeps
-  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'maxPolls' | 'logger'> {
+  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'firstPollMs' | 'maxPolls' | 'logger'> {
   /** BullMQ's connection; a Redis instance must have `maxRetriesPerRequest: null`. */
   connection: ConnectionOptions | Redis;
   /** BullMQ key prefix (default `bull`); also prefixes the delivery markers (default `nvb`). */
@@ -38,6 +38,7 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
     outboxes: deps.outboxes,
     webUrl: deps.webUrl,
     pollIntervalMs: deps.pollIntervalMs,
+    ...(deps.firstPollMs !== undefined ? { firstPollMs: deps.firstPollMs } : {}),
     maxPolls: deps.maxPolls,
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     deliveryLeaseMs: deps.deliveryLeaseMs ?? 60_000,
