@@ -136,8 +136,8 @@ describe('Redis steps resent after a lost answer', () => {
   it('when the answer to claiming a project\'s creation is lost, then the claimer still holds it and nobody else gets it', async () => {
     const { cutter, cut, direct, prefix } = await rig();
     const lost = cutter.cutNextReply();
-    expect(await new SessionStore(cut, { prefix }).claimCreation('telegram:42:7', 10_000)).toBe(true);
+    expect(await new SessionStore(cut, { prefix }).creationClaim('telegram:42:7', 10_000).take()).toEqual({ taken: true });
     await lost;
-    expect(await new SessionStore(direct, { prefix }).claimCreation('telegram:42:7', 10_000)).toBe(false);
+    expect((await new SessionStore(direct, { prefix }).creationClaim('telegram:42:7', 10_000).take()).taken).toBe(false);
   });
 });
