@@ -124,7 +124,6 @@ export function createApp(options: AppOptions): App {
       recoveryMaxChecks: config.recoveryMaxChecks,
       documentMaxChars: config.documentMaxChars,
       maxMessageChars: MAX_MESSAGE_CHARS,
-      turnLockTtlMs: TURN_LOCK_TTL_MS,
       userDailyTurns: config.userDailyTurns,
       userDailyRenders: config.userDailyRenders,
       userDailyUploads: config.userDailyUploads,

@@ -60,8 +60,6 @@ export interface EngineSettings extends TurnSettings {
   documentMaxChars: number;
   /** Longer messages are refused with a friendly reply. */
   maxMessageChars: number;
-  /** The turn lock's life; it is extended while a turn runs, so a crashed process frees it soon. */
-  turnLockTtlMs: number;
   /** Daily limits per person on the operator's token (shown in the refusal). */
   userDailyTurns?: number | undefined;
   userDailyRenders?: number | undefined;
@@ -304,7 +302,8 @@ export class Engine implements MessageHandler {
   private async firstContact(conv: Conversation): Promise<SessionRecord> {
     const id = sessionKeyId(conv.key);
     // Across processes too: the first takes a short lease, the others wait for its record.
-    const owner = await this.deps.sessions.claimCreation(id, FIRST_CONTACT_LEASE_MS);
+    const claim = this.deps.sessions.creationClaim(id, FIRST_CONTACT_LEASE_MS);
+    const owner = (await claim.take()).taken;
     if (!owner) {
       const deadline = Date.now() + FIRST_CONTACT_LEASE_MS;
       while (Date.now() < deadline) {
@@ -322,7 +321,7 @@ export class Engine implements MessageHandler {
       return record;
     } finally {
       // A failed creation must not make the person's next message wait out the lease.
-      if (owner) await this.deps.sessions.releaseCreation(id).catch(() => undefined);
+      if (owner) await claim.release().catch(() => undefined);
     }
   }
 
@@ -521,13 +520,14 @@ export class Engine implements MessageHandler {
 
   /** Runs `first`, then every turn that queued behind it, holding the session's lock. */
   private drain(owner: Conversation, lockToken: string, first: () => Promise<void>): Promise<void> {
-    const { gate, settings } = this.deps;
+    const { gate } = this.deps;
+    const lock = gate.lock(owner.key, lockToken);
     const run = async () => {
       let released = false;
-      const extender = setInterval(() => {
-        gate.extend(owner.key, lockToken).catch((error: unknown) => owner.log.warn({ err: describeError(error) }, 'turn lock extend failed'));
-      }, Math.max(50, Math.floor(settings.turnLockTtlMs / 3)));
-      extender.unref();
+      const renewing = lock.keepRenewed({
+        minEveryMs: 50,
+        onError: (error) => owner.log.warn({ err: describeError(error) }, 'turn lock extend failed'),
+      });
       try {
         await first();
         // While stopping, queued turns stay in Redis for the next process.
@@ -541,10 +541,10 @@ export class Engine implements MessageHandler {
           turn = this.stopping ? undefined : following;
         }
       } finally {
-        clearInterval(extender);
+        renewing.stop();
         // `next` found nothing and let the lock go; on any other exit (a stop, an error) it goes
         // now, so the next process can recover this session without waiting for its TTL.
-        if (!released) await gate.release(owner.key, lockToken).catch(() => undefined);
+        if (!released) await lock.release().catch(() => undefined);
       }
     };
     const drained = run();

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { Lease } from '../lib/lease.js';
 import { isSealed, type TokenCipher } from './token-cipher.js';
 import type { Language, Platform } from './types.js';
 
@@ -129,17 +129,12 @@ export class SessionStore {
     await this.redis.del(this.sessionKey(key));
   }
 
-  /** A short lease on creating a project for `keyId`: true for the one caller that should create it. */
-  async claimCreation(keyId: string, leaseMs: number): Promise<boolean> {
-    const key = `${this.prefix}:creating:${keyId}`;
-    const claim = randomUUID();
-    if ((await this.redis.set(key, claim, 'PX', leaseMs, 'NX')) === 'OK') return true;
-    // A resent SET (its first answer lost to a Redis restart) finds our own claim.
-    return (await this.redis.get(key)) === claim;
-  }
-
-  async releaseCreation(keyId: string): Promise<void> {
-    await this.redis.del(`${this.prefix}:creating:${keyId}`);
+  /**
+   * The lease on creating a project for `keyId`: the one caller whose `take` gets it creates the
+   * project, then releases it; the others wait for the record it writes.
+   */
+  creationClaim(keyId: string, leaseMs: number): Lease {
+    return new Lease(this.redis, `${this.prefix}:creating:${keyId}`, leaseMs);
   }
 
   /**

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { RATE_STEP_LUA, type RateCheck } from './flood-control.js';
 import { inboxKey } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { Lease, leaseValue } from '../lib/lease.js';
 import { ChatAddressSchema, LanguageSchema, sessionKeyId, type SessionKey } from './session-store.js';
 import type { ChatAddress, Language } from './types.js';
 
@@ -63,7 +63,7 @@ export interface TurnGateOptions {
 }
 
 const ENTER = `${RATE_STEP_LUA}
--- KEYS[1] the session's turn lock (string: holder's token)
+-- KEYS[1] the session's turn lock (string: the holder's token, a Lease value that Lease renews and releases)
 -- KEYS[2] the session's pending turns (list of JSON, oldest first)
 -- KEYS[3] the inbox of received messages (hash)
 -- KEYS[4] the session's "queue full, told" mark
@@ -111,18 +111,6 @@ end
 return position
 `;
 
-const EXTEND = `
--- KEYS[1] the session's turn lock
--- ARGV[1] the caller's lock token
--- ARGV[2] lock TTL in ms
--- Returns 1 when the caller held the lock and it was extended, else 0.
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`;
-
 const NEXT = `
 -- KEYS[1] the session's turn lock
 -- KEYS[2] the session's pending turns
@@ -152,16 +140,6 @@ if holder then
   redis.call('DEL', KEYS[1])
 end
 return false
-`;
-
-const RELEASE = `
--- KEYS[1] the session's turn lock
--- ARGV[1] the caller's lock token
--- Deletes the lock only if the caller still holds it.
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
 `;
 
 const CLEAR = `
@@ -204,7 +182,7 @@ export class TurnGate {
    * rate (when `options.rate` is given) and the cap on waiting turns; a refused turn is not kept.
    */
   async enter(key: SessionKey, turn: PendingTurn, options: EnterOptions = {}): Promise<EnterResult> {
-    const lockToken = randomUUID();
+    const lockToken = leaseValue();
     const json = JSON.stringify(PendingTurnSchema.parse({ ...turn, nonce: lockToken }));
     const [lock, pending, full] = this.keys(key);
     const { rate } = options;
@@ -235,21 +213,23 @@ export class TurnGate {
 
   /** Takes the lock only if it is free, queueing nothing: for work that is not a new message (recovery). */
   async tryLock(key: SessionKey): Promise<string | undefined> {
-    const lockToken = randomUUID();
-    const [lock] = this.keys(key);
-    return (await this.redis.set(lock, lockToken, 'PX', this.lockTtlMs, 'NX')) === 'OK' ? lockToken : undefined;
+    const lock = this.lock(key, leaseValue());
+    return (await lock.take()).taken ? lock.value : undefined;
+  }
+
+  /** The session's lock held with `lockToken` (taken by `enter` or `tryLock`): renew it and release it through this. */
+  lock(key: SessionKey, lockToken: string): Lease {
+    return new Lease(this.redis, this.keys(key)[0], this.lockTtlMs, lockToken);
   }
 
   /** Lets go of the lock without touching pending turns (a stop between turns leaves them queued). */
   async release(key: SessionKey, lockToken: string): Promise<void> {
-    const [lock] = this.keys(key);
-    await this.redis.eval(RELEASE, 1, lock, lockToken);
+    await this.lock(key, lockToken).release();
   }
 
   /** Keeps the lock for another `lockTtlMs`; false when the caller no longer holds it. */
   async extend(key: SessionKey, lockToken: string): Promise<boolean> {
-    const [lock] = this.keys(key);
-    return Number(await this.redis.eval(EXTEND, 1, lock, lockToken, this.lockTtlMs)) === 1;
+    return this.lock(key, lockToken).renew();
   }
 
   /**

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { Lease, leaseValue } from '../lib/lease.js';
 
 export interface DeliveryGuardOptions {
   redis: Redis;
@@ -23,31 +23,9 @@ export type DeliveryOutcome =
 
 const DELIVERED = 'delivered';
 
-const RENEW = `
--- KEYS[1] the delivery marker
--- ARGV[1] this worker's lease value ('delivering:<workerId>:<nonce>')
--- ARGV[2] lease in ms
--- Returns 1 when the lease was still ours and was extended, else 0.
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`;
-
-const RELEASE = `
--- KEYS[1] the delivery marker
--- ARGV[1] this worker's lease value
--- Deletes the marker only while it is our lease (never a 'delivered' marker or another's lease).
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`;
-
 /**
  * Runs `send` at most once per delivery id across processes and BullMQ re-runs (BullMQ
- * delivers a job at least once). A `SET NX PX` lease guards the send; success turns it into a
+ * delivers a job at least once). A `Lease` guards the send; success turns it into a
  * lasting `delivered` marker; a failed send drops the lease so a retry can try again; a
  * killed worker's lease expires so the re-run delivers. The one window left: a process killed
  * after the platform accepted the file but before the marker was written sends it again on
@@ -60,28 +38,23 @@ export async function deliverOnce(
 ): Promise<DeliveryOutcome> {
   const { redis, leaseMs } = options;
   const key = deliveryMarkerKey(options.prefix ?? 'nvb', deliveryId);
-  const lease = `delivering:${options.workerId}:${randomUUID().slice(0, 8)}`;
+  const lease = new Lease(redis, key, leaseMs, leaseValue(`delivering:${options.workerId}`));
 
-  const taken = await redis.set(key, lease, 'PX', leaseMs, 'NX');
-  // A resent SET (its first answer lost to a Redis restart) finds our own lease: it is ours.
-  const [value, ttl] = taken === 'OK' ? [lease, leaseMs] : await Promise.all([redis.get(key), redis.pttl(key)]);
-  if (value !== lease) {
-    if (value === DELIVERED) return { kind: 'already-delivered' };
-    // The marker vanished between the two calls (a failed send released it): retry soon.
-    return { kind: 'busy', retryInMs: ttl > 0 ? ttl + 50 : 50 };
+  const taken = await lease.take();
+  if (!taken.taken) {
+    if (taken.holder === DELIVERED) return { kind: 'already-delivered' };
+    return { kind: 'busy', retryInMs: taken.ttlMs > 0 ? taken.ttlMs + 50 : 50 };
   }
 
-  const renew = setInterval(() => {
-    redis.eval(RENEW, 1, key, lease, leaseMs).catch(() => undefined);
-  }, Math.max(10, Math.floor(leaseMs / 3)));
+  const renewing = lease.keepRenewed();
   try {
     await send();
   } catch (error) {
-    clearInterval(renew);
-    await redis.eval(RELEASE, 1, key, lease).catch(() => undefined);
+    renewing.stop();
+    await lease.release().catch(() => undefined);
     throw error;
   }
-  clearInterval(renew);
+  renewing.stop();
   await redis.set(key, DELIVERED, 'EX', options.keepDeliveredSeconds ?? 30 * 24 * 3600);
   return { kind: 'delivered' };
 }

@@ -58,6 +58,17 @@ describe('Redis steps resent after a lost answer', () => {
     expect(await gate.pendingCount(key)).toBe(0);
   });
 
+  it('when the answer to recovery taking a free turn lock is lost, then the resend still holds the lock and another process is refused', async () => {
+    const { cutter, cut, direct, prefix } = await rig();
+    const gate = new TurnGate(cut, { prefix, lockTtlMs: 10_000 });
+    const lost = cutter.cutNextReply();
+    const token = await gate.tryLock(key);
+    await lost;
+    expect(token).toEqual(expect.any(String));
+    expect(await new TurnGate(direct, { prefix, lockTtlMs: 10_000 }).tryLock(key)).toBeUndefined();
+    expect(await gate.extend(key, token as string)).toBe(true);
+  });
+
   it('when the answer to queueing a turn is lost, then the turn is queued once', async () => {
     const { cutter, cut, prefix } = await rig();
     const gate = new TurnGate(cut, { prefix, lockTtlMs: 10_000 });
@@ -136,8 +147,8 @@ describe('Redis steps resent after a lost answer', () => {
   it('when the answer to claiming a project\'s creation is lost, then the claimer still holds it and nobody else gets it', async () => {
     const { cutter, cut, direct, prefix } = await rig();
     const lost = cutter.cutNextReply();
-    expect(await new SessionStore(cut, { prefix }).claimCreation('telegram:42:7', 10_000)).toBe(true);
+    expect(await new SessionStore(cut, { prefix }).creationClaim('telegram:42:7', 10_000).take()).toEqual({ taken: true });
     await lost;
-    expect(await new SessionStore(direct, { prefix }).claimCreation('telegram:42:7', 10_000)).toBe(false);
+    expect((await new SessionStore(direct, { prefix }).creationClaim('telegram:42:7', 10_000).take()).taken).toBe(false);
   });
 });
