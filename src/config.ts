@@ -47,8 +47,8 @@ export const SETTINGS = z.object({
   DISCORD_SHARD_IDS: matching(/^\d+(\s*,\s*\d+)*$/, 'must be a comma-separated list of shard numbers, e.g. 0,1')
     .transform((value) => value.split(',').map((id) => Number(id.trim())))
     .pipe(z.array(z.number()))
-    .readonly()
     .default([])
+    .readonly()
     .describe('the shards this process runs (`0,1`) when bot replicas split them; empty: all'),
   RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000).describe('between render polls'),
   RENDER_MAX_POLLS: positiveInt().default(10).describe('polls before a render is reported as failed'),
@@ -248,8 +248,8 @@ function idList() {
     .string()
     .transform((value) => value.split(/[\s,]+/).filter(Boolean))
     .pipe(z.array(z.string().regex(/^(console|telegram|discord):(guild:)?[\w-]+$/, { error: 'must be a comma-separated list like telegram:123, discord:guild:456' })))
-    .readonly()
-    .default([]);
+    .default([])
+    .readonly();
 }
 
 // 32 random bytes, as 64 hex characters or base64 (`openssl rand -base64 32`).
