@@ -15,7 +15,7 @@ export const SETTINGS = z.object({
   NEMO_TOKEN: token().optional().describe('operator token shared by all users; unset: each user gets an anonymous token'),
   REDIS_URL: url(['redis:', 'rediss:'])
     .default('redis://127.0.0.1:6379')
-    .describe('sessions and queues (unset in the terminal: a private server if none answers)'),
+    .describe('sessions and queues (unset: the local default if it answers, else a private `redis-server` the bot starts)'),
   TELEGRAM_BOT_TOKEN: matching(/^\d+:[A-Za-z0-9_-]+$/, 'must look like <bot id>:<secret> as BotFather gives it')
     .optional()
     .describe('enables Telegram'),
@@ -123,7 +123,7 @@ type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${
 export type Config = {
   readonly [N in keyof Settings as CamelCase<N>]: Settings[N];
 } & {
-  /** Whether REDIS_URL was set: when it was not, the terminal starts a private Redis if none answers at the default. */
+  /** Whether REDIS_URL was set: when it was not, start uses the default if it answers, else starts a private Redis. */
   readonly redisUrlFromEnv: boolean;
 };
 
