@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { camelCase, ConfigError, ENV_VARIABLES, loadConfig, SETTINGS } from '../src/config.js';
 
 function configError(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -90,6 +90,44 @@ describe('loadConfig', () => {
   it('when the config is loaded, then it cannot be changed', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.allowedUsers)).toBe(true);
+  });
+
+  it('when the config is loaded, then it holds every variable under its camelCase name, unset ones as undefined, and redisUrlFromEnv', () => {
+    const config = loadConfig({});
+    expect(Object.keys(config).sort()).toEqual([...ENV_VARIABLES.map(camelCase), 'redisUrlFromEnv'].sort());
+    expect([camelCase('DISCORD_FREE_TEXT_IN_GUILDS'), camelCase('OPS_HTTP_PORT'), camelCase('TOKEN_ENCRYPTION_KEY')]).toEqual([
+      'discordFreeTextInGuilds',
+      'opsHttpPort',
+      'tokenEncryptionKey',
+    ]);
+    expect('nemoToken' in config && config.nemoToken === undefined).toBe(true);
+  });
+
+  it('when the settings are declared, then each has a README line', () => {
+    const missing = Object.entries(SETTINGS.shape).filter(([, schema]) => !schema.description?.trim());
+    expect(missing.map(([name]) => name)).toEqual([]);
+  });
+
+  it('when derived values are set, then they have their types: flags, shard lists, ports, the encryption key', () => {
+    const key = Buffer.alloc(32, 7);
+    const config = loadConfig({
+      DISCORD_FREE_TEXT_IN_GUILDS: 'true',
+      DISCORD_SHARD_COUNT: '4',
+      DISCORD_SHARD_IDS: '0, 2',
+      OPS_HTTP_PORT: '9090',
+      ALLOWED_USERS: 'telegram:1, discord:2',
+      TOKEN_ENCRYPTION_KEY: key.toString('base64'),
+    });
+    expect(config).toMatchObject({
+      discordFreeTextInGuilds: true,
+      discordShardCount: 4,
+      discordShardIds: [0, 2],
+      opsHttpPort: 9090,
+      allowedUsers: ['telegram:1', 'discord:2'],
+    });
+    expect(config.tokenEncryptionKey?.equals(key)).toBe(true);
+    expect(loadConfig({ DISCORD_SHARD_COUNT: 'auto' })).toMatchObject({ discordShardCount: 'auto', discordShardIds: [], discordFreeTextInGuilds: false });
   });
 
   it.each([
@@ -103,6 +141,14 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://127.0.0.1:6379', 'redis:// or rediss:// URL'],
     ['LOG_LEVEL', 'verbose', 'one of fatal, error, warn, info, debug, trace, silent'],
     ['DISCORD_GUILD_ID', 'my-guild', 'numeric Discord id'],
+    ['DISCORD_FREE_TEXT_IN_GUILDS', 'yes', 'must be true or false'],
+    ['DISCORD_SHARD_COUNT', 'many', 'must be auto or a positive integer'],
+    ['DISCORD_SHARD_IDS', '0,x', 'must be a comma-separated list of shard numbers, e.g. 0,1'],
+    ['OPS_HTTP_PORT', '65536', 'port number from 0 to 65535'],
+    ['MAX_QUEUED_TURNS', '101', 'must be a positive integer up to 100'],
+    ['ALLOWED_CHATS', 'slack:1', 'must be a comma-separated list like telegram:123, discord:guild:456'],
+    ['TOKEN_ENCRYPTION_KEY', 'short', 'must be 32 bytes as 64 hex characters or base64'],
+    ['REDIS_PREFIX', 'has space', 'must be 1-64 characters of A-Z, a-z, 0-9, _ : . or -'],
   ])('when %s is %j, then the one-line error names it and what is expected', (variable, value, expected) => {
     const error = configError({ [variable]: value });
     expect(error.code).toBe('config_invalid');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { composeServices, configDefault, configVariables, envExampleEntries, readmeSettings } from './settings-sources.js';
+import { settingsTable } from '../../scripts/settings-table.js';
+import { composeServices, configDefault, configVariables, envExampleEntries, read, readmeSettings } from './settings-sources.js';
 
 const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
 
@@ -17,6 +18,11 @@ describe('settings across config, compose, .env.example and README', () => {
     const names = envExampleEntries().map((entry) => entry.name);
     expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
     expect(sorted(names)).toEqual(config);
+  });
+
+  it('when the README settings table is read, then it is the one written from src/config.ts (npm run docs:settings)', () => {
+    const table = /^## Settings\n[\s\S]*?^(\|[\s\S]*?)\n(?!\|)/m.exec(read('README.md'))?.[1];
+    expect(table?.split('\n')).toEqual(settingsTable().split('\n'));
   });
 
   it('when the README settings table is read, then it names exactly the config variables', () => {

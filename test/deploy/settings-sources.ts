@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { ENV_VARIABLES, loadConfig, type Config } from '../../src/config.js';
+import { camelCase, ENV_VARIABLES, loadConfig, type Config } from '../../src/config.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const read = (file: string): string => readFileSync(`${ROOT}${file}`, 'utf8');
@@ -12,10 +12,10 @@ export const configVariables = (): string[] => [...ENV_VARIABLES].sort();
 
 /**
  * The config's default for a variable as text (a list as `a, b`, an empty list as ''); undefined
- * when it has none. The Config key is the variable in camelCase.
+ * when it has none, as loadConfig gives it with nothing set.
  */
 export function configDefault(variable: string): string | undefined {
-  const key = variable.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) as keyof Config;
+  const key = camelCase(variable) as keyof Config;
   const config = loadConfig({});
   if (!(key in config)) throw new Error(`${variable}: no Config key ${key}`);
   const value = config[key];
