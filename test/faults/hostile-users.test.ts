@@ -346,7 +346,7 @@ describe('hostile users among ordinary ones', () => {
       // 30 exports, one render: the first starts it, the others hear it is running (or, past the rate, a notice or nothing).
       expect(nemo.renders.size).toBe(1);
       expect(render.sessionId).not.toBe('');
-      expect(exportReplies.filter((m) => m.history[0] === 'Rendering, about 30 s…')).toHaveLength(1);
+      expect(exportReplies.filter((m) => m.history[0] === "Rendering… I'll post the progress as it goes.")).toHaveLength(1);
       expect(exportReplies.filter((m) => /^This project is already rendering/.test(m.text ?? '')).length).toBeGreaterThan(0);
       expect(exportReplies.filter((m) => m.kind === 'video')).toHaveLength(1);
       expect(exportReplies.length).toBeLessThanOrEqual(EXPORTS + 2);
