@@ -199,7 +199,7 @@ export function slashCommands(table: readonly CommandSpec[] = COMMANDS): SlashCo
     .map(({ row, discord }) => ({ name: row.name, nameZh: discord.nameZh, description: discord.description, options: discord.options ?? [] }));
 }
 
-/** The slash command named `name` (own rows only), or undefined when there is none. */
+/** The slash command named `name`, or undefined when there is none. */
 export function slashCommand(name: string, table: readonly CommandSpec[] = COMMANDS): SlashCommand | undefined {
   return slashCommands(table).find((command) => command.name === name);
 }

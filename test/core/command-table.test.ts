@@ -120,6 +120,18 @@ describe('command table', () => {
     }
   });
 
+  it('when the table is read, then no name, keyword, slash-command place or button place is used twice', () => {
+    const rows: readonly CommandSpec[] = COMMANDS;
+    const unique = (values: readonly unknown[]) => expect(new Set(values).size, JSON.stringify(values)).toBe(values.length);
+    unique(rows.map((row) => row.name));
+    unique(rows.flatMap((row) => row.keywords?.en.map((word) => word.toLowerCase()) ?? []));
+    unique(rows.flatMap((row) => row.keywords?.zh ?? []));
+    unique(rows.flatMap((row) => (row.discord ? [row.discord.order] : [])));
+    unique(rows.flatMap((row) => (row.discord ? [row.discord.nameZh] : [])));
+    unique(rows.flatMap((row) => (row.button ? [row.button.order] : [])));
+    for (const row of rows) expect(row.name).toMatch(/^[a-z0-9_]{1,32}$/);
+  });
+
   it('when an answer gets its buttons, then they are the table\'s buttons in their order, labelled in the person\'s language', () => {
     expect(answerButtons('en')).toEqual([
       { label: 'Export', action: 'export' },
