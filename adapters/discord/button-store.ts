@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { BUTTON_ACTIONS } from '../../src/core/commands.js';
 import type { Button } from '../../src/core/types.js';
 
 export type ButtonAction = Button['action'];
-const ACTIONS = ['export', 'status', 'credits', 'new'] as const satisfies readonly ButtonAction[];
 
 const ButtonRecordSchema = z.object({
   ownerId: z.string(),
   chatId: z.string(),
-  actions: z.array(z.enum(ACTIONS)),
+  actions: z.array(z.enum(BUTTON_ACTIONS)),
   createdAt: z.number(),
 });
 /** One row of buttons: who may press them, and where they were posted. */
@@ -22,7 +22,7 @@ export interface ButtonStoreOptions {
   ttlSeconds?: number;
 }
 
-const CUSTOM_ID = /^nvb:([A-Za-z0-9_-]{16}):(export|status|credits|new)$/;
+const CUSTOM_ID = new RegExp(`^nvb:([A-Za-z0-9_-]{16}):(${BUTTON_ACTIONS.join('|')})$`);
 
 /**
  * Buttons whose state lives in Redis, not in memory: the custom id holds a random row id, so a

@@ -7,69 +7,34 @@ import {
   type REST,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
+import { COMMANDS, slashCommands, type CommandSpec, type Localized, type SlashOption } from '../../src/core/commands.js';
 import { describeDiscordError } from './discord-errors.js';
-import { dt, type PlainTextKey } from './texts.js';
 
-/** The slash commands, by their English name. `video` carries the prompt and an optional file. */
-export const COMMAND_NAMES = ['video', 'export', 'credits', 'status', 'new', 'help'] as const;
-export type CommandName = (typeof COMMAND_NAMES)[number];
+// Discord's locale for the table's Chinese.
+const ZH = 'zh-CN';
 
-// Localized names must be lower case and at most 32 letters; Chinese characters qualify.
-const ZH_NAMES: Record<CommandName | 'prompt' | 'file', string> = {
-  video: '视频',
-  export: '导出',
-  credits: '积分',
-  status: '状态',
-  new: '新项目',
-  help: '帮助',
-  prompt: '描述',
-  file: '文件',
-};
-
-const DESCRIPTIONS: Record<CommandName, PlainTextKey> = {
-  video: 'commandVideo',
-  export: 'commandExport',
-  credits: 'commandCredits',
-  status: 'commandStatus',
-  new: 'commandNew',
-  help: 'commandHelp',
-};
-
-function localized(key: PlainTextKey): { description: string; description_localizations: Record<string, string> } {
-  return { description: dt('en', key), description_localizations: { 'zh-CN': dt('zh', key) } };
+function localized(text: Localized): { description: string; description_localizations: Record<string, string> } {
+  return { description: text.en, description_localizations: { [ZH]: text.zh } };
 }
 
-/** The command definitions, as Discord's bulk-overwrite endpoint takes them. */
-export function commandDefinitions(): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
-  return COMMAND_NAMES.map((name) => ({
+function option(spec: SlashOption): NonNullable<RESTPostAPIChatInputApplicationCommandsJSONBody['options']>[number] {
+  const named = { name: spec.name, name_localizations: { [ZH]: spec.nameZh }, ...localized(spec.description) };
+  return spec.kind === 'text'
+    ? { type: ApplicationCommandOptionType.String, ...named, required: spec.required, ...(spec.maxLength === undefined ? {} : { max_length: spec.maxLength }) }
+    : { type: ApplicationCommandOptionType.Attachment, ...named, required: spec.required };
+}
+
+/** The slash commands of the command table, as Discord's bulk-overwrite endpoint takes them. */
+export function commandDefinitions(table: readonly CommandSpec[] = COMMANDS): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
+  return slashCommands(table).map((command) => ({
     type: ApplicationCommandType.ChatInput,
-    name,
-    name_localizations: { 'zh-CN': ZH_NAMES[name] },
-    ...localized(DESCRIPTIONS[name]),
+    name: command.name,
+    name_localizations: { [ZH]: command.nameZh },
+    ...localized(command.description),
     // Usable in servers and in DMs with the bot.
     integration_types: [ApplicationIntegrationType.GuildInstall],
     contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-    ...(name === 'video'
-      ? {
-          options: [
-            {
-              type: ApplicationCommandOptionType.String,
-              name: 'prompt',
-              name_localizations: { 'zh-CN': ZH_NAMES.prompt },
-              ...localized('optionPrompt'),
-              required: true,
-              max_length: 4000,
-            },
-            {
-              type: ApplicationCommandOptionType.Attachment,
-              name: 'file',
-              name_localizations: { 'zh-CN': ZH_NAMES.file },
-              ...localized('optionFile'),
-              required: false,
-            },
-          ],
-        }
-      : {}),
+    ...(command.options.length > 0 ? { options: command.options.map(option) } : {}),
   }));
 }
 
@@ -85,10 +50,15 @@ export class CommandRegistrationError extends Error {
  * Overwrites the application's commands: on one guild when `guildId` is given (they appear at
  * once, for development), globally otherwise. Idempotent, so it runs at every start.
  */
-export async function registerCommands(rest: REST, applicationId: string, guildId?: string): Promise<{ scope: 'guild' | 'global'; count: number }> {
+export async function registerCommands(
+  rest: REST,
+  applicationId: string,
+  guildId?: string,
+  table: readonly CommandSpec[] = COMMANDS,
+): Promise<{ scope: 'guild' | 'global'; count: number }> {
   const scope = guildId === undefined ? 'global' : 'guild';
   const route = guildId === undefined ? Routes.applicationCommands(applicationId) : Routes.applicationGuildCommands(applicationId, guildId);
-  const body = commandDefinitions();
+  const body = commandDefinitions(table);
   try {
     await rest.put(route, { body });
   } catch (error) {

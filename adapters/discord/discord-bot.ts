@@ -13,6 +13,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { slashCommand } from '../../src/core/commands.js';
 import { detectLanguage, t } from '../../src/core/i18n.js';
 import type { Inbox } from '../../src/core/inbox.js';
 import type { IncomingMessage, Language, MessageHandler } from '../../src/core/types.js';
@@ -21,7 +22,7 @@ import { discordExtra } from './address.js';
 import type { DownloadOptions } from './attachments.js';
 import { ButtonStore, parseButtonCustomId } from './button-store.js';
 import { discordClientOptions } from './client-options.js';
-import { COMMAND_NAMES, registerCommands } from './commands.js';
+import { registerCommands } from './commands.js';
 import { describeDiscordError } from './discord-errors.js';
 import type { DiscordOutbox } from './discord-outbox.js';
 import { closeReason, GatewayMonitor, type GatewayStatus } from './gateway-monitor.js';
@@ -252,7 +253,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   async function onCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): Promise<void> {
     const lang = languageOf(interaction.locale);
-    if (!(COMMAND_NAMES as readonly string[]).includes(interaction.commandName)) {
+    if (slashCommand(interaction.commandName) === undefined) {
       await interaction.reply({ content: t(lang, 'unknownCommand', { command: `/${interaction.commandName}` }), flags: MessageFlags.Ephemeral });
       return;
     }

@@ -1,6 +1,7 @@
 import type { Attachment as DiscordFile, ButtonInteraction, ChatInputCommandInteraction, Message } from 'discord.js';
 import { z } from 'zod';
 import { ChatAddressSchema } from '../../src/core/session-store.js';
+import { slashCommand } from '../../src/core/commands.js';
 import type { ChatAddress, IncomingMessage } from '../../src/core/types.js';
 import type { DiscordExtra } from './address.js';
 import { AttachmentMetaSchema, discordAttachment, type AttachmentMeta, type DownloadOptions } from './attachments.js';
@@ -97,12 +98,20 @@ export function normalizeMessage(message: Message, options: NormalizeOptions): N
   };
 }
 
-/** `fromCommand` as plain JSON. */
+/**
+ * `fromCommand` as plain JSON. A slash command with a `text` option (the table's `/video`) is its
+ * words and its file, routed like a typed message; the others are `/<name>`.
+ */
 export function normalizeCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): NormalizedMessage {
-  if (interaction.commandName === 'video') {
-    const prompt = interaction.options.getString('prompt') ?? '';
-    const file = interaction.options.getAttachment('file');
-    const normalized = normalizeInteraction(interaction, prompt, file === null ? [] : [metaOf(file)], options);
+  const spec = slashCommand(interaction.commandName);
+  const words = spec?.options.find((option) => option.kind === 'text');
+  if (spec && words) {
+    const prompt = interaction.options.getString(words.name) ?? '';
+    const files = spec.options.flatMap((option) => {
+      const file = option.kind === 'file' ? interaction.options.getAttachment(option.name) : null;
+      return file === null ? [] : [metaOf(file)];
+    });
+    const normalized = normalizeInteraction(interaction, prompt, files, options);
     // A token typed into the prompt: the whole exchange stays between the person and the bot.
     return isLogin(prompt) ? { ...normalized, ephemeral: true } : normalized;
   }

@@ -1,8 +1,9 @@
 import type { Language } from '../../src/core/types.js';
 
 /**
- * Sentences only the Discord adapter says (the core's catalog has the rest), and the slash
- * commands' descriptions. Each key's parameters are typed by the English entry.
+ * Sentences only the Discord adapter says (the core's catalog has the rest; the slash commands'
+ * descriptions are in the command table, `src/core/commands.ts`). Each key's parameters are typed
+ * by the English entry.
  */
 const en = {
   notYourButtons: (p: { owner: string }) =>
@@ -14,14 +15,6 @@ const en = {
   dmRefused: () =>
     "That link is for you alone, but I couldn't send you a direct message: your privacy settings block DMs from this server's members. Allow them, or ask me in a DM.",
   dmFailed: () => "That link is for you alone, but I couldn't send you a direct message just now. Please ask me again in a DM.",
-  commandVideo: () => 'Make or edit a video: describe what you want',
-  optionPrompt: () => 'What to make or change',
-  optionFile: () => 'A video, picture, audio file or document to use',
-  commandExport: () => 'Render the video and post the MP4',
-  commandCredits: () => 'Show your credit balance',
-  commandStatus: () => 'Show the timeline of your project',
-  commandNew: () => 'Start a fresh project',
-  commandHelp: () => 'What I can do',
 };
 
 type Catalog = typeof en;
@@ -34,14 +27,6 @@ const zh: Catalog = {
   linkShownToYou: () => '我已把链接发在只有你能看到的消息里。',
   dmRefused: () => '这个链接只属于你，但我无法给你发私信：你的隐私设置不允许此服务器的成员给你发私信。请允许私信，或直接私聊我再问一次。',
   dmFailed: () => '这个链接只属于你，但我暂时无法给你发私信。请直接私聊我再问一次。',
-  commandVideo: () => '制作或编辑视频：描述你想要的效果',
-  optionPrompt: () => '要制作或修改的内容',
-  optionFile: () => '要使用的视频、图片、音频或文档',
-  commandExport: () => '渲染视频并发送 MP4',
-  commandCredits: () => '查看积分余额',
-  commandStatus: () => '查看项目时间线',
-  commandNew: () => '开始新项目',
-  commandHelp: () => '我能做什么',
 };
 
 const catalogs: Record<Language, Catalog> = { en, zh };

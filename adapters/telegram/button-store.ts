@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { BUTTON_ACTIONS } from '../../src/core/commands.js';
 import type { Button } from '../../src/core/types.js';
 
 export type ButtonAction = Button['action'];
 
 const ButtonTargetSchema = z.object({
-  action: z.enum(['export', 'status', 'credits', 'new']),
+  action: z.enum(BUTTON_ACTIONS),
   platform: z.literal('telegram'),
   chatId: z.string(),
   userId: z.string(),

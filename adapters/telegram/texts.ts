@@ -13,12 +13,6 @@ const en = {
   linkButton: () => 'Get my link privately',
   linkExpired: () => "That link has expired or was already sent. Ask me again in the group (for example /status) and I'll send a fresh one.",
   linkNotYours: () => 'That button was meant for someone else, so there is no link for you here. Ask me in the group yourself to get your own.',
-  commandStart: () => 'Start, or show what I can do',
-  commandHelp: () => 'What I can do',
-  commandNew: () => 'Start a fresh project',
-  commandExport: () => 'Render the video and send the MP4',
-  commandCredits: () => 'Your credit balance',
-  commandStatus: () => 'Show the timeline',
 };
 
 type Texts = typeof en;
@@ -35,12 +29,6 @@ const zh: Texts = {
   linkButton: () => '私下获取我的链接',
   linkExpired: () => '这个链接已过期或已发送过。请在群里再问我一次（例如 /status），我会发一个新的。',
   linkNotYours: () => '这个按钮是给别人的，这里没有你的链接。请你自己在群里问我，获取你自己的链接。',
-  commandStart: () => '开始，或查看我能做什么',
-  commandHelp: () => '我能做什么',
-  commandNew: () => '开始新项目',
-  commandExport: () => '渲染并发送 MP4',
-  commandCredits: () => '查看积分',
-  commandStatus: () => '查看时间线',
 };
 
 const catalogs: Record<Language, Texts> = { en, zh };

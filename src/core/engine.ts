@@ -19,7 +19,7 @@ import { errorAnswer, isRedisUnavailable } from './error-reply.js';
 import type { ReplyText } from './chat-reply.js';
 import type { DocumentParser } from './documents.js';
 import { detectLanguage, t } from './i18n.js';
-import { route } from './router.js';
+import { route, type Route, type RouteAction } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
@@ -122,8 +122,11 @@ const VOICE_CONVERSIONS_AT_ONCE = 2;
 // An export slot whose render is not queued yet is taken to be starting (state read, claim link)
 // this long; after it, its export is taken to have died, and another export takes the slot.
 const EXPORT_START_GRACE_MS = 5 * 60_000;
-// Actions that read the project first: their reads travel with the rate check, in one round trip.
-const READS_PROJECT = new Set(['start', 'credits', 'status', 'export', 'upload']);
+/** A route's handler (see `Engine.handlers`). */
+interface ActionHandler {
+  run(conv: Conversation, message: IncomingMessage, routed: Route): Promise<void>;
+  readsProject?: boolean;
+}
 
 /**
  * The conversation engine: routes each message, keeps one NemoVideo project per person and
@@ -204,43 +207,42 @@ export class Engine implements MessageHandler {
     const routed = tooLong ? undefined : route(message.text, message.attachments.length > 0);
     // Flood control before any work: a chat turn is counted inside its ENTER script (no round trip
     // of its own); every other message here, with the project reads it will need alongside.
-    if (routed?.action !== 'chat' && !(await this.admitted(conv, READS_PROJECT.has(routed?.action ?? '')))) return;
+    if (routed?.action !== 'chat' && !(await this.admitted(conv, routed !== undefined && this.handlers[routed.action].readsProject === true))) return;
     if (!routed) {
       await reply.send(t(lang, 'tooLong', { max: this.deps.settings.maxMessageChars }));
       return;
     }
-    switch (routed.action) {
-      case 'empty':
-        return void (await reply.send(t(lang, 'emptyMessage')));
-      case 'unknown_command':
-        return void (await reply.send(t(lang, 'unknownCommand', { command: `/${routed.command ?? routed.text}` })));
-      case 'help':
-        return void (await reply.send(t(lang, 'help')));
-      case 'start': {
-        const existed = await this.deps.sessions.read(conv.key);
-        await this.project(conv);
-        if (existed) await reply.send(t(lang, 'help'));
-        return;
-      }
-      case 'new':
-        return this.newProject(conv);
-      case 'credits':
-        return this.credits(conv);
-      case 'status':
-        return this.status(conv);
-      case 'export':
-        return this.exportVideo(conv);
-      case 'upload':
-        return this.upload(conv, message.attachments, routed.text);
-      case 'login':
-        return login(this.deps, conv, message, routed.text);
-      case 'logout':
-        return logout(this.deps, conv);
-      case 'stats':
-        return stats(this.deps, conv, message.address);
-      case 'chat':
-        return this.chat(conv, routed.text, { uploadLinks: true, counted: false });
-    }
+    await this.handlers[routed.action].run(conv, message, routed);
+  }
+
+  /**
+   * What each route does: a key for every action of the command table (the compiler asks for a
+   * new command's), and for the message kinds. `readsProject`: its project reads travel with the
+   * rate check, in one round trip.
+   */
+  private readonly handlers: Readonly<Record<RouteAction, ActionHandler>> = {
+    empty: { run: async ({ lang, reply }) => void (await reply.send(t(lang, 'emptyMessage'))) },
+    unknown_command: {
+      run: async ({ lang, reply }, _message, routed) => void (await reply.send(t(lang, 'unknownCommand', { command: `/${routed.command ?? routed.text}` }))),
+    },
+    help: { run: async ({ lang, reply }) => void (await reply.send(t(lang, 'help'))) },
+    start: { readsProject: true, run: (conv) => this.start(conv) },
+    new: { run: (conv) => this.newProject(conv) },
+    credits: { readsProject: true, run: (conv) => this.credits(conv) },
+    status: { readsProject: true, run: (conv) => this.status(conv) },
+    export: { readsProject: true, run: (conv) => this.exportVideo(conv) },
+    upload: { readsProject: true, run: (conv, message, routed) => this.upload(conv, message.attachments, routed.text) },
+    login: { run: (conv, message, routed) => login(this.deps, conv, message, routed.text) },
+    logout: { run: (conv) => logout(this.deps, conv) },
+    stats: { run: (conv, message) => stats(this.deps, conv, message.address) },
+    chat: { run: (conv, _message, routed) => this.chat(conv, routed.text, { uploadLinks: true, counted: false }) },
+  };
+
+  /** Creates the project on first contact; later, says what the bot can do. */
+  private async start(conv: Conversation): Promise<void> {
+    const existed = await this.deps.sessions.read(conv.key);
+    await this.project(conv);
+    if (existed) await conv.reply.send(t(conv.lang, 'help'));
   }
 
   /**

@@ -5,6 +5,7 @@ import type { ChatReply } from './chat-reply.js';
 import { translateAgentText } from './gui-translate.js';
 import { t } from './i18n.js';
 import { describeChanges, timelineSummary } from './timeline-text.js';
+import { buttonRows, type ButtonAction } from './commands.js';
 import type { Button, Language } from './types.js';
 
 export interface TurnApi {
@@ -47,12 +48,7 @@ export interface TurnResult {
 
 /** The buttons under an answer: the next things people usually do. */
 export function answerButtons(lang: Language): Button[] {
-  return [
-    { label: t(lang, 'buttonExport'), action: 'export' },
-    { label: t(lang, 'buttonStatus'), action: 'status' },
-    { label: t(lang, 'buttonCredits'), action: 'credits' },
-    { label: t(lang, 'buttonNew'), action: 'new' },
-  ];
+  return buttonRows().map((row) => ({ label: t(lang, row.label), action: row.action as ButtonAction }));
 }
 
 // The agent sometimes appends this after a normal answer; it means nothing to the user then.

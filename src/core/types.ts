@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ButtonAction } from './commands.js';
 
 export type Platform = 'console' | 'telegram' | 'discord';
 export type Language = 'en' | 'zh';
@@ -56,8 +57,8 @@ export interface IncomingMessage {
 
 export interface Button {
   label: string;
-  /** An action name the router knows: export, status, credits, new. */
-  action: 'export' | 'status' | 'credits' | 'new';
+  /** A command of the command table marked as a button; pressing it is typing `/action`. */
+  action: ButtonAction;
 }
 
 export interface SendOptions {
