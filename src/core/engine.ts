@@ -415,7 +415,8 @@ export class Engine implements MessageHandler {
         if ((await this.takeQuota(conv, 'renders')) === 'refused') return;
         const fresh = await this.refreshClaim(conv, record);
         const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
-        const nemoUserId = (await conv.cred.nemoUserId()) ?? record.nemoUserId;
+        // Only an anonymous person's id travels: the worker reads its presence as "anonymous", as `errorAnswer` does.
+        const nemoUserId = (await conv.cred.isAnonymous()) ? ((await conv.cred.nemoUserId()) ?? record.nemoUserId) : undefined;
         const link = this.projectLink(fresh);
         await this.deps.renders.enqueue({
           renderId,

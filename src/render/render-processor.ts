@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { errorAnswer } from '../core/error-reply.js';
 import { t } from '../core/i18n.js';
 import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
 import { scrubSecrets } from '../log.js';
@@ -344,23 +345,16 @@ class RenderRun {
     }
   }
 
-  /** Ends the job with a message when NemoVideo refuses the export for the account. */
+  /** Ends the job with a message when NemoVideo refuses the export for the account (the engine's words for it). */
   private async refusal(error: unknown): Promise<RenderOutcome | undefined> {
     if (!(error instanceof NemoApiError)) return undefined;
+    const outOfCredits = error.nemoCode === NemoCode.NoCredits;
+    if (!outOfCredits && error.status !== 402) return undefined;
+    this.log.info(outOfCredits ? 'export refused (2001): out of credits' : 'export refused (402): the account must register');
     const { language, nemoUserId } = this.data;
-    if (error.status === 402) {
-      this.log.info('export refused (402): the account must register');
-      if (nemoUserId === undefined) await this.say(t(language, 'exportNeedsAccount', { link: this.deps.webUrl }));
-      else await this.sayPrivately(t(language, 'exportNeedsAccount', { link: bindLink(this.deps.webUrl, nemoUserId) }), t(language, 'exportNeedsAccountPublic'));
-      return 'needs-account';
-    }
-    if (error.nemoCode === NemoCode.NoCredits) {
-      this.log.info('export refused (2001): out of credits');
-      if (nemoUserId === undefined) await this.say(t(language, 'noCreditsRegistered'));
-      else await this.sayPrivately(t(language, 'noCredits', { link: bindLink(this.deps.webUrl, nemoUserId) }), t(language, 'noCreditsPublic'));
-      return 'no-credits';
-    }
-    return undefined;
+    const answer = errorAnswer(error, language, { webUrl: this.deps.webUrl, anonymous: nemoUserId !== undefined, nemoUserId });
+    await (answer.publicText === undefined ? this.say(answer.text) : this.sayPrivately(answer.text, answer.publicText));
+    return outOfCredits ? 'no-credits' : 'needs-account';
   }
 
   private async existsAlready(cred: NemoCredentials): Promise<boolean> {
@@ -441,10 +435,6 @@ function sourceFailed(error: unknown): boolean {
 function isAbort(error: unknown): boolean {
   const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
   return code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE' || name === 'AbortError';
-}
-
-function bindLink(webUrl: string, nemoUserId: string): string {
-  return `${webUrl.replace(/\/+$/, '')}/?bind=${encodeURIComponent(nemoUserId)}`;
 }
 
 function isConflict(error: unknown): boolean {
