@@ -1,4 +1,4 @@
-import type { Language } from '../../src/core/types.js';
+import { defineCatalog } from '../../src/core/catalog.js';
 
 /** Sentences only the Telegram adapter says, in English and Chinese (the core's catalog has the rest). */
 const en = {
@@ -43,13 +43,5 @@ const zh: Texts = {
   commandStatus: () => '查看时间线',
 };
 
-const catalogs: Record<Language, Texts> = { en, zh };
-
-type TextKey = keyof Texts;
-type ParamsOf<K extends TextKey> = Parameters<Texts[K]> extends [] ? [] : [Parameters<Texts[K]>[0]];
-
 /** The Telegram sentence `key` in `lang`. */
-export function tt<K extends TextKey>(lang: Language, key: K, ...params: ParamsOf<K>): string {
-  const entry = catalogs[lang][key] as (p?: unknown) => string;
-  return entry(params[0]);
-}
+export const tt = defineCatalog({ en, zh });

@@ -242,7 +242,7 @@ describe('render worker', () => {
       r.fake.failNext('render-submit', failure);
       const { done } = await r.renderOnce({ input: { nemoUserId: undefined } });
 
-      const error = new NemoApiError({ endpoint: '/api/render/proxy/lambda', ...('status' in failure ? failure : { status: 200, nemoCode: failure.code }) });
+      const error = new NemoApiError('status' in failure ? { endpoint: '/x', status: 402 } : { endpoint: '/x', status: 200, nemoCode: 2001 });
       const engineWords = errorAnswer(error, 'en', { webUrl: WEB_URL, anonymous: false });
       expect(done.returnvalue).toBe('status' in failure ? 'needs-account' : 'no-credits');
       expect(r.outbox.texts.map((m) => m.text)).toEqual([engineWords.text]);
