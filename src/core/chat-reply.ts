@@ -79,12 +79,6 @@ export class ChatReply {
   async endProgress(text: string): Promise<void> {
     if (this.progressId !== undefined) await this.progress(text);
   }
-
-  /** Forgets the progress message so the next step starts a new one (a new turn). */
-  resetProgress(): void {
-    this.progressId = undefined;
-    this.progressText = undefined;
-  }
 }
 
 /**
