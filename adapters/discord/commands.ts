@@ -7,7 +7,7 @@ import {
   type REST,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
-import { describeDiscordError } from './discord-errors.js';
+import { asDiscordRequestError } from './discord-errors.js';
 import { dt, type PlainTextKey } from './texts.js';
 
 /** The slash commands, by their English name. `video` carries the prompt and an optional file. */
@@ -92,7 +92,7 @@ export async function registerCommands(rest: REST, applicationId: string, guildI
   try {
     await rest.put(route, { body });
   } catch (error) {
-    throw new CommandRegistrationError(scope, describeDiscordError(error).message);
+    throw new CommandRegistrationError(scope, asDiscordRequestError(error).message);
   }
   return { scope, count: body.length };
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { errorAnswer } from '../core/error-reply.js';
 import { t } from '../core/i18n.js';
 import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
+import { describeError } from '../lib/describe-error.js';
 import { scrubSecrets } from '../log.js';
 import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
 import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
@@ -75,7 +76,7 @@ export class RenderProcessor {
       const attempts = job.opts.attempts ?? 1;
       const final = job.attemptsMade + 1 >= attempts;
       log.warn(
-        { phase: run.data.phase, attempt: job.attemptsMade + 1, attempts, error: describe(error) },
+        { phase: run.data.phase, attempt: job.attemptsMade + 1, attempts, error: describeError(error) },
         final ? 'render step failed for the last time' : 'render step failed; BullMQ retries it with backoff',
       );
       if (final) {
@@ -133,13 +134,13 @@ class RenderRun {
         }
         if (!isSubmitRetryable(error)) throw error;
         if (this.data.submitAttempts >= 1) {
-          this.log.warn({ error: describe(error) }, 'render submit failed twice: giving up');
+          this.log.warn({ error: describeError(error) }, 'render submit failed twice: giving up');
           await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error, this.data.language) }));
           return 'failed';
         }
         // A reused id is refused with 409, so the one retry gets a fresh id.
         const renderId = `render_${randomUUID()}`;
-        this.log.warn({ error: describe(error), newRenderId: renderId }, 'render submit failed: retrying once with a new id');
+        this.log.warn({ error: describeError(error), newRenderId: renderId }, 'render submit failed: retrying once with a new id');
         await this.save({ renderId, submitAttempts: this.data.submitAttempts + 1 });
       }
     }
@@ -157,7 +158,7 @@ class RenderRun {
     } catch (error) {
       const { action, retryAfterMs } = classify(error);
       if (action !== 'retry' && action !== 'wait_and_retry') throw error;
-      this.log.warn({ error: describe(error), polls: this.data.polls + 1 }, 'render poll got no usable answer: counted as a poll');
+      this.log.warn({ error: describeError(error), polls: this.data.polls + 1 }, 'render poll got no usable answer: counted as a poll');
       return this.countPollAndWait(cred, retryAfterMs);
     }
 
@@ -194,7 +195,7 @@ class RenderRun {
     if (polls >= this.deps.maxPolls) {
       this.log.warn({ polls }, 'render still not done after the last poll: giving up');
       await this.deps.api.cancelRender(cred, this.data.renderId).catch((error: unknown) => {
-        this.log.info({ error: describe(error) }, 'render cancel failed (ignored)');
+        this.log.info({ error: describeError(error) }, 'render cancel failed (ignored)');
       });
       await this.save({ polls });
       await this.say(t(this.data.language, 'renderTimedOut'));
@@ -244,12 +245,12 @@ class RenderRun {
     if (this.data.phase !== 'deliver') return undefined;
     try {
       this.data = { ...this.data, fileRefused: true };
-      const outcome = await this.deliver(() => this.sendLink(`the file could not be delivered: ${describe(error)}`, 'refused'));
+      const outcome = await this.deliver(() => this.sendLink(`the file could not be delivered: ${JSON.stringify(describeError(error))}`, 'refused'));
       return outcome;
     } catch (linkError) {
       // Another worker holds the delivery: the job was moved to wait for it.
       if (linkError instanceof DelayedError) throw linkError;
-      this.log.error({ error: describe(linkError) }, 'could not send the link either');
+      this.log.error({ error: describeError(linkError) }, 'could not send the link either');
       return undefined;
     }
   }
@@ -305,7 +306,7 @@ class RenderRun {
               // A wait asked by the platform, a stopping process, or a broken download: the job tries the file again.
               throw error;
             } else {
-              this.log.warn({ error: describe(error) }, 'the platform refused the video file: sending the link instead');
+              this.log.warn({ error: describeError(error) }, 'the platform refused the video file: sending the link instead');
               await this.save({ fileRefused: true });
               outcome = await this.sendLink('the platform refused the file', 'refused');
             }
@@ -341,7 +342,7 @@ class RenderRun {
     try {
       await this.sayPrivately(t(this.data.language, 'projectLink', { link }));
     } catch (error) {
-      this.log.warn({ error: describe(error) }, 'could not send the project link privately (the video was delivered)');
+      this.log.warn({ error: describeError(error) }, 'could not send the project link privately (the video was delivered)');
     }
   }
 
@@ -371,7 +372,7 @@ class RenderRun {
     try {
       await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error, this.data.language) }));
     } catch (sendError) {
-      this.log.error({ error: describe(sendError) }, 'could not tell the user the render failed');
+      this.log.error({ error: describeError(sendError) }, 'could not tell the user the render failed');
     }
   }
 
@@ -392,7 +393,7 @@ class RenderRun {
     try {
       await this.outbox.editText(address, address.progressMessageId, text);
     } catch (error) {
-      this.log.info({ error: describe(error) }, 'could not edit the progress message (ignored)');
+      this.log.info({ error: describeError(error) }, 'could not edit the progress message (ignored)');
     }
   }
 
@@ -446,12 +447,6 @@ function isSubmitRetryable(error: unknown): boolean {
   if (isConflict(error)) return true;
   const { action } = classify(error);
   return action === 'retry' || action === 'wait_and_retry';
-}
-
-/** Error text safe for a log line: never a token. */
-function describe(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return scrubSecrets(redactTokens(text)).slice(0, 500);
 }
 
 function shorten(text: string): string {
