@@ -483,4 +483,3 @@ function toUploadedFile(file: {
   if (file.height !== undefined) out.height = file.height;
   return out;
 }
-
