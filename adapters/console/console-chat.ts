@@ -7,7 +7,7 @@ import type { Attachment, ChatAddress, IncomingMessage, MessageHandler } from '.
 import { botBlock } from './console-outbox.js';
 import type { ConsoleScreen } from './console-screen.js';
 import { mimeTypeOf } from './mime-types.js';
-import { consoleTexts, type ConsoleTexts } from './texts.js';
+import { consoleLanguage, ct, type ConsoleLanguage } from './texts.js';
 
 export interface ConsoleChatOptions {
   input: NodeJS.ReadableStream;
@@ -49,7 +49,7 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   const terminal = (input as { isTTY?: boolean }).isTTY === true && (output as { isTTY?: boolean }).isTTY === true;
   const rl = createInterface({ input, output, terminal });
   rl.setPrompt('you › ');
-  const texts = consoleTexts(platformLanguage);
+  const lang = consoleLanguage(platformLanguage);
   const screen = options.screen;
   if (screen && showPrompt && terminal) screen.attach(rl);
   const write = (text: string): void => {
@@ -76,7 +76,7 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     const turn = Promise.resolve()
       .then(() => handler.handle(message))
       .catch((error: unknown) => {
-        say(texts.failed(error instanceof Error ? error.message : String(error)));
+        say(ct(lang, 'failed', { why: error instanceof Error ? error.message : String(error) }));
       })
       .finally(() => {
         turns.delete(turn);
@@ -91,12 +91,12 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     const line = raw.trim();
     if (!line) return prompt();
     if (/^\/(quit|exit)$/i.test(line)) {
-      if (turns.size > 0) say(texts.quitWaiting);
+      if (turns.size > 0) say(ct(lang, 'quitWaiting'));
       return close();
     }
-    if (/^\/help$/i.test(line)) say(texts.help);
+    if (/^\/help$/i.test(line)) say(ct(lang, 'help'));
     const prepared = /^\/upload(\s|$)/i.test(line)
-      ? await prepareUpload(line.slice('/upload'.length), texts)
+      ? await prepareUpload(line.slice('/upload'.length), lang)
       : { text: line, attachments: [] };
     if ('problem' in prepared) {
       say(prepared.problem);
@@ -120,7 +120,7 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     if (quitting) return;
     preparing = preparing
       .then(() => (quitting ? undefined : onLine(raw)))
-      .catch((error: unknown) => say(texts.failed(error instanceof Error ? error.message : String(error))));
+      .catch((error: unknown) => say(ct(lang, 'failed', { why: error instanceof Error ? error.message : String(error) })));
   });
 
   // Ctrl-C (only seen here in terminal mode, where it is a key, not a signal): with a turn
@@ -128,7 +128,7 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
   rl.on('SIGINT', () => {
     if (turns.size > 0 && !warned) {
       warned = true;
-      say(texts.stillRunning);
+      say(ct(lang, 'stillRunning'));
       return;
     }
     interrupted = turns.size > 0;
@@ -156,7 +156,7 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     rl.close();
   }
 
-  say(texts.hint);
+  say(ct(lang, 'hint'));
   prompt();
   return {
     closed,
@@ -164,16 +164,16 @@ export function startConsoleChat(options: ConsoleChatOptions): ConsoleChat {
     waiting() {
       if (noticed || ending || !options.service) return;
       noticed = true;
-      say(texts.waiting(options.service));
+      say(ct(lang, 'waiting', { service: options.service }));
     },
   };
 }
 
 type Prepared = { text: string; attachments: Attachment[] } | { problem: string };
 
-async function prepareUpload(argument: string, texts: ConsoleTexts): Promise<Prepared> {
+async function prepareUpload(argument: string, lang: ConsoleLanguage): Promise<Prepared> {
   const parsed = splitFirstArgument(argument.trim());
-  if (!parsed) return { problem: texts.usage };
+  if (!parsed) return { problem: ct(lang, 'usage') };
   const { first, rest } = parsed;
   // The engine uploads links by URL itself, so a link passes through as text.
   if (/^https?:\/\//i.test(first)) {
@@ -183,12 +183,12 @@ async function prepareUpload(argument: string, texts: ConsoleTexts): Promise<Pre
   let size: number;
   try {
     const info = await stat(path);
-    if (!info.isFile()) return { problem: texts.notAFile(path) };
+    if (!info.isFile()) return { problem: ct(lang, 'notAFile', { path }) };
     size = info.size;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: texts.fileNotFound(path) };
-    return { problem: texts.cannotRead(path, code ?? 'unknown error') };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { problem: ct(lang, 'fileNotFound', { path }) };
+    return { problem: ct(lang, 'cannotRead', { path, code: code ?? 'unknown error' }) };
   }
   const name = basename(path);
   const attachment: Attachment = {

@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ChatAddress, Language, Outbox, PrivateReply, SendOptions, VideoFile } from '../../src/core/types.js';
 import { t } from '../../src/core/i18n.js';
-import { consoleTexts, languageOfText } from './texts.js';
+import { ct, languageOfText } from './texts.js';
 
 const MARKER = 'bot › ';
 const INDENT = ' '.repeat(MARKER.length);
@@ -59,7 +59,7 @@ export class ConsoleOutbox implements Outbox {
 
   private withNotes(text: string): string {
     if (!this.network || !NETWORK_ERRORS.has(text)) return text;
-    return `${text}\n${consoleTexts(languageOfText(text)).networkNote(this.network.service, this.network.logFile)}`;
+    return `${text}\n${ct(languageOfText(text), 'networkNote', { service: this.network.service, log: this.network.logFile })}`;
   }
 
   async sendText(_to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
@@ -69,7 +69,7 @@ export class ConsoleOutbox implements Outbox {
     let block = botBlock(this.withNotes(text));
     const buttons = options?.buttons ?? [];
     if (buttons.length > 0) {
-      block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  ${consoleTexts(languageOfText(text)).buttons}\n`;
+      block += `${INDENT}${buttons.map((b) => `[${b.action}]`).join(' ')}  ${ct(languageOfText(text), 'buttons')}\n`;
     }
     this.output.write(block);
     return id;

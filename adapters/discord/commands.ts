@@ -8,7 +8,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import { COMMANDS, slashCommands, type CommandSpec, type Localized, type SlashOption } from '../../src/core/commands.js';
-import { describeDiscordError } from './discord-errors.js';
+import { asDiscordRequestError } from './discord-errors.js';
 
 // Discord's locale for the table's Chinese.
 const ZH = 'zh-CN';
@@ -62,7 +62,7 @@ export async function registerCommands(
   try {
     await rest.put(route, { body });
   } catch (error) {
-    throw new CommandRegistrationError(scope, describeDiscordError(error).message);
+    throw new CommandRegistrationError(scope, asDiscordRequestError(error).message);
   }
   return { scope, count: body.length };
 }

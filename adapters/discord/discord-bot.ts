@@ -23,7 +23,7 @@ import type { DownloadOptions } from './attachments.js';
 import { ButtonStore, parseButtonCustomId } from './button-store.js';
 import { discordClientOptions } from './client-options.js';
 import { registerCommands } from './commands.js';
-import { describeDiscordError } from './discord-errors.js';
+import { asDiscordRequestError, describeDiscordError } from './discord-errors.js';
 import type { DiscordOutbox } from './discord-outbox.js';
 import { closeReason, GatewayMonitor, type GatewayStatus } from './gateway-monitor.js';
 import { GatewayClosedError } from './gateway-strategy.js';
@@ -109,7 +109,7 @@ function loginError(error: unknown): DiscordLoginError {
     return new DiscordLoginError(`the gateway closed with ${error.closeCode} (${closeReason(error.closeCode)})${hint}`);
   }
   if (error instanceof Error && (error as { code?: unknown }).code === 'TokenInvalid') return new DiscordLoginError('401 Unauthorized', true);
-  return new DiscordLoginError(describeDiscordError(error, 'login').message);
+  return new DiscordLoginError(asDiscordRequestError(error, 'login').message);
 }
 
 const DEFAULT_TOKEN_TTL_MS = 14 * 60_000;
@@ -170,7 +170,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   // Without these, one failed request or a rejected listener would end the process.
   client.on(Events.Error, (error) => log.error({ err: describeDiscordError(error) }, 'discord client error (it keeps running)'));
-  client.on(Events.ShardError, (error) => monitor.error(describeDiscordError(error).detail));
+  client.on(Events.ShardError, (error) => monitor.error(asDiscordRequestError(error).detail));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord warning'));
   client.on(Events.ShardReady, (shardId) => monitor.shardReady(shardId));
   client.on(Events.ShardResume, (shardId, replayed) => monitor.resumed(shardId, replayed));
@@ -402,7 +402,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
         await client.rest.get(Routes.gatewayBot());
         return;
       } catch (error) {
-        const failure = describeDiscordError(error, 'GET /gateway/bot');
+        const failure = asDiscordRequestError(error, 'GET /gateway/bot');
         if (failure.status === 401) throw new DiscordLoginError('401 Unauthorized', true);
         const answered = failure.status !== undefined && failure.status < 500 && failure.status !== 429;
         if (answered || stopped) throw new DiscordLoginError(failure.message);

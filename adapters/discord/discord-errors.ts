@@ -1,4 +1,5 @@
 import { DiscordAPIError, HTTPError, RESTJSONErrorCodes } from 'discord.js';
+import { describeError, type ErrorDetails } from '../../src/lib/describe-error.js';
 import { scrubSecrets } from '../../src/log.js';
 
 /**
@@ -53,8 +54,8 @@ export function maskRoute(url: string): string {
     .join('/');
 }
 
-/** Any error from a Discord call, as a token-free `DiscordRequestError`. */
-export function describeDiscordError(error: unknown, fallbackRoute = 'request'): DiscordRequestError {
+/** Any error from a Discord call, as a token-free `DiscordRequestError` (to throw, or to test with `isTooLarge` and the like). */
+export function asDiscordRequestError(error: unknown, fallbackRoute = 'request'): DiscordRequestError {
   if (error instanceof DiscordRequestError) return error;
   if (error instanceof DiscordAPIError) {
     const code = typeof error.code === 'number' ? error.code : undefined;
@@ -67,6 +68,25 @@ export function describeDiscordError(error: unknown, fallbackRoute = 'request'):
     return new DiscordRequestError(fallbackRoute, undefined, undefined, safeText(`${error.name}: ${error.message}`));
   }
   return new DiscordRequestError(fallbackRoute, undefined, undefined, 'unknown error');
+}
+
+/** What `describeError` adds for Discord: the masked route and Discord's code, and no URL in any text. */
+function discordErrors(route: string | undefined): ErrorDetails {
+  return {
+    fields(error) {
+      if (error instanceof DiscordRequestError || error instanceof DiscordAPIError || error instanceof HTTPError) {
+        const failure = asDiscordRequestError(error);
+        return { route: failure.route, status: failure.status, discordCode: failure.discordCode, message: failure.detail };
+      }
+      return route === undefined ? undefined : { route };
+    },
+    scrub: (text) => text.replace(URL_PATTERN, '<url>'),
+  };
+}
+
+/** `describeError` for a Discord failure: a token-free description for a log line; `route` names where a non-Discord error came from. */
+export function describeDiscordError(error: unknown, route?: string): Record<string, unknown> {
+  return describeError(error, discordErrors(route));
 }
 
 /** The same failure, with what the server answered (scrubbed), where discord.js kept only the status. */
@@ -100,7 +120,9 @@ export function isUneditable(error: DiscordRequestError): boolean {
   );
 }
 
+const URL_PATTERN = /\bhttps?:\/\/\S+/g;
+
 function safeText(text: string): string {
   // Remove anything URL-shaped first: a URL may carry an interaction token in its path.
-  return scrubSecrets(text.replace(/\bhttps?:\/\/\S+/g, '<url>')).replace(/\s+/g, ' ').slice(0, 300);
+  return scrubSecrets(text.replace(URL_PATTERN, '<url>')).replace(/\s+/g, ' ').slice(0, 300);
 }

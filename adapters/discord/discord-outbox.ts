@@ -16,7 +16,7 @@ import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Langu
 import { discordExtra, interactionRef, type LiveInteraction } from './address.js';
 import { InteractionTokens } from './interaction-tokens.js';
 import { buttonCustomId, type ButtonStore } from './button-store.js';
-import { DiscordRequestError, describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable, withAnswer } from './discord-errors.js';
+import { DiscordRequestError, asDiscordRequestError, describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable, withAnswer } from './discord-errors.js';
 import { createDiscordRest } from './discord-rest.js';
 import { decodeMessageRef, encodeMessageRef } from './message-ref.js';
 import { multipartUpload } from './multipart-upload.js';
@@ -129,9 +129,9 @@ export class DiscordOutbox implements Outbox {
           await this.rest.patch(Routes.webhookMessage(live.applicationId, live.token, ref.id), { body, auth: false });
           return;
         } catch (error) {
-          const failure = describeDiscordError(error);
-          if (isInvalidInteractionToken(failure)) this.log.info({ err: failure }, 'interaction token refused for an edit: continuing in the channel');
-          else if (isUneditable(failure)) this.log.info({ err: failure }, 'the interaction message is gone: posting its successor in the channel');
+          const failure = asDiscordRequestError(error);
+          if (isInvalidInteractionToken(failure)) this.log.info({ err: describeDiscordError(failure) }, 'interaction token refused for an edit: continuing in the channel');
+          else if (isUneditable(failure)) this.log.info({ err: describeDiscordError(failure) }, 'the interaction message is gone: posting its successor in the channel');
           else throw failure;
         }
       }
@@ -142,9 +142,9 @@ export class DiscordOutbox implements Outbox {
     try {
       await this.rest.patch(Routes.channelMessage(to.chatId, ref.id), { body });
     } catch (error) {
-      const failure = describeDiscordError(error);
+      const failure = asDiscordRequestError(error);
       if (!isUneditable(failure)) throw failure;
-      this.log.info({ err: failure }, 'progress message cannot be edited: posting its successor');
+      this.log.info({ err: describeDiscordError(failure) }, 'progress message cannot be edited: posting its successor');
       await this.replace(to, ref.id, content);
     }
   }
@@ -171,7 +171,7 @@ export class DiscordOutbox implements Outbox {
     try {
       await this.uploads.post(Routes.channelMessages(to.chatId), { body, passThroughBody: true });
     } catch (error) {
-      const failure = describeDiscordError(error, 'POST /channels/:id/messages');
+      const failure = asDiscordRequestError(error, 'POST /channels/:id/messages');
       if (isTooLarge(failure)) throw new FileTooLargeForPlatformError('discord', video.size);
       // The stream was sent once and is not sent again (a new delivery opens a new one): say what Discord answered.
       const refused = body.answer === undefined ? failure : withAnswer(failure, body.answer);
@@ -250,9 +250,9 @@ export class DiscordOutbox implements Outbox {
       }
       return 'sent';
     } catch (error) {
-      const failure = describeDiscordError(error);
+      const failure = asDiscordRequestError(error);
       if (failure.discordCode === DM_REFUSED) return 'refused';
-      this.log.warn({ err: failure }, 'a direct message failed');
+      this.log.warn({ err: describeDiscordError(failure) }, 'a direct message failed');
       return 'failed';
     }
   }
@@ -262,7 +262,7 @@ export class DiscordOutbox implements Outbox {
     try {
       await this.rest.delete(Routes.channelMessage(channelId, messageId));
     } catch (error) {
-      throw describeDiscordError(error, 'DELETE /channels/:id/messages/:id');
+      throw asDiscordRequestError(error, 'DELETE /channels/:id/messages/:id');
     }
   }
 
@@ -273,10 +273,10 @@ export class DiscordOutbox implements Outbox {
       try {
         return await this.postThroughInteraction(live, body);
       } catch (error) {
-        const failure = describeDiscordError(error);
-        if (isInvalidInteractionToken(failure)) this.log.info({ err: failure }, 'interaction token refused: posting into the channel');
+        const failure = asDiscordRequestError(error);
+        if (isInvalidInteractionToken(failure)) this.log.info({ err: describeDiscordError(failure) }, 'interaction token refused: posting into the channel');
         // The deferred reply was deleted (10008): the answer still goes out, in the channel.
-        else if (isUneditable(failure)) this.log.info({ err: failure }, 'the interaction reply is gone: posting into the channel');
+        else if (isUneditable(failure)) this.log.info({ err: describeDiscordError(failure) }, 'the interaction reply is gone: posting into the channel');
         else throw failure;
       }
     }
@@ -285,7 +285,7 @@ export class DiscordOutbox implements Outbox {
     try {
       answer = await this.rest.post(Routes.channelMessages(to.chatId), { body });
     } catch (error) {
-      throw describeDiscordError(error);
+      throw asDiscordRequestError(error);
     }
     return encodeMessageRef({ via: 'channel', id: this.messageId(answer) });
   }
@@ -365,10 +365,10 @@ export class DiscordOutbox implements Outbox {
         await this.rest.patch(Routes.channelMessage(to.chatId, successor.data.id), { body: { content, allowed_mentions: NO_PINGS } });
       }
     } catch (error) {
-      const failure = describeDiscordError(error);
+      const failure = asDiscordRequestError(error);
       // The successor is gone too: this progress step is lost, the answers are sent as new messages anyway.
       if (isUneditable(failure)) {
-        this.log.info({ err: failure }, 'the successor message cannot be edited either: this progress step is skipped');
+        this.log.info({ err: describeDiscordError(failure) }, 'the successor message cannot be edited either: this progress step is skipped');
         return;
       }
       throw failure;

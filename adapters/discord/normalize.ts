@@ -39,21 +39,6 @@ export const NormalizedMessageSchema = z.object({
 });
 export type NormalizedMessage = z.infer<typeof NormalizedMessageSchema>;
 
-/** A channel or DM message; `addressed` says whether the bot should answer it. */
-export function fromMessage(message: Message, options: NormalizeOptions): IncomingMessage {
-  return toIncomingMessage(normalizeMessage(message, options), options.download);
-}
-
-/** A slash command: `/video prompt file` becomes the prompt and the file; the others `/<name>`. */
-export function fromCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): IncomingMessage {
-  return toIncomingMessage(normalizeCommand(interaction, options), options.download);
-}
-
-/** A pressed button: the action as its command. */
-export function fromButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): IncomingMessage {
-  return toIncomingMessage(normalizeButton(interaction, action, options), options.download);
-}
-
 export interface IncomingExtras {
   /** Deletes a channel message (the outbox's, with the bot token); rejects without Manage Messages. */
   deleteMessage?: (channelId: string, messageId: string) => Promise<void>;
@@ -81,7 +66,7 @@ export function toIncomingMessage(message: NormalizedMessage, download: Download
   };
 }
 
-/** `fromMessage` as plain JSON. */
+/** A channel or DM message, as plain JSON; `addressed` says whether the bot should answer it. */
 export function normalizeMessage(message: Message, options: NormalizeOptions): NormalizedMessage {
   const inGuild = message.guildId !== null;
   const mentioned = message.mentions.users.has(options.botUserId);
@@ -99,8 +84,8 @@ export function normalizeMessage(message: Message, options: NormalizeOptions): N
 }
 
 /**
- * `fromCommand` as plain JSON. A slash command with a `text` option (the table's `/video`) is its
- * words and its file, routed like a typed message; the others are `/<name>`.
+ * A slash command as plain JSON. One with a `text` option (the table's `/video`) is its words and
+ * its file, routed like a typed message; the others are `/<name>`.
  */
 export function normalizeCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): NormalizedMessage {
   const spec = slashCommand(interaction.commandName);
@@ -118,7 +103,7 @@ export function normalizeCommand(interaction: ChatInputCommandInteraction, optio
   return normalizeInteraction(interaction, `/${interaction.commandName}`, [], options);
 }
 
-/** `fromButton` as plain JSON. */
+/** A pressed button, as plain JSON: the action as its command. */
 export function normalizeButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): NormalizedMessage {
   return normalizeInteraction(interaction, `/${action}`, [], options);
 }

@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { fetchApplicationId, registerCommands } from './commands.js';
-import { describeDiscordError } from './discord-errors.js';
+import { asDiscordRequestError } from './discord-errors.js';
 import { createDiscordRest } from './discord-rest.js';
 
 /** Registers the commands; returns the line to print. Throws with a token-free message. */
@@ -18,7 +18,7 @@ export async function registerFromEnv(env: NodeJS.ProcessEnv): Promise<string> {
   try {
     applicationId = await fetchApplicationId(rest);
   } catch (error) {
-    throw describeDiscordError(error);
+    throw asDiscordRequestError(error);
   }
   const { count, scope } = await registerCommands(rest, applicationId, config.discordGuildId);
   return scope === 'guild'

@@ -1,4 +1,4 @@
-import type { Language } from '../../src/core/types.js';
+import { defineCatalog, type PlainKey } from '../../src/core/catalog.js';
 
 /**
  * Sentences only the Discord adapter says (the core's catalog has the rest; the slash commands'
@@ -29,15 +29,9 @@ const zh: Catalog = {
   dmFailed: () => '这个链接只属于你，但我暂时无法给你发私信。请直接私聊我再问一次。',
 };
 
-const catalogs: Record<Language, Catalog> = { en, zh };
-
 export type DiscordTextKey = keyof Catalog;
 /** Keys whose sentence takes no parameters. */
-export type PlainTextKey = { [K in DiscordTextKey]: Parameters<Catalog[K]> extends [] ? K : never }[DiscordTextKey];
-type ParamsOf<K extends DiscordTextKey> = Parameters<Catalog[K]> extends [] ? [] : [Parameters<Catalog[K]>[0]];
+export type PlainTextKey = PlainKey<Catalog>;
 
 /** The Discord-only sentence `key` in `lang`. */
-export function dt<K extends DiscordTextKey>(lang: Language, key: K, ...params: ParamsOf<K>): string {
-  const entry = catalogs[lang][key] as (p?: unknown) => string;
-  return entry(params[0]);
-}
+export const dt = defineCatalog({ en, zh });

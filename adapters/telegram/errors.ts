@@ -1,4 +1,5 @@
 import { AttachmentFetchError } from '../../src/core/types.js';
+import { describeError, type ErrorDetails } from '../../src/lib/describe-error.js';
 
 /**
  * Reading the Bot API's answers. telegraf throws `TelegramError` ("the server said no": code,
@@ -78,15 +79,18 @@ export function isFileTooBig(error: unknown): boolean {
   return api?.code === 400 && /file is too big/i.test(api.description);
 }
 
-/** A short, token-free description of a Bot API failure for a log line. */
+/** What `describeError` adds for Telegram: the Bot API's refusal, and no bot path in any text. */
+export const TELEGRAM_ERRORS: ErrorDetails = {
+  fields(error) {
+    const api = apiErrorOf(error);
+    return api && { code: api.code, description: scrubBotPath(api.description), retryAfterSeconds: api.retryAfterSeconds };
+  },
+  scrub: (text) => scrubBotPath(text),
+};
+
+/** `describeError` for a Telegram failure: a short, token-free description for a log line. */
 export function describeTelegramError(error: unknown): Record<string, unknown> {
-  const api = apiErrorOf(error);
-  if (api) return { code: api.code, description: scrubBotPath(api.description), retryAfterSeconds: api.retryAfterSeconds };
-  if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    return { name: error.name, message: scrubBotPath(error.message), code };
-  }
-  return { value: scrubBotPath(String(error)) };
+  return describeError(error, TELEGRAM_ERRORS);
 }
 
 /** `/bot123:secret/` and `/file/bot123:secret/` lose the token (telegraf only redacts some paths). */

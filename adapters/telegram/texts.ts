@@ -1,4 +1,4 @@
-import type { Language } from '../../src/core/types.js';
+import { defineCatalog } from '../../src/core/catalog.js';
 
 /** Sentences only the Telegram adapter says, in English and Chinese (the core's catalog has the rest). */
 const en = {
@@ -31,13 +31,5 @@ const zh: Texts = {
   linkNotYours: () => '这个按钮是给别人的，这里没有你的链接。请你自己在群里问我，获取你自己的链接。',
 };
 
-const catalogs: Record<Language, Texts> = { en, zh };
-
-type TextKey = keyof Texts;
-type ParamsOf<K extends TextKey> = Parameters<Texts[K]> extends [] ? [] : [Parameters<Texts[K]>[0]];
-
 /** The Telegram sentence `key` in `lang`. */
-export function tt<K extends TextKey>(lang: Language, key: K, ...params: ParamsOf<K>): string {
-  const entry = catalogs[lang][key] as (p?: unknown) => string;
-  return entry(params[0]);
-}
+export const tt = defineCatalog({ en, zh });

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../log.js';
+import { describeError } from '../lib/describe-error.js';
 import type { ChatAddress, Language, Outbox, SendOptions } from './types.js';
 
 /** An answer whose `text` may hold a link for one person: `publicText` is what a shared chat may read. */
@@ -60,7 +60,7 @@ export class ChatReply {
         this.progressText = text;
         return this.progressId;
       } catch (error) {
-        this.logger?.warn({ err: platformError(error), platform: this.address.platform }, 'progress edit failed: the next step goes as a new message');
+        this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'progress edit failed: the next step goes as a new message');
         this.progressId = undefined;
         this.progressText = undefined;
         return undefined;
@@ -70,7 +70,7 @@ export class ChatReply {
       this.progressId = await this.outbox.sendText(this.address, text);
       this.progressText = text;
     } catch (error) {
-      this.logger?.warn({ err: platformError(error), platform: this.address.platform }, 'progress message could not be sent');
+      this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'progress message could not be sent');
     }
     return this.progressId;
   }
@@ -79,20 +79,4 @@ export class ChatReply {
   async endProgress(text: string): Promise<void> {
     if (this.progressId !== undefined) await this.progress(text);
   }
-
-  /** Forgets the progress message so the next step starts a new one (a new turn). */
-  resetProgress(): void {
-    this.progressId = undefined;
-    this.progressText = undefined;
-  }
-}
-
-/**
- * A platform failure for a log line: its class, code and status, and a scrubbed message. Never
- * the error's other fields: a Discord error carries the request URL, with an interaction token.
- */
-export function platformError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { value: scrubSecrets(String(error)).slice(0, 200) };
-  const { code, status } = error as Error & { code?: unknown; status?: unknown };
-  return { name: error.name, message: scrubSecrets(error.message).slice(0, 300), code, status };
 }

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
+import { describeError } from '../lib/describe-error.js';
 import { isExportable } from '../nemo/draft.js';
 import { NemoApiError, NemoCode } from '../nemo/errors.js';
 import type { AnonymousToken, Credits, NemoCredentials, NemoSession, SessionState, UploadedFile, UploadSource } from '../nemo/types.js';
@@ -416,7 +417,8 @@ export class Engine implements MessageHandler {
         if ((await this.takeQuota(conv, 'renders')) === 'refused') return;
         const fresh = await this.refreshClaim(conv, record);
         const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
-        const nemoUserId = (await conv.cred.nemoUserId()) ?? record.nemoUserId;
+        // Only an anonymous person's id travels: the worker reads its presence as "anonymous", as `errorAnswer` does.
+        const nemoUserId = (await conv.cred.isAnonymous()) ? ((await conv.cred.nemoUserId()) ?? record.nemoUserId) : undefined;
         const link = this.projectLink(fresh);
         await this.deps.renders.enqueue({
           renderId,
@@ -737,15 +739,6 @@ export class Engine implements MessageHandler {
       conv.log.error({ err: describeError(sendError) }, 'could not tell the user about a failure');
     }
   }
-}
-
-/** Enough of an error for a log line: never a request's headers or body. */
-export function describeError(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) {
-    const { code, status, nemoCode } = error as Error & { code?: unknown; status?: unknown; nemoCode?: unknown };
-    return { name: error.name, message: error.message, code, status, nemoCode };
-  }
-  return { value: String(error) };
 }
 
 /** A UUID-shaped id derived from `seed`, so the same message always names the same render. */

@@ -9,18 +9,23 @@ import { AttachmentFetchError, type Language } from './types.js';
 
 export interface ErrorReplyContext {
   webUrl: string;
-  /** Anonymous users get a registration link; registered ones are told to top up. */
+  /** Anonymous users get a registration link; registered ones are told to top up (`UserCredentials.isAnonymous`). */
   anonymous: boolean;
+  /** `anon_…` of an anonymous user: the `?bind=` id of the registration link. */
   nemoUserId?: string | undefined;
   /** The file the error is about, when there is one. */
   fileName?: string | undefined;
 }
 
+/** The only place the `?bind=` link is built: the person's own, or the site's front page without an id. */
 export function registrationLink(webUrl: string, nemoUserId: string | undefined): string {
-  return nemoUserId ? `${webUrl}/?bind=${encodeURIComponent(nemoUserId)}` : webUrl;
+  return nemoUserId ? `${webUrl.replace(/\/+$/, '')}/?bind=${encodeURIComponent(nemoUserId)}` : webUrl;
 }
 
-/** `errorReply`, with the sentence a shared chat may read when it holds a person's registration link. */
+/**
+ * `errorReply`, with the sentence a shared chat may read when it holds a person's registration
+ * link. The engine and the render worker both answer with it, so a refusal reads the same.
+ */
 export function errorAnswer(error: unknown, lang: Language, ctx: ErrorReplyContext): ReplyText {
   const text = errorReply(error, lang, ctx);
   // Without an id the link is the site's front page: nobody's own.

@@ -1,3 +1,4 @@
+import { defineCatalog } from './catalog.js';
 import type { Language } from './types.js';
 
 /**
@@ -272,16 +273,10 @@ const zh: Catalog = {
   buttonNew: () => '新项目',
 };
 
-const catalogs: Record<Language, Catalog> = { en, zh };
-
 export type MessageKey = keyof Catalog;
-type ParamsOf<K extends MessageKey> = Parameters<Catalog[K]> extends [] ? [] : [Parameters<Catalog[K]>[0]];
 
 /** The sentence `key` in `lang`. */
-export function t<K extends MessageKey>(lang: Language, key: K, ...params: ParamsOf<K>): string {
-  const entry = catalogs[lang][key] as (p?: unknown) => string;
-  return entry(params[0]);
-}
+export const t = defineCatalog({ en, zh });
 
 const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
 

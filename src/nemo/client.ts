@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent } from 'undici';
+import { describeError } from '../lib/describe-error.js';
 import { checkAnswer, envelopeData, type RawAnswer } from './answer.js';
 import { classify, NemoApiError, NemoNetworkError, NemoStreamError, RUN_SSE_ENDPOINT } from './errors.js';
 import { checkUpload } from './formats.js';
@@ -298,7 +299,7 @@ export class NemoClient {
       try {
         return await this.#download(status.url, {}, 'render output url');
       } catch (error) {
-        this.#logger.warn({ endpoint: 'render output url', renderId: status.id, error: describe(error) }, 'nemo render url failed; using the proxy download');
+        this.#logger.warn({ endpoint: 'render output url', renderId: status.id, error: describeError(error) }, 'nemo render url failed; using the proxy download');
       }
     }
     const endpoint = '/api/render/proxy/:id/download';
@@ -423,7 +424,7 @@ export class NemoClient {
         }
         if (verdict.action === 'retry' && !repeated && call.idempotent) {
           repeated = true;
-          this.#logger.warn({ endpoint: call.endpoint, status, error: describe(error) }, 'nemo call failed; retrying once');
+          this.#logger.warn({ endpoint: call.endpoint, status, error: describeError(error) }, 'nemo call failed; retrying once');
           continue;
         }
         throw error;
@@ -482,8 +483,3 @@ function toUploadedFile(file: {
   if (file.height !== undefined) out.height = file.height;
   return out;
 }
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
-}
-

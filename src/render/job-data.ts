@@ -20,7 +20,10 @@ export const RenderJobDataSchema = z.object({
   language: LanguageSchema,
   /** The claim link shown with the video. */
   projectLink: z.string().optional(),
-  /** `anon_…` of an anonymous user: the `<id>` of the registration link `?bind=<id>`. */
+  /**
+   * `anon_…` of an anonymous user: the `<id>` of the registration link `?bind=<id>`. Set only
+   * for an anonymous person, so its presence is the worker's "anonymous" for `errorAnswer`.
+   */
   nemoUserId: z.string().optional(),
   /** Only until submitted: dropped from the job afterwards. */
   draft: z.unknown().optional(),

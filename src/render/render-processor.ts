@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { errorAnswer } from '../core/error-reply.js';
 import { t } from '../core/i18n.js';
 import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
+import { describeError } from '../lib/describe-error.js';
 import { scrubSecrets } from '../log.js';
 import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
 import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
@@ -77,7 +79,7 @@ export class RenderProcessor {
       const attempts = job.opts.attempts ?? 1;
       const final = job.attemptsMade + 1 >= attempts;
       log.warn(
-        { phase: run.data.phase, attempt: job.attemptsMade + 1, attempts, error: describe(error) },
+        { phase: run.data.phase, attempt: job.attemptsMade + 1, attempts, error: describeError(error) },
         final ? 'render step failed for the last time' : 'render step failed; BullMQ retries it with backoff',
       );
       if (final) {
@@ -135,13 +137,13 @@ class RenderRun {
         }
         if (!isSubmitRetryable(error)) throw error;
         if (this.data.submitAttempts >= 1) {
-          this.log.warn({ error: describe(error) }, 'render submit failed twice: giving up');
+          this.log.warn({ error: describeError(error) }, 'render submit failed twice: giving up');
           await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error, this.data.language) }));
           return 'failed';
         }
         // A reused id is refused with 409, so the one retry gets a fresh id.
         const renderId = `render_${randomUUID()}`;
-        this.log.warn({ error: describe(error), newRenderId: renderId }, 'render submit failed: retrying once with a new id');
+        this.log.warn({ error: describeError(error), newRenderId: renderId }, 'render submit failed: retrying once with a new id');
         await this.save({ renderId, submitAttempts: this.data.submitAttempts + 1 });
       }
     }
@@ -158,7 +160,7 @@ class RenderRun {
     } catch (error) {
       const { action, retryAfterMs } = classify(error);
       if (action !== 'retry' && action !== 'wait_and_retry') throw error;
-      this.log.warn({ error: describe(error), polls: this.data.polls + 1 }, 'render poll got no usable answer: counted as a poll');
+      this.log.warn({ error: describeError(error), polls: this.data.polls + 1 }, 'render poll got no usable answer: counted as a poll');
       return this.countPollAndWait(cred, retryAfterMs);
     }
 
@@ -195,7 +197,7 @@ class RenderRun {
     if (polls >= this.deps.maxPolls) {
       this.log.warn({ polls }, 'render still not done after the last poll: giving up');
       await this.deps.api.cancelRender(cred, this.data.renderId).catch((error: unknown) => {
-        this.log.info({ error: describe(error) }, 'render cancel failed (ignored)');
+        this.log.info({ error: describeError(error) }, 'render cancel failed (ignored)');
       });
       await this.save({ polls });
       await this.say(t(this.data.language, 'renderTimedOut'));
@@ -245,12 +247,12 @@ class RenderRun {
     if (this.data.phase !== 'deliver') return undefined;
     try {
       this.data = { ...this.data, fileRefused: true };
-      const outcome = await this.deliver(() => this.sendLink(`the file could not be delivered: ${describe(error)}`, 'refused'));
+      const outcome = await this.deliver(() => this.sendLink(`the file could not be delivered: ${JSON.stringify(describeError(error))}`, 'refused'));
       return outcome;
     } catch (linkError) {
       // Another worker holds the delivery: the job was moved to wait for it.
       if (linkError instanceof DelayedError) throw linkError;
-      this.log.error({ error: describe(linkError) }, 'could not send the link either');
+      this.log.error({ error: describeError(linkError) }, 'could not send the link either');
       return undefined;
     }
   }
@@ -306,7 +308,7 @@ class RenderRun {
               // A wait asked by the platform, a stopping process, or a broken download: the job tries the file again.
               throw error;
             } else {
-              this.log.warn({ error: describe(error) }, 'the platform refused the video file: sending the link instead');
+              this.log.warn({ error: describeError(error) }, 'the platform refused the video file: sending the link instead');
               await this.save({ fileRefused: true });
               outcome = await this.sendLink('the platform refused the file', 'refused');
             }
@@ -342,27 +344,20 @@ class RenderRun {
     try {
       await this.sayPrivately(t(this.data.language, 'projectLink', { link }));
     } catch (error) {
-      this.log.warn({ error: describe(error) }, 'could not send the project link privately (the video was delivered)');
+      this.log.warn({ error: describeError(error) }, 'could not send the project link privately (the video was delivered)');
     }
   }
 
-  /** Ends the job with a message when NemoVideo refuses the export for the account. */
+  /** Ends the job with a message when NemoVideo refuses the export for the account (the engine's words for it). */
   private async refusal(error: unknown): Promise<RenderOutcome | undefined> {
     if (!(error instanceof NemoApiError)) return undefined;
+    const outOfCredits = error.nemoCode === NemoCode.NoCredits;
+    if (!outOfCredits && error.status !== 402) return undefined;
+    this.log.info(outOfCredits ? 'export refused (2001): out of credits' : 'export refused (402): the account must register');
     const { language, nemoUserId } = this.data;
-    if (error.status === 402) {
-      this.log.info('export refused (402): the account must register');
-      if (nemoUserId === undefined) await this.say(t(language, 'exportNeedsAccount', { link: this.deps.webUrl }));
-      else await this.sayPrivately(t(language, 'exportNeedsAccount', { link: bindLink(this.deps.webUrl, nemoUserId) }), t(language, 'exportNeedsAccountPublic'));
-      return 'needs-account';
-    }
-    if (error.nemoCode === NemoCode.NoCredits) {
-      this.log.info('export refused (2001): out of credits');
-      if (nemoUserId === undefined) await this.say(t(language, 'noCreditsRegistered'));
-      else await this.sayPrivately(t(language, 'noCredits', { link: bindLink(this.deps.webUrl, nemoUserId) }), t(language, 'noCreditsPublic'));
-      return 'no-credits';
-    }
-    return undefined;
+    const answer = errorAnswer(error, language, { webUrl: this.deps.webUrl, anonymous: nemoUserId !== undefined, nemoUserId });
+    await (answer.publicText === undefined ? this.say(answer.text) : this.sayPrivately(answer.text, answer.publicText));
+    return outOfCredits ? 'no-credits' : 'needs-account';
   }
 
   private async existsAlready(cred: NemoCredentials): Promise<boolean> {
@@ -379,7 +374,7 @@ class RenderRun {
     try {
       await this.say(t(this.data.language, 'renderFailed', { reason: reasonOf(error, this.data.language) }));
     } catch (sendError) {
-      this.log.error({ error: describe(sendError) }, 'could not tell the user the render failed');
+      this.log.error({ error: describeError(sendError) }, 'could not tell the user the render failed');
     }
   }
 
@@ -400,7 +395,7 @@ class RenderRun {
     try {
       await this.outbox.editText(address, address.progressMessageId, text);
     } catch (error) {
-      this.log.info({ error: describe(error) }, 'could not edit the progress message (ignored)');
+      this.log.info({ error: describeError(error) }, 'could not edit the progress message (ignored)');
     }
   }
 
@@ -445,10 +440,6 @@ function isAbort(error: unknown): boolean {
   return code === 'UND_ERR_ABORTED' || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE' || name === 'AbortError';
 }
 
-function bindLink(webUrl: string, nemoUserId: string): string {
-  return `${webUrl.replace(/\/+$/, '')}/?bind=${encodeURIComponent(nemoUserId)}`;
-}
-
 function isConflict(error: unknown): boolean {
   return error instanceof NemoApiError && error.status === 409;
 }
@@ -458,12 +449,6 @@ function isSubmitRetryable(error: unknown): boolean {
   if (isConflict(error)) return true;
   const { action } = classify(error);
   return action === 'retry' || action === 'wait_and_retry';
-}
-
-/** Error text safe for a log line: never a token. */
-function describe(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return scrubSecrets(redactTokens(text)).slice(0, 500);
 }
 
 function shorten(text: string): string {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { scrubSecrets } from '../log.js';
+import { describeError } from '../lib/describe-error.js';
 import type { RenderJobData } from './job-data.js';
 import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from './render-processor.js';
 import { RENDER_QUEUE_NAME } from './render-queue.js';
@@ -54,7 +54,7 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
   });
   // Without a listener an 'error' event (e.g. Redis gone for a moment) would crash the process.
   worker.on('error', (error) => {
-    logger.error({ error: scrubSecrets(error.message) }, 'render worker error (it keeps running)');
+    logger.error({ err: describeError(error) }, 'render worker error (it keeps running)');
   });
   return {
     worker,

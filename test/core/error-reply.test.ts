@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorAnswer, errorReply } from '../../src/core/error-reply.js';
+import { errorAnswer, errorReply, registrationLink } from '../../src/core/error-reply.js';
 import { VoiceNoteError } from '../../src/media/voice-note.js';
 import { NemoApiError, NemoNetworkError } from '../../src/nemo/errors.js';
 
@@ -47,5 +47,16 @@ describe('errorAnswer: a registration link belongs to one person', () => {
     expect(errorAnswer(new NemoNetworkError('/x', new Error('reset')), 'en', anon).publicText).toBeUndefined();
     // Without the person's id the link is the site's front page: anyone may read it.
     expect(errorAnswer(new NemoApiError({ endpoint: '/x', status: 402 }), 'en', { ...anon, nemoUserId: undefined }).publicText).toBeUndefined();
+  });
+});
+
+describe('registrationLink: the one place the ?bind= link is built', () => {
+  it('when the site address ends with a slash, then the link has one slash before ?bind=', () => {
+    expect(registrationLink('https://nemovideo.example/', 'anon_42')).toBe('https://nemovideo.example/?bind=anon_42');
+    expect(registrationLink('https://nemovideo.example', 'anon 42')).toBe('https://nemovideo.example/?bind=anon%2042');
+  });
+
+  it('when there is no id, then the link is the site itself', () => {
+    expect(registrationLink('https://nemovideo.example', undefined)).toBe('https://nemovideo.example');
   });
 });

@@ -270,6 +270,15 @@ describe('terminal chat, service faults', () => {
     await bot.say('export', /registered NemoVideo account/, 15_000);
     expect(bot.output()).toMatch(/\?bind=anon_/);
   });
+
+  it('when a person on the operator token runs out of credits at export, then the worker says top up, as the engine would, and shows no registration link', async () => {
+    const operator = 'nmv_usr_operator_console_tests_0000001';
+    bot = await startConsoleBot({ env: { NEMO_TOKEN: operator }, fake: { operatorTokens: [operator] } });
+    await generated(bot);
+    bot.fake.failNext('render-submit', { code: 2001, message: 'insufficient credits' }, 2);
+    await bot.say('export', /Top up at nemovideo\.com to continue/, 15_000);
+    expect(bot.output()).not.toMatch(/bind=/);
+  });
 });
 
 describe('terminal chat, bad input', () => {

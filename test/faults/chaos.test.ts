@@ -14,7 +14,7 @@ const EXPORTS_PER_USER = 2;
 const KILLS = 10;
 /** Users arrive over this long (each at a moment drawn from the seed). */
 const ARRIVALS_MS = 30_000;
-/** After the last fault, everything must settle within this (a killed turn's lock lives 60 s, the recovery sweep runs every 60 s). */
+/** After the last fault, everything must settle within this (a killed turn's lock lives 30 s, the recovery and inbox sweeps run every 15 s). */
 const SETTLE_MS = 150_000;
 /** When the traffic stalls (everyone waits for a lock to lapse), the next kill comes after this anyway. */
 const STALL_KILL_MS = 8_000;

@@ -1,7 +1,14 @@
 import type { ButtonInteraction, ChatInputCommandInteraction, Message } from 'discord.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromButton, fromCommand, fromMessage, stripMention, type NormalizeOptions } from '../../adapters/discord/normalize.js';
+import {
+  normalizeButton,
+  normalizeCommand,
+  normalizeMessage as normalizeDiscordMessage,
+  stripMention,
+  toIncomingMessage as discordIncoming,
+  type NormalizeOptions,
+} from '../../adapters/discord/normalize.js';
 import {
   addressOf,
   mergeAlbum,
@@ -573,7 +580,7 @@ describe('fuzz: the message normalizers', () => {
             content: m.content,
             attachments: new Map(m.files.map((file, i) => [String(i), file])),
           } as unknown as Message;
-          const incoming = fromMessage(message, options);
+          const incoming = discordIncoming(normalizeDiscordMessage(message, options), options.download);
           expect(incoming.platform).toBe('discord');
           expect(incoming.chatId).toBe(m.channelId);
           if (m.guildId === null) expect(incoming.addressed).toBe(true);
@@ -596,11 +603,11 @@ describe('fuzz: the message normalizers', () => {
             user: { id: m.author },
             locale: c.locale,
           };
-          const command = fromCommand(interaction as unknown as ChatInputCommandInteraction, options);
+          const command = discordIncoming(normalizeCommand(interaction as unknown as ChatInputCommandInteraction, options), options.download);
           expect(command.addressed).toBe(true);
           expect(command.text).toBe(c.command === 'video' ? (c.prompt ?? '') : `/${c.command}`);
           expect(command.address.extra?.interactionExpiresAt).toBe(Math.min(c.created, 1_700_000_000_000) + options.interactionTokenTtlMs);
-          const button = fromButton(interaction as unknown as ButtonInteraction, 'export', options);
+          const button = discordIncoming(normalizeButton(interaction as unknown as ButtonInteraction, 'export', options), options.download);
           expect(button.text).toBe('/export');
         },
       ),

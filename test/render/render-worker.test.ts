@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboxClosedError } from '../../src/core/types.js';
+import { errorAnswer } from '../../src/core/error-reply.js';
+import { NemoApiError } from '../../src/nemo/errors.js';
 import { deliveryMarkerKey } from '../../src/render/delivery.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
@@ -232,6 +234,23 @@ describe('render worker', () => {
 
     expect(done.returnvalue).toBe('no-credits');
     expect(r.outbox.texts.map((m) => m.text)).toEqual([`You're out of credits. Register to get more: ${WEB_URL}/?bind=anon_user_1`]);
+  });
+
+  it('when a registered person (no ?bind= id in the job) is refused, then the worker says what the engine says for the same error', async () => {
+    for (const failure of [{ status: 402 }, { code: 2001 }] as const) {
+      const r = await setup();
+      r.fake.failNext('render-submit', failure);
+      const { done } = await r.renderOnce({ input: { nemoUserId: undefined } });
+
+      const error = new NemoApiError('status' in failure ? { endpoint: '/x', status: 402 } : { endpoint: '/x', status: 200, nemoCode: 2001 });
+      const engineWords = errorAnswer(error, 'en', { webUrl: WEB_URL, anonymous: false });
+      expect(done.returnvalue).toBe('status' in failure ? 'needs-account' : 'no-credits');
+      expect(r.outbox.texts.map((m) => m.text)).toEqual([engineWords.text]);
+      expect(r.outbox.allText()).not.toContain('?bind=');
+      if (!('status' in failure)) expect(engineWords.text).toBe("You're out of credits. Top up at nemovideo.com to continue.");
+      await r.close();
+      rig = undefined;
+    }
   });
 
   describe('in a shared chat (a group)', () => {
