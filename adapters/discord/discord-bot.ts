@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { slashCommand } from '../../src/core/commands.js';
 import { detectLanguage, t } from '../../src/core/i18n.js';
 import type { Inbox } from '../../src/core/inbox.js';
+import { Intake } from '../../src/core/intake.js';
 import type { IncomingMessage, Language, MessageHandler } from '../../src/core/types.js';
 import { MAX_UPLOAD_BYTES } from '../../src/nemo/formats.js';
 import { discordExtra } from './address.js';
@@ -160,6 +161,15 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   );
   let stopped = false;
   let sweeper: NodeJS.Timeout | undefined;
+  const intake = new Intake<InboxPayload>({
+    inbox: deps.inbox,
+    idPrefix: INBOX_PREFIX,
+    logger: log,
+    describeError: (error) => describeDiscordError(error, 'engine'),
+    payload: InboxPayloadSchema,
+    resume: (payload, inboxId) => resume(payload, inboxId),
+    sendText: (to, text) => deps.outbox.sendText(to, text),
+  });
 
   const normalizeOptions = (): NormalizeOptions => ({
     botUserId: client.user?.id ?? '',
@@ -319,20 +329,9 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     handOff(incoming, inboxId);
   }
 
-  /**
-   * Marks the event seen and keeps it in the inbox, in one step. Undefined when another
-   * session or replica saw it first; without Redis it goes on without the inbox.
-   */
-  async function firstSight(seen: string, inboxId: string, payload: InboxPayload): Promise<{ inboxId?: string } | undefined> {
-    try {
-      if (await deps.inbox.admit(`${prefix}:dc:${seen}`, SEEN_TTL_SECONDS, { id: inboxId, payload })) return { inboxId };
-      log.debug({ inboxId }, 'already taken by another session: ignored');
-      return undefined;
-    } catch (error) {
-      // Better a rare duplicate than a user left without an answer.
-      log.warn({ err: describeDiscordError(error, 'redis') }, 'inbox unavailable: handing the message over without it');
-      return {};
-    }
+  /** Marks the event seen and keeps it in the inbox, in one step; undefined when another session or replica saw it first. */
+  function firstSight(seen: string, inboxId: string, payload: InboxPayload): Promise<{ inboxId?: string } | undefined> {
+    return intake.admit(`${prefix}:dc:${seen}`, SEEN_TTL_SECONDS, { id: inboxId, payload });
   }
 
   /** The engine's message; a guild message can be deleted (a `/login` carrying a token). */
@@ -343,33 +342,21 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   /** The engine resolves only when the whole turn is done: never awaited here. */
   function handOff(message: IncomingMessage, inboxId?: string): void {
     if (inboxId !== undefined) message.inboxId = inboxId;
-    void Promise.resolve()
-      .then(() => deps.handler.handle(message))
-      // Best effort, like every acknowledgement: never reported as the turn failing.
-      .then(() => deps.outbox.dropUnfilled(message.address))
-      .catch(async (error: unknown) => {
-        log.error({ err: describeDiscordError(error, 'engine') }, 'a message failed in the engine');
-        const lang = detectLanguage(message.platformLanguage, message.text);
-        await deps.outbox.sendText(message.address, dt(lang, 'requestFailed')).catch(() => undefined);
-      })
-      // Whatever happened, it was handled: another process must not handle it again.
-      .finally(() => (inboxId === undefined ? undefined : deps.inbox.release(inboxId).catch(() => undefined)));
+    intake.handOff(
+      async () => {
+        await deps.handler.handle(message);
+        // Best effort, like every acknowledgement: never reported as the turn failing.
+        await deps.outbox.dropUnfilled(message.address);
+      },
+      { address: message.address, language: message.platformLanguage, text: message.text },
+      inboxId,
+    );
   }
 
   /** Messages a killed process had received but not yet made durable: handled here. */
   async function sweepInbox(): Promise<void> {
     if (stopped) return;
-    for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
-      const parsed = InboxPayloadSchema.safeParse(entry.payload);
-      if (!parsed.success) {
-        // Paths only: the values may hold an interaction token.
-        log.error({ inboxId: entry.id, issues: parsed.error.issues.map((issue) => issue.path.join('.')) }, 'a kept message of an unexpected shape: dropped');
-        await deps.inbox.release(entry.id).catch(() => undefined);
-        continue;
-      }
-      log.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
-      await resume(parsed.data, entry.id);
-    }
+    await intake.sweep();
   }
 
   async function resume(payload: InboxPayload, inboxId: string): Promise<void> {

@@ -9,7 +9,6 @@ const en = {
   notYourButtons: (p: { owner: string }) =>
     `These buttons belong to <@${p.owner}>'s project. Use /video to start your own.`,
   buttonExpired: () => 'This button has expired. Type /help to see what I can do.',
-  requestFailed: () => 'Something went wrong on my side. Please try again.',
   interactionFailed: () => 'Sorry, I could not handle that. Please try again.',
   linkShownToYou: () => "I've sent you the link in a message only you can see.",
   dmRefused: () =>
@@ -22,7 +21,6 @@ type Catalog = typeof en;
 const zh: Catalog = {
   notYourButtons: (p) => `这些按钮属于 <@${p.owner}> 的项目。用 /video 开始你自己的项目吧。`,
   buttonExpired: () => '这个按钮已过期。输入 /help 查看我能做什么。',
-  requestFailed: () => '我这边出了点问题，请再试一次。',
   interactionFailed: () => '抱歉，这个操作没能完成，请再试一次。',
   linkShownToYou: () => '我已把链接发在只有你能看到的消息里。',
   dmRefused: () => '这个链接只属于你，但我无法给你发私信：你的隐私设置不允许此服务器的成员给你发私信。请允许私信，或直接私聊我再问一次。',

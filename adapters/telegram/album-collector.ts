@@ -56,7 +56,8 @@ const FileRefSchema = z.object({
 /** How long an album must have been quiet before a sweep takes it (its own process's timer fires long before). */
 const ABANDONED_AFTER_MS = 20_000;
 
-const PartSchema = z.object({
+/** A normalized Telegram message as kept in Redis (album parts, inbox entries). */
+export const PartSchema = z.object({
   messageId: z.number(),
   chatId: z.string(),
   chatKind: z.enum(['private', 'group']),

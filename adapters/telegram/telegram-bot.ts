@@ -7,7 +7,7 @@ import { Telegraf } from 'telegraf';
 import { z } from 'zod';
 import { detectLanguage, t } from '../../src/core/i18n.js';
 import type { Attachment, MessageHandler } from '../../src/core/types.js';
-import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-collector.js';
+import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts, PartSchema } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
 import { ButtonStore, type ButtonTarget } from './button-store.js';
 import { registerCommands } from './commands.js';
@@ -17,6 +17,7 @@ import { PrivateLinkStore } from './private-links.js';
 import { telegrafApiRoot, type TelegramOutbox } from './telegram-outbox.js';
 import { tt } from './texts.js';
 import type { Inbox } from '../../src/core/inbox.js';
+import { Intake } from '../../src/core/intake.js';
 
 export interface TelegramWebhookOptions {
   /** The public HTTPS URL Telegram posts updates to (TELEGRAM_WEBHOOK_URL). */
@@ -82,6 +83,10 @@ const INBOX_SWEEP_MS = 15_000;
 // Telegram redelivers an update it thinks was not received (webhook timeout, a killed poller).
 const SEEN_UPDATE_TTL_SECONDS = 24 * 3600;
 
+/** What the inbox keeps: one message, or an album's parts (each checked again by `parseAlbumParts`). */
+const KeptPayloadSchema = z.union([PartSchema, z.array(z.unknown())]);
+type KeptPayload = z.infer<typeof KeptPayloadSchema>;
+
 const CallbackQuerySchema = z.object({
   id: z.string(),
   from: z.object({ id: z.number(), is_bot: z.boolean().optional(), language_code: z.string().optional() }),
@@ -126,37 +131,34 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     onError: (error) => logger.error({ err: describeTelegramError(error) }, 'album could not be gathered'),
   });
 
+  const intake: Intake<KeptPayload> = new Intake({
+    inbox: deps.inbox,
+    idPrefix: INBOX_PREFIX,
+    logger,
+    describeError: describeTelegramError,
+    payload: KeptPayloadSchema,
+    resume: (payload, inboxId) => {
+      if (inboxId.startsWith(ALBUM_INBOX_PREFIX)) return handOffAlbum(parseAlbumParts(Array.isArray(payload) ? payload : []), inboxId);
+      if (Array.isArray(payload)) return intake.release(inboxId);
+      handOff(payload as NormalizedMessage, inboxId);
+    },
+    sendText: (to, text) => deps.outbox.sendText(to, text),
+  });
+
   const handOff = (message: NormalizedMessage, inboxId?: string): void => {
-    const work = deliver(message, inboxId)
-      .catch((error: unknown) => {
-        logger.error({ err: describeTelegramError(error), chatId: message.chatId }, 'message hand-off failed');
-      })
-      // Whatever happened, it was handled: a restart must not handle it again.
-      .finally(() => (inboxId ? deps.inbox.release(inboxId).catch(() => undefined) : undefined));
-    inflight.add(work);
-    void work.finally(() => inflight.delete(work));
+    intake.handOff(() => deliver(message, inboxId), { address: addressOf(message), language: message.language, text: message.text }, inboxId);
   };
 
   /** An album not meant for the bot (no mention in a group) leaves the inbox at once. */
   const handOffAlbum = (parts: NormalizedMessage[], inboxId: string): void => {
     const album = mergeAlbum(parts);
     if (album?.addressed) handOff(album, inboxId);
-    else void deps.inbox.release(inboxId).catch(() => undefined);
+    else void intake.release(inboxId);
   };
 
   /** Messages and albums a killed process had confirmed to Telegram but not yet made durable: handled here. */
   const sweepInbox = async (): Promise<void> => {
-    for (const entry of await deps.inbox.claimOrphans(INBOX_PREFIX)) {
-      logger.warn({ inboxId: entry.id }, 'handling a message a stopped process had taken');
-      if (entry.id.startsWith(ALBUM_INBOX_PREFIX)) {
-        handOffAlbum(parseAlbumParts(Array.isArray(entry.payload) ? entry.payload : []), entry.id);
-        continue;
-      }
-      // Read back from Redis: checked like any input; an unreadable entry is dropped.
-      const [message] = parseAlbumParts([entry.payload]);
-      if (message) handOff(message, entry.id);
-      else await deps.inbox.release(entry.id);
-    }
+    await intake.sweep();
     await albums.sweep();
   };
 
@@ -241,20 +243,11 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   };
 
   /**
-   * True the first time an update is seen by any replica; a message to relay is kept in the
-   * inbox in the same step, before telegraf confirms the update, so a kill from here on does
-   * not lose it.
+   * The update's first sight by any replica; a message to relay is kept in the inbox in the same
+   * step, before telegraf confirms the update, so a kill from here on does not lose it.
    */
-  const firstSight = async (updateId: number, message?: { id: string; payload: NormalizedMessage }): Promise<boolean> => {
-    const key = `${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`;
-    try {
-      return await deps.inbox.admit(key, SEEN_UPDATE_TTL_SECONDS, message);
-    } catch (error) {
-      // Better a rare duplicate than a user left without an answer.
-      logger.warn({ err: describeTelegramError(error) }, 'update de-duplication unavailable');
-      return true;
-    }
-  };
+  const firstSight = (updateId: number, message?: { id: string; payload: NormalizedMessage }) =>
+    intake.admit(`${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`, SEEN_UPDATE_TTL_SECONDS, message);
 
   const onMessage = async (updateId: number, raw: unknown): Promise<void> => {
     // An update that came in is handed off even while stopping: telegraf has confirmed it already.
@@ -272,8 +265,8 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       if (await firstSight(updateId)) await albums.add(message);
       return;
     }
-    const inboxId = `${INBOX_PREFIX}${updateId}`;
-    if (await firstSight(updateId, { id: inboxId, payload: message })) handOff(message, inboxId);
+    const admitted = await firstSight(updateId, { id: `${INBOX_PREFIX}${updateId}`, payload: message });
+    if (admitted) handOff(message, admitted.inboxId);
   };
 
   /** Best effort: the spinner on the button stops either way after a while. */
@@ -310,10 +303,10 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       logger.warn({ updateId, chatId: query.message?.chat.id, buttonChatId: target.chatId }, 'button pressed outside the chat it was posted in: refused');
     }
     const message = target && !elsewhere ? pressed(query, target) : undefined;
-    const inboxId = `${INBOX_PREFIX}${updateId}`;
-    if (!(await firstSight(updateId, message ? { id: inboxId, payload: message } : undefined))) return;
+    const admitted = await firstSight(updateId, message ? { id: `${INBOX_PREFIX}${updateId}`, payload: message } : undefined);
+    if (!admitted) return;
     answerPress(query.id, message ? undefined : tt(lang, elsewhere ? 'buttonElsewhere' : 'buttonExpired'));
-    if (message) handOff(message, inboxId);
+    if (message) handOff(message, admitted.inboxId);
   };
 
   bot.on('message', (ctx) => onMessage(ctx.update.update_id, ctx.message));
@@ -380,7 +373,11 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     },
     webhook,
     async idle() {
-      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+      // A hand-off may answer a press, and a press may come during a hand-off: until both are quiet.
+      do {
+        await intake.idle();
+        await Promise.allSettled([...inflight]);
+      } while (inflight.size > 0 || intake.busy);
     },
     async stop() {
       stopRequested = true;

@@ -299,7 +299,7 @@ describe('Discord bot, end to end', () => {
     const answer = await r.waitMessage(r.discord.channelId, (m) => hasButtons(m), 'the answer with buttons');
     expect(answer.content).toMatch(/Your video is ready!/);
     expect(r.nemo.sseCalls).toHaveLength(1);
-    expect(r.logs()).not.toMatch(/a message failed in the engine|turn failed/);
+    expect(r.logs()).not.toMatch(/message hand-off failed|turn failed/);
   });
 
   it('when Discord refuses every interaction edit with 50027 (token gone), then the turn still answers', async () => {
@@ -308,7 +308,7 @@ describe('Discord bot, end to end', () => {
     r.discord.slashCommand({ user: r.discord.users.alice, channelId: r.discord.channelId, name: 'video', options: { prompt: PROMPT } });
     const answer = await r.waitMessage(r.discord.channelId, (m) => hasButtons(m), 'the answer with buttons');
     expect(answer.content).toMatch(/Your video is ready!/);
-    expect(r.logs()).not.toMatch(/a message failed in the engine|turn failed/);
+    expect(r.logs()).not.toMatch(/message hand-off failed|turn failed/);
   });
 });
 

@@ -85,6 +85,26 @@ describe('startTelegramBot', () => {
     await bot.idle();
     expect(logs()).toMatch(/message hand-off failed/);
     expect(logs()).toMatch(/engine exploded/);
+    // The person is told, as on Discord; the message that went fine gets no apology.
+    const told = tg.calls.filter((c) => c.method === 'sendMessage').map((c) => c.params.text);
+    expect(told).toEqual(['Something went wrong on my side. Please try again.']);
+  });
+
+  it('when Redis fails while a message is kept, then a warning is logged and the message reaches the engine without an inbox id', async () => {
+    const { url, prefix } = testRedis();
+    // Its own connection, cut once the bot is ready: the heartbeat started, the next admit fails.
+    const inboxRedis = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    inboxRedis.on('error', () => undefined);
+    const { tg, start, handled, logs } = await setup();
+    const bot = start({ inbox: new Inbox(inboxRedis, prefix) });
+    await polling(tg, bot);
+    inboxRedis.disconnect();
+    const user = tg.user();
+    tg.say(tg.privateChat(user), user, { text: 'hello' });
+    await waitFor(() => handled.length === 1, { message: 'the message handed off' });
+    // Nothing was kept, so no id of an entry that was never stored is passed on.
+    expect(handled[0]?.inboxId).toBeUndefined();
+    expect(logs()).toMatch(/inbox unavailable: handing the message over without it/);
   });
 
   it('when the bot polls, then it asks only for messages and button presses, and stop() ends polling with the offset confirmed', async () => {
