@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { inboxKey, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
+import { entryPayload, inboxKey, LIST_ENTRY_LUA, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
 import type { NormalizedMessage } from './normalize.js';
 
 export interface AlbumCollectorOptions {
@@ -26,16 +26,17 @@ const TAKE = `
 -- Returns {ms} while parts are still arriving (ms until the marker lapses), else {-1, part...}
 -- and deletes the parts, so exactly one caller gets them. The parts move into the inbox under
 -- the taker, in the same step; a resent call (its answer lost) finds them there.
+${LIST_ENTRY_LUA}
 local ttl = redis.call('PTTL', KEYS[2])
 if ttl > 0 then return {ttl} end
 local parts = redis.call('LRANGE', KEYS[1], 0, -1)
-local head = '{"owner":"' .. ARGV[2] .. '","payload":['
+local head = inbox_list_head(ARGV[2])
 if #parts == 0 then
   local kept = redis.call('HGET', KEYS[3], ARGV[1])
   if kept and string.sub(kept, 1, #head) == head then return {-2, kept} end
   return {-1}
 end
-redis.call('HSET', KEYS[3], ARGV[1], head .. table.concat(parts, ',') .. ']}')
+redis.call('HSET', KEYS[3], ARGV[1], inbox_list_entry(ARGV[2], parts))
 redis.call('DEL', KEYS[1])
 table.insert(parts, 1, -1)
 return parts
@@ -176,7 +177,7 @@ export class AlbumCollector {
 }
 
 function keptParts(entry: string): unknown[] {
-  const payload = (safeJson(entry) as { payload?: unknown } | undefined)?.payload;
+  const payload = entryPayload(entry);
   return Array.isArray(payload) ? payload : [];
 }
 

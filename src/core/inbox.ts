@@ -8,6 +8,39 @@ export function inboxKey(prefix: string): string {
   return `${prefix}:inbox`;
 }
 
+/**
+ * Lua that releases an entry inside another script's atomic step (a turn queued or journaled is
+ * durable, so its message leaves the inbox in that same step, with no extra round trip). `key`
+ * and `id` are Lua expressions (such as `KEYS[3]`, `ARGV[5]`) naming the inbox and the entry id,
+ * '' for none.
+ */
+export function releaseInScript(key: string, id: string): string {
+  return `if ${id} ~= '' then\n  redis.call('HDEL', ${key}, ${id})\nend`;
+}
+
+/**
+ * Lua that defines `inbox_list_head(owner)` and `inbox_list_entry(owner, items)`: the entry a script
+ * writes itself for a payload that is a JSON array of already-encoded `items` (album parts), in
+ * the unsealed form `parse` reads. The head lets a script recognise an entry it wrote before.
+ */
+export const LIST_ENTRY_LUA = `
+local function inbox_list_head(owner)
+  return '{"owner":"' .. owner .. '","payload":['
+end
+local function inbox_list_entry(owner, items)
+  return inbox_list_head(owner) .. table.concat(items, ',') .. ']}'
+end
+`;
+
+/** The payload of an entry as stored (unsealed), or undefined when it is no entry. */
+export function entryPayload(raw: string): unknown {
+  try {
+    return (JSON.parse(raw) as { payload?: unknown } | null)?.payload;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface InboxEntry {
   id: string;
   payload: unknown;

@@ -1,5 +1,5 @@
 import { RATE_STEP_LUA, type RateCheck } from './flood-control.js';
-import { inboxKey } from './inbox.js';
+import { inboxKey, releaseInScript } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease, leaseValue } from '../lib/lease.js';
@@ -105,9 +105,7 @@ if cap > 0 and redis.call('LLEN', KEYS[2]) >= cap then
 end
 local position = redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if ARGV[5] ~= '' then
-  redis.call('HDEL', KEYS[3], ARGV[5])
-end
+${releaseInScript('KEYS[3]', 'ARGV[5]')}
 return position
 `;
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { inboxKey } from './inbox.js';
+import { inboxKey, releaseInScript } from './inbox.js';
 import { ChatAddressSchema, LanguageSchema, SessionKeySchema, sessionKeyId, type SessionKey } from './session-store.js';
 import { pendingKey } from './turn-gate.js';
 
@@ -23,9 +23,7 @@ const BEGIN = `
 -- KEYS[1] the journal entry; KEYS[2] the inbox; KEYS[3] the session's pending turns
 -- ARGV[1] the entry; ARGV[2] its TTL in s; ARGV[3] the message's inbox id or ''; ARGV[4] the turn's queue entry or ''
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-if ARGV[3] ~= '' then
-  redis.call('HDEL', KEYS[2], ARGV[3])
-end
+${releaseInScript('KEYS[2]', 'ARGV[3]')}
 if ARGV[4] ~= '' and redis.call('LINDEX', KEYS[3], 0) == ARGV[4] then
   redis.call('LPOP', KEYS[3])
 end
