@@ -2,12 +2,12 @@ import type { RequestListener } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ConsoleOutbox } from '../adapters/console/console-outbox.js';
-import { ButtonStore as DiscordButtonStore } from '../adapters/discord/button-store.js';
+import { discordButtonStore } from '../adapters/discord/button-store.js';
 import { DiscordLoginError, startDiscordBot } from '../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../adapters/discord/discord-outbox.js';
 import { InteractionTokens } from '../adapters/discord/interaction-tokens.js';
 import { downloadLimitBytes } from '../adapters/telegram/attachments.js';
-import { ButtonStore } from '../adapters/telegram/button-store.js';
+import { telegramButtonStore } from '../adapters/telegram/button-store.js';
 import { TelegramStartError } from '../adapters/telegram/errors.js';
 import { startTelegramBot, type TelegramBot } from '../adapters/telegram/telegram-bot.js';
 import { PrivateLinkStore } from '../adapters/telegram/private-links.js';
@@ -54,7 +54,7 @@ export function buildOutboxes(
       apiRoot: config.telegramApiRoot,
       maxUploadBytes: config.telegramMaxUploadMb * MB,
       logger: deps.logger,
-      buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
+      buttons: telegramButtonStore(deps.redis, { prefix: deps.prefix }),
       privateLinks: new PrivateLinkStore(deps.redis, { prefix: deps.prefix }),
       onRateLimited: () => deps.onRateLimited?.('telegram'),
     });
@@ -67,7 +67,7 @@ export function buildOutboxes(
       apiUrl: config.discordApiUrl,
       maxUploadBytes: config.discordMaxUploadMb * MB,
       logger: deps.logger,
-      buttons: new DiscordButtonStore(deps.redis, { prefix: deps.prefix }),
+      buttons: discordButtonStore(deps.redis, { prefix: deps.prefix }),
       interactions: new InteractionTokens({ redis: deps.redis, prefix: deps.prefix, cipher: tokenCipher(config) }),
       onRateLimited: () => deps.onRateLimited?.('discord'),
     });
@@ -132,7 +132,7 @@ export function startAdapters(
       prefix: deps.prefix,
       logger: deps.logger,
       outbox: telegramOutbox,
-      buttons: new ButtonStore(deps.redis, { prefix: deps.prefix }),
+      buttons: telegramButtonStore(deps.redis, { prefix: deps.prefix }),
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
       inbox: new Inbox(deps.redis, deps.prefix, cipher),
       onWebhookRefused: (reason) => deps.onWebhookRefused?.('telegram', reason),

@@ -1,69 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
-import type { Button } from '../../src/core/types.js';
+import { ButtonStore, type ButtonAction } from '../../src/core/button-store.js';
 
-export type ButtonAction = Button['action'];
-
-const ButtonRecordSchema = z.object({
-  ownerId: z.string(),
-  chatId: z.string(),
-  actions: z.array(z.enum(BUTTON_ACTIONS)),
-  createdAt: z.number(),
-});
-/** One row of buttons: who may press them, and where they were posted. */
-export type ButtonRecord = z.infer<typeof ButtonRecordSchema>;
-
-export interface ButtonStoreOptions {
+export interface DiscordButtonOptions {
   /** Key prefix; default `nvb`. */
   prefix?: string;
   /** A row of buttons works this long; default 30 days, like a session. */
   ttlSeconds?: number;
 }
 
-const CUSTOM_ID = new RegExp(`^nvb:([A-Za-z0-9_-]{16}):(${BUTTON_ACTIONS.join('|')})$`);
-
-/**
- * Buttons whose state lives in Redis, not in memory: the custom id holds a random row id, so a
- * button still works after a restart and in another bot replica.
- */
-export class ButtonStore {
-  private readonly prefix: string;
-  private readonly ttlSeconds: number;
-
-  constructor(
-    private readonly redis: Redis,
-    options: ButtonStoreOptions = {},
-  ) {
-    this.prefix = options.prefix ?? 'nvb';
-    this.ttlSeconds = options.ttlSeconds ?? 30 * 86_400;
-  }
-
-  /** Saves a row and returns its id, for `buttonCustomId`. */
-  async save(record: Omit<ButtonRecord, 'createdAt'>): Promise<string> {
-    const id = randomBytes(12).toString('base64url');
-    const value: ButtonRecord = { ...record, createdAt: Date.now() };
-    await this.redis.set(this.key(id), JSON.stringify(value), 'EX', this.ttlSeconds);
-    return id;
-  }
-
-  /** The row, or undefined when it expired or never existed. */
-  async read(id: string): Promise<ButtonRecord | undefined> {
-    const raw = await this.redis.get(this.key(id));
-    if (raw === null) return undefined;
-    try {
-      const parsed = ButtonRecordSchema.safeParse(JSON.parse(raw));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private key(id: string): string {
-    return `${this.prefix}:discord:buttons:${id}`;
-  }
+/** Discord's buttons: only the person the row was posted for may press them (README). */
+export function discordButtonStore(redis: Redis, options: DiscordButtonOptions = {}): ButtonStore {
+  const prefix = options.prefix ?? 'nvb';
+  return new ButtonStore(redis, {
+    key: (id) => `${prefix}:discord:buttons:${id}`,
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    ownerOnly: true,
+    sameChatOnly: false,
+  });
 }
+
+const CUSTOM_ID = new RegExp(`^nvb:([A-Za-z0-9_-]{16}):(${BUTTON_ACTIONS.join('|')})$`);
 
 /** `nvb:<row id>:<action>`: well under Discord's 100 characters. */
 export function buttonCustomId(rowId: string, action: ButtonAction): string {

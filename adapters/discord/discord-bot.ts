@@ -21,7 +21,7 @@ import type { IncomingMessage, Language, MessageHandler } from '../../src/core/t
 import { MAX_UPLOAD_BYTES } from '../../src/nemo/formats.js';
 import { discordExtra } from './address.js';
 import type { DownloadOptions } from './attachments.js';
-import { ButtonStore, parseButtonCustomId } from './button-store.js';
+import { discordButtonStore, parseButtonCustomId } from './button-store.js';
 import { discordClientOptions } from './client-options.js';
 import { registerCommands } from './commands.js';
 import { asDiscordRequestError, describeDiscordError } from './discord-errors.js';
@@ -141,7 +141,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   const log = deps.logger.child({ component: 'discord' });
   const prefix = deps.prefix ?? 'nvb';
   const freeTextInGuilds = deps.freeTextInGuilds ?? false;
-  const buttons = new ButtonStore(deps.redis, { prefix });
+  const buttons = discordButtonStore(deps.redis, { prefix });
   const monitor = new GatewayMonitor(log, {
     ...(deps.onGatewayClose ? { onClose: deps.onGatewayClose } : {}),
     ...(deps.onConnected ? { onConnected: deps.onConnected } : {}),
@@ -277,17 +277,17 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     const parsed = parseButtonCustomId(interaction.customId);
     if (parsed === undefined) return;
     const lang = languageOf(interaction.locale);
-    const row = await buttons.read(parsed.rowId);
-    if (row === undefined) {
+    const press = await buttons.press(parsed.rowId, parsed.action, { userId: interaction.user.id, chatId: options.channelId });
+    if (press.kind === 'expired' || press.kind === 'elsewhere') {
       await interaction.reply({ content: dt(lang, 'buttonExpired'), flags: MessageFlags.Ephemeral });
       return;
     }
-    if (row.ownerId !== interaction.user.id) {
-      await interaction.reply({ content: dt(lang, 'notYourButtons', { owner: row.ownerId }), flags: MessageFlags.Ephemeral });
+    if (press.kind === 'not-yours') {
+      await interaction.reply({ content: dt(lang, 'notYourButtons', { owner: press.record.ownerId }), flags: MessageFlags.Ephemeral });
       return;
     }
     const deferred = await defer(interaction);
-    await answer(interaction, normalizeButton(interaction, parsed.action, options), deferred);
+    await answer(interaction, normalizeButton(interaction, press.action, options), deferred);
   }
 
   /** `ephemeral`: the reply (and the command that asked for it) are shown to its sender alone. */

@@ -5,7 +5,7 @@ import { slashCommand } from '../../src/core/commands.js';
 import type { ChatAddress, IncomingMessage } from '../../src/core/types.js';
 import type { DiscordExtra } from './address.js';
 import { AttachmentMetaSchema, discordAttachment, type AttachmentMeta, type DownloadOptions } from './attachments.js';
-import type { ButtonAction } from './button-store.js';
+import type { ButtonAction } from '../../src/core/button-store.js';
 
 export interface NormalizeOptions {
   /** The bot's own user id: its mentions are stripped, replies to it count as addressed. */

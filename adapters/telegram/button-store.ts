@@ -1,81 +1,51 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
-import type { Button } from '../../src/core/types.js';
+import { ButtonStore, type ButtonAction, type ButtonRecord } from '../../src/core/button-store.js';
 
-export type ButtonAction = Button['action'];
-
-const ButtonTargetSchema = z.object({
-  action: z.enum(BUTTON_ACTIONS),
-  platform: z.literal('telegram'),
-  chatId: z.string(),
-  userId: z.string(),
-  threadId: z.string().optional(),
-});
-
-/** What a pressed button means: the action, and where the answer it sat under was posted. */
-export type ButtonTarget = z.infer<typeof ButtonTargetSchema>;
-
-export interface ButtonStoreOptions {
+export interface TelegramButtonOptions {
   /** Key prefix; default `nvb`. */
   prefix?: string;
   /** How long a button keeps working; default 30 days (as long as a session). */
   ttlSeconds?: number;
 }
 
-const CALLBACK_PREFIX = 'b:';
-// 12 base64url characters: 72 random bits, far under the 64-byte callback_data limit.
-const ID_BYTES = 9;
+/** A button stored before rows: one key per button, its action inside (read until they expire). */
+const LegacyButtonSchema = z
+  .object({ action: z.enum(BUTTON_ACTIONS), platform: z.literal('telegram'), chatId: z.string(), userId: z.string(), threadId: z.string().optional() })
+  .transform((old): ButtonRecord => ({
+    ownerId: old.userId,
+    chatId: old.chatId,
+    ...(old.threadId === undefined ? {} : { threadId: old.threadId }),
+    actions: [old.action],
+    createdAt: 0,
+  }));
 
 /**
- * Inline buttons carry only a random id in `callback_data`; what it means lives in Redis,
- * so a button still works after a restart, on another replica, and days later.
+ * Telegram's buttons: anyone in the group may press one, in their own project (README), but only
+ * in the chat it was posted in.
  */
-export class ButtonStore {
-  private readonly prefix: string;
-  private readonly ttlSeconds: number;
+export function telegramButtonStore(redis: Redis, options: TelegramButtonOptions = {}): ButtonStore {
+  const prefix = options.prefix ?? 'nvb';
+  return new ButtonStore(redis, {
+    key: (id) => `${prefix}:tg:button:${id}`,
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    legacy: LegacyButtonSchema as unknown as z.ZodType<ButtonRecord>,
+    ownerOnly: false,
+    sameChatOnly: true,
+  });
+}
 
-  constructor(
-    private readonly redis: Redis,
-    options: ButtonStoreOptions = {},
-  ) {
-    this.prefix = options.prefix ?? 'nvb';
-    this.ttlSeconds = options.ttlSeconds ?? 30 * 24 * 3600;
-  }
+const CALLBACK = new RegExp(`^b:([A-Za-z0-9_-]{1,32})(?::(${BUTTON_ACTIONS.join('|')}))?$`);
 
-  /** Stores one id per button; returns each button's `callback_data`, in order. */
-  async save(where: Omit<ButtonTarget, 'action' | 'platform'>, actions: readonly ButtonAction[]): Promise<string[]> {
-    const batch = this.redis.multi();
-    const data = actions.map((action) => {
-      const id = randomBytes(ID_BYTES).toString('base64url');
-      const target: ButtonTarget = { action, platform: 'telegram', chatId: where.chatId, userId: where.userId };
-      if (where.threadId !== undefined) target.threadId = where.threadId;
-      batch.set(this.key(id), JSON.stringify(target), 'EX', this.ttlSeconds);
-      return `${CALLBACK_PREFIX}${id}`;
-    });
-    await batch.exec();
-    return data;
-  }
+/** `b:<row id>:<action>`: far under the 64-byte callback_data limit. */
+export function callbackData(rowId: string, action: ButtonAction): string {
+  return `b:${rowId}:${action}`;
+}
 
-  /** The button behind `callback_data`, or undefined when it is unknown or expired. */
-  async lookup(callbackData: string): Promise<ButtonTarget | undefined> {
-    if (!callbackData.startsWith(CALLBACK_PREFIX)) return undefined;
-    const id = callbackData.slice(CALLBACK_PREFIX.length);
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) return undefined;
-    const raw = await this.redis.get(this.key(id));
-    if (raw === null) return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
-    const parsed = ButtonTargetSchema.safeParse(value);
-    return parsed.success ? parsed.data : undefined;
-  }
-
-  private key(id: string): string {
-    return `${this.prefix}:tg:button:${id}`;
-  }
+/** The row and action behind `callback_data`; an old button (`b:<id>`) names no action (its row holds one). */
+export function parseCallbackData(data: string): { rowId: string; action?: ButtonAction } | undefined {
+  const match = CALLBACK.exec(data);
+  if (!match?.[1]) return undefined;
+  return match[2] === undefined ? { rowId: match[1] } : { rowId: match[1], action: match[2] as ButtonAction };
 }

@@ -9,7 +9,9 @@ import { detectLanguage, t } from '../../src/core/i18n.js';
 import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts, PartSchema } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
-import { ButtonStore, type ButtonTarget } from './button-store.js';
+import type { ButtonRecord, ButtonStore } from '../../src/core/button-store.js';
+import { parseCallbackData, telegramButtonStore } from './button-store.js';
+import type { ButtonAction } from '../../src/core/button-store.js';
 import { registerCommands } from './commands.js';
 import { apiErrorOf, describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
 import { addressOf, mergeAlbum, normalizeMessage, TelegramMessageSchema, toIncomingMessage, type BotIdentity, type FileRef, type NormalizedMessage } from './normalize.js';
@@ -105,7 +107,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const logger = deps.logger.child({ component: 'telegram' });
   const apiRoot = telegrafApiRoot(deps.apiRoot);
   const bot = new Telegraf(deps.token, { telegram: { apiRoot, webhookReply: false } });
-  const buttons = deps.buttons ?? new ButtonStore(deps.redis, { prefix });
+  const buttons = deps.buttons ?? telegramButtonStore(deps.redis, { prefix });
   const privateLinks = deps.privateLinks ?? new PrivateLinkStore(deps.redis, { prefix });
   const files = new TelegramFiles({
     telegram: bot.telegram,
@@ -296,13 +298,16 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     const query = parsed.data;
     const lang = detectLanguage(query.from.language_code, '');
     // Looked up before telegraf confirms the update, so the press is kept like a message.
-    const target = query.data === undefined ? undefined : await buttons.lookup(query.data);
+    const ref = query.data === undefined ? undefined : parseCallbackData(query.data);
     // A button acts only in the chat it was posted in: a forged press elsewhere carrying its data does nothing.
-    const elsewhere = target !== undefined && String(query.message?.chat.id ?? '') !== target.chatId;
-    if (elsewhere) {
-      logger.warn({ updateId, chatId: query.message?.chat.id, buttonChatId: target.chatId }, 'button pressed outside the chat it was posted in: refused');
+    const press = ref
+      ? await buttons.press(ref.rowId, ref.action, { userId: String(query.from.id), chatId: query.message ? String(query.message.chat.id) : undefined })
+      : ({ kind: 'expired' } as const);
+    const elsewhere = press.kind === 'elsewhere';
+    if (press.kind === 'elsewhere') {
+      logger.warn({ updateId, chatId: query.message?.chat.id, buttonChatId: press.record.chatId }, 'button pressed outside the chat it was posted in: refused');
     }
-    const message = target && !elsewhere ? pressed(query, target) : undefined;
+    const message = press.kind === 'act' ? pressed(query, press.action, press.record) : undefined;
     const admitted = await firstSight(updateId, message ? { id: `${INBOX_PREFIX}${updateId}`, payload: message } : undefined);
     if (!admitted) return;
     answerPress(query.id, message ? undefined : tt(lang, elsewhere ? 'buttonElsewhere' : 'buttonExpired'));
@@ -484,13 +489,13 @@ function refusals(logger: Logger, count?: (reason: WebhookRefusal) => void): (re
 }
 
 /** A button press as a message: the person who pressed, in the chat and topic the button was posted in (in a group, their own session). */
-function pressed(query: z.infer<typeof CallbackQuerySchema>, target: ButtonTarget): NormalizedMessage {
+function pressed(query: z.infer<typeof CallbackQuerySchema>, action: ButtonAction, target: ButtonRecord): NormalizedMessage {
   const message: NormalizedMessage = {
     messageId: query.message?.message_id ?? 0,
     chatId: target.chatId,
     chatKind: target.chatId.startsWith('-') ? 'group' : 'private',
     userId: String(query.from.id),
-    text: `/${target.action}`,
+    text: `/${action}`,
     files: [],
     addressed: true,
   };

@@ -17,7 +17,8 @@ import {
   type VideoFile,
 } from '../../src/core/types.js';
 import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
-import type { ButtonStore } from './button-store.js';
+import type { ButtonStore } from '../../src/core/button-store.js';
+import { callbackData } from './button-store.js';
 import {
   describeTelegramError,
   isMarkupError,
@@ -210,9 +211,13 @@ export class TelegramOutbox implements Outbox {
     if (buttons.length === 0) return undefined;
     if (!this.options.buttons) return undefined;
     try {
-      const where = { chatId: to.chatId, userId: to.userId, ...(to.threadId === undefined ? {} : { threadId: to.threadId }) };
-      const data = await this.options.buttons.save(where, buttons.map((button) => button.action));
-      const row = buttons.map((button, index) => ({ text: button.label, callback_data: data[index] ?? '' }));
+      const rowId = await this.options.buttons.save({
+        ownerId: to.userId,
+        chatId: to.chatId,
+        ...(to.threadId === undefined ? {} : { threadId: to.threadId }),
+        actions: buttons.map((button) => button.action),
+      });
+      const row = buttons.map((button) => ({ text: button.label, callback_data: callbackData(rowId, button.action) }));
       // Two per row: four labels in one row get cut on a phone.
       const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
       for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));

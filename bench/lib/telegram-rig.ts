@@ -1,4 +1,4 @@
-import { ButtonStore } from '../../adapters/telegram/button-store.js';
+import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
 import { startTelegramBot, type TelegramBot } from '../../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
@@ -94,7 +94,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
     });
     // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
     const redis = cleanup.add(connectRedis(redisServer.url, logs.logger), (client) => client.disconnect());
-    const buttons = new ButtonStore(redis, { prefix: PREFIX });
+    const buttons = telegramButtonStore(redis, { prefix: PREFIX });
     const outbox = cleanup.add(
       new TelegramOutbox({
         token: tg.token,

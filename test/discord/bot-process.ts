@@ -6,7 +6,7 @@
  * DISCORD_API_URL, DISCORD_GUILD_ID, RENDER_POLL_INTERVAL_MS…) and KEY_PREFIX.
  */
 import { Redis } from 'ioredis';
-import { ButtonStore } from '../../adapters/discord/button-store.js';
+import { discordButtonStore } from '../../adapters/discord/button-store.js';
 import { startDiscordBot } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { InteractionTokens } from '../../adapters/discord/interaction-tokens.js';
@@ -28,7 +28,7 @@ const outbox = new DiscordOutbox({
   apiUrl: config.discordApiUrl,
   maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
   logger,
-  buttons: new ButtonStore(redis, { prefix }),
+  buttons: discordButtonStore(redis, { prefix }),
   interactions: new InteractionTokens({ redis, prefix, cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
 });
 const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { discord: outbox }, worker: true, prefix });

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ButtonStore } from '../../adapters/discord/button-store.js';
+import { discordButtonStore } from '../../adapters/discord/button-store.js';
 import { DiscordLoginError, startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { InteractionTokens } from '../../adapters/discord/interaction-tokens.js';
@@ -60,7 +60,7 @@ async function startRig(
     apiUrl: fake.apiUrl,
     maxUploadBytes: 10 << 20,
     logger,
-    buttons: new ButtonStore(redis, { prefix }),
+    buttons: discordButtonStore(redis, { prefix }),
     interactions: new InteractionTokens({ redis, prefix, cipher: options.cipher }),
   });
   const handled: IncomingMessage[] = [];

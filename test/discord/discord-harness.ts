@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
-import { ButtonStore } from '../../adapters/discord/button-store.js';
+import { discordButtonStore } from '../../adapters/discord/button-store.js';
 import { startDiscordBot, type DiscordBot, type DiscordBotDeps } from '../../adapters/discord/discord-bot.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { InteractionTokens } from '../../adapters/discord/interaction-tokens.js';
@@ -76,7 +76,7 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
     apiUrl: config.discordApiUrl,
     maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
     logger,
-    buttons: new ButtonStore(redis, { prefix }),
+    buttons: discordButtonStore(redis, { prefix }),
     interactions: new InteractionTokens({ redis, prefix, cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
   });
   const app = createApp({ config, redisUrl: url, logger, outboxes: { discord: outbox }, worker: true, prefix });

@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ButtonStore, parseButtonCustomId } from '../../adapters/discord/button-store.js';
+import { discordButtonStore, parseButtonCustomId } from '../../adapters/discord/button-store.js';
 import { DiscordRequestError } from '../../adapters/discord/discord-errors.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { createLogger } from '../../src/log.js';
@@ -45,7 +45,7 @@ function newOutbox(maxUploadBytes = 10 * 1024 * 1024): DiscordOutbox {
   const destination = new PassThrough();
   destination.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
   const logger = createLogger({ level: 'debug', destination, secrets: [fake.token] });
-  return new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes, logger, buttons: new ButtonStore(redis, { prefix }) });
+  return new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes, logger, buttons: discordButtonStore(redis, { prefix }) });
 }
 
 function channelAddress(channelId = fake.channelId): ChatAddress {
@@ -177,7 +177,7 @@ describe('DiscordOutbox', () => {
     expect(ids).toHaveLength(2);
     const parsed = ids.map((id) => parseButtonCustomId(id));
     expect(parsed.map((p) => p?.action)).toEqual(['export', 'status']);
-    const row = await new ButtonStore(redis, { prefix }).read(parsed[0]?.rowId ?? '');
+    const row = await discordButtonStore(redis, { prefix }).read(parsed[0]?.rowId ?? '');
     expect(row).toMatchObject({ ownerId: fake.users.alice.id, chatId: fake.channelId, actions: ['export', 'status'] });
   });
 

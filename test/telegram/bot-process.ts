@@ -4,7 +4,7 @@
  * polling; logs go to stderr. Extra env: PREFIX (the test's Redis key prefix).
  */
 import { Redis } from 'ioredis';
-import { ButtonStore } from '../../adapters/telegram/button-store.js';
+import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import { startTelegramBot } from '../../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import { createApp } from '../../src/app.js';
@@ -17,7 +17,7 @@ const prefix = process.env.PREFIX ?? 'nvb';
 const token = config.telegramBotToken ?? '';
 const logger = createLogger({ level: config.logLevel, destination: process.stderr, secrets: [token] });
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-const buttons = new ButtonStore(redis, { prefix });
+const buttons = telegramButtonStore(redis, { prefix });
 const outbox = new TelegramOutbox({
   token,
   apiRoot: config.telegramApiRoot,

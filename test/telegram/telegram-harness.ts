@@ -4,7 +4,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
-import { ButtonStore } from '../../adapters/telegram/button-store.js';
+import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot, type TelegramWebhookOptions } from '../../adapters/telegram/telegram-bot.js';
 import { PrivateLinkStore } from '../../adapters/telegram/private-links.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
@@ -88,7 +88,7 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
   const logger = createLogger({ level: config.logLevel, destination: logStream, secrets: [tg.token] });
 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const buttons = new ButtonStore(redis, { prefix });
+  const buttons = telegramButtonStore(redis, { prefix });
   const outbox = new TelegramOutbox({
     token: config.telegramBotToken ?? '',
     apiRoot: config.telegramApiRoot,

@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ButtonStore } from '../../adapters/telegram/button-store.js';
+import { parseCallbackData, telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import { splitText, TelegramOutbox, VideoStreamError } from '../../adapters/telegram/telegram-outbox.js';
 import { FileTooLargeForPlatformError, PlatformRateLimitedError, type ChatAddress, type VideoFile } from '../../src/core/types.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
@@ -27,7 +27,7 @@ async function setup(options: { telegram?: FakeTelegramOptions; maxUploadBytes?:
     logger: pino({ level: 'silent' }),
     pacing: TEST_PACING,
     chatActionIntervalMs: 20,
-    ...(options.buttons ? { buttons: new ButtonStore(redis, { prefix }) } : {}),
+    ...(options.buttons ? { buttons: telegramButtonStore(redis, { prefix }) } : {}),
   });
   cleanups.push(async () => {
     outbox.close();
@@ -109,10 +109,11 @@ describe('TelegramOutbox, texts', () => {
     });
     const rows = tg.sent[0]?.replyMarkup?.inline_keyboard ?? [];
     expect(rows.map((row) => row.length)).toEqual([2, 2]);
-    const store = new ButtonStore(redis, { prefix });
-    const targets = await Promise.all(rows.flat().map((b) => store.lookup(b.callback_data ?? '')));
-    expect(targets.map((t) => t?.action)).toEqual(['export', 'status', 'credits', 'new']);
-    expect(targets.every((t) => t?.chatId === to.chatId && t.userId === to.userId)).toBe(true);
+    const store = telegramButtonStore(redis, { prefix });
+    const refs = rows.flat().map((b) => parseCallbackData(b.callback_data ?? ''));
+    expect(refs.map((ref) => ref?.action)).toEqual(['export', 'status', 'credits', 'new']);
+    const row = await store.read(refs[0]?.rowId ?? '');
+    expect(row).toMatchObject({ chatId: to.chatId, ownerId: to.userId, actions: ['export', 'status', 'credits', 'new'] });
   });
 
   it('when Telegram refuses the markup, then the same text goes out as plain text without the keyboard', async () => {
