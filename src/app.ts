@@ -12,7 +12,6 @@ import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
 import { SessionStore } from './core/session-store.js';
 import { TurnGate } from './core/turn-gate.js';
-import { Inbox } from './core/inbox.js';
 import { TurnJournal } from './core/turn-journal.js';
 import type { Outbox, Platform } from './core/types.js';
 import { NemoClient } from './nemo/client.js';
@@ -103,7 +102,6 @@ export function createApp(options: AppOptions): App {
     sessions,
     gate,
     journal: new TurnJournal(redis, prefix),
-    inbox: new Inbox(redis, prefix),
     renders,
     exportSlot: new ExportSlot(redis, prefix),
     flood: new FloodControl(redis, { messagesPerWindow: config.userMessagesPerMinute, prefix, ...(options.now ? { now: options.now } : {}) }),

@@ -343,13 +343,11 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   function handOff(message: IncomingMessage, inboxId?: string): void {
     if (inboxId !== undefined) message.inboxId = inboxId;
     intake.handOff(
-      async () => {
-        await deps.handler.handle(message);
-        // Best effort, like every acknowledgement: never reported as the turn failing.
-        await deps.outbox.dropUnfilled(message.address);
-      },
+      () => deps.handler.handle(message),
       { address: message.address, language: message.platformLanguage, text: message.text },
       inboxId,
+      // Best effort, like every acknowledgement: never reported as the turn failing.
+      () => deps.outbox.dropUnfilled(message.address),
     );
   }
 

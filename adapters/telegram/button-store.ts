@@ -30,7 +30,7 @@ export function telegramButtonStore(redis: Redis, options: TelegramButtonOptions
   return new ButtonStore(redis, {
     key: (id) => `${prefix}:tg:button:${id}`,
     ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
-    legacy: LegacyButtonSchema as unknown as z.ZodType<ButtonRecord>,
+    legacy: LegacyButtonSchema,
     ownerOnly: false,
     sameChatOnly: true,
   });

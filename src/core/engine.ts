@@ -24,7 +24,6 @@ import { route, type Route, type RouteAction } from './router.js';
 import { sessionKeyId, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
-import type { Inbox } from './inbox.js';
 import type { TurnJournal } from './turn-journal.js';
 import { mediaLinksIn, receiveUploads, type UploadContext } from './upload-action.js';
 import { recoverFromState, runChatTurn, type TurnApi, type TurnSettings } from './turn-runner.js';
@@ -83,7 +82,6 @@ export interface EngineDeps {
   sessions: SessionStore;
   gate: TurnGate;
   journal: TurnJournal;
-  inbox: Pick<Inbox, 'release'>;
   renders: {
     enqueue(request: RenderRequest): Promise<void>;
     inFlight(): Promise<number>;
@@ -179,10 +177,8 @@ export class Engine implements MessageHandler {
         conv.log.error({ err: describeError(error) }, 'message failed');
       }
       await this.replyError(conv, error);
-    } finally {
-      // Handled (or journaled or queued earlier): a restart must not handle it again.
-      if (message.inboxId) await this.deps.inbox.release(message.inboxId).catch(() => undefined);
     }
+    // The inbox entry is released by the intake that handed the message over (core/intake.ts).
   }
 
   private conversation(address: ChatAddress, lang: Language, correlationId: string = randomUUID()): Conversation | undefined {

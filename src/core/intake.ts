@@ -63,17 +63,21 @@ export class Intake<P> {
 
   /**
    * Runs `work` (the engine's whole turn) in the background; a failure is logged and told to the
-   * person; the entry is released whatever happened, so no process handles it again.
+   * person. The entry is released here, and only here, whatever happened, so no process handles
+   * it again; `afterwards` (best-effort tidying after a success) runs once it is released.
    */
-  handOff(work: () => Promise<void>, target: HandOffTarget, inboxId: string | undefined): void {
+  handOff(work: () => Promise<void>, target: HandOffTarget, inboxId: string | undefined, afterwards?: () => Promise<void>): void {
+    let done = false;
     const run = Promise.resolve()
       .then(work)
+      .then(() => (done = true))
       .catch(async (error: unknown) => {
         this.options.logger.error({ err: this.options.describeError(error), chatId: target.address.chatId }, 'message hand-off failed');
         const lang = detectLanguage(target.language, target.text ?? '');
         await this.options.sendText(target.address, t(lang, 'somethingWrong')).catch(() => undefined);
       })
-      .finally(() => (inboxId === undefined ? undefined : this.release(inboxId)));
+      .then(() => (inboxId === undefined ? undefined : this.release(inboxId)))
+      .then(() => (done && afterwards ? afterwards().catch(() => undefined) : undefined));
     this.inflight.add(run);
     void run.finally(() => this.inflight.delete(run));
   }
