@@ -127,7 +127,7 @@ export class RedisKeys {
   }
 
   /** The parts of one album (`groupId`: its media group id, or the message id). */
-  telegramAlbum(chatId: string, groupId: string): string {
+  telegramAlbum(chatId: string | number, groupId: string | number): string {
     return `${this.prefix}:tg:album:${chatId}:${groupId}`;
   }
 
