@@ -136,10 +136,9 @@ describe('SessionStore', () => {
     });
 
     it('when a token was sealed with another key, then the identity keeps its client id and loses only the token', async () => {
-      const { store: before } = setup({ cipher });
+      const { store: before, prefix } = setup({ cipher });
       await before.writeIdentity('telegram', '456', { clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z', nemoUserId: 'anon_1' });
       const { redis } = setup();
-      const prefix = (before as unknown as { prefix: string }).prefix;
       const after = new SessionStore(redis, createRedisKeys(prefix), { cipher: new TokenCipher(randomBytes(32)) });
 
       expect(await after.readIdentity('telegram', '456')).toEqual({ clientId: 'c-1', nemoUserId: 'anon_1' });
