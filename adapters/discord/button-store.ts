@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { Button } from '../../src/core/types.js';
 
 export type ButtonAction = Button['action'];
@@ -16,8 +17,6 @@ const ButtonRecordSchema = z.object({
 export type ButtonRecord = z.infer<typeof ButtonRecordSchema>;
 
 export interface ButtonStoreOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** A row of buttons works this long; default 30 days, like a session. */
   ttlSeconds?: number;
 }
@@ -29,14 +28,13 @@ const CUSTOM_ID = new RegExp(`^nvb:([A-Za-z0-9_-]{16}):(${BUTTON_ACTIONS.join('|
  * button still works after a restart and in another bot replica.
  */
 export class ButtonStore {
-  private readonly prefix: string;
   private readonly ttlSeconds: number;
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys = createRedisKeys(),
     options: ButtonStoreOptions = {},
   ) {
-    this.prefix = options.prefix ?? 'nvb';
     this.ttlSeconds = options.ttlSeconds ?? 30 * 86_400;
   }
 
@@ -61,7 +59,7 @@ export class ButtonStore {
   }
 
   private key(id: string): string {
-    return `${this.prefix}:discord:buttons:${id}`;
+    return this.keys.discordButtons(id);
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { Button } from '../../src/core/types.js';
 
 export type ButtonAction = Button['action'];
@@ -18,8 +19,6 @@ const ButtonTargetSchema = z.object({
 export type ButtonTarget = z.infer<typeof ButtonTargetSchema>;
 
 export interface ButtonStoreOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** How long a button keeps working; default 30 days (as long as a session). */
   ttlSeconds?: number;
 }
@@ -33,14 +32,13 @@ const ID_BYTES = 9;
  * so a button still works after a restart, on another replica, and days later.
  */
 export class ButtonStore {
-  private readonly prefix: string;
   private readonly ttlSeconds: number;
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys = createRedisKeys(),
     options: ButtonStoreOptions = {},
   ) {
-    this.prefix = options.prefix ?? 'nvb';
     this.ttlSeconds = options.ttlSeconds ?? 30 * 24 * 3600;
   }
 
@@ -76,6 +74,6 @@ export class ButtonStore {
   }
 
   private key(id: string): string {
-    return `${this.prefix}:tg:button:${id}`;
+    return this.keys.telegramButton(id);
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import { z } from 'zod';
 import { detectLanguage, t } from '../../src/core/i18n.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
@@ -33,8 +34,8 @@ export interface TelegramBotDeps {
   apiRoot: string;
   handler: MessageHandler;
   redis: Redis;
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
+  /** The key map; default the `nvb` one. */
+  keys?: RedisKeys;
   logger: Logger;
   /** Every reply goes through it (pacing, 429s, topics). */
   outbox: TelegramOutbox;
@@ -96,12 +97,12 @@ const CallbackQuerySchema = z.object({
  * render would hold up every other user.
  */
 export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
-  const prefix = deps.prefix ?? 'nvb';
+  const keys = deps.keys ?? createRedisKeys();
   const logger = deps.logger.child({ component: 'telegram' });
   const apiRoot = telegrafApiRoot(deps.apiRoot);
   const bot = new Telegraf(deps.token, { telegram: { apiRoot, webhookReply: false } });
-  const buttons = deps.buttons ?? new ButtonStore(deps.redis, { prefix });
-  const privateLinks = deps.privateLinks ?? new PrivateLinkStore(deps.redis, { prefix });
+  const buttons = deps.buttons ?? new ButtonStore(deps.redis, keys);
+  const privateLinks = deps.privateLinks ?? new PrivateLinkStore(deps.redis, keys);
   const files = new TelegramFiles({
     telegram: bot.telegram,
     token: deps.token,
@@ -119,7 +120,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
 
   const albums = new AlbumCollector({
     redis: deps.redis,
-    prefix,
+    keys,
     quietMs: deps.mediaGroupWaitMs ?? 1000,
     inbox: deps.inbox,
     onAlbum: (parts, inboxId) => handOffAlbum(parts, inboxId),
@@ -246,7 +247,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
    * not lose it.
    */
   const firstSight = async (updateId: number, message?: { id: string; payload: NormalizedMessage }): Promise<boolean> => {
-    const key = `${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`;
+    const key = keys.telegramUpdate(identity?.id ?? 0, updateId);
     try {
       return await deps.inbox.admit(key, SEEN_UPDATE_TTL_SECONDS, message);
     } catch (error) {

@@ -10,6 +10,7 @@ import { adkTurn, startFakeNemo, type FakeNemo, type Frame, type TurnScript } fr
 import { testRedis } from '../helpers/redis.js';
 import { prng, seedFor, type Prng } from './support/prng.js';
 import { RecordingOutbox, type RecordedMessage } from './support/recording-outbox.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { captureLogs } from '../helpers/log-capture.js';
 
 const USERS = 40;
@@ -97,7 +98,7 @@ describe('NemoVideo faults at random, many people at once', () => {
     const outbox = new RecordingOutbox('telegram');
     redis = new Redis(url, { maxRetriesPerRequest: null });
     app = createApp({ config, redisUrl: url, redis, logger, outboxes: { telegram: outbox }, worker: false, prefix });
-    const sessions = new SessionStore(redis, { prefix });
+    const sessions = new SessionStore(redis, createRedisKeys(prefix));
     const nemo = fake;
     const engine = app.engine;
 

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ButtonStore } from '../../adapters/telegram/button-store.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const clients: Redis[] = [];
 afterEach(() => {
@@ -12,7 +13,7 @@ function store(options: { ttlSeconds?: number } = {}) {
   const { url, prefix } = testRedis();
   const redis = new Redis(url);
   clients.push(redis);
-  return { redis, prefix, store: new ButtonStore(redis, { prefix, ...options }) };
+  return { redis, prefix, store: new ButtonStore(redis, createRedisKeys(prefix), { ...options }) };
 }
 
 describe('ButtonStore', () => {
@@ -23,7 +24,7 @@ describe('ButtonStore', () => {
     expect(new Set(data).size).toBe(2);
     for (const item of data) expect(Buffer.byteLength(item)).toBeLessThanOrEqual(64);
 
-    const restarted = new ButtonStore(redis, { prefix });
+    const restarted = new ButtonStore(redis, createRedisKeys(prefix));
     expect(await restarted.lookup(data[0] ?? '')).toEqual({ action: 'export', platform: 'telegram', chatId: '-100123', userId: '42', threadId: '7' });
     expect(await restarted.lookup(data[1] ?? '')).toMatchObject({ action: 'status' });
   });

@@ -10,6 +10,7 @@ import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegramOptions } from '../fakes/telegram/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
 import { TEST_PACING } from './telegram-harness.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -27,7 +28,7 @@ async function setup(options: { telegram?: FakeTelegramOptions; maxUploadBytes?:
     logger: pino({ level: 'silent' }),
     pacing: TEST_PACING,
     chatActionIntervalMs: 20,
-    ...(options.buttons ? { buttons: new ButtonStore(redis, { prefix }) } : {}),
+    ...(options.buttons ? { buttons: new ButtonStore(redis, createRedisKeys(prefix)) } : {}),
   });
   cleanups.push(async () => {
     outbox.close();
@@ -109,7 +110,7 @@ describe('TelegramOutbox, texts', () => {
     });
     const rows = tg.sent[0]?.replyMarkup?.inline_keyboard ?? [];
     expect(rows.map((row) => row.length)).toEqual([2, 2]);
-    const store = new ButtonStore(redis, { prefix });
+    const store = new ButtonStore(redis, createRedisKeys(prefix));
     const targets = await Promise.all(rows.flat().map((b) => store.lookup(b.callback_data ?? '')));
     expect(targets.map((t) => t?.action)).toEqual(['export', 'status', 'credits', 'new']);
     expect(targets.every((t) => t?.chatId === to.chatId && t.userId === to.userId)).toBe(true);
