@@ -20,6 +20,7 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { RenderQueue } from './render/render-queue.js';
 import { startRenderWorker, type RenderWorkerHandle } from './render/render-worker.js';
 import { SKILL_SOURCE, VERSION } from './version.js';
+import { createRedisKeys, type RedisKeys } from './core/redis-keys.js';
 
 export interface AppOptions {
   config: Config;
@@ -37,8 +38,10 @@ export interface AppOptions {
   outboxes: Partial<Record<Platform, Outbox>>;
   /** Run the render worker in this process (`all`, `worker`, `console`). */
   worker: boolean;
-  /** Key prefix, so that tests can share one Redis. */
+  /** Key prefix (Redis keys and BullMQ's), so that tests can share one Redis. */
   prefix?: string;
+  /** The key map; default one built from `prefix`. */
+  keys?: RedisKeys;
   /** The process's metrics registry; a fresh one by default. */
   metrics?: Metrics;
   /** Wall clock of the message-rate windows; tests move it to the next window instead of waiting. */
@@ -73,7 +76,8 @@ const REDIS_ERROR_LOG_EVERY_MS = 60_000;
 /** The composition root: every long-lived object of one process, wired by hand. */
 export function createApp(options: AppOptions): App {
   const { config, logger, outboxes } = options;
-  const prefix = options.prefix ?? 'nvb';
+  const keys = options.keys ?? createRedisKeys(options.prefix);
+  const prefix = keys.prefix;
   const metrics = options.metrics ?? createMetrics();
   // Parses in worker threads, a few at a time per process, each bounded in time and memory.
   const documents = options.documents ?? new DocumentPool();
@@ -93,21 +97,21 @@ export function createApp(options: AppOptions): App {
   const ownsQueueRedis = options.queueRedis === undefined && ownsRedis;
   const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(options.redisUrl, logger) : redis);
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
-  const sessions = new SessionStore(redis, { prefix, ttlSeconds: config.sessionTtlDays * 86_400, cipher });
-  const gate = new TurnGate(redis, { prefix, lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
+  const sessions = new SessionStore(redis, keys, { ttlSeconds: config.sessionTtlDays * 86_400, cipher });
+  const gate = new TurnGate(redis, keys, { lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
   const renders = new RenderQueue({ connection: queueRedis, prefix });
 
   const engine = new Engine({
     api: nemo,
     sessions,
     gate,
-    journal: new TurnJournal(redis, prefix),
+    journal: new TurnJournal(redis, keys),
     renders,
-    exportSlot: new ExportSlot(redis, prefix),
-    flood: new FloodControl(redis, { messagesPerWindow: config.userMessagesPerMinute, prefix, ...(options.now ? { now: options.now } : {}) }),
-    access: new AccessPolicy(config, redis, prefix),
-    quota: new DailyQuota(redis, { turns: config.userDailyTurns, renders: config.userDailyRenders, uploads: config.userDailyUploads }, prefix),
-    usage: new UsageStats(redis, prefix),
+    exportSlot: new ExportSlot(redis, keys),
+    flood: new FloodControl(redis, keys, { messagesPerWindow: config.userMessagesPerMinute, ...(options.now ? { now: options.now } : {}) }),
+    access: new AccessPolicy(redis, keys, config),
+    quota: new DailyQuota(redis, keys, { turns: config.userDailyTurns, renders: config.userDailyRenders, uploads: config.userDailyUploads }),
+    usage: new UsageStats(redis, keys),
     cipher,
     documents,
     outboxes,
@@ -135,6 +139,7 @@ export function createApp(options: AppOptions): App {
     ? startRenderWorker({
         connection: queueRedis,
         prefix,
+        keys,
         redis,
         api: nemo,
         credentialsFor: (job) =>

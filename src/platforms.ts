@@ -18,6 +18,7 @@ import { TokenCipher } from './core/token-cipher.js';
 import type { MessageHandler, Outbox, Platform } from './core/types.js';
 import type { Metrics } from './ops/metrics.js';
 import type { PlatformConnection } from './ops/readiness.js';
+import type { RedisKeys } from './core/redis-keys.js';
 
 const MB = 1024 * 1024;
 
@@ -34,7 +35,7 @@ export function buildOutboxes(
   config: Config,
   deps: {
     redis: Redis;
-    prefix: string;
+    keys: RedisKeys;
     logger: Logger;
     output: NodeJS.WritableStream;
     /** Told of every 429 a platform answers (the metric). */
@@ -54,8 +55,8 @@ export function buildOutboxes(
       apiRoot: config.telegramApiRoot,
       maxUploadBytes: config.telegramMaxUploadMb * MB,
       logger: deps.logger,
-      buttons: telegramButtonStore(deps.redis, { prefix: deps.prefix }),
-      privateLinks: new PrivateLinkStore(deps.redis, { prefix: deps.prefix }),
+      buttons: telegramButtonStore(deps.redis, deps.keys),
+      privateLinks: new PrivateLinkStore(deps.redis, deps.keys),
       onRateLimited: () => deps.onRateLimited?.('telegram'),
     });
     byPlatform.telegram = telegram;
@@ -67,8 +68,8 @@ export function buildOutboxes(
       apiUrl: config.discordApiUrl,
       maxUploadBytes: config.discordMaxUploadMb * MB,
       logger: deps.logger,
-      buttons: discordButtonStore(deps.redis, { prefix: deps.prefix }),
-      interactions: new InteractionTokens({ redis: deps.redis, prefix: deps.prefix, cipher: tokenCipher(config) }),
+      buttons: discordButtonStore(deps.redis, deps.keys),
+      interactions: new InteractionTokens({ redis: deps.redis, keys: deps.keys, cipher: tokenCipher(config) }),
       onRateLimited: () => deps.onRateLimited?.('discord'),
     });
   }
@@ -101,7 +102,7 @@ export function startAdapters(
   deps: {
     handler: MessageHandler;
     redis: Redis;
-    prefix: string;
+    keys: RedisKeys;
     logger: Logger;
     outboxes: Outboxes;
     /** Told of every refused webhook post (the metric). */
@@ -129,12 +130,12 @@ export function startAdapters(
       apiRoot: config.telegramApiRoot,
       handler: deps.handler,
       redis: deps.redis,
-      prefix: deps.prefix,
+      keys: deps.keys,
       logger: deps.logger,
       outbox: telegramOutbox,
-      buttons: telegramButtonStore(deps.redis, { prefix: deps.prefix }),
+      buttons: telegramButtonStore(deps.redis, deps.keys),
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
-      inbox: new Inbox(deps.redis, deps.prefix, cipher),
+      inbox: new Inbox(deps.redis, deps.keys, cipher),
       onWebhookRefused: (reason) => deps.onWebhookRefused?.('telegram', reason),
       ...(webhook ? { webhook } : {}),
     });
@@ -166,13 +167,13 @@ export function startAdapters(
       ...(config.discordGuildId ? { guildId: config.discordGuildId } : {}),
       handler: deps.handler,
       redis: deps.redis,
-      prefix: deps.prefix,
+      keys: deps.keys,
       logger: deps.logger,
       outbox: discordOutbox,
       freeTextInGuilds: config.discordFreeTextInGuilds,
       shardCount: config.discordShardCount,
       shardIds: config.discordShardIds,
-      inbox: new Inbox(deps.redis, deps.prefix, cipher),
+      inbox: new Inbox(deps.redis, deps.keys, cipher),
       onGatewayClose: (code) => deps.metrics?.gatewayCloses.inc({ platform: 'discord', code: String(code) }),
       onConnected: (up) => deps.metrics?.platformConnected.set({ platform: 'discord' }, up ? 1 : 0),
     });

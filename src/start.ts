@@ -15,6 +15,7 @@ import { isWorkerConsuming } from './ops/worker-liveness.js';
 import { buildOutboxes, serviceName, startAdapters, type Adapters } from './platforms.js';
 import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 import { VERSION } from './version.js';
+import { createRedisKeys } from './core/redis-keys.js';
 
 type Mode = 'all' | 'bot' | 'worker' | 'console';
 const MODES: readonly Mode[] = ['all', 'bot', 'worker', 'console'];
@@ -94,6 +95,8 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const redis = connectRedis(privateRedis.url, logger, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
+  // Every Redis key of this process is built from this one map.
+  const keys = createRedisKeys(config.redisPrefix);
   const queueRedis = connectRedis(privateRedis.url, logger);
   // Replies land above the `you › ` prompt in the terminal chat.
   const screen = mode === 'console' ? new ConsoleScreen(process.stdout) : undefined;
@@ -101,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
   const metrics = createMetrics({ defaultLabels: { role: mode }, collectQueueDepth: () => renderQueueDepth() });
   const outboxes = buildOutboxes(config, {
     redis,
-    prefix: config.redisPrefix,
+    keys,
     logger,
     output: screen ?? process.stdout,
     ...(mode === 'console' ? { consoleLogFile: resolve(CONSOLE_LOG) } : {}),
@@ -119,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
     outboxes: outboxes.byPlatform,
     worker: runsWorker,
     prefix: config.redisPrefix,
+    keys,
     metrics,
   });
   renderQueueDepth = () => app.renders.inFlight();
@@ -126,7 +130,7 @@ async function main(argv: string[]): Promise<void> {
     ? startAdapters(config, {
         handler: app.engine,
         redis,
-        prefix: config.redisPrefix,
+        keys,
         logger,
         outboxes,
         metrics,

@@ -1,19 +1,17 @@
 import type { Redis } from 'ioredis';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
 import { ButtonStore, type ButtonAction } from '../../src/core/button-store.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 
 export interface DiscordButtonOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** A row of buttons works this long; default 30 days, like a session. */
   ttlSeconds?: number;
 }
 
 /** Discord's buttons: only the person the row was posted for may press them (README). */
-export function discordButtonStore(redis: Redis, options: DiscordButtonOptions = {}): ButtonStore {
-  const prefix = options.prefix ?? 'nvb';
-  return new ButtonStore(redis, {
-    key: (id) => `${prefix}:discord:buttons:${id}`,
+export function discordButtonStore(redis: Redis, keys: RedisKeys = createRedisKeys(), options: DiscordButtonOptions = {}): ButtonStore {
+  return new ButtonStore(redis, keys, {
+    platform: 'discord',
     ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
     ownerOnly: true,
     sameChatOnly: false,

@@ -17,6 +17,7 @@ import { slashCommand } from '../../src/core/commands.js';
 import { detectLanguage, t } from '../../src/core/i18n.js';
 import type { Inbox } from '../../src/core/inbox.js';
 import { Intake } from '../../src/core/intake.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { IncomingMessage, Language, MessageHandler } from '../../src/core/types.js';
 import { MAX_UPLOAD_BYTES } from '../../src/nemo/formats.js';
 import { discordExtra } from './address.js';
@@ -46,9 +47,10 @@ export interface DiscordBotDeps {
   /** Register the commands on this guild (instant) instead of globally. */
   guildId?: string;
   handler: MessageHandler;
-  /** For the button rows; the outbox must save them under the same prefix. */
+  /** For the button rows; the outbox must save them under the same key map. */
   redis: Redis;
-  prefix?: string;
+  /** The key map; default the `nvb` one. */
+  keys?: RedisKeys;
   logger: Logger;
   outbox: DiscordOutbox;
   /** Answer every message in guild channels (asks for the privileged MessageContent intent). */
@@ -139,9 +141,9 @@ type InboxPayload = z.infer<typeof InboxPayloadSchema>;
  */
 export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   const log = deps.logger.child({ component: 'discord' });
-  const prefix = deps.prefix ?? 'nvb';
+  const keys = deps.keys ?? createRedisKeys();
   const freeTextInGuilds = deps.freeTextInGuilds ?? false;
-  const buttons = discordButtonStore(deps.redis, { prefix });
+  const buttons = discordButtonStore(deps.redis, keys);
   const monitor = new GatewayMonitor(log, {
     ...(deps.onGatewayClose ? { onClose: deps.onGatewayClose } : {}),
     ...(deps.onConnected ? { onConnected: deps.onConnected } : {}),
@@ -331,7 +333,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   /** Marks the event seen and keeps it in the inbox, in one step; undefined when another session or replica saw it first. */
   function firstSight(seen: string, inboxId: string, payload: InboxPayload): Promise<{ inboxId?: string } | undefined> {
-    return intake.admit(`${prefix}:dc:${seen}`, SEEN_TTL_SECONDS, { id: inboxId, payload });
+    return intake.admit(keys.discordSeen(seen), SEEN_TTL_SECONDS, { id: inboxId, payload });
   }
 
   /** The engine's message; a guild message can be deleted (a `/login` carrying a token). */

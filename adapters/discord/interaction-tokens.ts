@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { TokenCipher } from '../../src/core/token-cipher.js';
 import type { ChatAddress } from '../../src/core/types.js';
 import { discordExtra, liveInteraction, type LiveInteraction } from './address.js';
@@ -7,7 +8,8 @@ import { discordExtra, liveInteraction, type LiveInteraction } from './address.j
 export interface InteractionTokensOptions {
   /** Shared across processes (the render worker answers through the interaction too); absent: this process only. */
   redis?: Redis | undefined;
-  prefix?: string;
+  /** The key map; default the `nvb` one. */
+  keys?: RedisKeys;
   /** Seals the token in Redis; without it the token is kept in clear for its short life. */
   cipher?: TokenCipher | undefined;
   now?: () => number;
@@ -76,6 +78,6 @@ export class InteractionTokens {
   }
 
   private key(id: string): string {
-    return `${this.options.prefix ?? 'nvb'}:dc:itoken:${id}`;
+    return (this.options.keys ?? createRedisKeys()).discordInteractionToken(id);
   }
 }

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { entryPayload, inboxKey, LIST_ENTRY_LUA, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
+import { entryPayload, LIST_ENTRY_LUA, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { NormalizedMessage } from './normalize.js';
 
 export interface AlbumCollectorOptions {
   redis: Redis;
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
+  /** The key map; default the `nvb` one. */
+  keys?: RedisKeys;
   /** An album is complete when no part arrived for this long. */
   quietMs: number;
   /**
@@ -91,12 +92,12 @@ export const ALBUM_INBOX_PREFIX = 'telegram:album:';
  * album whose process died before taking it is found by `sweep`.
  */
 export class AlbumCollector {
-  private readonly prefix: string;
+  private readonly keyMap: RedisKeys;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly checks = new Set<Promise<void>>();
 
   constructor(private readonly options: AlbumCollectorOptions) {
-    this.prefix = options.prefix ?? 'nvb';
+    this.keyMap = options.keys ?? createRedisKeys();
   }
 
   async add(part: NormalizedMessage): Promise<void> {
@@ -118,8 +119,8 @@ export class AlbumCollector {
     this.timers.clear();
     await Promise.allSettled([...this.checks]);
     for (const parts of pending) {
-      await this.options.redis.del(`${parts}:arriving`);
-      await this.check({ parts, marker: `${parts}:arriving` });
+      await this.options.redis.del(this.keyMap.telegramAlbumArriving(parts));
+      await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
     }
   }
 
@@ -128,19 +129,19 @@ export class AlbumCollector {
     const { redis } = this.options;
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${this.prefix}:tg:album:*`, 'COUNT', 500);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', this.keyMap.telegramAlbumPattern(), 'COUNT', 500);
       cursor = next;
       for (const parts of keys) {
         if (parts.endsWith(':arriving') || this.timers.has(parts)) continue;
         const ttl = await redis.pttl(parts);
-        if (ttl > 0 && ttl < PARTS_TTL_MS - ABANDONED_AFTER_MS) await this.check({ parts, marker: `${parts}:arriving` });
+        if (ttl > 0 && ttl < PARTS_TTL_MS - ABANDONED_AFTER_MS) await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
       }
     } while (cursor !== '0');
   }
 
   private keys(part: NormalizedMessage): { parts: string; marker: string } {
-    const parts = `${this.prefix}:tg:album:${part.chatId}:${part.mediaGroupId ?? part.messageId}`;
-    return { parts, marker: `${parts}:arriving` };
+    const parts = this.keyMap.telegramAlbum(part.chatId, part.mediaGroupId ?? part.messageId);
+    return { parts, marker: this.keyMap.telegramAlbumArriving(parts) };
   }
 
   private schedule(keys: { parts: string; marker: string }, ms: number): void {
@@ -155,13 +156,13 @@ export class AlbumCollector {
   }
 
   private async check(keys: { parts: string; marker: string }): Promise<void> {
-    const inboxId = `${ALBUM_INBOX_PREFIX}${keys.parts.slice(`${this.prefix}:tg:album:`.length)}`;
+    const inboxId = `${ALBUM_INBOX_PREFIX}${this.keyMap.telegramAlbumId(keys.parts)}`;
     const answer = (await this.options.redis.eval(
       TAKE,
       3,
       keys.parts,
       keys.marker,
-      inboxKey(this.prefix),
+      this.keyMap.inbox(),
       inboxId,
       this.options.inbox.ownerId,
     )) as Array<number | string>;

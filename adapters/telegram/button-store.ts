@@ -2,10 +2,9 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
 import { ButtonStore, type ButtonAction, type ButtonRecord } from '../../src/core/button-store.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 
 export interface TelegramButtonOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** How long a button keeps working; default 30 days (as long as a session). */
   ttlSeconds?: number;
 }
@@ -25,10 +24,9 @@ const LegacyButtonSchema = z
  * Telegram's buttons: anyone in the group may press one, in their own project (README), but only
  * in the chat it was posted in.
  */
-export function telegramButtonStore(redis: Redis, options: TelegramButtonOptions = {}): ButtonStore {
-  const prefix = options.prefix ?? 'nvb';
-  return new ButtonStore(redis, {
-    key: (id) => `${prefix}:tg:button:${id}`,
+export function telegramButtonStore(redis: Redis, keys: RedisKeys = createRedisKeys(), options: TelegramButtonOptions = {}): ButtonStore {
+  return new ButtonStore(redis, keys, {
+    platform: 'telegram',
     ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
     legacy: LegacyButtonSchema,
     ownerOnly: false,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import { LanguageSchema } from '../../src/core/session-store.js';
 import type { Language } from '../../src/core/types.js';
 
@@ -10,8 +11,6 @@ import type { Language } from '../../src/core/types.js';
  * waits here, under a TTL, and goes out when its own person presses Start.
  */
 export interface PrivateLinkStoreOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** How long a button keeps working; default one day. */
   ttlSeconds?: number;
 }
@@ -31,14 +30,13 @@ export type TakenLink =
   | { kind: 'not-yours'; language: Language };
 
 export class PrivateLinkStore {
-  private readonly prefix: string;
   private readonly ttlSeconds: number;
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys = createRedisKeys(),
     options: PrivateLinkStoreOptions = {},
   ) {
-    this.prefix = options.prefix ?? 'nvb';
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   }
 
@@ -69,7 +67,7 @@ export class PrivateLinkStore {
   }
 
   private key(id: string): string {
-    return `${this.prefix}:tg:plink:${id}`;
+    return this.keys.telegramPrivateLink(id);
   }
 }
 

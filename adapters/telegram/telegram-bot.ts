@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import { z } from 'zod';
 import { detectLanguage, t } from '../../src/core/i18n.js';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts, PartSchema } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
@@ -35,8 +36,8 @@ export interface TelegramBotDeps {
   apiRoot: string;
   handler: MessageHandler;
   redis: Redis;
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
+  /** The key map; default the `nvb` one. */
+  keys?: RedisKeys;
   logger: Logger;
   /** Every reply goes through it (pacing, 429s, topics). */
   outbox: TelegramOutbox;
@@ -102,12 +103,12 @@ const CallbackQuerySchema = z.object({
  * render would hold up every other user.
  */
 export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
-  const prefix = deps.prefix ?? 'nvb';
+  const keys = deps.keys ?? createRedisKeys();
   const logger = deps.logger.child({ component: 'telegram' });
   const apiRoot = telegrafApiRoot(deps.apiRoot);
   const bot = new Telegraf(deps.token, { telegram: { apiRoot, webhookReply: false } });
-  const buttons = deps.buttons ?? telegramButtonStore(deps.redis, { prefix });
-  const privateLinks = deps.privateLinks ?? new PrivateLinkStore(deps.redis, { prefix });
+  const buttons = deps.buttons ?? telegramButtonStore(deps.redis, keys);
+  const privateLinks = deps.privateLinks ?? new PrivateLinkStore(deps.redis, keys);
   const files = new TelegramFiles({
     telegram: bot.telegram,
     token: deps.token,
@@ -125,7 +126,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
 
   const albums = new AlbumCollector({
     redis: deps.redis,
-    prefix,
+    keys,
     quietMs: deps.mediaGroupWaitMs ?? 1000,
     inbox: deps.inbox,
     onAlbum: (parts, inboxId) => handOffAlbum(parts, inboxId),
@@ -248,7 +249,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
    * step, before telegraf confirms the update, so a kill from here on does not lose it.
    */
   const firstSight = (updateId: number, message?: { id: string; payload: NormalizedMessage }) =>
-    intake.admit(`${prefix}:tg:update:${identity?.id ?? 0}:${updateId}`, SEEN_UPDATE_TTL_SECONDS, message);
+    intake.admit(keys.telegramUpdate(identity?.id ?? 0, updateId), SEEN_UPDATE_TTL_SECONDS, message);
 
   const onMessage = async (updateId: number, raw: unknown): Promise<void> => {
     // An update that came in is handed off even while stopping: telegraf has confirmed it already.

@@ -13,6 +13,7 @@ import { CountingOutbox } from './counting-outbox.js';
 import { LogSink } from './log-sink.js';
 import { startPrivateRedis } from './redis-server.js';
 import { ReplyWatch } from './reply-watch.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const PREFIX = 'bench';
 const MB = 1024 * 1024;
@@ -94,7 +95,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
     });
     // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
     const redis = cleanup.add(connectRedis(redisServer.url, logs.logger), (client) => client.disconnect());
-    const buttons = telegramButtonStore(redis, { prefix: PREFIX });
+    const buttons = telegramButtonStore(redis, createRedisKeys(PREFIX));
     const outbox = cleanup.add(
       new TelegramOutbox({
         token: tg.token,
@@ -116,11 +117,11 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         apiRoot: tg.url,
         handler: app.engine,
         redis,
-        prefix: PREFIX,
+        keys: createRedisKeys(PREFIX),
         logger: logs.logger,
         outbox,
         buttons,
-        inbox: new Inbox(redis, PREFIX),
+        inbox: new Inbox(redis, createRedisKeys(PREFIX)),
       }),
       async (started) => {
         await started.stop();

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis-keys.js';
 import type { ChatAddress } from './types.js';
 
 export interface AccessLists {
@@ -22,9 +23,9 @@ export class AccessPolicy {
   private readonly admins: ReadonlySet<string>;
 
   constructor(
-    lists: AccessLists,
     private readonly redis: Redis,
-    private readonly prefix = 'nvb',
+    private readonly keys: RedisKeys,
+    lists: AccessLists,
   ) {
     this.users = new Set(lists.allowedUsers);
     this.chats = new Set(lists.allowedChats);
@@ -49,7 +50,7 @@ export class AccessPolicy {
 
   async check(address: ChatAddress): Promise<AccessVerdict> {
     if (this.permits(address)) return 'allowed';
-    const first = await this.redis.set(`${this.prefix}:refused:${userRef(address)}`, '1', 'EX', REFUSAL_MEMORY_SECONDS, 'NX');
+    const first = await this.redis.set(this.keys.refused(address.platform, address.userId), '1', 'EX', REFUSAL_MEMORY_SECONDS, 'NX');
     return first === 'OK' ? 'refuse' : 'ignore';
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BUTTON_ACTIONS } from './commands.js';
+import type { ButtonPlatform, RedisKeys } from './redis-keys.js';
 import type { Button } from './types.js';
 
 export type ButtonAction = Button['action'];
@@ -19,8 +20,8 @@ export const ButtonRecordSchema = z.object({
 export type ButtonRecord = z.infer<typeof ButtonRecordSchema>;
 
 export interface ButtonStoreOptions {
-  /** The Redis key of a row (each platform keeps its own key family). */
-  key: (rowId: string) => string;
+  /** Whose rows these are: each platform keeps its own key family in the key map. */
+  platform: ButtonPlatform;
   /** A row works this long; default 30 days, like a session. */
   ttlSeconds?: number;
   /** Reads rows an older version stored in another shape (buttons live 30 days). */
@@ -51,6 +52,7 @@ export class ButtonStore {
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys,
     private readonly options: ButtonStoreOptions,
   ) {
     this.ttlSeconds = options.ttlSeconds ?? 30 * 86_400;
@@ -60,14 +62,14 @@ export class ButtonStore {
   async save(row: Omit<ButtonRecord, 'createdAt'>): Promise<string> {
     const id = randomBytes(ROW_ID_BYTES).toString('base64url');
     const value: ButtonRecord = { ...row, createdAt: Date.now() };
-    await this.redis.set(this.options.key(id), JSON.stringify(value), 'EX', this.ttlSeconds);
+    await this.redis.set(this.key(id), JSON.stringify(value), 'EX', this.ttlSeconds);
     return id;
   }
 
   /** The row, or undefined when it expired, never existed or is not a row. */
   async read(rowId: string): Promise<ButtonRecord | undefined> {
     if (!ROW_ID.test(rowId)) return undefined;
-    const raw = await this.redis.get(this.options.key(rowId));
+    const raw = await this.redis.get(this.key(rowId));
     if (raw === null) return undefined;
     let value: unknown;
     try {
@@ -89,5 +91,9 @@ export class ButtonStore {
     if (this.options.sameChatOnly && by.chatId !== record.chatId) return { kind: 'elsewhere', record };
     if (this.options.ownerOnly && by.userId !== record.ownerId) return { kind: 'not-yours', record };
     return { kind: 'act', action: chosen, record };
+  }
+
+  private key(rowId: string): string {
+    return this.keys.button(this.options.platform, rowId);
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { RedisKeys } from './redis-keys.js';
 import type { Platform } from './types.js';
 
 export type QuotaKind = 'turns' | 'renders' | 'uploads';
@@ -20,8 +21,8 @@ return redis.call('DECRBY', KEYS[1], math.min(used, tonumber(ARGV[1])))
 export class DailyQuota {
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys,
     private readonly limits: Partial<Record<QuotaKind, number | undefined>>,
-    private readonly prefix = 'nvb',
   ) {}
 
   /** Whether `kind` is limited at all (unset settings are not). */
@@ -49,8 +50,7 @@ export class DailyQuota {
   }
 
   private key(kind: QuotaKind, platform: Platform, userId: string, now: number): string {
-    const day = new Date(now).toISOString().slice(0, 10);
-    return `${this.prefix}:quota:${kind}:${day}:${platform}:${userId}`;
+    return this.keys.quota(kind, now, platform, userId);
   }
 }
 

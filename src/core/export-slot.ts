@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 
 /** Who holds a project's export slot: the render job's id and when it was claimed; `raw` as stored. */
 export interface SlotHolder {
@@ -64,7 +65,7 @@ const SLOT_TTL_MS = 6 * 3600 * 1000;
 export class ExportSlot {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'nvb',
+    private readonly keys: RedisKeys = createRedisKeys(),
   ) {}
 
   async claim(sessionId: string, renderId: string, now = Date.now()): Promise<ClaimResult> {
@@ -85,7 +86,7 @@ export class ExportSlot {
   }
 
   private key(sessionId: string): string {
-    return `${this.prefix}:export:slot:${sessionId}`;
+    return this.keys.exportSlot(sessionId);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 import type { Platform } from './types.js';
 
 /** `ok`: go on; `tripped`: over the limit for the first time this window (say so once); `silent`: over it again. */
@@ -17,8 +18,6 @@ export interface FloodControlOptions {
   messagesPerWindow: number;
   /** Default one minute. */
   windowMs?: number;
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** Wall clock; tests move it to the next window instead of waiting. */
   now?: () => number;
 }
@@ -53,24 +52,22 @@ const WINDOW_MARGIN_MS = 5_000;
 export class FloodControl {
   private readonly limit: number;
   private readonly windowMs: number;
-  private readonly prefix: string;
   private readonly now: () => number;
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys = createRedisKeys(),
     options: FloodControlOptions,
   ) {
     this.limit = options.messagesPerWindow;
     this.windowMs = options.windowMs ?? 60_000;
-    this.prefix = options.prefix ?? 'nvb';
     this.now = options.now ?? Date.now;
   }
 
   /** The counter a message of this person counts against now. */
   rateCheck(platform: Platform, userId: string): RateCheck {
     const window = Math.floor(this.now() / this.windowMs);
-    // The user id goes last and whole: `:` inside it cannot make two people share a key.
-    return { key: `${this.prefix}:flood:rate:${window}:${platform}:${userId}`, limit: this.limit, ttlMs: this.windowMs + WINDOW_MARGIN_MS };
+    return { key: this.keys.floodRate(window, platform, userId), limit: this.limit, ttlMs: this.windowMs + WINDOW_MARGIN_MS };
   }
 
   /** Counts one message: one round trip. */

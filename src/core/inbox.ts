@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 import { route } from './router.js';
 import type { TokenCipher } from './token-cipher.js';
 
 /** The Redis hash of received messages not yet safe elsewhere (journaled, queued or answered). */
 export function inboxKey(prefix: string): string {
-  return `${prefix}:inbox`;
+  return createRedisKeys(prefix).inbox();
 }
 
 /**
@@ -93,7 +94,7 @@ export class Inbox {
    */
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'nvb',
+    private readonly keys: RedisKeys = createRedisKeys(),
     private readonly cipher?: TokenCipher,
   ) {}
 
@@ -117,7 +118,7 @@ export class Inbox {
       ADMIT,
       2,
       seenKey,
-      inboxKey(this.prefix),
+      this.keys.inbox(),
       randomUUID(),
       ttlSeconds,
       message?.id ?? '',
@@ -127,7 +128,7 @@ export class Inbox {
   }
 
   async release(id: string): Promise<void> {
-    await this.redis.hdel(inboxKey(this.prefix), id);
+    await this.redis.hdel(this.keys.inbox(), id);
   }
 
   /**
@@ -136,7 +137,7 @@ export class Inbox {
    * once, one gets each.
    */
   async claimOrphans(idPrefix: string): Promise<InboxEntry[]> {
-    const all = await this.redis.hgetall(inboxKey(this.prefix));
+    const all = await this.redis.hgetall(this.keys.inbox());
     const claimed: InboxEntry[] = [];
     const alive = new Map<string, boolean>();
     for (const [id, raw] of Object.entries(all)) {
@@ -153,11 +154,11 @@ export class Inbox {
         if (live) continue;
       }
       if (!entry || !entry.readable) {
-        await this.redis.hdel(inboxKey(this.prefix), id);
+        await this.redis.hdel(this.keys.inbox(), id);
         continue;
       }
       const mine = this.entry(entry.payload);
-      if (Number(await this.redis.eval(CLAIM, 1, inboxKey(this.prefix), id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
+      if (Number(await this.redis.eval(CLAIM, 1, this.keys.inbox(), id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
     }
     return claimed;
   }
@@ -172,7 +173,7 @@ export class Inbox {
   }
 
   private heartbeatKey(owner: string): string {
-    return `${this.prefix}:alive:${owner}`;
+    return this.keys.alive(owner);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease } from '../lib/lease.js';
+import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 import { isSealed, type TokenCipher } from './token-cipher.js';
 import type { Language, Platform } from './types.js';
 
@@ -29,15 +30,7 @@ export const ChatAddressSchema = z.object({
   extra: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
-/** `%` and `:` are escaped so that `a:b` + `c` and `a` + `b:c` never share an id. */
-function escapePart(part: string): string {
-  return part.replace(/%/g, '%25').replace(/:/g, '%3A');
-}
-
-/** `telegram:123:456`: platform, chat id, user id, with `:` inside the ids escaped. */
-export function sessionKeyId(key: SessionKey): string {
-  return `${key.platform}:${escapePart(key.chatId)}:${escapePart(key.userId)}`;
-}
+export { sessionKeyId } from './redis-keys.js';
 
 export interface SessionRecord {
   taskId: string;
@@ -80,8 +73,6 @@ const UserIdentitySchema = z.object({
 });
 
 export interface SessionStoreOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** Session records expire after this long without a write, identities after this long unused; default 30 days. */
   ttlSeconds?: number;
   /** Seals the anonymous token of each identity; absent: it is stored in clear (the bot warns at start). */
@@ -103,15 +94,14 @@ return 1
  * as absent (the caller logs it and starts fresh) rather than throwing into a chat turn.
  */
 export class SessionStore {
-  private readonly prefix: string;
   private readonly ttlSeconds: number;
   private readonly cipher: TokenCipher | undefined;
 
   constructor(
     private readonly redis: Redis,
+    private readonly keys: RedisKeys = createRedisKeys(),
     options: SessionStoreOptions = {},
   ) {
-    this.prefix = options.prefix ?? 'nvb';
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.cipher = options.cipher;
   }
@@ -134,7 +124,7 @@ export class SessionStore {
    * project, then releases it; the others wait for the record it writes.
    */
   creationClaim(keyId: string, leaseMs: number): Lease {
-    return new Lease(this.redis, `${this.prefix}:creating:${keyId}`, leaseMs);
+    return new Lease(this.redis, this.keys.creating(keyId), leaseMs);
   }
 
   /**
@@ -179,11 +169,11 @@ export class SessionStore {
   }
 
   private sessionKey(key: SessionKey): string {
-    return `${this.prefix}:session:${sessionKeyId(key)}`;
+    return this.keys.session(key);
   }
 
   private identityKey(platform: Platform, userId: string): string {
-    return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
+    return this.keys.identity(platform, userId);
   }
 }
 

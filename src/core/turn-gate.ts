@@ -1,9 +1,10 @@
 import { RATE_STEP_LUA, type RateCheck } from './flood-control.js';
-import { inboxKey, releaseInScript } from './inbox.js';
+import { releaseInScript } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease, leaseValue } from '../lib/lease.js';
-import { ChatAddressSchema, LanguageSchema, sessionKeyId, type SessionKey } from './session-store.js';
+import type { RedisKeys } from './redis-keys.js';
+import { ChatAddressSchema, LanguageSchema, type SessionKey } from './session-store.js';
 import type { ChatAddress, Language } from './types.js';
 
 /** A message that arrived while its session's turn was running, waiting in Redis. */
@@ -28,11 +29,6 @@ const PendingTurnSchema = z.object({
   nonce: z.string().optional(),
 });
 
-/** The Redis list of a session's waiting turns. */
-export function pendingKey(prefix: string, key: SessionKey): string {
-  return `${prefix}:turn:pending:${sessionKeyId(key)}`;
-}
-
 /** Why a turn was not queued; `notify`: the first refusal of its kind, so the person is told (once). */
 export interface EnterRefusal {
   reason: 'queue_full' | 'rate_limited';
@@ -52,8 +48,6 @@ export interface EnterOptions {
 }
 
 export interface TurnGateOptions {
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
   /** The lock lives this long unless extended: a crashed holder frees the session after it. */
   lockTtlMs: number;
   /** A pending list nobody drains (its holder crashed, no new message came) expires after this; default 24 h. */
@@ -158,16 +152,15 @@ return 0
  * while a holder finishes is either popped by that holder or takes the lock, never stranded.
  */
 export class TurnGate {
-  private readonly prefix: string;
   private readonly lockTtlMs: number;
   private readonly pendingTtlMs: number;
   private readonly maxQueued: number;
 
   constructor(
     private readonly redis: Redis,
+    private readonly keyMap: RedisKeys,
     options: TurnGateOptions,
   ) {
-    this.prefix = options.prefix ?? 'nvb';
     this.lockTtlMs = options.lockTtlMs;
     this.pendingTtlMs = options.pendingTtlMs ?? 24 * 3600 * 1000;
     this.maxQueued = options.maxQueued ?? 0;
@@ -190,7 +183,7 @@ export class TurnGate {
         5,
         lock,
         pending,
-        inboxKey(this.prefix),
+        this.keyMap.inbox(),
         full,
         rate?.key ?? full,
         lockToken,
@@ -265,7 +258,7 @@ export class TurnGate {
     const turns: PendingTurn[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:turn:pending:*`, 'COUNT', 500);
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keyMap.turnPendingPattern(), 'COUNT', 500);
       cursor = next;
       for (const key of keys) {
         const raw = await this.redis.lindex(key, 0);
@@ -282,8 +275,7 @@ export class TurnGate {
   }
 
   private keys(key: SessionKey): [lock: string, pending: string, full: string] {
-    const id = sessionKeyId(key);
-    return [`${this.prefix}:turn:lock:${id}`, pendingKey(this.prefix, key), `${this.prefix}:turn:full:${id}`];
+    return [this.keyMap.turnLock(key), this.keyMap.turnPending(key), this.keyMap.turnFull(key)];
   }
 }
 

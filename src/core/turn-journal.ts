@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { inboxKey, releaseInScript } from './inbox.js';
-import { ChatAddressSchema, LanguageSchema, SessionKeySchema, sessionKeyId, type SessionKey } from './session-store.js';
-import { pendingKey } from './turn-gate.js';
+import { releaseInScript } from './inbox.js';
+import { createRedisKeys, type RedisKeys } from './redis-keys.js';
+import { ChatAddressSchema, LanguageSchema, SessionKeySchema, type SessionKey } from './session-store.js';
 
 const InterruptedTurnSchema = z.object({
   key: SessionKeySchema,
@@ -43,7 +43,7 @@ export interface TurnSource {
 export class TurnJournal {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'nvb',
+    private readonly keys: RedisKeys = createRedisKeys(),
   ) {}
 
   /**
@@ -55,8 +55,8 @@ export class TurnJournal {
       BEGIN,
       3,
       this.keyOf(turn.key),
-      inboxKey(this.prefix),
-      pendingKey(this.prefix, turn.key),
+      this.keys.inbox(),
+      this.keys.turnPending(turn.key),
       JSON.stringify(InterruptedTurnSchema.parse(turn)),
       ENTRY_TTL_SECONDS,
       source.inboxId ?? '',
@@ -73,7 +73,7 @@ export class TurnJournal {
     const turns: InterruptedTurn[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:inflight:*`, 'COUNT', 500);
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.inflightPattern(), 'COUNT', 500);
       cursor = next;
       for (const key of keys) {
         const raw = await this.redis.get(key);
@@ -86,7 +86,7 @@ export class TurnJournal {
   }
 
   private keyOf(key: SessionKey): string {
-    return `${this.prefix}:inflight:${sessionKeyId(key)}`;
+    return this.keys.inflight(key);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 
 export type UsageKind = 'turns' | 'renders';
 
@@ -6,7 +7,7 @@ export type UsageKind = 'turns' | 'renders';
 export class UsageStats {
   constructor(
     private readonly redis: Redis,
-    private readonly prefix = 'nvb',
+    private readonly keys: RedisKeys = createRedisKeys(),
   ) {}
 
   async count(kind: UsageKind, now = Date.now()): Promise<void> {
@@ -23,7 +24,7 @@ export class UsageStats {
     let cursor = '0';
     let total = 0;
     do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:identity:*`, 'COUNT', 1000);
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.identityPattern(), 'COUNT', 1000);
       cursor = next;
       total += keys.length;
     } while (cursor !== '0');
@@ -31,6 +32,6 @@ export class UsageStats {
   }
 
   private key(kind: UsageKind, now: number): string {
-    return `${this.prefix}:stats:${kind}:${new Date(now).toISOString().slice(0, 10)}`;
+    return this.keys.stats(kind, now);
   }
 }

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
+import { createRedisKeys, type RedisKeys } from '../core/redis-keys.js';
 import { Lease, leaseValue } from '../lib/lease.js';
 
 export interface DeliveryGuardOptions {
   redis: Redis;
-  /** Key prefix; default `nvb`. */
-  prefix?: string;
+  /** Where the delivery markers live; default the `nvb` key map. */
+  keys?: RedisKeys;
   /** Names the lease holder in the marker, for operators reading Redis. */
   workerId: string;
   /** A delivering worker holds its lease this long, renewed while it sends; a killed one's lease lapses. */
@@ -37,7 +38,7 @@ export async function deliverOnce(
   send: () => Promise<void>,
 ): Promise<DeliveryOutcome> {
   const { redis, leaseMs } = options;
-  const key = deliveryMarkerKey(options.prefix ?? 'nvb', deliveryId);
+  const key = (options.keys ?? createRedisKeys()).delivery(deliveryId);
   const lease = new Lease(redis, key, leaseMs, leaseValue(`delivering:${options.workerId}`));
 
   const taken = await lease.take();
@@ -61,5 +62,5 @@ export async function deliverOnce(
 
 /** The Redis key of a delivery's marker (exported for tests and operators). */
 export function deliveryMarkerKey(prefix: string, deliveryId: string): string {
-  return `${prefix}:delivery:${deliveryId}`;
+  return createRedisKeys(prefix).delivery(deliveryId);
 }

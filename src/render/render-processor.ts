@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../core/redis-keys.js';
 import type { Logger } from 'pino';
 import { errorAnswer } from '../core/error-reply.js';
 import { t } from '../core/i18n.js';
@@ -29,8 +30,8 @@ export const FIRST_POLL_MS = 5_000;
 export interface RenderProcessorDeps {
   /** For the delivery markers. */
   redis: Redis;
-  /** Prefix of the delivery marker keys; default `nvb`. */
-  markerPrefix?: string;
+  /** The key map of the delivery markers; default the `nvb` one. */
+  keys?: RedisKeys;
   api: RenderApi;
   /** The user's NemoVideo credentials, looked up per run: job data never holds a token. */
   credentialsFor(job: RenderJobData): Promise<NemoCredentials>;
@@ -213,7 +214,7 @@ class RenderRun {
     const result = await deliverOnce(
       {
         redis: this.deps.redis,
-        prefix: this.deps.markerPrefix ?? 'nvb',
+        ...(this.deps.keys ? { keys: this.deps.keys } : {}),
         workerId: this.deps.workerId,
         leaseMs: this.deps.deliveryLeaseMs,
       },

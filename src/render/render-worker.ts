@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { createRedisKeys, type RedisKeys } from '../core/redis-keys.js';
 import { describeError } from '../lib/describe-error.js';
 import type { RenderJobData } from './job-data.js';
 import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from './render-processor.js';
@@ -11,8 +12,10 @@ export interface RenderWorkerDeps
   extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'firstPollMs' | 'maxPolls' | 'logger'> {
   /** BullMQ's connection; a Redis instance must have `maxRetriesPerRequest: null`. */
   connection: ConnectionOptions | Redis;
-  /** BullMQ key prefix (default `bull`); also prefixes the delivery markers (default `nvb`). */
+  /** BullMQ key prefix (default `bull`); without `keys`, also prefixes the delivery markers (default `nvb`). */
   prefix?: string;
+  /** The key map of the delivery markers. */
+  keys?: RedisKeys;
   concurrency?: number;
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -32,7 +35,7 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
   const logger = deps.logger.child({ component: 'render-worker' });
   const processor = new RenderProcessor({
     redis: deps.redis,
-    markerPrefix: deps.prefix ?? 'nvb',
+    keys: deps.keys ?? createRedisKeys(deps.prefix),
     api: deps.api,
     credentialsFor: deps.credentialsFor,
     outboxes: deps.outboxes,

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FIXTURE_MP4_PATH, startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { freePort } from '../helpers/redis-server.js';
+import { silentServer } from '../helpers/silent-server.js';
 import { testRedis } from '../helpers/redis.js';
 import { spawnPtyChat, type PtyChat } from './pty-chat.js';
 
@@ -32,20 +32,11 @@ async function start(env: Record<string, string> = {}): Promise<PtyChat> {
 
 const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 
-/** A TCP server that takes connections and never answers (a hung gateway). */
-async function silentServer(): Promise<string> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  const port = await freePort();
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  cleanups.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((done) => server.close(() => done()));
-  });
-  return `http://127.0.0.1:${port}`;
+/** A hung gateway: connections taken, never answered. */
+async function silentUrl(): Promise<string> {
+  const server = await silentServer();
+  cleanups.push(() => server.close());
+  return `http://127.0.0.1:${server.port}`;
 }
 
 describe('terminal chat in a pseudo-terminal, typed into as a person types', () => {
@@ -142,7 +133,7 @@ describe('terminal chat in a pseudo-terminal, typed into as a person types', () 
   }, 60_000);
 
   it('when the video service accepts and never answers, then the person is told within seconds what is awaited', async () => {
-    const url = await silentServer();
+    const url = await silentUrl();
     const c = await start({ NEMO_API_URL: url });
     c.typeLine('credits');
     const screen = await c.waitScreen(/Still waiting for an answer from http:\/\/127\.0\.0\.1:\d+/, 20_000);

@@ -7,6 +7,7 @@ import { TokenCipher } from '../../src/core/token-cipher.js';
 import { NemoClient } from '../../src/nemo/client.js';
 import { startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const PERSONAL = 'nmv_usr_personal_credentials_0000000007';
 
@@ -27,7 +28,7 @@ describe('credentials at rest', () => {
     const { url, prefix } = testRedis();
     redis = new Redis(url);
     const cipher = new TokenCipher(randomBytes(32));
-    const sessions = new SessionStore(redis, { prefix, cipher });
+    const sessions = new SessionStore(redis, createRedisKeys(prefix), { cipher });
 
     const first = await credentialsFor({ nemo, sessions, cipher }, 'telegram', '42').token();
     expect(fake.issuedTokens).toEqual([first]);
@@ -42,10 +43,10 @@ describe('credentials at rest', () => {
     const { url, prefix } = testRedis();
     redis = new Redis(url);
     const old = new TokenCipher(randomBytes(32));
-    await new SessionStore(redis, { prefix, cipher: old }).writeIdentity('telegram', '42', { clientId: 'c-42', personalToken: old.encrypt(PERSONAL) });
+    await new SessionStore(redis, createRedisKeys(prefix), { cipher: old }).writeIdentity('telegram', '42', { clientId: 'c-42', personalToken: old.encrypt(PERSONAL) });
 
     const cipher = new TokenCipher(randomBytes(32));
-    const cred = credentialsFor({ nemo, sessions: new SessionStore(redis, { prefix, cipher }), cipher }, 'telegram', '42');
+    const cred = credentialsFor({ nemo, sessions: new SessionStore(redis, createRedisKeys(prefix), { cipher }), cipher }, 'telegram', '42');
     const token = await cred.token();
     expect(token).not.toBe(PERSONAL);
     expect(fake.issuedTokens).toEqual([token]);

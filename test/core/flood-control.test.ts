@@ -5,6 +5,7 @@ import { FloodControl } from '../../src/core/flood-control.js';
 import type { SessionKey } from '../../src/core/session-store.js';
 import { TurnGate, type PendingTurn } from '../../src/core/turn-gate.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const key: SessionKey = { platform: 'telegram', chatId: '-100', userId: '7' };
 
@@ -28,7 +29,7 @@ describe('FloodControl', () => {
   it('when a person goes over the limit, then the first message over it trips, later ones are silent, and the next window starts afresh', async () => {
     const { redis, prefix } = setup();
     const clock = { now: 1_800_000_000_000 };
-    const flood = new FloodControl(redis, { messagesPerWindow: 3, prefix, now: () => clock.now });
+    const flood = new FloodControl(redis, createRedisKeys(prefix), { messagesPerWindow: 3, now: () => clock.now });
     const verdicts = [];
     for (let i = 0; i < 6; i++) verdicts.push(await flood.take('telegram', '7'));
     expect(verdicts).toEqual(['ok', 'ok', 'ok', 'tripped', 'silent', 'silent']);
@@ -50,7 +51,7 @@ describe('FloodControl', () => {
     const others = Array.from({ length: 4 }, () => {
       const client = new Redis(url);
       clients.push(client);
-      return new FloodControl(client, { messagesPerWindow: 10, prefix, now: () => 1_800_000_000_000 });
+      return new FloodControl(client, createRedisKeys(prefix), { messagesPerWindow: 10, now: () => 1_800_000_000_000 });
     });
     const verdicts = await Promise.all(Array.from({ length: 40 }, (_, i) => others[i % others.length]!.take('telegram', '7')));
     expect(verdicts.filter((v) => v === 'ok')).toHaveLength(10);
@@ -62,7 +63,7 @@ describe('FloodControl', () => {
 describe('TurnGate with flood control', () => {
   it('when more turns arrive than may wait, then the first refusal notifies, later ones are silent, and the mark goes once the queue drains', async () => {
     const { redis, prefix } = setup();
-    const gate = new TurnGate(redis, { prefix, lockTtlMs: 10_000, maxQueued: 2 });
+    const gate = new TurnGate(redis, createRedisKeys(prefix), { lockTtlMs: 10_000, maxQueued: 2 });
     const holder = await gate.enter(key, turn('running'));
     if (!holder.acquired) throw new Error('expected the lock');
     expect(await gate.enter(key, turn('w1'))).toEqual({ acquired: false, position: 1 });
@@ -102,8 +103,8 @@ describe('TurnGate with flood control', () => {
 
   it('when ENTER carries the rate check, then a message over the rate is refused before it takes the lock or a place', async () => {
     const { redis, prefix } = setup();
-    const gate = new TurnGate(redis, { prefix, lockTtlMs: 10_000, maxQueued: 5 });
-    const flood = new FloodControl(redis, { messagesPerWindow: 2, prefix, now: () => 1_800_000_000_000 });
+    const gate = new TurnGate(redis, createRedisKeys(prefix), { lockTtlMs: 10_000, maxQueued: 5 });
+    const flood = new FloodControl(redis, createRedisKeys(prefix), { messagesPerWindow: 2, now: () => 1_800_000_000_000 });
     const rate = flood.rateCheck('telegram', '7');
     const holder = await gate.enter(key, turn('one'), { rate });
     expect(holder.acquired).toBe(true);
@@ -119,7 +120,7 @@ describe('TurnGate with flood control', () => {
 describe('ExportSlot', () => {
   it('when several exports of one project claim at once, then one holds the slot; the same render may claim again; only its holder frees it', async () => {
     const { redis, prefix } = setup();
-    const slot = new ExportSlot(redis, prefix);
+    const slot = new ExportSlot(redis, createRedisKeys(prefix));
     const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => slot.claim('sess-1', `render_${i}`, 1000)));
     const winners = claims.flatMap((claim, i) => (claim.ok ? [i] : []));
     expect(winners).toHaveLength(1);
@@ -140,7 +141,7 @@ describe('ExportSlot', () => {
 
   it('when several exports find the same stale holder, then one takes the slot over', async () => {
     const { redis, prefix } = setup();
-    const slot = new ExportSlot(redis, prefix);
+    const slot = new ExportSlot(redis, createRedisKeys(prefix));
     await slot.claim('sess-1', 'render_old', 1000);
     const found = await slot.claim('sess-1', 'render_x', 2000);
     if (found.ok) throw new Error('expected the old holder');
@@ -150,7 +151,7 @@ describe('ExportSlot', () => {
 
   it('when the slot holds something unreadable, then it names no render and can be taken over', async () => {
     const { redis, prefix } = setup();
-    const slot = new ExportSlot(redis, prefix);
+    const slot = new ExportSlot(redis, createRedisKeys(prefix));
     await redis.set(`${prefix}:export:slot:sess-1`, '{not json', 'PX', 60_000);
     const found = await slot.claim('sess-1', 'render_a');
     if (found.ok) throw new Error('expected a holder');

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { Inbox } from '../../src/core/inbox.js';
 import { TokenCipher } from '../../src/core/token-cipher.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 describe('Inbox', () => {
   const clients: Redis[] = [];
@@ -16,7 +17,7 @@ describe('Inbox', () => {
   function open(url: string, prefix: string, cipher?: TokenCipher): Inbox {
     const redis = new Redis(url);
     clients.push(redis);
-    const inbox = new Inbox(redis, prefix, cipher);
+    const inbox = new Inbox(redis, createRedisKeys(prefix), cipher);
     inboxes.push(inbox);
     return inbox;
   }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Inbox } from '../../src/core/inbox.js';
 import { Intake } from '../../src/core/intake.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import type { ChatAddress } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
@@ -25,7 +26,7 @@ describe('Intake', () => {
     const where = testRedis();
     const connection = redis ?? new Redis(where.url);
     clients.push(connection);
-    const inbox = new Inbox(connection, prefix ?? where.prefix);
+    const inbox = new Inbox(connection, createRedisKeys(prefix ?? where.prefix));
     inboxes.push(inbox);
     await inbox.start();
     let logs = '';

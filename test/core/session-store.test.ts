@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { TokenCipher } from '../../src/core/token-cipher.js';
 import { SessionStore, sessionKeyId, type SessionKey, type SessionRecord } from '../../src/core/session-store.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const key: SessionKey = { platform: 'telegram', chatId: '-100123', userId: '456' };
 
@@ -26,7 +27,7 @@ describe('SessionStore', () => {
     const { url, prefix } = testRedis();
     const redis = new Redis(url);
     clients.push(redis);
-    return { redis, store: new SessionStore(redis, { prefix, ...options }), prefix };
+    return { redis, store: new SessionStore(redis, createRedisKeys(prefix), { ...options }), prefix };
   }
 
   afterEach(async () => {
@@ -135,11 +136,10 @@ describe('SessionStore', () => {
     });
 
     it('when a token was sealed with another key, then the identity keeps its client id and loses only the token', async () => {
-      const { store: before } = setup({ cipher });
+      const { store: before, prefix } = setup({ cipher });
       await before.writeIdentity('telegram', '456', { clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z', nemoUserId: 'anon_1' });
       const { redis } = setup();
-      const prefix = (before as unknown as { prefix: string }).prefix;
-      const after = new SessionStore(redis, { prefix, cipher: new TokenCipher(randomBytes(32)) });
+      const after = new SessionStore(redis, createRedisKeys(prefix), { cipher: new TokenCipher(randomBytes(32)) });
 
       expect(await after.readIdentity('telegram', '456')).toEqual({ clientId: 'c-1', nemoUserId: 'anon_1' });
     });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionKey } from '../../src/core/session-store.js';
 import { TurnGate, type PendingTurn } from '../../src/core/turn-gate.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const key: SessionKey = { platform: 'discord', chatId: 'guild:chan', userId: 'u1' };
 
@@ -27,7 +28,7 @@ describe('TurnGate', () => {
   }
 
   function gate(lockTtlMs = 10_000, redis: Redis = client()): TurnGate {
-    return new TurnGate(redis, { prefix, lockTtlMs });
+    return new TurnGate(redis, createRedisKeys(prefix), { lockTtlMs });
   }
 
   afterEach(async () => {

@@ -15,6 +15,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Inbox } from '../../src/core/inbox.js';
 import { createLogger } from '../../src/log.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const config = loadConfig(process.env);
 const prefix = process.env.KEY_PREFIX ?? 'nvb';
@@ -28,8 +29,8 @@ const outbox = new DiscordOutbox({
   apiUrl: config.discordApiUrl,
   maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
   logger,
-  buttons: discordButtonStore(redis, { prefix }),
-  interactions: new InteractionTokens({ redis, prefix, cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
+  buttons: discordButtonStore(redis, createRedisKeys(prefix)),
+  interactions: new InteractionTokens({ redis, keys: createRedisKeys(prefix), cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
 });
 const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { discord: outbox }, worker: true, prefix });
 const bot = startDiscordBot({
@@ -38,10 +39,10 @@ const bot = startDiscordBot({
   ...(config.discordGuildId ? { guildId: config.discordGuildId } : {}),
   handler: app.engine,
   redis,
-  prefix,
+  keys: createRedisKeys(prefix),
   logger,
   outbox,
-  inbox: new Inbox(redis, prefix),
+  inbox: new Inbox(redis, createRedisKeys(prefix)),
 });
 process.on('unhandledRejection', (reason) => logger.error({ err: String(reason) }, 'unhandled rejection'));
 await bot.ready;

@@ -14,6 +14,7 @@ import { Intents, startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } 
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 interface BotRig {
   fake: FakeDiscord;
@@ -60,8 +61,8 @@ async function startRig(
     apiUrl: fake.apiUrl,
     maxUploadBytes: 10 << 20,
     logger,
-    buttons: discordButtonStore(redis, { prefix }),
-    interactions: new InteractionTokens({ redis, prefix, cipher: options.cipher }),
+    buttons: discordButtonStore(redis, createRedisKeys(prefix)),
+    interactions: new InteractionTokens({ redis, keys: createRedisKeys(prefix), cipher: options.cipher }),
   });
   const handled: IncomingMessage[] = [];
   const rig = { fake, outbox, handled, logs: () => logText, redis, prefix } as BotRig;
@@ -76,10 +77,10 @@ async function startRig(
       },
     },
     redis: options.bot?.redis ?? redis,
-    prefix,
+    keys: createRedisKeys(prefix),
     logger,
     outbox,
-    inbox: options.inbox?.({ redis, url, prefix }) ?? new Inbox(redis, prefix),
+    inbox: options.inbox?.({ redis, url, prefix }) ?? new Inbox(redis, createRedisKeys(prefix)),
     ...options.bot,
   });
   rig.bot = bot;
@@ -177,7 +178,7 @@ describe('Discord bot', () => {
     // The token's life (Discord: 15 min, the bot uses 14) is a setting: 2 s here.
     const { fake, handled, redis, prefix } = await startRig(
       async (message, rig) => void (await rig.outbox.sendText(message.address, `echo: ${message.text}`)),
-      { bot: { interactionTokenTtlMs: 2000 }, cipher, inbox: (on) => new Inbox(on.redis, on.prefix, cipher) },
+      { bot: { interactionTokenTtlMs: 2000 }, cipher, inbox: (on) => new Inbox(on.redis, createRedisKeys(on.prefix), cipher) },
     );
     const interaction = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
     await waitFor(() => fake.message(interaction.originalMessageId ?? '')?.content === 'echo: /status', { message: 'the answer through the interaction' });
@@ -206,11 +207,11 @@ describe('Discord bot', () => {
     const interaction = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
     await waitFor(async () => (await redis.exists(`${prefix}:dc:itoken:${interaction.id}`)) === 1, { message: 'the token kept' });
     const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id, extra: { interactionId: interaction.id, interactionExpiresAt: Date.now() + 60_000, applicationId: fake.applicationId } };
-    const elsewhere = new InteractionTokens({ redis, prefix });
+    const elsewhere = new InteractionTokens({ redis, keys: createRedisKeys(prefix) });
     expect((await elsewhere.find(address))?.token).toBe(interaction.token);
     // Once its life is over, nobody uses it, whatever Redis still holds.
     expect(await elsewhere.find({ ...address, extra: { ...address.extra, interactionExpiresAt: Date.now() - 1 } })).toBeUndefined();
-    const later = new InteractionTokens({ redis, prefix, now: () => Date.now() + 61_000 });
+    const later = new InteractionTokens({ redis, keys: createRedisKeys(prefix), now: () => Date.now() + 61_000 });
     expect(await later.find(address)).toBeUndefined();
     expect(outbox.interactions).toBeInstanceOf(InteractionTokens);
   });
@@ -302,7 +303,7 @@ describe('Discord bot', () => {
         kept = await rig.redis.hgetall(inboxKey(rig.prefix));
         await echo(message, rig);
       },
-      { inbox: (on) => new Inbox(on.redis, on.prefix) },
+      { inbox: (on) => new Inbox(on.redis, createRedisKeys(on.prefix)) },
     );
     const sent = fake.userMessage({ author: fake.users.bob, channelId: fake.dmChannel(fake.users.bob), content: 'a teaser', files: [{ name: 'a.png', contentType: 'image/png', bytes: Buffer.alloc(16) }] });
     await waitFor(() => handled.length === 1, { message: 'the message handled' });
@@ -322,7 +323,7 @@ describe('Discord bot', () => {
       inbox: (on) => {
         inboxRedis = new Redis(on.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
         inboxRedis.on('error', () => undefined);
-        return new Inbox(inboxRedis, on.prefix);
+        return new Inbox(inboxRedis, createRedisKeys(on.prefix));
       },
     });
     inboxRedis?.disconnect();
@@ -339,7 +340,7 @@ describe('Discord bot', () => {
     const logger = createLogger({ level: 'silent' });
     const wrong = `${fake.token.slice(0, -4)}abcd`;
     const outbox = new DiscordOutbox({ token: wrong, apiUrl: fake.apiUrl, maxUploadBytes: 1, logger });
-    const bot = startDiscordBot({ token: wrong, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, prefix, logger, outbox, inbox: new Inbox(redis, prefix) });
+    const bot = startDiscordBot({ token: wrong, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, keys: createRedisKeys(prefix), logger, outbox, inbox: new Inbox(redis, createRedisKeys(prefix)) });
     cleanups.push(async () => {
       await bot.stop();
       redis.disconnect();
@@ -359,7 +360,7 @@ describe('Discord bot', () => {
     const redis = new Redis(url);
     const logger = createLogger({ level: 'silent' });
     const outbox = new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes: 1, logger });
-    const bot = startDiscordBot({ token: fake.token, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, prefix, logger, outbox, inbox: new Inbox(redis, prefix) });
+    const bot = startDiscordBot({ token: fake.token, apiUrl: fake.apiUrl, handler: { handle: async () => undefined }, redis, keys: createRedisKeys(prefix), logger, outbox, inbox: new Inbox(redis, createRedisKeys(prefix)) });
     cleanups.push(async () => {
       await bot.stop();
       redis.disconnect();
@@ -386,7 +387,7 @@ describe('Discord bot', () => {
     expect(logs()).toMatch(/"code":1006/);
 
     // The sweeper runs: a message a dead process had kept is handled here.
-    const dead = new Inbox(redis, prefix);
+    const dead = new Inbox(redis, createRedisKeys(prefix));
     await dead.start();
     const message = { address: { platform: 'discord', chatId: fake.channelId, userId: fake.users.bob.id }, text: 'left behind', files: [], addressed: true, chatKind: 'group' };
     expect(await dead.admit(`${prefix}:dc:message:7`, 60, { id: 'discord:7', payload: { kind: 'message', message } })).toBe(true);
@@ -480,10 +481,10 @@ describe('Discord bot', () => {
       apiUrl: fake.apiUrl,
       handler: { handle: async () => undefined },
       redis,
-      prefix,
+      keys: createRedisKeys(prefix),
       logger,
       outbox,
-      inbox: new Inbox(redis, prefix),
+      inbox: new Inbox(redis, createRedisKeys(prefix)),
       apiRetryMs: 50,
     });
     cleanups.push(async () => {

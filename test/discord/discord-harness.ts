@@ -16,6 +16,7 @@ import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions, type FakeM
 import { startFakeNemo, type FakeNemo, type FakeNemoOptions } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 export interface RigOptions {
   env?: Record<string, string>;
@@ -76,8 +77,8 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
     apiUrl: config.discordApiUrl,
     maxUploadBytes: config.discordMaxUploadMb * 1024 * 1024,
     logger,
-    buttons: discordButtonStore(redis, { prefix }),
-    interactions: new InteractionTokens({ redis, prefix, cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
+    buttons: discordButtonStore(redis, createRedisKeys(prefix)),
+    interactions: new InteractionTokens({ redis, keys: createRedisKeys(prefix), cipher: config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined }),
   });
   const app = createApp({ config, redisUrl: url, logger, outboxes: { discord: outbox }, worker: true, prefix });
   const extraBots: DiscordBot[] = [];
@@ -89,10 +90,10 @@ export async function startDiscordRig(options: RigOptions = {}): Promise<Discord
       ...(config.discordGuildId ? { guildId: config.discordGuildId } : {}),
       handler: app.engine,
       redis,
-      prefix,
+      keys: createRedisKeys(prefix),
       logger,
       outbox,
-      inbox: new Inbox(redis, prefix),
+      inbox: new Inbox(redis, createRedisKeys(prefix)),
       ...options.bot,
       ...overrides,
     });

@@ -6,6 +6,7 @@ import type { IncomingMessage } from '../../src/core/types.js';
 import type { FakeMessage } from '../fakes/discord/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, hasButtons, pngBytes, startDiscordRig, type DiscordRig, type RigOptions } from './discord-harness.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 let rig: DiscordRig | undefined;
 
@@ -31,7 +32,7 @@ const takeovers = (r: DiscordRig): number => r.logs().split('\n').filter((line) 
  * never finishes, and `kill()` stops it and lets its heartbeat lapse.
  */
 async function startDoomedBot(r: DiscordRig, options: { interactionTokenTtlMs?: number } = {}) {
-  const inbox = new Inbox(r.redis, r.prefix);
+  const inbox = new Inbox(r.redis, createRedisKeys(r.prefix));
   const taken: IncomingMessage[] = [];
   const bot: DiscordBot = await r.startBot({
     inbox,
@@ -154,7 +155,7 @@ describe('Discord messages kept in the inbox', () => {
 
   it('when a kept entry of a dead process has an unexpected shape, then it is dropped and logged, and the bot keeps answering', async () => {
     const r = await start({ bot: { inboxSweepMs: 50 } });
-    const dead = new Inbox(r.redis, r.prefix);
+    const dead = new Inbox(r.redis, createRedisKeys(r.prefix));
     await dead.start();
     expect(await dead.admit(`${r.prefix}:dc:message:1`, 60, { id: 'discord:1', payload: { kind: 'message', message: { text: 42 } } })).toBe(true);
     dead.stop();

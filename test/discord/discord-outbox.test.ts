@@ -11,6 +11,7 @@ import { FileTooLargeForPlatformError, type ChatAddress, type VideoFile } from '
 import { startFakeDiscord, type FakeDiscord, type FakeInteraction } from '../fakes/discord/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 let fake: FakeDiscord;
 let redis: Redis;
@@ -45,7 +46,7 @@ function newOutbox(maxUploadBytes = 10 * 1024 * 1024): DiscordOutbox {
   const destination = new PassThrough();
   destination.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
   const logger = createLogger({ level: 'debug', destination, secrets: [fake.token] });
-  return new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes, logger, buttons: discordButtonStore(redis, { prefix }) });
+  return new DiscordOutbox({ token: fake.token, apiUrl: fake.apiUrl, maxUploadBytes, logger, buttons: discordButtonStore(redis, createRedisKeys(prefix)) });
 }
 
 function channelAddress(channelId = fake.channelId): ChatAddress {
@@ -177,7 +178,7 @@ describe('DiscordOutbox', () => {
     expect(ids).toHaveLength(2);
     const parsed = ids.map((id) => parseButtonCustomId(id));
     expect(parsed.map((p) => p?.action)).toEqual(['export', 'status']);
-    const row = await discordButtonStore(redis, { prefix }).read(parsed[0]?.rowId ?? '');
+    const row = await discordButtonStore(redis, createRedisKeys(prefix)).read(parsed[0]?.rowId ?? '');
     expect(row).toMatchObject({ ownerId: fake.users.alice.id, chatId: fake.channelId, actions: ['export', 'status'] });
   });
 

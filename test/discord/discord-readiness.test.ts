@@ -10,6 +10,7 @@ import { FAST_ENV } from '../e2e/console-harness.js';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -41,12 +42,12 @@ async function startWired(options: FakeDiscordOptions = {}, env: Record<string, 
   const logger = createLogger({ level: 'debug', destination, secrets: [fake.token] });
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const metrics = createMetrics({ defaultMetrics: false });
-  const outboxes = buildOutboxes(config, { redis, prefix, logger, output: new PassThrough() });
+  const outboxes = buildOutboxes(config, { redis, keys: createRedisKeys(prefix), logger, output: new PassThrough() });
   const fatal: string[] = [];
   const adapters: Adapters = startAdapters(config, {
     handler: { handle: async () => undefined },
     redis,
-    prefix,
+    keys: createRedisKeys(prefix),
     logger,
     outboxes,
     metrics,

@@ -1,14 +1,13 @@
-import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { ChatAddress, IncomingMessage } from '../../src/core/types.js';
-import { createLogger } from '../../src/log.js';
 import { startFakeNemo, type FakeNemo } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { RecordingOutbox } from '../render/render-harness.js';
 import { FAST_ENV } from './console-harness.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 const OPERATOR = 'nmv_usr_operator_access_tests_000000001';
 const PERSONAL = 'nmv_usr_personal_access_tests_000000002';
@@ -41,10 +40,7 @@ async function start(env: Record<string, string>): Promise<Rig> {
   const fake = await startFakeNemo({ operatorTokens: [OPERATOR, PERSONAL] });
   const redis = testRedis();
   const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url, ...env });
-  let logText = '';
-  const logStream = new PassThrough();
-  logStream.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
-  const logger = createLogger({ level: 'debug', destination: logStream, secrets: [OPERATOR] });
+  const { logger, logs } = captureLogs({ secrets: [OPERATOR] });
   const outbox = new RecordingOutbox('telegram');
   const app = createApp({ config, redisUrl: redis.url, logger, outboxes: { telegram: outbox }, worker: false, prefix: redis.prefix });
   return {
@@ -52,7 +48,7 @@ async function start(env: Record<string, string>): Promise<Rig> {
     redis,
     app,
     outbox,
-    logs: () => logText,
+    logs,
     async send(userId, text, extra = {}) {
       const before = outbox.texts.length;
       const address: ChatAddress = { platform: 'telegram', chatId: extra.chatKind === 'group' ? '-100' : userId, userId };

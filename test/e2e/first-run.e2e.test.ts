@@ -1,13 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeVersionProblem } from '../../src/node-version.js';
 import { freePort } from '../helpers/redis-server.js';
+import { silentServer } from '../helpers/silent-server.js';
 import { testRedis } from '../helpers/redis.js';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -46,18 +46,9 @@ async function run(args: string[], env: Record<string, string> = {}, node = proc
 
 /** A port that accepts connections and never answers on them. */
 async function listening(): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-  });
-  const port = await freePort();
-  await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((done) => server.close(() => done()));
-  });
-  return port;
+  const server = await silentServer();
+  closers.push(() => server.close());
+  return server.port;
 }
 
 /** A Node older than 22.19 on this machine (Debian's is 18 or 20), if there is one. */
@@ -144,13 +135,17 @@ describe('starting up', () => {
 
   it('when REDIS_URL points at a closed port, then the start ends within 5 s with one line naming REDIS_URL and not its password', async () => {
     const url = `redis://app:hunter2secret@127.0.0.1:${await freePort()}/0`;
+    // Loading the sources under tsx on a busy machine takes seconds that `npm start` (compiled) does not
+    // spend: `--version` loads the same modules and stops, so the bound is on what comes after loading.
+    const loading = await run(['--version']);
     const result = await run(['all'], { REDIS_URL: url, HTTP_PORT: '0' });
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^REDIS_URL \(redis:\/\/127\.0\.0\.1:\d+\/0\) does not answer \(connection refused\)/);
     expect(result.stderr + result.stdout).not.toContain('hunter2secret');
-    expect(result.ms).toBeLessThan(5_000);
+    // A second of the 5 s is left for loading the compiled build.
+    expect(result.ms - loading.ms).toBeLessThan(4_000);
   }, 90_000);
 
   it('when REDIS_URL accepts connections and never answers, then the start ends after the 3 s check with one line naming REDIS_URL', async () => {

@@ -1,15 +1,15 @@
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Attachment, ChatAddress, IncomingMessage } from '../../src/core/types.js';
-import { createLogger } from '../../src/log.js';
 import { adk, startFakeNemo, type FakeNemo, type FakeNemoOptions } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { RecordingOutbox } from '../render/render-harness.js';
 import { FAST_ENV } from './console-harness.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 const OPERATOR = 'nmv_usr_operator_flood_tests_0000000001';
 
@@ -50,10 +50,7 @@ async function start(env: Record<string, string>, options: { worker?: boolean; f
   const fake = await startFakeNemo({ operatorTokens: [OPERATOR], ...options.fake });
   const redis = testRedis();
   const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url, ...env });
-  let logText = '';
-  const logStream = new PassThrough();
-  logStream.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
-  const logger = createLogger({ level: 'debug', destination: logStream, secrets: [OPERATOR] });
+  const { logger, logs } = captureLogs({ secrets: [OPERATOR] });
   const outbox = new RecordingOutbox('telegram');
   const clock = { now: Date.UTC(2026, 0, 5, 12, 0, 0) };
   const app = createApp({
@@ -74,7 +71,7 @@ async function start(env: Record<string, string>, options: { worker?: boolean; f
     redis,
     app,
     outbox,
-    logs: () => logText,
+    logs,
     clock,
     handle,
     async send(userId, text, extra) {

@@ -9,6 +9,7 @@ import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { RecordingOutbox } from '../render/render-harness.js';
 import { FAST_ENV } from './console-harness.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const address: ChatAddress = { platform: 'telegram', chatId: '42', userId: '42' };
 
@@ -111,7 +112,7 @@ describe('a turn cut by a restart', () => {
     const { TurnGate } = await import('../../src/core/turn-gate.js');
     const { Redis } = await import('ioredis');
     const raw = new Redis(redis.url);
-    const gate = new TurnGate(raw, { prefix: redis.prefix, lockTtlMs: 50 });
+    const gate = new TurnGate(raw, createRedisKeys(redis.prefix), { lockTtlMs: 50 });
     const key = { platform: address.platform, chatId: address.chatId, userId: address.userId };
     const dead = await gate.enter(key, { text: 'first waiting', language: 'en', address, receivedAt: Date.now() });
     expect(dead.acquired).toBe(true);

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
@@ -6,12 +5,13 @@ import { loadConfig } from '../../src/config.js';
 import { t } from '../../src/core/i18n.js';
 import { SessionStore, type SessionKey } from '../../src/core/session-store.js';
 import type { IncomingMessage } from '../../src/core/types.js';
-import { createLogger } from '../../src/log.js';
 import { FAST_ENV } from '../e2e/console-harness.js';
 import { adkTurn, startFakeNemo, type FakeNemo, type Frame, type TurnScript } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { prng, seedFor, type Prng } from './support/prng.js';
 import { RecordingOutbox, type RecordedMessage } from './support/recording-outbox.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { captureLogs } from '../helpers/log-capture.js';
 
 const USERS = 40;
 const MESSAGES_PER_USER = 8;
@@ -94,14 +94,11 @@ describe('NemoVideo faults at random, many people at once', () => {
       NEMO_REQUEST_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'info',
     });
-    let logText = '';
-    const logStream = new PassThrough();
-    logStream.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
-    const logger = createLogger({ level: config.logLevel, destination: logStream });
+    const { logger, logs } = captureLogs({ level: config.logLevel });
     const outbox = new RecordingOutbox('telegram');
     redis = new Redis(url, { maxRetriesPerRequest: null });
     app = createApp({ config, redisUrl: url, redis, logger, outboxes: { telegram: outbox }, worker: false, prefix });
-    const sessions = new SessionStore(redis, { prefix });
+    const sessions = new SessionStore(redis, createRedisKeys(prefix));
     const nemo = fake;
     const engine = app.engine;
 
@@ -270,6 +267,6 @@ describe('NemoVideo faults at random, many people at once', () => {
     // The planted token (and every real one) never reaches a chat or a log line.
     const secrets = [PLANTED, ...nemo.issuedTokens];
     expect(secrets.filter((secret) => all.some((text) => text.includes(secret)))).toEqual([]);
-    expect(secrets.filter((secret) => logText.includes(secret))).toEqual([]);
+    expect(secrets.filter((secret) => logs().includes(secret))).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
 import { inboxKey } from '../../src/core/inbox.js';
 import { startReplyCutter } from '../helpers/reply-cutter.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 // Wide enough that parts sent back to back stay one album on a loaded machine; a lapse of the
 // window splits an album, as it should.
@@ -36,7 +37,7 @@ function replicas(count: number, quietMs: number) {
   const collectors = Array.from({ length: count }, (_, by) => {
     const redis = new Redis(url);
     clients.push(redis);
-    return new AlbumCollector({ redis, prefix, quietMs, inbox: { ownerId: randomUUID() }, onAlbum: (parts) => albums.push({ by, parts, at: Date.now() }), onError: (e) => errors.push(e) });
+    return new AlbumCollector({ redis, keys: createRedisKeys(prefix), quietMs, inbox: { ownerId: randomUUID() }, onAlbum: (parts) => albums.push({ by, parts, at: Date.now() }), onError: (e) => errors.push(e) });
   });
   return { collectors, albums, errors, prefix };
 }
@@ -119,7 +120,7 @@ describe('AlbumCollector', () => {
     const taker = randomUUID();
     const collector = new AlbumCollector({
       redis,
-      prefix,
+      keys: createRedisKeys(prefix),
       quietMs: QUIET_MS,
       inbox: { ownerId: taker },
       onAlbum: (parts, inboxId) => albums.push({ parts, inboxId }),

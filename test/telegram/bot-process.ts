@@ -11,13 +11,14 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Inbox } from '../../src/core/inbox.js';
 import { createLogger } from '../../src/log.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const config = loadConfig(process.env);
 const prefix = process.env.PREFIX ?? 'nvb';
 const token = config.telegramBotToken ?? '';
 const logger = createLogger({ level: config.logLevel, destination: process.stderr, secrets: [token] });
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-const buttons = telegramButtonStore(redis, { prefix });
+const buttons = telegramButtonStore(redis, createRedisKeys(prefix));
 const outbox = new TelegramOutbox({
   token,
   apiRoot: config.telegramApiRoot,
@@ -27,7 +28,7 @@ const outbox = new TelegramOutbox({
   pacing: { perChatIntervalMs: 0 },
 });
 const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { telegram: outbox }, worker: true, prefix });
-const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, prefix, logger, outbox, buttons, inbox: new Inbox(redis, prefix) });
+const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, keys: createRedisKeys(prefix), logger, outbox, buttons, inbox: new Inbox(redis, createRedisKeys(prefix)) });
 await bot.ready;
 process.stdout.write('READY\n');
 

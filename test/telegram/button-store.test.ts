@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { callbackData, parseCallbackData, telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const clients: Redis[] = [];
 afterEach(() => {
@@ -12,7 +13,7 @@ function store(options: { ttlSeconds?: number } = {}) {
   const { url, prefix } = testRedis();
   const redis = new Redis(url);
   clients.push(redis);
-  return { redis, prefix, store: telegramButtonStore(redis, { prefix, ...options }) };
+  return { redis, prefix, store: telegramButtonStore(redis, createRedisKeys(prefix), options) };
 }
 
 describe('Telegram buttons (the core ButtonStore)', () => {
@@ -23,7 +24,7 @@ describe('Telegram buttons (the core ButtonStore)', () => {
     expect(new Set(data).size).toBe(2);
     for (const item of data) expect(Buffer.byteLength(item)).toBeLessThanOrEqual(64);
 
-    const restarted = telegramButtonStore(redis, { prefix });
+    const restarted = telegramButtonStore(redis, createRedisKeys(prefix));
     const ref = parseCallbackData(data[0] ?? '');
     expect(ref).toEqual({ rowId, action: 'export' });
     expect(await restarted.read(rowId)).toMatchObject({ ownerId: '42', chatId: '-100123', threadId: '7', actions: ['export', 'status'] });

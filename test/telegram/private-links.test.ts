@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PrivateLinkStore } from '../../adapters/telegram/private-links.js';
 import { testRedis } from '../helpers/redis.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const clients: Redis[] = [];
 afterEach(() => {
@@ -12,7 +13,7 @@ function store(options: { ttlSeconds?: number } = {}) {
   const { url, prefix } = testRedis();
   const redis = new Redis(url);
   clients.push(redis);
-  return { redis, prefix, store: new PrivateLinkStore(redis, { prefix, ...options }) };
+  return { redis, prefix, store: new PrivateLinkStore(redis, createRedisKeys(prefix), { ...options }) };
 }
 
 const LINK = 'Open the project in your browser: https://nemovideo.com/workspace/claim?ct=clm_secret';

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
 import { TEST_PACING } from './telegram-harness.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -37,7 +38,7 @@ async function setup(options: { handler?: (message: IncomingMessage) => Promise<
   const bots: TelegramBot[] = [];
   const start = (deps: Partial<TelegramBotDeps> = {}) => {
     // As in production: each start is a new process, with an inbox of its own.
-    const bot = startTelegramBot({ token: tg.token, apiRoot: tg.url, handler, redis, prefix, logger, outbox, inbox: new Inbox(redis, prefix), ...options.deps, ...deps });
+    const bot = startTelegramBot({ token: tg.token, apiRoot: tg.url, handler, redis, keys: createRedisKeys(prefix), logger, outbox, inbox: new Inbox(redis, createRedisKeys(prefix)), ...options.deps, ...deps });
     bots.push(bot);
     return bot;
   };
@@ -96,7 +97,7 @@ describe('startTelegramBot', () => {
     const inboxRedis = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
     inboxRedis.on('error', () => undefined);
     const { tg, start, handled, logs } = await setup();
-    const bot = start({ inbox: new Inbox(inboxRedis, prefix) });
+    const bot = start({ inbox: new Inbox(inboxRedis, createRedisKeys(prefix)) });
     await polling(tg, bot);
     inboxRedis.disconnect();
     const user = tg.user();

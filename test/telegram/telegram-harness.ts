@@ -19,6 +19,7 @@ import { startFakeNemo, type FakeNemo, type FakeNemoOptions } from '../fakes/nem
 import { startFakeTelegram, type BotMessage, type FakeTelegram, type FakeTelegramOptions } from '../fakes/telegram/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 /** No pacing beyond Telegram's answers: tests would otherwise wait a second per message. */
 export const TEST_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000 };
@@ -88,14 +89,14 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
   const logger = createLogger({ level: config.logLevel, destination: logStream, secrets: [tg.token] });
 
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const buttons = telegramButtonStore(redis, { prefix });
+  const buttons = telegramButtonStore(redis, createRedisKeys(prefix));
   const outbox = new TelegramOutbox({
     token: config.telegramBotToken ?? '',
     apiRoot: config.telegramApiRoot,
     maxUploadBytes: config.telegramMaxUploadMb * 1024 * 1024,
     logger,
     buttons,
-    privateLinks: new PrivateLinkStore(redis, { prefix }),
+    privateLinks: new PrivateLinkStore(redis, createRedisKeys(prefix)),
     pacing: options.pacing ?? TEST_PACING,
     chatActionIntervalMs: 50,
   });
@@ -122,13 +123,13 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
       apiRoot: config.telegramApiRoot,
       handler: app.engine,
       redis,
-      prefix,
+      keys: createRedisKeys(prefix),
       logger,
       outbox,
       buttons,
       mediaGroupWaitMs: options.mediaGroupWaitMs ?? 150,
       // As in production: each start is a new process, with an inbox of its own.
-      inbox: new Inbox(redis, prefix),
+      inbox: new Inbox(redis, createRedisKeys(prefix)),
       ...(webhook ? { webhook } : {}),
     });
     await bot.ready;

@@ -10,6 +10,7 @@ import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegramOptions } from '../fakes/telegram/index.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
 import { TEST_PACING } from './telegram-harness.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -27,7 +28,7 @@ async function setup(options: { telegram?: FakeTelegramOptions; maxUploadBytes?:
     logger: pino({ level: 'silent' }),
     pacing: TEST_PACING,
     chatActionIntervalMs: 20,
-    ...(options.buttons ? { buttons: telegramButtonStore(redis, { prefix }) } : {}),
+    ...(options.buttons ? { buttons: telegramButtonStore(redis, createRedisKeys(prefix)) } : {}),
   });
   cleanups.push(async () => {
     outbox.close();
@@ -109,7 +110,7 @@ describe('TelegramOutbox, texts', () => {
     });
     const rows = tg.sent[0]?.replyMarkup?.inline_keyboard ?? [];
     expect(rows.map((row) => row.length)).toEqual([2, 2]);
-    const store = telegramButtonStore(redis, { prefix });
+    const store = telegramButtonStore(redis, createRedisKeys(prefix));
     const refs = rows.flat().map((b) => parseCallbackData(b.callback_data ?? ''));
     expect(refs.map((ref) => ref?.action)).toEqual(['export', 'status', 'credits', 'new']);
     const row = await store.read(refs[0]?.rowId ?? '');

@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const OWNER = 'src/core/redis-keys.ts';
+
+// Lines that look like key building but are not Redis keys.
+const ALLOWED: Array<{ file: string; line: RegExp; why: string }> = [
+  { file: 'src/config.ts', line: /\.default\('nvb'\)/, why: 'the REDIS_PREFIX default the map is built from' },
+  { file: 'adapters/discord/button-store.ts', line: /return `nvb:\$\{rowId\}:\$\{action\}`/, why: "a Discord button's custom id" },
+];
+
+const RULES: Array<{ name: string; pattern: RegExp }> = [
+  { name: 'a key built from a prefix', pattern: /\$\{[^}]*prefix[^}]*\}:/i },
+  { name: 'a key family after an interpolation', pattern: /\}:(?:session|identity|creating|refused|flood|quota|stats|inbox|alive|turn|inflight|export|delivery|tg|dc|discord)\b/ },
+  { name: 'the default prefix written out', pattern: /['"`]nvb(?::|['"`])/ },
+];
+
+/** Every place outside the key map that builds a Redis key string, as `file:line: text`. */
+function offenders(file: string, text: string): string[] {
+  if (file === OWNER) return [];
+  const found: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    // Comments build no keys.
+    if (/^\s*(?:\/\/|\/\*|\*)/.test(line)) return;
+    if (!RULES.some((rule) => rule.pattern.test(line))) return;
+    if (ALLOWED.some((allowed) => allowed.file === file && allowed.line.test(line))) return;
+    found.push(`${file}:${index + 1}: ${line.trim()}`);
+  });
+  return found;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => relative(ROOT, join(entry.parentPath, entry.name)));
+}
+
+describe('the key map owns every Redis key', () => {
+  it('when src/ and adapters/ are read, then no file but the key map builds a Redis key string', () => {
+    const files = [...sources('src'), ...sources('adapters')];
+    expect(files).toContain(OWNER);
+    const found = files.flatMap((file) => offenders(file, readFileSync(join(ROOT, file), 'utf8')));
+    expect(found).toEqual([]);
+  });
+
+  it('when a store builds a key itself, then the check names it', () => {
+    expect(offenders('src/core/new-store.ts', 'return `${this.prefix}:thing:${id}`;')).toHaveLength(1);
+    expect(offenders('src/core/new-store.ts', 'const key = `${p}:session:${id}`;')).toHaveLength(1);
+    expect(offenders('adapters/x/y.ts', "constructor(private readonly prefix = 'nvb') {}")).toHaveLength(1);
+    expect(offenders('adapters/x/y.ts', "await redis.get('nvb:inbox');")).toHaveLength(1);
+    expect(offenders(OWNER, 'return `${this.prefix}:inbox`;')).toEqual([]);
+    expect(offenders('src/core/new-store.ts', '  /** Key prefix; default `nvb`. */')).toEqual([]);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
+
+// The formats deployed Redis holds, copied from the stores before the key map existed: a change
+// here makes existing sessions, identities and queues unreadable after an upgrade.
+describe('RedisKeys', () => {
+  const keys = createRedisKeys();
+  const key = { platform: 'discord' as const, chatId: 'guild:1%2', userId: 'u:3' };
+  const at = Date.UTC(2026, 11, 3, 7, 30);
+
+  it('when built without a prefix, then every family keeps the format deployed Redis holds', () => {
+    expect(keys.prefix).toBe('nvb');
+    expect({
+      session: keys.session(key),
+      identity: keys.identity('telegram', '12:3%'),
+      identityPattern: keys.identityPattern(),
+      creating: keys.creating('telegram:-100:7'),
+      refused: keys.refused('discord', '55:6'),
+      floodRate: keys.floodRate(29_000_123, 'telegram', '42:x'),
+      quota: keys.quota('renders', at, 'discord', '9'),
+      stats: keys.stats('turns', at),
+      inbox: keys.inbox(),
+      alive: keys.alive('owner-1'),
+      turnLock: keys.turnLock(key),
+      turnPending: keys.turnPending(key),
+      turnPendingPattern: keys.turnPendingPattern(),
+      turnFull: keys.turnFull(key),
+      inflight: keys.inflight(key),
+      inflightPattern: keys.inflightPattern(),
+      exportSlot: keys.exportSlot('sess-1'),
+      delivery: keys.delivery('render-1'),
+      telegramUpdate: keys.telegramUpdate(777, 123456),
+      telegramButton: keys.telegramButton('AbCd_-123456'),
+      telegramPrivateLink: keys.telegramPrivateLink('lAbCdEfGhIjKlMnOp'),
+      telegramAlbum: keys.telegramAlbum('-1001', 'grp9'),
+      telegramAlbumArriving: keys.telegramAlbumArriving(keys.telegramAlbum('-1001', 'grp9')),
+      telegramAlbumPattern: keys.telegramAlbumPattern(),
+      telegramAlbumId: keys.telegramAlbumId(keys.telegramAlbum('-1001', 'grp9')),
+      discordSeenMessage: keys.discordSeen('message:5'),
+      discordSeenInteraction: keys.discordSeen('interaction:6'),
+      discordButtons: keys.discordButtons('row_1'),
+      discordInteractionToken: keys.discordInteractionToken('int-1'),
+      buttonTelegram: keys.button('telegram', 'AbCd_-123456'),
+      buttonDiscord: keys.button('discord', 'row_1'),
+    }).toEqual({
+      session: 'nvb:session:discord:guild%3A1%252:u%3A3',
+      identity: 'nvb:identity:telegram:12%3A3%25',
+      identityPattern: 'nvb:identity:*',
+      creating: 'nvb:creating:telegram:-100:7',
+      refused: 'nvb:refused:discord:55:6',
+      floodRate: 'nvb:flood:rate:29000123:telegram:42:x',
+      quota: 'nvb:quota:renders:2026-12-03:discord:9',
+      stats: 'nvb:stats:turns:2026-12-03',
+      inbox: 'nvb:inbox',
+      alive: 'nvb:alive:owner-1',
+      turnLock: 'nvb:turn:lock:discord:guild%3A1%252:u%3A3',
+      turnPending: 'nvb:turn:pending:discord:guild%3A1%252:u%3A3',
+      turnPendingPattern: 'nvb:turn:pending:*',
+      turnFull: 'nvb:turn:full:discord:guild%3A1%252:u%3A3',
+      inflight: 'nvb:inflight:discord:guild%3A1%252:u%3A3',
+      inflightPattern: 'nvb:inflight:*',
+      exportSlot: 'nvb:export:slot:sess-1',
+      delivery: 'nvb:delivery:render-1',
+      telegramUpdate: 'nvb:tg:update:777:123456',
+      telegramButton: 'nvb:tg:button:AbCd_-123456',
+      telegramPrivateLink: 'nvb:tg:plink:lAbCdEfGhIjKlMnOp',
+      telegramAlbum: 'nvb:tg:album:-1001:grp9',
+      telegramAlbumArriving: 'nvb:tg:album:-1001:grp9:arriving',
+      telegramAlbumPattern: 'nvb:tg:album:*',
+      telegramAlbumId: '-1001:grp9',
+      discordSeenMessage: 'nvb:dc:message:5',
+      discordSeenInteraction: 'nvb:dc:interaction:6',
+      discordButtons: 'nvb:discord:buttons:row_1',
+      discordInteractionToken: 'nvb:dc:itoken:int-1',
+      // The core button store keeps each platform's family, so rows saved before it still read.
+      buttonTelegram: 'nvb:tg:button:AbCd_-123456',
+      buttonDiscord: 'nvb:discord:buttons:row_1',
+    });
+  });
+
+  it('when given a prefix, then it leads every key as given (a trailing colon is kept, as the tests use)', () => {
+    const mine = createRedisKeys('test:ab12cd34:');
+    expect(mine.inbox()).toBe('test:ab12cd34::inbox');
+    expect(mine.session({ platform: 'console', chatId: 'c', userId: 'u' })).toBe('test:ab12cd34::session:console:c:u');
+    expect(mine.telegramAlbumId(mine.telegramAlbum('5', '6'))).toBe('5:6');
+  });
+
+  it('when ids hold colons, then two different sessions never share a key', () => {
+    const a = keys.session({ platform: 'discord', chatId: 'a:b', userId: 'c' });
+    const b = keys.session({ platform: 'discord', chatId: 'a', userId: 'b:c' });
+    expect(a).not.toBe(b);
+  });
+});
