@@ -30,6 +30,15 @@ async function start(env: Record<string, string> = {}): Promise<PtyChat> {
   return chat;
 }
 
+/** Types a prompt whose turn the fake agent holds open until the test ends. */
+async function startHeldTurn(c: PtyChat): Promise<void> {
+  let release!: () => void;
+  fake!.scriptTurn({ frames: [{ kind: 'wait', until: new Promise<void>((done) => (release = done)) }] });
+  cleanups.push(async () => release());
+  c.typeLine('Generate a video of a city timelapse');
+  await c.waitScreen(/Working on it/, 60_000);
+}
+
 const count = (text: string, pattern: RegExp): number => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 
 /** A hung gateway: connections taken, never answered. */
@@ -78,11 +87,7 @@ describe('terminal chat in a pseudo-terminal, typed into as a person types', () 
 
   it('when Ctrl-C is pressed during a turn, then it says the turn goes on, credits still answers, and a second Ctrl-C quits at once leaving the turn for the next start', async () => {
     const c = await start({ SHUTDOWN_TIMEOUT_MS: '60000' });
-    let release!: () => void;
-    fake!.scriptTurn({ frames: [{ kind: 'wait', until: new Promise<void>((done) => (release = done)) }] });
-    cleanups.push(async () => release());
-    c.typeLine('Generate a video of a city timelapse');
-    await c.waitScreen(/Working on it/, 60_000);
+    await startHeldTurn(c);
 
     c.press('\x03');
     await c.waitScreen(/Press Ctrl-C again to quit/);
@@ -109,11 +114,7 @@ describe('terminal chat in a pseudo-terminal, typed into as a person types', () 
 
   it('when /quit waits for a turn and Ctrl-C comes then, then the chat quits at once', async () => {
     const c = await start({ SHUTDOWN_TIMEOUT_MS: '60000' });
-    let release!: () => void;
-    fake!.scriptTurn({ frames: [{ kind: 'wait', until: new Promise<void>((done) => (release = done)) }] });
-    cleanups.push(async () => release());
-    c.typeLine('Generate a video of a city timelapse');
-    await c.waitScreen(/Working on it/, 60_000);
+    await startHeldTurn(c);
     c.typeLine('/quit');
     // The chat is closing and waits for the turn: Ctrl-C is now a signal, not a key.
     await c.waitScreen(/Quitting once the answer is in\. Press Ctrl-C to quit now/);
