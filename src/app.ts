@@ -177,8 +177,8 @@ export function createApp(options: AppOptions): App {
       await worker?.close();
       await renders.close();
       await nemo.close();
-      if (ownsRedis) redis.disconnect();
-      if (ownsQueueRedis) queueRedis.disconnect();
+      if (ownsRedis) await closeRedis(redis);
+      if (ownsQueueRedis) await closeRedis(queueRedis);
     },
   };
 }
@@ -189,6 +189,21 @@ export function createApp(options: AppOptions): App {
  * commands fail after it and the user is told, rather than waiting for ever. Never for BullMQ's
  * connection, whose blocking reads wait on purpose.
  */
+/**
+ * QUIT lets commands already sent get their answers (a bare disconnect rejects them with
+ * "Connection is closed", unhandled where nobody awaits them any more); bounded, since a
+ * Redis that is away would never answer it.
+ */
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((done) => (timer = setTimeout(done, 1_000)));
+    await Promise.race([redis.quit().then(() => undefined, () => undefined), bound]);
+    clearTimeout(timer);
+  }
+  redis.disconnect();
+}
+
 export function connectRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number } = {}): Redis {
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
