@@ -68,6 +68,11 @@ export const SETTINGS = z.object({
   OPS_HTTP_PORT: port()
     .optional()
     .describe('a separate port for `/metrics` and `/readyz`; set it when `HTTP_PORT` is open to the internet for a webhook'),
+  ADMIN_PASSWORD: matching(/^[\x20-\x7e]{12,256}$/, 'must be 12-256 printable ASCII characters')
+    .optional()
+    .describe(
+      'turns on the operator pages `/admin` (overview) and `/admin/queues` (the render queue) where `/metrics` answers, behind HTTP Basic login as `admin` with this password; unset: the pages are off',
+    ),
   VIDEO_DIR: z.string().default('./videos').describe('where the terminal chat saves finished videos'),
   SESSION_TTL_DAYS: positiveInt()
     .default(30)
@@ -146,6 +151,7 @@ const SECRET_VARIABLES: ReadonlySet<EnvName> = new Set<EnvName>([
   'TELEGRAM_WEBHOOK_SECRET',
   'REDIS_URL',
   'TOKEN_ENCRYPTION_KEY',
+  'ADMIN_PASSWORD',
 ]);
 
 /** Reads and validates every setting; throws `ConfigError` naming the first bad variable. */
