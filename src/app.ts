@@ -17,6 +17,7 @@ import type { Outbox, Platform } from './core/types.js';
 import { NemoClient } from './nemo/client.js';
 import { errorLabel } from './nemo/errors.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { NemoErrorCounts } from './ops/nemo-error-counts.js';
 import { RenderQueue } from './render/render-queue.js';
 import { startRenderWorker, type RenderWorkerHandle } from './render/render-worker.js';
 import { SKILL_SOURCE, VERSION } from './version.js';
@@ -59,6 +60,9 @@ export interface App {
   nemo: NemoClient;
   redis: Redis;
   renders: RenderQueue;
+  /** Today's figures and the last hour's NemoVideo errors, for the operator's page. */
+  usage: UsageStats;
+  nemoErrors: NemoErrorCounts;
   /** Present when this process runs the render worker. */
   worker: RenderWorkerHandle | undefined;
   metrics: Metrics;
@@ -89,13 +93,20 @@ export function createApp(options: AppOptions): App {
     turnIdleTimeoutMs: config.turnIdleTimeoutMs,
     requestTimeoutMs: config.nemoRequestTimeoutMs,
     logger: logger.child({ component: 'nemo' }),
-    onError: (error) => metrics.nemoErrors.inc({ code: errorLabel(error) }),
+    onError: (error) => {
+      const code = errorLabel(error);
+      metrics.nemoErrors.inc({ code });
+      // Best effort: a count lost while Redis is away must not touch the call that failed.
+      nemoErrors.count(code).catch(() => undefined);
+    },
     ...(options.onSlowNemoAnswer ? { onSlowAnswer: options.onSlowNemoAnswer } : {}),
   });
   const ownsRedis = options.redis === undefined;
   const redis = options.redis ?? connectRedis(options.redisUrl, logger, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
   const ownsQueueRedis = options.queueRedis === undefined && ownsRedis;
   const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(options.redisUrl, logger) : redis);
+  const nemoErrors = new NemoErrorCounts(redis, keys);
+  const usage = new UsageStats(redis, keys);
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
   const sessions = new SessionStore(redis, keys, { ttlSeconds: config.sessionTtlDays * 86_400, cipher });
   const gate = new TurnGate(redis, keys, { lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
@@ -111,7 +122,7 @@ export function createApp(options: AppOptions): App {
     flood: new FloodControl(redis, keys, { messagesPerWindow: config.userMessagesPerMinute, ...(options.now ? { now: options.now } : {}) }),
     access: new AccessPolicy(redis, keys, config),
     quota: new DailyQuota(redis, keys, { turns: config.userDailyTurns, renders: config.userDailyRenders, uploads: config.userDailyUploads }),
-    usage: new UsageStats(redis, keys),
+    usage,
     cipher,
     documents,
     outboxes,
@@ -167,6 +178,8 @@ export function createApp(options: AppOptions): App {
     nemo,
     redis,
     renders,
+    usage,
+    nemoErrors,
     worker,
     metrics,
     async close(turnDeadlineMs = config.shutdownTimeoutMs) {

@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
   // The terminal chat owns stdout, so its logs go to a file.
   mkdirSync(DATA_DIR, { recursive: true });
   // The configured tokens are scrubbed by value too, whatever their shape.
-  const secrets = [config.nemoToken, config.telegramBotToken, config.discordToken, config.telegramWebhookSecret].filter(
+  const secrets = [config.nemoToken, config.telegramBotToken, config.discordToken, config.telegramWebhookSecret, config.adminPassword].filter(
     (value): value is string => value !== undefined,
   );
   const logger =
@@ -142,12 +142,28 @@ async function main(argv: string[]): Promise<void> {
   let health: HealthServer | undefined;
   if (mode !== 'console') {
     const worker = app.worker;
+    const operatorToken = config.nemoToken;
+    // Loaded only when asked for: bull-board and its server stay out of a process without the pages.
+    const admin =
+      config.adminPassword === undefined
+        ? undefined
+        : (await import('./ops/admin-routes.js')).adminPages({
+            password: config.adminPassword,
+            logger,
+            renders: app.renders,
+            usage: app.usage,
+            nemoErrors: app.nemoErrors,
+            ...(operatorToken === undefined
+              ? {}
+              : { credits: () => app.nemo.credits({ platform: 'admin', token: () => Promise.resolve(operatorToken) }) }),
+          });
     health = await startHealthServer({
       port: config.httpPort,
       opsPort: config.opsHttpPort,
       metrics,
       logger,
       mounts: adapters?.mounts ?? new Map(),
+      admin,
       checks: {
         redis: () => isRedisReady(app.redis),
         ...(adapters ? { platforms: () => adapters.connected() } : {}),

@@ -587,7 +587,7 @@ export class Engine implements MessageHandler {
         // One round trip: the client sends the three back to back, Redis runs them in this order.
         await Promise.all([
           this.deps.journal.end(conv.key),
-          this.deps.usage.count('turns'),
+          this.deps.usage.count('turns', Date.now(), `${conv.key.platform}:${conv.key.userId}`),
           this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }),
         ]);
       });

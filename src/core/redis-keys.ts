@@ -69,6 +69,16 @@ export class RedisKeys {
     return `${this.prefix}:stats:${kind}:${utcDay(now)}`;
   }
 
+  /** The people who started a turn on `now`'s UTC day: a HyperLogLog (12 KB at most). */
+  statsPeople(now: number): string {
+    return `${this.prefix}:stats:people:${utcDay(now)}`;
+  }
+
+  /** NemoVideo errors by code in one 5-minute bucket (a hash; `bucket` is minutes since the epoch / 5). */
+  nemoErrors(bucket: number): string {
+    return `${this.prefix}:stats:nemo-errors:${bucket}`;
+  }
+
   // Messages on their way in.
   /** The hash of received messages not yet safe elsewhere. */
   inbox(): string {

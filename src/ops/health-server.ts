@@ -31,6 +31,11 @@ export interface HealthServerOptions {
    * so that a port open to the internet for the webhook does not show them.
    */
   opsPort?: number | undefined;
+  /**
+   * The operator's pages (`/admin…`), served where `/metrics` is; absent (no `ADMIN_PASSWORD`):
+   * those paths are 404.
+   */
+  admin?: RequestListener | undefined;
 }
 
 export interface HealthServer {
@@ -44,7 +49,7 @@ export interface HealthServer {
 /**
  * `/healthz`: 200 while the process lives (liveness). `/readyz`: 200 when every check
  * passes, else 503 with a JSON body naming the failing ones (readiness). `/metrics`: the
- * Prometheus text format.
+ * Prometheus text format. `/admin…`: the operator's pages, when given.
  */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const logger = options.logger.child({ component: 'health-server' });
@@ -76,6 +81,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     const path = new URL(req.url ?? '/', 'http://health.invalid').pathname;
     const mounted = serves.mounts ? options.mounts?.get(path) : undefined;
     if (mounted) return void mounted(req, res);
+    if (serves.ops && options.admin !== undefined && isAdminPath(path)) return void options.admin(req, res);
     const route = ROUTES.get(path);
     if (route === undefined || (route !== 'healthz' && !serves.ops)) return send(res, 404, TEXT, 'not found\n', false);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -143,6 +149,11 @@ const ROUTES: ReadonlyMap<string, 'healthz' | 'readyz' | 'metrics'> = new Map([
   ['/readyz', 'readyz'],
   ['/metrics', 'metrics'],
 ]);
+
+/** The operator's pages live under `/admin`. */
+function isAdminPath(path: string): boolean {
+  return path === '/admin' || path.startsWith('/admin/');
+}
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
