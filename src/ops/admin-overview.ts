@@ -107,7 +107,8 @@ function rows(jobs: ReadonlyArray<Job<RenderJobData> | undefined>, state: string
 function row(job: Job<RenderJobData>, state: string): RenderRow {
   const parsed = RenderJobDataSchema.safeParse(job.data);
   const data = parsed.success ? parsed.data : undefined;
-  const percent = data?.lastPercent ?? (typeof job.progress === 'number' ? job.progress : undefined);
+  // BullMQ's progress is 0 until set: only a percent a poll reported is shown.
+  const percent = data?.lastPercent ?? (typeof job.progress === 'number' && job.progress > 0 ? job.progress : undefined);
   return {
     id: String(job.id),
     state,

@@ -169,6 +169,8 @@ class RenderRun {
     const percent = status.progress;
     if (percent !== undefined && percent !== this.data.lastPercent && status.status !== 'completed') {
       patch.lastPercent = percent;
+      // Also as BullMQ's own progress, which the operator's board shows as a bar.
+      await this.job.updateProgress(percent);
       const messageId = await this.showProgress(t(this.data.language, 'renderProgress', { percent }));
       if (messageId !== undefined) patch.address = { ...this.data.address, progressMessageId: messageId };
     }

@@ -19,6 +19,7 @@ export interface PollView {
 /** Where the render stands after `record.polls` polls: pending, then rising progress, then done. */
 export function pollView(record: RenderRecord): PollView {
   if (record.cancelled) return { status: 'failed', progress: 0, error: 'render cancelled' };
+  if (record.script.holdAtPercent !== undefined) return { status: 'processing', progress: record.script.holdAtPercent };
   const total = Math.max(1, record.script.pollsUntilComplete ?? 2);
   const polls = record.polls;
   if (polls >= total) {

@@ -73,6 +73,8 @@ export interface RenderScript {
   outputSize?: number;
   /** The MP4 bytes served for the output (default: the fixture). */
   outputBytes?: Buffer;
+  /** The render stays `processing` at this percent from its first poll on, never completing (an operator's view of a render in flight). */
+  holdAtPercent?: number;
   /** Submit answer: `{success,data}` (default) or the code envelope. */
   submitShape?: 'success' | 'envelope';
 }
