@@ -16,6 +16,7 @@ import { testRedis, waitFor } from '../helpers/redis.js';
 import { DRAFT, LogCapture, OPERATOR_TOKEN, RecordingOutbox } from '../render/render-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const NO_CHECKS = { redis: async () => true };
 const PASSWORD = 'correct horse battery staple';
 const PHONE = { width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
 const DESKTOP = { width: 1280, height: 900 };
@@ -67,7 +68,7 @@ describe('operator pages in a browser', () => {
       host: '127.0.0.1',
       metrics: app.metrics,
       logger: logs.logger,
-      checks: {},
+      checks: NO_CHECKS,
       admin: adminPages({
         password: config.adminPassword ?? '',
         logger: logs.logger,
@@ -166,7 +167,7 @@ describe('operator pages in a browser', () => {
     await page.authenticate({ username: 'admin', password: PASSWORD });
     const overview = await page.goto(`${base}/admin`);
     expect(overview?.status()).toBe(200);
-    const text = (selector: string): Promise<string> => page.$eval(selector, (el) => (el as HTMLElement).innerText);
+    const text = (selector: string): Promise<string> => page.$eval(selector, (el) => (el as unknown as { innerText: string }).innerText);
     expect(await text('#people')).toMatch(/^2\b/);
     expect(await text('#turns')).toMatch(/^3\b/);
     expect(await text('#exports')).toMatch(/^1\b/);
@@ -184,7 +185,7 @@ describe('operator pages in a browser', () => {
     // Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
     await page.setViewport(PHONE);
     await page.reload();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
     expect(await page.$eval('meta[name="viewport"]', (el) => el.getAttribute('content'))).toContain('width=device-width');
     await shot(page, '2-overview-phone');
     await page.setViewport(DESKTOP);
@@ -198,18 +199,18 @@ describe('operator pages in a browser', () => {
     await page.goto(`${base}/admin`);
     await Promise.all([page.waitForNavigation(), page.click(`#renders tr[data-render="${held.renderId}"] a`)]);
     expect(page.url()).toBe(`${base}/admin/queues/queue/render/${held.renderId}`);
-    await page.waitForFunction((id: string) => document.body.innerText.includes(id) && /50\s*%/.test(document.body.innerText), { timeout: UI_TIMEOUT_MS }, held.renderId);
+    await page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(held.renderId)}) && /50\\s*%/.test(document.body.innerText)`, { timeout: UI_TIMEOUT_MS });
     await shot(page, '4-board-held-render');
 
     // The failed one: retried from the board, then delivered.
     await page.goto(`${base}/admin/queues/queue/render/${failing.renderId}`);
-    await page.waitForFunction((id: string) => document.body.innerText.includes(id), { timeout: UI_TIMEOUT_MS }, failing.renderId);
+    await page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(failing.renderId)})`, { timeout: UI_TIMEOUT_MS });
     await shot(page, '5-board-failed-render');
     // The job card's actions are icons; retry is the circular arrows.
     const retry = await page.waitForSelector('button:has(svg.lucide-refresh-cw)', { visible: true, timeout: UI_TIMEOUT_MS });
     await retry?.click();
     // bull-board asks to confirm job actions by default.
-    await clickButton(page, 'Confirm').catch(() => undefined);
+    await clickButton(page, 'Confirm');
     await waitFor(async () => (await app.renders.queue.getJobState(failing.renderId)) === 'completed', {
       timeoutMs: UI_TIMEOUT_MS,
       message: 'the retried render completes',
@@ -219,7 +220,7 @@ describe('operator pages in a browser', () => {
 
     // The board's queue list, for the record.
     await page.goto(`${base}/admin/queues`);
-    await page.waitForFunction(() => document.body.innerText.includes('render'), { timeout: UI_TIMEOUT_MS });
+    await page.waitForFunction("document.body.innerText.includes('render')", { timeout: UI_TIMEOUT_MS });
     await shot(page, '7-board');
     await page.close();
 
@@ -253,7 +254,7 @@ describe('operator pages in a browser', () => {
       host: '127.0.0.1',
       metrics: app.metrics,
       logger: logs.logger,
-      checks: {},
+      checks: NO_CHECKS,
       admin: adminPages({
         password: PASSWORD,
         logger: logs.logger,
@@ -288,14 +289,14 @@ describe('operator pages in a browser', () => {
   });
 
   it('is not served without a password, and only on the ops port when there is one', async () => {
-    const off = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: app.metrics, logger: logs.logger, checks: {} });
+    const off = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: app.metrics, logger: logs.logger, checks: NO_CHECKS });
     const split = await startHealthServer({
       port: 0,
       opsPort: 0,
       host: '127.0.0.1',
       metrics: app.metrics,
       logger: logs.logger,
-      checks: {},
+      checks: NO_CHECKS,
       admin: adminPages({ password: PASSWORD, logger: logs.logger, renders: app.renders, usage: app.usage, nemoErrors: app.nemoErrors }),
     });
     try {
@@ -310,15 +311,12 @@ describe('operator pages in a browser', () => {
   });
 });
 
-/** Clicks the first visible button whose text, title or label is `label`. */
+/** Clicks the first visible button whose text is `label`. */
 async function clickButton(page: Page, label: string): Promise<void> {
+  // A string: the test's types know no DOM.
   const handle = await page.waitForFunction(
-    (text: string) =>
-      [...document.querySelectorAll('button')].find(
-        (b) => (b.innerText.trim() === text || b.title === text || b.getAttribute('aria-label') === text) && b.offsetParent !== null,
-      ) ?? false,
+    `[...document.querySelectorAll('button')].find((b) => b.innerText.trim() === ${JSON.stringify(label)} && b.offsetParent !== null) ?? false`,
     { timeout: 10_000 },
-    label,
   );
   await (handle as unknown as { click(): Promise<void> }).click();
 }
