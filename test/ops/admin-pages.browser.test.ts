@@ -41,6 +41,7 @@ describe('operator pages in a browser', () => {
   let sessionId: string;
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
     shots = await mkdtemp(join(tmpdir(), 'admin-pages-'));
     fake = await startFakeNemo({ operatorTokens: [OPERATOR_TOKEN] });
     fake.setCredits(OPERATOR_TOKEN, { available: 740, frozen: 0, total: 1000 });
