@@ -71,7 +71,7 @@ export class RedisKeys {
 
   /** The people who started a turn on `now`'s UTC day: a HyperLogLog (12 KB at most). */
   statsPeople(now: number): string {
-    return `${this.prefix}:stats:people:${utcDay(now)}`;
+    return `${this.prefix}:stats:people-hll:${utcDay(now)}`;
   }
 
   /** NemoVideo errors by code in one 5-minute bucket (a hash; `bucket` is minutes since the epoch / 5). */
