@@ -152,5 +152,9 @@ describe('admin statistics', () => {
     expect(stats).toMatch(/Users: 2/);
     expect(stats).toMatch(/Turns today: 1/);
     expect(stats).toMatch(/Credits: 100 \/ 100/);
+    // The operator page's "people today": only who started a turn, counted with it.
+    await rig.send('2', 'hello again');
+    await rig.send('1', 'and again');
+    expect(await rig.app.usage.peopleToday()).toBe(2);
   });
 });
