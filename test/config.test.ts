@@ -149,6 +149,7 @@ describe('loadConfig', () => {
     ['ALLOWED_CHATS', 'slack:1', 'must be a comma-separated list like telegram:123, discord:guild:456'],
     ['TOKEN_ENCRYPTION_KEY', 'short', 'must be 32 bytes as 64 hex characters or base64'],
     ['REDIS_PREFIX', 'has space', 'must be 1-64 characters of A-Z, a-z, 0-9, _ : . or -'],
+    ['ADMIN_PASSWORD', 'too short', 'must be 12-256 printable ASCII characters'],
   ])('when %s is %j, then the one-line error names it and what is expected', (variable, value, expected) => {
     const error = configError({ [variable]: value });
     expect(error.code).toBe('config_invalid');
@@ -168,6 +169,7 @@ describe('loadConfig', () => {
     ['DISCORD_TOKEN', 'LEAKED\tvalue'],
     ['TELEGRAM_WEBHOOK_SECRET', 'LEAKED!value'],
     ['REDIS_URL', 'mysql://admin:LEAKED@db'],
+    ['ADMIN_PASSWORD', 'LEAKED'],
   ])('when the secret %s is malformed, then the error names it without echoing the value', (variable, value) => {
     const error = configError({ [variable]: value });
     expect(error.variable).toBe(variable);

@@ -85,7 +85,7 @@ describe('operator pages in a browser', () => {
       headless: true,
       args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
     });
-  });
+  }, 90_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -94,7 +94,7 @@ describe('operator pages in a browser', () => {
     await fake?.close();
     // The screenshots stay for a person to look at.
     process.stdout.write(`admin page screenshots: ${shots}\n`);
-  });
+  }, 60_000);
 
   const input = (overrides: Partial<RenderJobInput['address']> = {}): RenderJobInput => ({
     renderId: `render_${randomUUID()}`,
@@ -135,7 +135,7 @@ describe('operator pages in a browser', () => {
     expect(await response.text()).not.toContain('Render queue');
     await shot(page, '0-without-login');
     await page.close();
-  });
+  }, 180_000);
 
   it('shows a render held at 50 %, its progress on the board, and retries a failed one', async () => {
     await app.usage.count('turns', Date.now(), 'telegram:42');
@@ -233,7 +233,7 @@ describe('operator pages in a browser', () => {
     const logged = logs.lines.join('\n');
     expect(logged).not.toContain(PASSWORD);
     expect(logged).not.toContain(OPERATOR_TOKEN);
-  });
+  }, 180_000);
 
   it('refuses the actions that could lose renders, and a cross-site post', async () => {
     const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
@@ -288,7 +288,7 @@ describe('operator pages in a browser', () => {
     } finally {
       await own.close();
     }
-  });
+  }, 180_000);
 
   it('is not served without a password, and only on the ops port when there is one', async () => {
     const off = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: app.metrics, logger: logs.logger, checks: NO_CHECKS });
