@@ -5,8 +5,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
  * Every setting the bot reads, each written once: its variable, its rule and default, and its line in
- * README's settings table (`.describe`, written there by `npm run docs:settings`). A new setting also goes
- * into `.env.example` and `docker-compose.yml`: test/deploy/settings-consistency.test.ts checks they agree.
+ * README's settings table and `.env.example` (`.describe`, both written by `npm run docs:settings`). A new
+ * setting also goes into `docker-compose.yml`: test/deploy/settings-consistency.test.ts checks they agree.
  * The order is the table's order and the order in which bad values are reported.
  */
 export const SETTINGS = z.object({

@@ -3,8 +3,8 @@ import type { MessageKey } from './i18n.js';
 /**
  * The one table of commands. The router's `/name` and keyword recognition, Telegram's menu and
  * its commands that address the bot in groups, Discord's slash commands and the buttons under
- * an answer are all generated from it: adding a command means a row here, its handler in the
- * engine and its reply texts in `i18n.ts`.
+ * an answer are all generated from it: adding a command means a row here, its handler (a function
+ * in a `*-commands.ts` file, named in the engine's handler map) and its reply texts in `i18n.ts`.
  */
 
 /** A button's label: a `button…` sentence of `i18n.ts`. */

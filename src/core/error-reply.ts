@@ -3,7 +3,9 @@ import { acceptedFormatsText, MAX_UPLOAD_BYTES } from '../nemo/formats.js';
 import { VOICE_NOTE_MAX_BYTES, VoiceNoteError } from '../media/voice-note.js';
 import { AnonymousTokenRefusedError } from './credentials.js';
 import { DocumentError } from './documents.js';
+import { describeError } from '../lib/describe-error.js';
 import type { ReplyText } from './chat-reply.js';
+import type { Conversation } from './conversation.js';
 import { t } from './i18n.js';
 import { AttachmentFetchError, type Language } from './types.js';
 
@@ -103,4 +105,32 @@ function causes(error: unknown): unknown[] {
     current = current instanceof Error ? current.cause : undefined;
   }
   return chain;
+}
+
+/** `errorAnswer` for the person of `conv`: whether they are anonymous, and their `?bind=` id, read from their account. */
+export async function errorTextFor(conv: Conversation, error: unknown, webUrl: string, fileName?: string): Promise<ReplyText> {
+  // Reading the user's account needs the Redis that just failed: each read would wait its timeout.
+  if (isRedisUnavailable(error)) return errorAnswer(error, conv.lang, { webUrl, anonymous: false, fileName });
+  let nemoUserId: string | undefined;
+  try {
+    nemoUserId = await conv.cred.nemoUserId();
+  } catch {
+    nemoUserId = undefined;
+  }
+  let anonymous = false;
+  try {
+    anonymous = await conv.cred.isAnonymous();
+  } catch {
+    anonymous = false;
+  }
+  return errorAnswer(error, conv.lang, { webUrl, anonymous, nemoUserId, fileName });
+}
+
+/** Tells the person of `conv` what went wrong; a failure to tell them is only logged. */
+export async function replyError(conv: Conversation, error: unknown, webUrl: string): Promise<void> {
+  try {
+    await conv.reply.answer(await errorTextFor(conv, error, webUrl));
+  } catch (sendError) {
+    conv.log.error({ err: describeError(sendError) }, 'could not tell the user about a failure');
+  }
 }

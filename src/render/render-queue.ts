@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { RenderProgress } from '../core/engine.js';
+import type { RenderProgress } from '../core/engine-deps.js';
 import { RenderJobDataSchema, RenderJobInputSchema, type RenderJobData, type RenderJobInput } from './job-data.js';
 
 export const RENDER_QUEUE_NAME = 'render';

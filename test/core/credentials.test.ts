@@ -32,7 +32,7 @@ describe('credentials at rest', () => {
 
     const first = await credentialsFor({ nemo, sessions, cipher }, 'telegram', '42').token();
     expect(fake.issuedTokens).toEqual([first]);
-    expect(await redis.get(`${prefix}:identity:telegram:42`)).not.toContain(first);
+    expect(await redis.get(createRedisKeys(prefix).identity('telegram', '42'))).not.toContain(first);
     expect(await credentialsFor({ nemo, sessions, cipher }, 'telegram', '42').token()).toBe(first);
     expect(fake.issuedTokens).toHaveLength(1);
   });

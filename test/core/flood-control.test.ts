@@ -71,7 +71,7 @@ describe('TurnGate with flood control', () => {
     expect(await gate.enter(key, turn('w3'))).toEqual({ acquired: false, refused: { reason: 'queue_full', notify: true } });
     expect(await gate.enter(key, turn('w4'))).toEqual({ acquired: false, refused: { reason: 'queue_full', notify: false } });
     expect(await gate.pendingCount(key)).toBe(2);
-    const mark = (await redis.keys(`${prefix}:turn:full:*`))[0] ?? '';
+    const mark = createRedisKeys(prefix).turnFull(key);
     expect(await redis.pttl(mark)).toBeGreaterThan(0);
 
     // One taken: room again, yet still silent refusals once full, until the queue drains.
@@ -135,7 +135,7 @@ describe('ExportSlot', () => {
     expect((await slot.claim('sess-1', 'render_late')).ok).toBe(false);
     await slot.release('sess-1', winner);
     expect(await slot.claim('sess-1', 'render_late')).toEqual({ ok: true });
-    const [slotKey] = await redis.keys(`${prefix}:export:slot:sess-1`);
+    const [slotKey] = await redis.keys(createRedisKeys(prefix).exportSlot('sess-1'));
     expect(await redis.pttl(slotKey ?? '')).toBeGreaterThan(0);
   });
 
@@ -152,7 +152,7 @@ describe('ExportSlot', () => {
   it('when the slot holds something unreadable, then it names no render and can be taken over', async () => {
     const { redis, prefix } = setup();
     const slot = new ExportSlot(redis, createRedisKeys(prefix));
-    await redis.set(`${prefix}:export:slot:sess-1`, '{not json', 'PX', 60_000);
+    await redis.set(createRedisKeys(prefix).exportSlot('sess-1'), '{not json', 'PX', 60_000);
     const found = await slot.claim('sess-1', 'render_a');
     if (found.ok) throw new Error('expected a holder');
     expect(found.holder).toMatchObject({ renderId: '', claimedAt: 0 });

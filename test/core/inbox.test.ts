@@ -26,8 +26,8 @@ describe('Inbox', () => {
     const { url, prefix } = testRedis();
     const owner = open(url, prefix);
     await owner.start();
-    expect(await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(true);
-    expect(await owner.admit(`${prefix}:seen:9`, 60, { id: 'discord:9', payload: { text: 'other platform' } })).toBe(true);
+    expect(await owner.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(true);
+    expect(await owner.admit(createRedisKeys(prefix).telegramUpdate(1, 9), 60, { id: 'discord:9', payload: { text: 'other platform' } })).toBe(true);
 
     const a = open(url, prefix);
     const b = open(url, prefix);
@@ -39,13 +39,13 @@ describe('Inbox', () => {
     // The owner dies: its heartbeat key lapses.
     owner.stop();
     const raw = clients[0]!;
-    await raw.del(`${prefix}:alive:${owner.ownerId}`);
+    await raw.del(createRedisKeys(prefix).alive(owner.ownerId));
     const [first, second] = await Promise.all([a.claimOrphans('telegram:'), b.claimOrphans('telegram:')]);
     expect([...first, ...second]).toEqual([{ id: 'telegram:1', payload: { text: 'hello' } }]);
     // A claimed entry belongs to its claimer now; other platforms' entries are left alone.
     const claimer = first.length > 0 ? a : b;
-    expect(JSON.parse((await raw.hget(`${prefix}:inbox`, 'telegram:1')) ?? '{}')).toMatchObject({ owner: claimer.ownerId });
-    expect(JSON.parse((await raw.hget(`${prefix}:inbox`, 'discord:9')) ?? '{}')).toMatchObject({ owner: owner.ownerId });
+    expect(JSON.parse((await raw.hget(createRedisKeys(prefix).inbox(), 'telegram:1')) ?? '{}')).toMatchObject({ owner: claimer.ownerId });
+    expect(JSON.parse((await raw.hget(createRedisKeys(prefix).inbox(), 'discord:9')) ?? '{}')).toMatchObject({ owner: owner.ownerId });
     // Its claimer handles it: nobody else takes it again.
     expect(await (claimer === a ? b : a).claimOrphans('telegram:')).toEqual([]);
   });
@@ -58,27 +58,27 @@ describe('Inbox', () => {
     const cipher = new TokenCipher(randomBytes(32));
     const owner = open(url, prefix, cipher);
     await owner.start();
-    expect(await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: [login] })).toBe(true);
+    expect(await owner.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: [login] })).toBe(true);
     const raw = clients[0]!;
-    const stored = (await raw.hget(`${prefix}:inbox`, 'telegram:1')) ?? '';
+    const stored = (await raw.hget(createRedisKeys(prefix).inbox(), 'telegram:1')) ?? '';
     expect(stored).not.toContain(TOKEN);
     expect(stored).not.toContain('/login');
 
     owner.stop();
-    await raw.del(`${prefix}:alive:${owner.ownerId}`);
+    await raw.del(createRedisKeys(prefix).alive(owner.ownerId));
     const taker = open(url, prefix, cipher);
     await taker.start();
     expect(await taker.claimOrphans('telegram:')).toEqual([{ id: 'telegram:1', payload: [login] }]);
-    expect(await raw.hget(`${prefix}:inbox`, 'telegram:1')).not.toContain(TOKEN);
+    expect(await raw.hget(createRedisKeys(prefix).inbox(), 'telegram:1')).not.toContain(TOKEN);
   });
 
   it('when no key is set, then the argument of /login never reaches Redis and other text is kept', async () => {
     const { url, prefix } = testRedis();
     const owner = open(url, prefix);
     await owner.start();
-    await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: [login, { text: 'make a video' }] });
+    await owner.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: [login, { text: 'make a video' }] });
     const raw = clients[0]!;
-    const stored = (await raw.hget(`${prefix}:inbox`, 'telegram:1')) ?? '';
+    const stored = (await raw.hget(createRedisKeys(prefix).inbox(), 'telegram:1')) ?? '';
     expect(stored).not.toContain(TOKEN);
     expect(JSON.parse(stored)).toMatchObject({ payload: [{ text: '/login', address: login.address }, { text: 'make a video' }] });
   });
@@ -87,16 +87,16 @@ describe('Inbox', () => {
     const { url, prefix } = testRedis();
     const owner = open(url, prefix, new TokenCipher(randomBytes(32)));
     await owner.start();
-    await owner.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: login });
+    await owner.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: login });
     const other = open(url, prefix, new TokenCipher(randomBytes(32)));
     await other.start();
     const raw = clients[0]!;
     expect(await other.claimOrphans('telegram:')).toEqual([]);
-    expect(await raw.hexists(`${prefix}:inbox`, 'telegram:1')).toBe(1);
+    expect(await raw.hexists(createRedisKeys(prefix).inbox(), 'telegram:1')).toBe(1);
 
     owner.stop();
-    await raw.del(`${prefix}:alive:${owner.ownerId}`);
+    await raw.del(createRedisKeys(prefix).alive(owner.ownerId));
     expect(await other.claimOrphans('telegram:')).toEqual([]);
-    expect(await raw.hexists(`${prefix}:inbox`, 'telegram:1')).toBe(0);
+    expect(await raw.hexists(createRedisKeys(prefix).inbox(), 'telegram:1')).toBe(0);
   });
 });

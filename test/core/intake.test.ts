@@ -53,15 +53,15 @@ describe('Intake', () => {
 
   it('when a hand-off fails, then the person is told in their language and the entry is released; a second sight is ignored', async () => {
     const { intake, redis, prefix, told, logs } = await open();
-    const admitted = await intake.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: { text: '做一个视频' } });
+    const admitted = await intake.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: { text: '做一个视频' } });
     expect(admitted).toEqual({ inboxId: 'telegram:1' });
-    expect(await intake.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: { text: '做一个视频' } })).toBeUndefined();
-    expect(await redis.hexists(`${prefix}:inbox`, 'telegram:1')).toBe(1);
+    expect(await intake.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: { text: '做一个视频' } })).toBeUndefined();
+    expect(await redis.hexists(createRedisKeys(prefix).inbox(), 'telegram:1')).toBe(1);
     intake.handOff(() => Promise.reject(new Error('engine exploded')), { address: to, text: '做一个视频' }, admitted?.inboxId);
     await intake.idle();
     expect(told).toEqual([{ to, text: '我这边出了点问题，请再试一次。' }]);
     expect(logs()).toMatch(/message hand-off failed/);
-    expect(await redis.hexists(`${prefix}:inbox`, 'telegram:1')).toBe(0);
+    expect(await redis.hexists(createRedisKeys(prefix).inbox(), 'telegram:1')).toBe(0);
   });
 
   it('when Redis fails at admission, then the message goes on without an inbox id (nothing was kept)', async () => {
@@ -70,22 +70,22 @@ describe('Intake', () => {
     cut.on('error', () => undefined);
     const { intake, logs } = await open(cut, prefix);
     cut.disconnect();
-    expect(await intake.admit(`${prefix}:seen:2`, 60, { id: 'telegram:2', payload: { text: 'hi' } })).toEqual({});
+    expect(await intake.admit(createRedisKeys(prefix).telegramUpdate(1, 2), 60, { id: 'telegram:2', payload: { text: 'hi' } })).toEqual({});
     expect(logs()).toMatch(/inbox unavailable/);
   });
 
   it("when a process dies, then another takes over its entries: a valid one is handed on again, a malformed one dropped", async () => {
     const dead = await open();
-    await dead.intake.admit(`${dead.prefix}:seen:3`, 60, { id: 'telegram:3', payload: { text: 'make a video' } });
-    await dead.inbox.admit(`${dead.prefix}:seen:4`, 60, { id: 'telegram:4', payload: { text: 42 } });
+    await dead.intake.admit(createRedisKeys(dead.prefix).telegramUpdate(1, 3), 60, { id: 'telegram:3', payload: { text: 'make a video' } });
+    await dead.inbox.admit(createRedisKeys(dead.prefix).telegramUpdate(1, 4), 60, { id: 'telegram:4', payload: { text: 42 } });
     dead.inbox.stop();
-    await dead.redis.del(`${dead.prefix}:alive:${dead.inbox.ownerId}`);
+    await dead.redis.del(createRedisKeys(dead.prefix).alive(dead.inbox.ownerId));
 
     const live = await open(new Redis(dead.url), dead.prefix);
     await live.intake.sweep();
     expect(live.resumed).toEqual([{ payload: { text: 'make a video' }, id: 'telegram:3' }]);
     expect(live.logs()).toMatch(/a kept message of an unexpected shape: dropped/);
     await live.intake.idle();
-    await waitFor(async () => (await live.redis.hlen(`${live.prefix}:inbox`)) === 0, { message: 'both entries gone' });
+    await waitFor(async () => (await live.redis.hlen(createRedisKeys(live.prefix).inbox())) === 0, { message: 'both entries gone' });
   });
 });

@@ -42,11 +42,11 @@ describe('Redis steps resent after a lost answer', () => {
     const { cutter, cut, direct, prefix } = await rig();
     const inbox = new Inbox(cut, createRedisKeys(prefix));
     const lost = cutter.cutNextReply();
-    expect(await inbox.admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(true);
+    expect(await inbox.admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(true);
     await lost;
-    expect(await direct.hkeys(`${prefix}:inbox`)).toEqual(['telegram:1']);
+    expect(await direct.hkeys(createRedisKeys(prefix).inbox())).toEqual(['telegram:1']);
     // Another process seeing the same update (Telegram handing it out again) is refused.
-    expect(await new Inbox(direct, createRedisKeys(prefix)).admit(`${prefix}:seen:1`, 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(false);
+    expect(await new Inbox(direct, createRedisKeys(prefix)).admit(createRedisKeys(prefix).telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: { text: 'hello' } })).toBe(false);
   });
 
   it('when the answer to taking the turn lock is lost, then the resend still holds the lock and queues nothing', async () => {
@@ -120,14 +120,14 @@ describe('Redis steps resent after a lost answer', () => {
   it('when the answer to claiming a dead process\'s message is lost, then the claimer still gets it and owns it', async () => {
     const { cutter, cut, direct, prefix } = await rig();
     const dead = new Inbox(direct, createRedisKeys(prefix));
-    expect(await dead.admit(`${prefix}:seen:9`, 60, { id: 'telegram:9', payload: { text: 'orphan' } })).toBe(true);
+    expect(await dead.admit(createRedisKeys(prefix).telegramUpdate(1, 9), 60, { id: 'telegram:9', payload: { text: 'orphan' } })).toBe(true);
     const claimer = new Inbox(cut, createRedisKeys(prefix));
     // The listing and the liveness check go through; the answer to the claim itself is lost.
     const lost = cutter.cutNextReply("redis.call('HGET'");
     const claimed = await claimer.claimOrphans('telegram:');
     await lost;
     expect(claimed).toEqual([{ id: 'telegram:9', payload: { text: 'orphan' } }]);
-    expect(JSON.parse((await direct.hget(`${prefix}:inbox`, 'telegram:9')) ?? '{}')).toMatchObject({ owner: claimer.ownerId });
+    expect(JSON.parse((await direct.hget(createRedisKeys(prefix).inbox(), 'telegram:9')) ?? '{}')).toMatchObject({ owner: claimer.ownerId });
   });
 
   it('when the answer to taking a video\'s delivery lease is lost, then the resend still delivers it, once', async () => {

@@ -48,14 +48,14 @@ describe('SessionStore', () => {
     await store.write(key, written);
 
     expect(await store.read(key)).toEqual(written);
-    const ttl = await redis.ttl(`${prefix}:session:${sessionKeyId(key)}`);
+    const ttl = await redis.ttl(createRedisKeys(prefix).session(key));
     expect(ttl).toBeGreaterThan(90);
     expect(ttl).toBeLessThanOrEqual(100);
   });
 
   it('when a record is written again, then its TTL is refreshed', async () => {
     const { redis, store, prefix } = setup({ ttlSeconds: 100 });
-    const redisKey = `${prefix}:session:${sessionKeyId(key)}`;
+    const redisKey = createRedisKeys(prefix).session(key);
     await store.write(key, record());
     await redis.expire(redisKey, 5);
     await store.write(key, record({ updatedAt: 2 }));
@@ -72,7 +72,7 @@ describe('SessionStore', () => {
 
   it('when the stored value is corrupt JSON or the wrong shape, then read gives undefined', async () => {
     const { redis, store, prefix } = setup();
-    const redisKey = `${prefix}:session:${sessionKeyId(key)}`;
+    const redisKey = createRedisKeys(prefix).session(key);
     await redis.set(redisKey, '{not json');
     expect(await store.read(key)).toBeUndefined();
     await redis.set(redisKey, JSON.stringify({ ...record(), sessionId: 5529798706024415232 }));
@@ -96,7 +96,7 @@ describe('SessionStore', () => {
     });
     expect(await store.readIdentity('discord', '456')).toBeUndefined();
     // Identities expire with the sessions, unless used.
-    expect(await redis.ttl(`${prefix}:identity:telegram:456`)).toBeGreaterThan(29 * 86_400);
+    expect(await redis.ttl(createRedisKeys(prefix).identity('telegram', '456'))).toBeGreaterThan(29 * 86_400);
   });
 
   describe('identities at rest', () => {
@@ -107,7 +107,7 @@ describe('SessionStore', () => {
       const { redis, store, prefix } = setup({ cipher });
       await store.writeIdentity('telegram', '456', { clientId: 'c-1', token: ANON, nemoUserId: 'anon_1' });
 
-      const raw = (await redis.get(`${prefix}:identity:telegram:456`)) ?? '';
+      const raw = (await redis.get(createRedisKeys(prefix).identity('telegram', '456'))) ?? '';
       expect(raw).not.toContain(ANON);
       expect(raw).toMatch(/"token":"v1:/);
       expect((await store.readIdentity('telegram', '456'))?.token).toBe(ANON);
@@ -115,7 +115,7 @@ describe('SessionStore', () => {
 
     it('when an identity is read, then its TTL is renewed in the same command', async () => {
       const { redis, store, prefix } = setup({ cipher, ttlSeconds: 1000 });
-      const key = `${prefix}:identity:telegram:456`;
+      const key = createRedisKeys(prefix).identity('telegram', '456');
       await store.writeIdentity('telegram', '456', { clientId: 'c-1' });
       await redis.expire(key, 5);
 
@@ -125,7 +125,7 @@ describe('SessionStore', () => {
 
     it('when a legacy identity holds its token in clear, then it still reads and is sealed at once', async () => {
       const { redis, store, prefix } = setup({ cipher });
-      const key = `${prefix}:identity:telegram:456`;
+      const key = createRedisKeys(prefix).identity('telegram', '456');
       await redis.set(key, JSON.stringify({ clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z' }));
 
       expect(await store.readIdentity('telegram', '456')).toEqual({ clientId: 'c-1', token: ANON, tokenExpiresAt: '2030-01-01T00:00:00Z' });

@@ -133,7 +133,7 @@ describe('TurnGate', () => {
     const first = await g.enter(key, turn('a'));
     if (!first.acquired) throw new Error('expected lock');
     await g.enter(key, turn('b'));
-    await waitFor(async () => (await redis.exists(`${prefix}:turn:lock:${'discord:guild%3Achan:u1'}`)) === 0, {
+    await waitFor(async () => (await redis.exists(createRedisKeys(prefix).turnLock(key))) === 0, {
       timeoutMs: 3000,
       message: 'lock expiry',
     });
@@ -164,7 +164,7 @@ describe('TurnGate', () => {
     const g = gate(10_000, redis);
     const first = await g.enter(key, turn('a'));
     if (!first.acquired) throw new Error('expected lock');
-    await redis.rpush(`${prefix}:turn:pending:discord:guild%3Achan:u1`, '{broken', JSON.stringify({ text: 1 }));
+    await redis.rpush(createRedisKeys(prefix).turnPending(key), '{broken', JSON.stringify({ text: 1 }));
     await g.enter(key, turn('good'));
     const good = await g.next(key, first.lockToken);
     expect(good?.text).toBe('good');

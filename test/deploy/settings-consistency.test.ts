@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsTable } from '../../scripts/settings-table.js';
+import { envExample, settingsTable } from '../../scripts/settings-table.js';
 import { composeServices, configDefault, configVariables, envExampleEntries, read, readmeSettings } from './settings-sources.js';
 
 const sorted = (names: Iterable<string>): string[] => [...new Set(names)].sort();
@@ -18,6 +18,10 @@ describe('settings across config, compose, .env.example and README', () => {
     const names = envExampleEntries().map((entry) => entry.name);
     expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
     expect(sorted(names)).toEqual(config);
+  });
+
+  it('when .env.example is read, then it is the one written from src/config.ts (npm run docs:settings)', () => {
+    expect(read('.env.example').split('\n')).toEqual(envExample().split('\n'));
   });
 
   it('when the README settings table is read, then it is the one written from src/config.ts (npm run docs:settings)', () => {

@@ -18,7 +18,8 @@ import { createLogger } from '../../src/log.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const config = loadConfig(process.env);
-const prefix = process.env.KEY_PREFIX ?? 'nvb';
+const keys = createRedisKeys(process.env.KEY_PREFIX);
+const prefix = keys.prefix;
 const token = config.discordToken;
 if (token === undefined) throw new Error('DISCORD_TOKEN is required');
 

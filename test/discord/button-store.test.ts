@@ -24,7 +24,7 @@ describe('ButtonStore', () => {
 
   it('when a row is saved, then it expires after the configured time', async () => {
     const id = await discordButtonStore(redis, createRedisKeys(prefix), { ttlSeconds: 120 }).save({ ownerId: 'u1', chatId: 'c1', actions: ['status'] });
-    const ttl = await redis.ttl(`${prefix}:discord:buttons:${id}`);
+    const ttl = await redis.ttl(createRedisKeys(prefix).discordButtons(id));
     expect(ttl).toBeGreaterThan(100);
     expect(ttl).toBeLessThanOrEqual(120);
   });
@@ -32,9 +32,9 @@ describe('ButtonStore', () => {
   it('when a row is missing or not what the store wrote, then it reads as undefined', async () => {
     const store = discordButtonStore(redis, createRedisKeys(prefix));
     expect(await store.read('AAAAAAAAAAAAAAAA')).toBeUndefined();
-    await redis.set(`${prefix}:discord:buttons:BBBBBBBBBBBBBBBB`, '{not json');
+    await redis.set(createRedisKeys(prefix).discordButtons('BBBBBBBBBBBBBBBB'), '{not json');
     expect(await store.read('BBBBBBBBBBBBBBBB')).toBeUndefined();
-    await redis.set(`${prefix}:discord:buttons:CCCCCCCCCCCCCCCC`, JSON.stringify({ ownerId: 'u', chatId: 'c', actions: ['delete-everything'], createdAt: 1 }));
+    await redis.set(createRedisKeys(prefix).discordButtons('CCCCCCCCCCCCCCCC'), JSON.stringify({ ownerId: 'u', chatId: 'c', actions: ['delete-everything'], createdAt: 1 }));
     expect(await store.read('CCCCCCCCCCCCCCCC')).toBeUndefined();
   });
 

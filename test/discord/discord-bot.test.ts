@@ -185,7 +185,7 @@ describe('Discord bot', () => {
     expect(handled[0]?.address.extra?.interactionToken).toBeUndefined();
     expect(JSON.stringify(handled[0]?.address)).not.toContain(interaction.token);
 
-    const tokenKey = `${prefix}:dc:itoken:${interaction.id}`;
+    const tokenKey = createRedisKeys(prefix).discordInteractionToken(interaction.id);
     const ttl = await redis.pttl(tokenKey);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2000);
@@ -205,7 +205,7 @@ describe('Discord bot', () => {
   it('when another process answers an interaction, then it finds the token in Redis while it lives, and the channel afterwards', async () => {
     const { fake, redis, prefix, outbox } = await startRig(async () => undefined, { bot: { interactionTokenTtlMs: 60_000 } });
     const interaction = fake.slashCommand({ user: fake.users.alice, channelId: fake.channelId, name: 'status' });
-    await waitFor(async () => (await redis.exists(`${prefix}:dc:itoken:${interaction.id}`)) === 1, { message: 'the token kept' });
+    await waitFor(async () => (await redis.exists(createRedisKeys(prefix).discordInteractionToken(interaction.id))) === 1, { message: 'the token kept' });
     const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id, extra: { interactionId: interaction.id, interactionExpiresAt: Date.now() + 60_000, applicationId: fake.applicationId } };
     const elsewhere = new InteractionTokens({ redis, keys: createRedisKeys(prefix) });
     expect((await elsewhere.find(address))?.token).toBe(interaction.token);
@@ -263,7 +263,7 @@ describe('Discord bot', () => {
     const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id };
     const messageId = await outbox.sendText(address, 'Done.', { buttons: [{ label: 'Export', action: 'export' }] });
     const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
-    const keys = await redis.keys(`${prefix}:discord:buttons:*`);
+    const keys = await redis.keys(createRedisKeys(prefix).discordButtons('*'));
     expect(keys).toHaveLength(1);
     await redis.del(...keys);
 
@@ -390,9 +390,9 @@ describe('Discord bot', () => {
     const dead = new Inbox(redis, createRedisKeys(prefix));
     await dead.start();
     const message = { address: { platform: 'discord', chatId: fake.channelId, userId: fake.users.bob.id }, text: 'left behind', files: [], addressed: true, chatKind: 'group' };
-    expect(await dead.admit(`${prefix}:dc:message:7`, 60, { id: 'discord:7', payload: { kind: 'message', message } })).toBe(true);
+    expect(await dead.admit(createRedisKeys(prefix).discordSeen('message:7'), 60, { id: 'discord:7', payload: { kind: 'message', message } })).toBe(true);
     dead.stop();
-    await redis.del(`${prefix}:alive:${dead.ownerId}`);
+    await redis.del(createRedisKeys(prefix).alive(dead.ownerId));
     await waitFor(() => handled.some((m) => m.text === 'left behind'), { message: 'the orphan handled' });
 
     // And it answers.

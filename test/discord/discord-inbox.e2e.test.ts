@@ -45,7 +45,7 @@ async function startDoomedBot(r: DiscordRig, options: { interactionTokenTtlMs?: 
     ownerId: inbox.ownerId,
     async kill() {
       await bot.stop();
-      await r.redis.del(`${r.prefix}:alive:${inbox.ownerId}`);
+      await r.redis.del(createRedisKeys(r.prefix).alive(inbox.ownerId));
     },
   };
 }
@@ -149,7 +149,7 @@ describe('Discord messages kept in the inbox', () => {
     const sent = r.discord.userMessage({ author: r.discord.users.bob, channelId: r.discord.channelId, content: PROMPT, mentionBot: true });
     await r.waitMessage(r.discord.channelId, (m) => m.via === 'bot' && hasButtons(m), 'the answer');
     await waitFor(async () => (await inboxIds(r)).length === 0, { message: 'the inbox emptied' });
-    expect(await r.redis.exists(`${r.prefix}:dc:message:${sent.id}`)).toBe(1);
+    expect(await r.redis.exists(createRedisKeys(r.prefix).discordSeen(`message:${sent.id}`))).toBe(1);
     expect(takeovers(r)).toBe(0);
   });
 
@@ -157,9 +157,9 @@ describe('Discord messages kept in the inbox', () => {
     const r = await start({ bot: { inboxSweepMs: 50 } });
     const dead = new Inbox(r.redis, createRedisKeys(r.prefix));
     await dead.start();
-    expect(await dead.admit(`${r.prefix}:dc:message:1`, 60, { id: 'discord:1', payload: { kind: 'message', message: { text: 42 } } })).toBe(true);
+    expect(await dead.admit(createRedisKeys(r.prefix).discordSeen('message:1'), 60, { id: 'discord:1', payload: { kind: 'message', message: { text: 42 } } })).toBe(true);
     dead.stop();
-    await r.redis.del(`${r.prefix}:alive:${dead.ownerId}`);
+    await r.redis.del(createRedisKeys(r.prefix).alive(dead.ownerId));
 
     await waitFor(() => /a kept message of an unexpected shape: dropped/.test(r.logs()), { message: 'the bad entry logged' });
     await waitFor(async () => (await inboxIds(r)).length === 0, { message: 'the bad entry released' });

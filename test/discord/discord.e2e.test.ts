@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { makeVoiceNote, probe } from '../helpers/audio.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -265,7 +266,7 @@ describe('Discord bot, end to end', () => {
     // Past its life no interaction token is anywhere in Redis: not in the render job, the journal or the inbox.
     const tokens = [...r.discord.interactions.values()].map((i) => i.token);
     expect(tokens.length).toBeGreaterThan(0);
-    await waitFor(async () => (await r.redis.keys(`${r.prefix}*:dc:itoken:*`)).length === 0, { message: 'the token keys expired' });
+    await waitFor(async () => (await r.redis.keys(createRedisKeys(r.prefix).discordInteractionToken('*'))).length === 0, { message: 'the token keys expired' });
     const stored = await everyValue(r.redis, r.prefix);
     expect(stored).toContain('interactionId');
     for (const token of tokens) expect(stored).not.toContain(token);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Attachment, ChatAddress, IncomingMessage } from '../../src/core/types.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { adk, startFakeNemo, type FakeNemo, type FakeNemoOptions } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -89,17 +90,26 @@ function probe(url: string): Redis {
   return redis;
 }
 
-/** Keys under the rig's prefix matching `pattern`, each with its TTL in ms (-1: none). */
+/** Keys matching `pattern` (a SCAN pattern from the key map), each with its TTL in ms (-1: none). */
 async function keysWithTtl(r: Rig, pattern: string): Promise<Array<{ key: string; ttl: number }>> {
   const redis = probe(r.redis.url);
   const found: Array<{ key: string; ttl: number }> = [];
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${r.redis.prefix}${pattern}`, 'COUNT', 500);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
     cursor = next;
     for (const key of keys) found.push({ key, ttl: await redis.pttl(key) });
   } while (cursor !== '0');
   return found;
+}
+
+/** Every turn key (lock, waiting queue, queue-full mark) of any session: the key map's keys with wildcard parts. */
+function turnPatterns(prefix: string): string[] {
+  const keys = createRedisKeys(prefix);
+  return (['telegram', 'discord', 'console'] as const).flatMap((platform) => {
+    const any = { platform, chatId: '*', userId: '*' };
+    return [keys.turnLock(any), keys.turnPending(any), keys.turnFull(any)];
+  });
 }
 
 /** A turn the fake agent holds open until `release` is called. */
@@ -143,7 +153,7 @@ describe('queued turns per person', () => {
     expect(duringFlood.filter((text) => QUEUE_FULL.test(text))).toHaveLength(1);
     expect(duringFlood).toHaveLength(4);
     // At most three turns wait in Redis, not 300.
-    const pending = await keysWithTtl(r, ':turn:pending:*');
+    const pending = await keysWithTtl(r, createRedisKeys(r.redis.prefix).turnPendingPattern());
     expect(await probe(r.redis.url).llen(pending[0]?.key ?? 'none')).toBe(3);
 
     // The other person was answered all along, by the agent.
@@ -167,7 +177,7 @@ describe('queued turns per person', () => {
     releaseAgain();
     await held;
 
-    for (const { key, ttl } of await keysWithTtl(r, ':turn:*')) expect({ key, ttl: ttl > 0 }).toEqual({ key, ttl: true });
+    for (const { key, ttl } of (await Promise.all(turnPatterns(r.redis.prefix).map((pattern) => keysWithTtl(r, pattern)))).flat()) expect({ key, ttl: ttl > 0 }).toEqual({ key, ttl: true });
   });
 
   it('when a Chinese-speaking person floods, then the notice is in Chinese', async () => {
@@ -225,7 +235,7 @@ describe('message rate per person', () => {
     expect((await r.send('other', 'hello from another')).join('\n')).toContain('Happy to help with: hello from another');
 
     // The window turns: answered again, and the counter's key has a TTL.
-    const counters = await keysWithTtl(r, ':flood:rate:*');
+    const counters = await keysWithTtl(r, createRedisKeys(r.redis.prefix).floodRate(Math.floor(r.clock.now / 60_000), 'telegram', '*'));
     expect(counters.length).toBeGreaterThan(0);
     for (const { ttl } of counters) expect(ttl).toBeGreaterThan(0);
     r.clock.now += 60_000;
@@ -268,7 +278,7 @@ describe('one render in flight per project', () => {
     expect(replies.filter((text) => RENDER_RUNNING.test(text))).toHaveLength(29);
     expect(replies).toHaveLength(30);
     // The export slot is bounded in time like every other key.
-    const slots = await keysWithTtl(r, ':export:slot:*');
+    const slots = await keysWithTtl(r, createRedisKeys(r.redis.prefix).exportSlot('*'));
     expect(slots).toHaveLength(1);
     expect(slots[0]?.ttl).toBeGreaterThan(0);
   });
@@ -318,7 +328,7 @@ describe('uploads and links', () => {
 
     // Someone else has their own count.
     expect((await r.send('other', 'upload https://media.example/e.mp4')).join('\n')).toMatch(/Uploaded: e\.mp4/);
-    for (const { ttl } of await keysWithTtl(r, ':quota:uploads:*')) expect(ttl).toBeGreaterThan(0);
+    for (const { ttl } of await keysWithTtl(r, createRedisKeys(r.redis.prefix).quota('uploads', Date.now(), 'telegram', '*'))) expect(ttl).toBeGreaterThan(0);
   });
 
   it('when a message asks to upload more links than the cap, then it is refused naming the cap and nothing is uploaded or relayed', async () => {

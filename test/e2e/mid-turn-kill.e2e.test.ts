@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { inboxKey } from '../../src/core/inbox.js';
 import { t } from '../../src/core/i18n.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { adkTurn, startFakeNemo, textTrack, withTracks, type FakeNemo } from '../fakes/nemo/index.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
 import { spawnMain, type MainProcess } from '../helpers/main-process.js';
@@ -27,16 +28,25 @@ afterEach(async () => {
   nemo = tg = redis = dir = undefined;
 });
 
-/** This test's keys matching `pattern` (after the prefix): never another test's. */
-async function keysOf(client: Redis, prefix: string, pattern: string): Promise<string[]> {
+/** Keys matching `pattern` (a SCAN pattern from the key map, so under this test's prefix: never another test's). */
+async function keysOf(client: Redis, pattern: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:${pattern}`, 'COUNT', 500);
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
     cursor = next;
     found.push(...keys);
   } while (cursor !== '0');
   return found;
+}
+
+// A session key whose parts are SCAN wildcards: with it the key map's turn keys become patterns.
+const ANY_TELEGRAM_SESSION = { platform: 'telegram', chatId: '*', userId: '*' } as const;
+
+/** Every turn key of a Telegram session (lock, waiting queue, queue-full mark). */
+function turnPatterns(prefix: string): string[] {
+  const keys = createRedisKeys(prefix);
+  return [keys.turnLock(ANY_TELEGRAM_SESSION), keys.turnPending(ANY_TELEGRAM_SESSION), keys.turnFull(ANY_TELEGRAM_SESSION)];
 }
 
 describe('a bot process killed in the middle of a turn', () => {
@@ -82,7 +92,7 @@ describe('a bot process killed in the middle of a turn', () => {
       async () =>
         nemo!.sseCalls.length === 1 &&
         tg!.sent.some((m) => m.history.includes(t('en', 'editing'))) &&
-        (await keysOf(redis!, prefix, 'inflight:*')).length === 1,
+        (await keysOf(redis!, createRedisKeys(prefix).inflightPattern())).length === 1,
       { timeoutMs: 20_000, message: 'the turn running at the agent, journaled' },
     );
     await first.kill();
@@ -91,7 +101,7 @@ describe('a bot process killed in the middle of a turn', () => {
     // (after 30 s in production; here at once).
     release();
     await nemo.turnsEnded(1);
-    for (const key of [...(await keysOf(redis, prefix, 'alive:*')), ...(await keysOf(redis, prefix, 'turn:lock:*'))]) await redis.del(key);
+    for (const key of [...(await keysOf(redis, createRedisKeys(prefix).alive('*'))), ...(await keysOf(redis, createRedisKeys(prefix).turnLock(ANY_TELEGRAM_SESSION)))]) await redis.del(key);
 
     const second = await start('bot-2');
     await waitFor(() => tg!.sent.some((m) => m.chatId === String(chat.id) && /Your request went through/.test(m.text ?? '')), {
@@ -102,8 +112,8 @@ describe('a bot process killed in the middle of a turn', () => {
     await waitFor(
       async () =>
         (await redis!.hlen(inboxKey(prefix))) === 0 &&
-        (await keysOf(redis!, prefix, 'inflight:*')).length === 0 &&
-        (await keysOf(redis!, prefix, 'turn:*')).length === 0,
+        (await keysOf(redis!, createRedisKeys(prefix).inflightPattern())).length === 0 &&
+        (await Promise.all(turnPatterns(prefix).map((pattern) => keysOf(redis!, pattern)))).flat().length === 0,
       { timeoutMs: 20_000, message: 'the inbox, the journal and the turn locks empty' },
     );
 

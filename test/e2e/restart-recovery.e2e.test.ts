@@ -118,8 +118,7 @@ describe('a turn cut by a restart', () => {
     expect(dead.acquired).toBe(true);
     await gate.enter(key, { text: 'second waiting', language: 'en', address, receivedAt: Date.now() });
     await gate.enter(key, { text: 'third waiting', language: 'en', address, receivedAt: Date.now() });
-    const { sessionKeyId } = await import('../../src/core/session-store.js');
-    await waitFor(async () => (await raw.exists(`${redis.prefix}:turn:lock:${sessionKeyId(key)}`)) === 0, { message: 'the dead lock to lapse' });
+    await waitFor(async () => (await raw.exists(createRedisKeys(redis.prefix).turnLock(key))) === 0, { message: 'the dead lock to lapse' });
     await raw.quit();
 
     expect(await app.engine.recoverInterrupted()).toBe(1);

@@ -8,6 +8,7 @@ import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js
 import { spawnMain, type MainProcess } from '../helpers/main-process.js';
 import { freePort, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const PERSONAL = 'nmv_usr_personal_at_rest_0000000000042';
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -96,7 +97,7 @@ describe('tokens at rest', () => {
     rig.tg.say(chat, alice, { text: 'Generate a video of a quiet beach' });
     await waitFor(() => rig.tg.sent.some((m) => /Keep them, or say/.test(m.text ?? '')), { timeoutMs: 30_000, message: 'the anonymous answer' });
     expect(rig.nemo.issuedTokens).toHaveLength(1);
-    const identityKey = `${PREFIX}:identity:telegram:${alice.id}`;
+    const identityKey = createRedisKeys(PREFIX).identity('telegram', String(alice.id));
     const ttl = await rig.client.ttl(identityKey);
     expect(ttl).toBeGreaterThan(86_400);
     expect(ttl).toBeLessThanOrEqual(2 * 86_400);
@@ -115,7 +116,7 @@ describe('tokens at rest', () => {
     const onDisk = await appendOnlyText(rig.redis.dir);
     // The searches can fail: the /login text and the identity did reach Redis, only sealed.
     expect(onDisk).toContain(identityKey);
-    expect(onDisk).toContain(`${PREFIX}:inbox`);
+    expect(onDisk).toContain(createRedisKeys(PREFIX).inbox());
     for (const secret of secrets) {
       expect(values).not.toContain(secret);
       expect(onDisk).not.toContain(secret);

@@ -99,7 +99,7 @@ describe('fuzz: the router', () => {
     check(
       fc.property(routerText, fc.boolean(), (text, files) => {
         const routed = route(text, files);
-        // A non-action falls through the engine's switch (src/core/engine.ts, dispatch): the person gets no answer at all.
+        // A non-action has no handler in the engine's map (src/core/engine.ts, dispatch): the message would fail.
         expect(ROUTE_ACTIONS.includes(routed.action), `route(${JSON.stringify(text)}) returned a non-action: ${String(routed.action)}`).toBe(true);
       }),
     );

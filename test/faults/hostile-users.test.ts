@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DocumentPool } from '../../src/core/document-pool.js';
 import { inboxKey } from '../../src/core/inbox.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import type { RecordedRequest } from '../fakes/discord/index.js';
 import { snowflake } from '../fakes/discord/snowflake.js';
 import { adk } from '../fakes/nemo/index.js';
@@ -379,8 +380,8 @@ describe('hostile users among ordinary ones', () => {
       const replies = [...tg.sent.map((m) => JSON.stringify({ ...m, file: m.file ? { ...m.file, bytes: undefined } : undefined })), ...tg.calls.map((c) => JSON.stringify(c.params))].join('\n');
       const logs = r.logs();
       // The searches can fail: the sealed identities and the inbox did reach Redis and the disk.
-      expect(stored.text).toContain(`${r.prefix}:identity:telegram:${loggedIn.id}`);
-      expect(onDisk).toContain(`${r.prefix}:inbox`);
+      expect(stored.text).toContain(createRedisKeys(r.prefix).identity('telegram', String(loggedIn.id)));
+      expect(onDisk).toContain(createRedisKeys(r.prefix).inbox());
       for (const secret of secrets) {
         expect(stored.text.includes(secret), 'a token in clear in Redis').toBe(false);
         expect(onDisk.includes(secret), 'a token in clear in the append-only file').toBe(false);

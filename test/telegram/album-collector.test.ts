@@ -64,7 +64,7 @@ describe('AlbumCollector', () => {
     const token = 'nmv_usr_album_caption_secret_0001';
     await only?.add(part(1, 'g9', `/login ${token}`));
     const direct = clients[0]!;
-    const stored = JSON.stringify(await direct.lrange(`${prefix}:tg:album:-100777:g9`, 0, -1));
+    const stored = JSON.stringify(await direct.lrange(createRedisKeys(prefix).telegramAlbum('-100777', 'g9'), 0, -1));
     expect(stored).toContain('/login');
     expect(stored).not.toContain(token);
     await waitFor(() => albums.length === 1, { message: 'the album' });

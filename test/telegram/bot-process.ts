@@ -14,7 +14,8 @@ import { createLogger } from '../../src/log.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 const config = loadConfig(process.env);
-const prefix = process.env.PREFIX ?? 'nvb';
+const keys = createRedisKeys(process.env.PREFIX);
+const prefix = keys.prefix;
 const token = config.telegramBotToken ?? '';
 const logger = createLogger({ level: config.logLevel, destination: process.stderr, secrets: [token] });
 const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });

@@ -44,7 +44,7 @@ describe('Telegram buttons (the core ButtonStore)', () => {
 
   it('when a button stored before rows (one key per button) is pressed, then it still works until it expires', async () => {
     const { redis, prefix, store: s } = store();
-    await redis.set(`${prefix}:tg:button:OLDBUTTON123`, JSON.stringify({ action: 'credits', platform: 'telegram', chatId: '-1005', userId: '42', threadId: '3' }));
+    await redis.set(createRedisKeys(prefix).telegramButton('OLDBUTTON123'), JSON.stringify({ action: 'credits', platform: 'telegram', chatId: '-1005', userId: '42', threadId: '3' }));
     const ref = parseCallbackData('b:OLDBUTTON123');
     expect(ref).toEqual({ rowId: 'OLDBUTTON123' });
     expect(await s.press(ref?.rowId ?? '', ref?.action, { userId: '9', chatId: '-1005' })).toMatchObject({
@@ -57,7 +57,7 @@ describe('Telegram buttons (the core ButtonStore)', () => {
   it('when a row is saved, then it expires after the configured time', async () => {
     const { redis, prefix, store: s } = store({ ttlSeconds: 3600 });
     const rowId = await s.save({ ownerId: '1', chatId: '1', actions: ['credits'] });
-    const ttl = await redis.ttl(`${prefix}:tg:button:${rowId}`);
+    const ttl = await redis.ttl(createRedisKeys(prefix).telegramButton(rowId));
     expect(ttl).toBeGreaterThan(3500);
     expect(ttl).toBeLessThanOrEqual(3600);
   });
@@ -68,9 +68,9 @@ describe('Telegram buttons (the core ButtonStore)', () => {
     expect(parseCallbackData('b:../../etc')).toBeUndefined();
     expect(parseCallbackData('b:AAAAAAAAAAAA:launch')).toBeUndefined();
     expect(await s.press('AAAAAAAAAAAA', undefined, { userId: '1', chatId: '1' })).toEqual({ kind: 'expired' });
-    await redis.set(`${prefix}:tg:button:BADJSON12345`, '{not json');
+    await redis.set(createRedisKeys(prefix).telegramButton('BADJSON12345'), '{not json');
     expect(await s.read('BADJSON12345')).toBeUndefined();
-    await redis.set(`${prefix}:tg:button:WRONGSHAPE12`, JSON.stringify({ action: 'delete-everything', platform: 'telegram', chatId: '1', userId: '1' }));
+    await redis.set(createRedisKeys(prefix).telegramButton('WRONGSHAPE12'), JSON.stringify({ action: 'delete-everything', platform: 'telegram', chatId: '1', userId: '1' }));
     expect(await s.read('WRONGSHAPE12')).toBeUndefined();
   });
 });

@@ -24,7 +24,7 @@ describe('PrivateLinkStore', () => {
     const id = await s.save('42', LINK, 'zh');
     expect(id).toMatch(/^l[A-Za-z0-9_-]{16}$/);
     expect(id).not.toContain('clm_');
-    const ttl = await redis.ttl(`${prefix}:tg:plink:${id}`);
+    const ttl = await redis.ttl(createRedisKeys(prefix).telegramPrivateLink(id));
     expect(ttl).toBeGreaterThan(500);
     expect(ttl).toBeLessThanOrEqual(600);
 
@@ -35,7 +35,7 @@ describe('PrivateLinkStore', () => {
 
   it('when the id is forged, malformed or its entry unreadable, then nothing is found', async () => {
     const { redis, prefix, store: s } = store();
-    await redis.set(`${prefix}:tg:plink:lAAAAAAAAAAAAAAAA`, '{"userId":42}', 'EX', 60);
+    await redis.set(createRedisKeys(prefix).telegramPrivateLink('lAAAAAAAAAAAAAAAA'), '{"userId":42}', 'EX', 60);
     expect(await s.take('lAAAAAAAAAAAAAAAA', '42')).toEqual({ kind: 'expired' });
     expect(await s.take('lBBBBBBBBBBBBBBBB', '42')).toEqual({ kind: 'expired' });
     expect(await s.take('*', '42')).toEqual({ kind: 'expired' });

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
 import { inboxKey } from '../../src/core/inbox.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { makeVoiceNote, probe } from '../helpers/audio.js';
 import type { FakeFile, MediaKind } from '../fakes/telegram/index.js';
@@ -143,7 +144,7 @@ describe('telegram attachments, end to end', () => {
     // What a dead process leaves behind: its parts, quiet for 25 s with nobody's timer on them,
     // or the album it took into the inbox, under an owner with no heartbeat.
     const redis = new Redis(rig.redisUrl);
-    const partsKey = `${rig.prefix}:tg:album:${chat.id}:lost-album`;
+    const partsKey = createRedisKeys(rig.prefix).telegramAlbum(chat.id, 'lost-album');
     if (stage === 'gathering') {
       await redis.rpush(partsKey, ...parts.map((part) => JSON.stringify(part)));
       await redis.pexpire(partsKey, 10 * 60_000 - 25_000);

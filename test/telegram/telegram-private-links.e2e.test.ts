@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TgChat } from '../fakes/telegram/index.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 let rig: TelegramRig | undefined;
 
@@ -61,7 +62,7 @@ describe('personal links in a Telegram group', () => {
     expect(payload).toMatch(/^l[A-Za-z0-9_-]{16}$/);
     expect(tg.calls.some((c) => c.method === 'sendMessage' && c.chatId === String(bob.id) && c.failed === 403)).toBe(true);
     expect(wireTo(r, group)).not.toMatch(CLAIM);
-    const keys = await r.app.redis.keys(`${r.prefix}:tg:plink:*`);
+    const keys = await r.app.redis.keys(createRedisKeys(r.prefix).telegramPrivateLink('*'));
     expect(keys).toHaveLength(1);
     expect(await r.app.redis.ttl(keys[0] ?? '')).toBeGreaterThan(0);
 

@@ -1,0 +1,238 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { describeError } from '../lib/describe-error.js';
+import type { Conversation } from './conversation.js';
+import type { EngineApi, EngineSettings, TurnMetrics } from './engine-deps.js';
+import { t } from './i18n.js';
+import type { ProjectService } from './project-service.js';
+import type { SessionKey, SessionStore } from './session-store.js';
+import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
+import type { TurnJournal } from './turn-journal.js';
+import { recoverFromState, runChatTurn } from './turn-runner.js';
+import type { ChatAddress, Language } from './types.js';
+import type { RateCheck } from './flood-control.js';
+import type { UsageStats } from './usage-stats.js';
+
+export interface TurnSchedulerDeps {
+  api: EngineApi;
+  sessions: SessionStore;
+  gate: TurnGate;
+  journal: TurnJournal;
+  usage: Pick<UsageStats, 'count'>;
+  projects: Pick<ProjectService, 'withProject'>;
+  settings: EngineSettings;
+  sleep: (ms: number) => Promise<void>;
+  metrics?: TurnMetrics | undefined;
+  /** A conversation for a turn taken up later (queued, recovered); undefined when its platform has no outbox. */
+  conversation(address: ChatAddress, language: Language): Conversation | undefined;
+  /** Tells the person what went wrong. */
+  replyError(conv: Conversation, error: unknown): Promise<void>;
+}
+
+/**
+ * One turn at a time per session: the turn lock held and renewed while the session's queue is
+ * drained, each turn journaled so a crash is recovered from the project state, and the stop
+ * that lets running turns finish (or leaves them journaled) on shutdown.
+ */
+export class TurnScheduler {
+  private readonly drains = new Set<Promise<void>>();
+  private readonly controllers = new Set<AbortController>();
+  private stopping = false;
+
+  constructor(private readonly deps: TurnSchedulerDeps) {}
+
+  /** True once `stop` was called: new work is refused. */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  /**
+   * Runs `turn` now, or queues it behind the session's running turn (saying so). `rate`: the
+   * sender's rate check, counted inside ENTER. Returns the refusal when ENTER refused the turn.
+   */
+  async submit(conv: Conversation, turn: PendingTurn, rate: RateCheck | undefined): Promise<EnterRefusal | undefined> {
+    const entering = this.deps.gate.enter(conv.key, turn, { inboxId: conv.inboxId, rate });
+    // Sent right behind ENTER on the same connection, so Redis runs it after: once the lock is
+    // ours, no turn can write the record any more, and this read is the newest, one round trip saved.
+    const prefetched = this.deps.sessions.read(conv.key);
+    prefetched.catch(() => undefined);
+    const entry = await entering;
+    if (entry.acquired) conv.prefetched = prefetched;
+    else if ('refused' in entry) {
+      return entry.refused;
+    } else {
+      await conv.reply.send(t(conv.lang, 'queued', { position: entry.position }));
+      return undefined;
+    }
+    await this.drain(conv, entry.lockToken, () => this.runTurn(conv, turn));
+    return undefined;
+  }
+
+  /**
+   * Finds turns that a restart or a crash cut off and reports their outcome from the project
+   * state, and runs turns left waiting behind a dead holder. Each runs under the session's
+   * lock, so of several replicas only one picks it up, and never while a live turn holds the
+   * session. Returns how many sessions it took up.
+   */
+  async recoverInterrupted(): Promise<number> {
+    const recoveries: Promise<void>[] = [];
+    for (const turn of await this.deps.journal.list()) {
+      const lockToken = await this.deps.gate.tryLock(turn.key);
+      if (!lockToken) continue;
+      const conv = this.deps.conversation(turn.address, turn.language);
+      if (!conv) continue;
+      recoveries.push(
+        this.drain(conv, lockToken, async () => {
+          try {
+            await conv.reply.progress(t(conv.lang, 'resumed'));
+            const result = await recoverFromState(this.turnDeps(conv), { cred: conv.cred, sessionId: turn.sessionId, reply: conv.reply }, turn.draftBefore);
+            await this.deps.journal.end(turn.key);
+            const record = await this.deps.sessions.read(turn.key);
+            if (record?.sessionId === turn.sessionId) {
+              await this.deps.sessions.write(turn.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() });
+            }
+            conv.log.info({ outcome: result.outcome }, 'interrupted turn recovered');
+          } catch (error) {
+            conv.log.error({ err: describeError(error) }, 'recovery of an interrupted turn failed');
+            await this.deps.replyError(conv, error);
+          }
+        }),
+      );
+    }
+    // Turns queued behind a holder that died before journaling anything: run them now.
+    for (const turn of await this.deps.gate.waiting()) {
+      const key: SessionKey = { platform: turn.address.platform, chatId: turn.address.chatId, userId: turn.address.userId };
+      const lockToken = await this.deps.gate.tryLock(key);
+      if (!lockToken) continue;
+      const conv = this.deps.conversation(turn.address, turn.language);
+      if (!conv) {
+        await this.deps.gate.release(key, lockToken);
+        continue;
+      }
+      recoveries.push(this.drain(conv, lockToken, async () => undefined));
+    }
+    await Promise.all(recoveries);
+    return recoveries.length;
+  }
+
+  /**
+   * Stops taking work: running turns get until `deadlineMs` to finish, then their streams are
+   * closed and they stay journaled for the next process to recover.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.drains.size === 0) return;
+    const deadline = new AbortController();
+    const settled = Promise.allSettled([...this.drains]).then(() => true);
+    const expired = delay(deadlineMs, false, { signal: deadline.signal }).catch(() => false);
+    const finished = await Promise.race([settled, expired]);
+    // The timer must not keep a stopped process alive.
+    deadline.abort();
+    if (finished) return;
+    for (const controller of this.controllers) controller.abort();
+    await Promise.allSettled([...this.drains]);
+  }
+
+  /** Runs `first`, then every turn that queued behind it, holding the session's lock. */
+  private drain(owner: Conversation, lockToken: string, first: () => Promise<void>): Promise<void> {
+    const { gate } = this.deps;
+    const lock = gate.lock(owner.key, lockToken);
+    const run = async () => {
+      let released = false;
+      const renewing = lock.keepRenewed({
+        minEveryMs: 50,
+        onError: (error) => owner.log.warn({ err: describeError(error) }, 'turn lock extend failed'),
+      });
+      try {
+        await first();
+        // While stopping, queued turns stay in Redis for the next process.
+        let turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
+        released = turn === undefined && !this.stopping;
+        while (turn) {
+          const conv = this.deps.conversation(turn.address, turn.language);
+          if (conv) await this.runTurn(conv, turn, turn.entry);
+          const following = await gate.next(owner.key, lockToken, turn.entry);
+          released = following === undefined;
+          turn = this.stopping ? undefined : following;
+        }
+      } finally {
+        renewing.stop();
+        // `next` found nothing and let the lock go; on any other exit (a stop, an error) it goes
+        // now, so the next process can recover this session without waiting for its TTL.
+        if (!released) await lock.release().catch(() => undefined);
+      }
+    };
+    const drained = run();
+    this.drains.add(drained);
+    return drained.finally(() => this.drains.delete(drained));
+  }
+
+  /** `queueEntry`: the turn waited in the session's queue, and leaves it when journaled. */
+  private async runTurn(conv: Conversation, turn: PendingTurn, queueEntry?: string): Promise<void> {
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    try {
+      await this.deps.projects.withProject(conv, async (record) => {
+        const before = record.lastDraft ?? (await this.readDraft(conv, record.sessionId));
+        // Journaled first: a restart in the middle is recovered from the state, not re-sent.
+        await this.deps.journal.begin(
+          {
+            key: conv.key,
+            address: conv.reply.address,
+            language: conv.lang,
+            sessionId: record.sessionId,
+            draftBefore: before,
+            startedAt: Date.now(),
+          },
+          { inboxId: conv.inboxId, queueEntry },
+        );
+        const started = Date.now();
+        const result = await runChatTurn(this.turnDeps(conv), {
+          cred: conv.cred,
+          sessionId: record.sessionId,
+          text: turn.text,
+          reply: conv.reply,
+          draftBefore: before,
+          signal: controller.signal,
+        });
+        conv.log.info({ outcome: result.outcome }, 'turn finished');
+        this.deps.metrics?.turns.inc({ outcome: result.outcome });
+        this.deps.metrics?.turnDuration.observe({ outcome: result.outcome }, (Date.now() - started) / 1000);
+        if (result.outcome === 'interrupted') return;
+        // One round trip: the client sends the three back to back, Redis runs them in this order.
+        await Promise.all([
+          this.deps.journal.end(conv.key),
+          this.deps.usage.count('turns', Date.now(), `${conv.key.platform}:${conv.key.userId}`),
+          this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }),
+        ]);
+      });
+    } catch (error) {
+      conv.log.error({ err: describeError(error) }, 'turn failed');
+      this.deps.metrics?.turns.inc({ outcome: 'error' });
+      await this.deps.journal.end(conv.key).catch(() => undefined);
+      await conv.reply.endProgress(t(conv.lang, 'turnStopped')).catch(() => undefined);
+      await this.deps.replyError(conv, error);
+    } finally {
+      this.controllers.delete(controller);
+    }
+  }
+
+  private turnDeps(conv: Conversation) {
+    const metrics = this.deps.metrics;
+    return {
+      api: this.deps.api,
+      settings: this.deps.settings,
+      sleep: this.deps.sleep,
+      logger: conv.log,
+      ...(metrics ? { onStillWorking: () => metrics.keepAliveWaits.inc() } : {}),
+    };
+  }
+
+  private async readDraft(conv: Conversation, sessionId: string): Promise<unknown> {
+    try {
+      return (await this.deps.api.state(conv.cred, sessionId)).draft;
+    } catch (error) {
+      conv.log.warn({ err: describeError(error) }, 'state read failed');
+      return undefined;
+    }
+  }
+}
