@@ -36,6 +36,7 @@ interface Family {
 interface Census {
   families: Record<string, Family>;
   usedMemory: number;
+  datasetMemory: number;
 }
 
 /**
@@ -86,6 +87,7 @@ export async function benchRedisPerUser(plan: BenchPlan): Promise<BenchResult> {
     // The days pass: what expires within 2 days is removed (the run is over), then Redis's own count.
     await removeWhere(redis, (name, ttl) => lifeOf(name, { bytes: 0, keys: 1, minTtl: ttl, maxTtl: ttl }) === 'day');
     const usedSteadyPerUser = ((await usedMemory(redis)) - empty.usedMemory) / users;
+    const datasetSteadyPerUser = ((await datasetMemory(redis)) - empty.datasetMemory) / users;
 
     const figures: Figure[] = [
       withTargets({ benchmark: BENCHMARK, name: 'bytes per user, steady state (credits + 5 turns + 1 export)', value: steady, unit: 'B' }, valueAtMost(BYTES_PER_USER_TARGET)),
@@ -104,14 +106,14 @@ export async function benchRedisPerUser(plan: BenchPlan): Promise<BenchResult> {
             `TTL ${ttlText(family)}; ${LIFE_TEXT[lifeOf(name, family)]}`,
         ),
       `  INFO used_memory grew ${usedPerUser.toFixed(0)} B per user on the active day, ${usedSteadyPerUser.toFixed(0)} B at steady state ` +
-        '(keys gone within 2 days removed; fixed costs included: dict and expiry tables, scripts, client buffers, BullMQ events)',
+        `(keys gone within 2 days removed), of which used_memory_dataset ${datasetSteadyPerUser.toFixed(0)} B (the rest: Redis's fixed costs, scripts and client buffers, spread over ${users} users)`,
     ];
     const untimed = Object.entries(families).filter(([name, family]) => family.minTtl === -1 && !BOUNDED.has(name));
     if (untimed.length > 0) notes.push(`  keys without a TTL or a bound: ${untimed.map(([name]) => name).join(', ')}`);
     return {
       benchmark: BENCHMARK,
       figures,
-      details: { users, steadyBytesPerUser: steady, bytesPerTurn: perTurn, activeDayBytesPerUser: activeDay, sharedBytes: shared, usedMemoryPerUser: usedPerUser, usedMemorySteadyPerUser: usedSteadyPerUser, families },
+      details: { users, steadyBytesPerUser: steady, bytesPerTurn: perTurn, activeDayBytesPerUser: activeDay, sharedBytes: shared, usedMemoryPerUser: usedPerUser, usedMemorySteadyPerUser: usedSteadyPerUser, datasetSteadyPerUser, families },
       notes,
       durationMs: Date.now() - started,
     };
@@ -181,7 +183,13 @@ async function census(redis: Redis): Promise<Census> {
       family.maxTtl = Math.max(family.maxTtl, ttl);
     });
   } while (cursor !== '0');
-  return { families, usedMemory: await usedMemory(redis) };
+  return { families, usedMemory: await usedMemory(redis), datasetMemory: await datasetMemory(redis) };
+}
+
+/** INFO's `used_memory_dataset`: keys and values, without Redis's own overhead. */
+async function datasetMemory(redis: Redis): Promise<number> {
+  const line = (await redis.info('memory')).split(/\r?\n/).find((entry) => entry.startsWith('used_memory_dataset:'));
+  return Number(line?.split(':')[1] ?? Number.NaN);
 }
 
 /** Deletes every key whose family and TTL `doomed` picks (the run's own Redis, at its end). */
