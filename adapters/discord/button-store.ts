@@ -23,7 +23,7 @@ export function parseLegacyCustomId(customId: string): LegacyButtonRef | undefin
 export function discordButtonStore(redis: Redis, keys: RedisKeys = createRedisKeys(), projects: ProjectLookup = new SessionStore(redis, keys)): ButtonStore {
   return new ButtonStore(redis, keys, {
     platform: 'discord',
-    dataPrefix: 'nvp',
+    scheme: 'nvp',
     maxDataBytes: CUSTOM_ID_MAX_CHARS,
     projects,
     legacyData: parseLegacyCustomId,

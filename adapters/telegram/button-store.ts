@@ -35,7 +35,7 @@ export function parseLegacyCallbackData(data: string): LegacyButtonRef | undefin
 export function telegramButtonStore(redis: Redis, keys: RedisKeys = createRedisKeys(), projects: ProjectLookup = new SessionStore(redis, keys)): ButtonStore {
   return new ButtonStore(redis, keys, {
     platform: 'telegram',
-    dataPrefix: 'p',
+    scheme: 'p',
     maxDataBytes: CALLBACK_DATA_MAX_BYTES,
     projects,
     legacyData: parseLegacyCallbackData,

@@ -45,8 +45,8 @@ export interface LegacyButtonRef {
 export interface ButtonStoreOptions {
   /** Whose buttons these are (the session key's platform; the legacy rows' key family). */
   platform: ButtonPlatform;
-  /** Starts every button's data: the platform's buttons and no one else's. */
-  dataPrefix: string;
+  /** Starts every button's data (`p`, `nvp`): the platform's buttons and no one else's. */
+  scheme: string;
   /** The platform's limit on a button's data, in UTF-8 bytes (Telegram 64, Discord 100). */
   maxDataBytes: number;
   projects: ProjectLookup;
@@ -107,7 +107,7 @@ export class ButtonStore {
     private readonly options: ButtonStoreOptions,
   ) {
     this.pattern = new RegExp(
-      `^${escapeRegExp(options.dataPrefix)}:(${BUTTON_ACTIONS.join('|')}):([A-Za-z0-9_-]{1,24}):([A-Za-z0-9_-]{${PROJECT_REF_CHARS}})([A-Za-z0-9_-]{${CHAT_TAG_CHARS}})(?::([A-Za-z0-9_-]{1,24}))?$`,
+      `^${escapeRegExp(options.scheme)}:(${BUTTON_ACTIONS.join('|')}):([A-Za-z0-9_-]{1,24}):([A-Za-z0-9_-]{${PROJECT_REF_CHARS}})([A-Za-z0-9_-]{${CHAT_TAG_CHARS}})(?::([A-Za-z0-9_-]{1,24}))?$`,
     );
   }
 
@@ -115,7 +115,7 @@ export class ButtonStore {
   encode(row: ButtonRow, action: ButtonAction): string | undefined {
     if (!ID_PART.test(row.ownerId) || (row.threadId !== undefined && !ID_PART.test(row.threadId))) return undefined;
     const thread = row.threadId === undefined ? '' : `:${row.threadId}`;
-    const data = `${this.options.dataPrefix}:${action}:${row.ownerId}:${projectRef(row.project)}${chatTag(row.chatId, row.threadId)}${thread}`;
+    const data = `${this.options.scheme}:${action}:${row.ownerId}:${projectRef(row.project)}${chatTag(row.chatId, row.threadId)}${thread}`;
     return Buffer.byteLength(data) <= this.options.maxDataBytes ? data : undefined;
   }
 

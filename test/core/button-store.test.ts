@@ -14,7 +14,7 @@ function rig(maxDataBytes = 64) {
   const { prefix } = testRedis();
   const keys = createRedisKeys(prefix);
   const sessions = new SessionStore(redis, keys);
-  const make = () => new ButtonStore(redis, keys, { platform: 'telegram', dataPrefix: 'p', maxDataBytes, projects: new SessionStore(redis, keys) });
+  const make = () => new ButtonStore(redis, keys, { platform: 'telegram', scheme: 'p', maxDataBytes, projects: new SessionStore(redis, keys) });
   const project = async (key: SessionKey, sessionId: string) => {
     await sessions.write(key, { taskId: `task-${sessionId}`, sessionId, nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 });
   };
