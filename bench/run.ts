@@ -11,6 +11,7 @@ import { formatTable, resultsFile, targetSummary, writeResults, type BenchResult
 import { benchLoad } from './load.js';
 import { benchLoopback } from './loopback-rtt.js';
 import { benchOpenTurns } from './open-turns.js';
+import { benchRedisPerUser } from './redis-per-user.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
 import { benchTelegram } from './telegram-overhead.js';
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
+    await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

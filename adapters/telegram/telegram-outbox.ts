@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import { Telegram, TelegramError } from 'telegraf';
-import type { InlineKeyboardMarkup, Opts } from 'telegraf/types';
+import type { InlineKeyboardButton, InlineKeyboardMarkup, Opts } from 'telegraf/types';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { t } from '../../src/core/i18n.js';
@@ -18,7 +18,6 @@ import {
 } from '../../src/core/types.js';
 import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
-import { callbackData } from './button-store.js';
 import {
   describeTelegramError,
   isMarkupError,
@@ -89,11 +88,8 @@ export class TelegramOutbox implements Outbox {
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     const chunks = splitText(text, TEXT_LIMIT);
-    // Started now, awaited in the last chunk's turn: the queue keeps call order meanwhile.
-    const keyboard = this.keyboard(to, options?.buttons ?? []);
-    const sent = chunks.map((chunk, index) =>
-      this.queue.run(to.chatId, async () => this.postText(to, chunk, index === chunks.length - 1 ? await keyboard : undefined)),
-    );
+    const keyboard = this.keyboard(to, options?.buttons ?? [], options?.project);
+    const sent = chunks.map((chunk, index) => this.queue.run(to.chatId, () => this.postText(to, chunk, index === chunks.length - 1 ? keyboard : undefined)));
     const ids = await Promise.all(sent);
     return ids.at(-1) ?? '';
   }
@@ -207,25 +203,28 @@ export class TelegramOutbox implements Outbox {
     this.queue.close();
   }
 
-  private async keyboard(to: ChatAddress, buttons: readonly Button[]): Promise<InlineKeyboardMarkup | undefined> {
-    if (buttons.length === 0) return undefined;
-    if (!this.options.buttons) return undefined;
-    try {
-      const rowId = await this.options.buttons.save({
-        ownerId: to.userId,
-        chatId: to.chatId,
-        ...(to.threadId === undefined ? {} : { threadId: to.threadId }),
-        actions: buttons.map((button) => button.action),
-      });
-      const row = buttons.map((button) => ({ text: button.label, callback_data: callbackData(rowId, button.action) }));
-      // Two per row: four labels in one row get cut on a phone.
-      const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
-      for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
-      return { inline_keyboard: rows };
-    } catch (error) {
-      this.logger.warn({ err: describeTelegramError(error) }, 'could not store buttons: sending the answer without them');
+  /** Each button names its action, owner and project: nothing is stored for it. */
+  private keyboard(to: ChatAddress, buttons: readonly Button[], project: string | undefined): InlineKeyboardMarkup | undefined {
+    if (buttons.length === 0 || !this.options.buttons) return undefined;
+    if (project === undefined) {
+      this.logger.warn('buttons without a project to name: sending the answer without them');
       return undefined;
     }
+    const store = this.options.buttons;
+    const target = { ownerId: to.userId, chatId: to.chatId, threadId: to.threadId, project };
+    const row: InlineKeyboardButton.CallbackButton[] = [];
+    for (const button of buttons) {
+      const data = store.encode(target, button.action);
+      if (data === undefined) {
+        this.logger.warn('button data would not fit callback_data: sending the answer without buttons');
+        return undefined;
+      }
+      row.push({ text: button.label, callback_data: data });
+    }
+    // Two per row: four labels in one row get cut on a phone.
+    const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
+    for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
+    return { inline_keyboard: rows };
   }
 
   private async postText(to: ChatAddress, text: string, keyboard: InlineKeyboardMarkup | undefined): Promise<string> {

@@ -30,6 +30,10 @@ export interface TelegramRigOptions {
   users: number;
   /** The outbox's pacing; Telegram's own limits (`TELEGRAM_PACING`) when absent. */
   pacing?: Partial<PacingOptions>;
+  /** Run the render worker in the process too (exports end in a delivered video); default off. */
+  worker?: boolean;
+  /** Settings laid over the rig's own (e.g. `RENDER_POLL_INTERVAL_MS`). */
+  env?: Record<string, string>;
 }
 
 export interface TelegramUser {
@@ -92,6 +96,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
       SHUTDOWN_TIMEOUT_MS: '1000',
       // Each person here sends hundreds of messages a minute on purpose: flood control must let them by.
       USER_MESSAGES_PER_MINUTE: '100000000',
+      ...options.env,
     });
     // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
     const redis = cleanup.add(connectRedis(redisServer.url, logs.logger), (client) => client.disconnect());
@@ -108,7 +113,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
       (opened) => opened.close(),
     );
     const app = cleanup.add(
-      createApp({ config, redisUrl: redisServer.url, redis, logger: logs.logger, outboxes: { telegram: outbox }, worker: false, prefix: PREFIX }),
+      createApp({ config, redisUrl: redisServer.url, redis, logger: logs.logger, outboxes: { telegram: outbox }, worker: options.worker ?? false, ...(options.worker ? { renderFirstPollMs: config.renderPollIntervalMs } : {}), prefix: PREFIX }),
       (opened) => opened.close(),
     );
     const bot = cleanup.add(

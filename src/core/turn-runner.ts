@@ -207,7 +207,7 @@ async function report(input: TurnInput, log: TurnLog, beforeRaw: unknown, afterR
   else if (translated.intents.includes('export')) parts.push(t(lang, 'exportHint'));
 
   await reply.progress(doneText(lang, log, errorKind));
-  await reply.send(parts.join('\n\n'), { buttons: answerButtons(lang) });
+  await reply.send(parts.join('\n\n'), { buttons: answerButtons(lang), project: input.sessionId });
 }
 
 function doneText(lang: Language, log: TurnLog, errorKind: ModelErrorKind | undefined): string {
@@ -265,6 +265,7 @@ export async function recoverFromState(
       await reply.progress(t(lang, 'doneTurn'));
       await reply.send(t(lang, 'recovered', { lines: describeChanges(changes, lang).join('\n') }) + '\n\n' + t(lang, 'nextSteps'), {
         buttons: answerButtons(lang),
+        project: input.sessionId,
       });
       return { draftAfter: afterRaw, outcome: 'recovered' };
     }

@@ -63,6 +63,8 @@ export interface Button {
 
 export interface SendOptions {
   buttons?: Button[];
+  /** The session id of the project the buttons act on: each button names it (no key is stored per button). */
+  project?: string;
 }
 
 /**
