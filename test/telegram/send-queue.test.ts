@@ -89,8 +89,8 @@ describe('SendQueue', () => {
     await expect(queue.run('3', async () => 'next')).resolves.toBe('next');
   });
 
-  it('when sends pile up in one chat, then they are spaced by the per-chat interval', async () => {
-    const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 60 });
+  it('when sends pile up in one chat past its burst, then they are spaced by the per-chat interval', async () => {
+    const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 60, perChatBurst: 1 });
     const at: number[] = [];
     await Promise.all([1, 2, 3].map(() => queue.run('11', async () => void at.push(Date.now()))));
     expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(59);
