@@ -18,6 +18,7 @@ export class LocalBudget implements PostBudget {
   private readonly pacing: PacingOptions;
   private readonly chats = new Map<string, ChatState>();
   private readonly stamps: number[] = [];
+  private tokenTat = 0;
   private decisions = 0;
 
   constructor(pacing: Partial<PacingOptions> = {}) {
@@ -33,16 +34,19 @@ export class LocalBudget implements PostBudget {
     if (++this.decisions % SWEEP_EVERY === 0) this.sweep(now);
     const chat = this.chats.get(chatId) ?? { tat: 0, stamps: [] };
     const tat = Math.max(chat.tat, now);
-    let chatWait = Math.max(0, tat - now - (p.perChatBurst - 1) * p.perChatIntervalMs);
+    let chatWait = bucketWait(tat, now, p.perChatIntervalMs, p.perChatBurst);
     const group = isGroupChat(chatId);
     if (group) chatWait = Math.max(chatWait, logWait(chat.stamps, p.groupLimit, p.groupWindowMs, now));
-    const globalWait = logWait(this.stamps, p.globalLimit, p.globalWindowMs, now);
+    const spacing = p.globalWindowMs / p.globalLimit;
+    const tokenTat = Math.max(this.tokenTat, now);
+    const globalWait = Math.max(logWait(this.stamps, p.globalLimit, p.globalWindowMs, now), bucketWait(tokenTat, now, spacing, p.globalBurst));
     if (chatWait > 0 && chatWait >= globalWait) return { waitMs: chatWait, scope: 'chat' };
     if (globalWait > 0) return { waitMs: globalWait, scope: 'global' };
     chat.tat = tat + p.perChatIntervalMs;
     if (group) chat.stamps.push(now);
     this.chats.set(chatId, chat);
     this.stamps.push(now);
+    this.tokenTat = tokenTat + spacing;
     return { waitMs: 0, scope: 'go' };
   }
 
@@ -51,6 +55,11 @@ export class LocalBudget implements PostBudget {
       if (chat.tat <= now && (chat.stamps.at(-1) ?? -Infinity) <= now - this.pacing.groupWindowMs) this.chats.delete(chatId);
     }
   }
+}
+
+/** GCRA: the wait before a bucket of `size` posts refilled one per `every` ms lets one more through. */
+function bucketWait(tat: number, now: number, every: number, size: number): number {
+  return Math.max(0, Math.ceil(tat - now - (size - 1) * every));
 }
 
 /** Drops the stamps out of the window (`stamps` kept in time order); the wait until it has room. */

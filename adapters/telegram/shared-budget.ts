@@ -12,6 +12,7 @@ import { isGroupChat, TELEGRAM_PACING, type PacingOptions, type PostBudget, type
 // A decision slower than this is taken locally: posting must not stall behind a sick Redis.
 const DEFAULT_TIMEOUT_MS = 500;
 const FALLBACK_LOG_EVERY_MS = 60_000;
+const GONE = new Set(['reconnecting', 'close', 'end']);
 
 const answerSchema = z.tuple([z.number().int().nonnegative(), z.enum(['go', 'chat', 'global'])]);
 
@@ -49,7 +50,8 @@ export class SharedBudget implements PostBudget {
 
   async take(chatId: string): Promise<PostDecision> {
     const { redis } = this.options;
-    if (redis.status !== 'ready') return this.fallBack(chatId, new Error(`redis is ${redis.status}`));
+    // Connecting at start, the call waits in the client's queue (bounded by the timeout); lost, it is not sent.
+    if (GONE.has(redis.status)) return this.fallBack(chatId, new Error(`redis is ${redis.status}`));
     try {
       return await this.ask(chatId);
     } catch (error) {
@@ -64,8 +66,17 @@ export class SharedBudget implements PostBudget {
     const call = runScript(
       redis,
       POST_BUDGET,
-      [keys.telegramPaceToken(botId), keys.telegramPaceChat(botId, chatId), keys.telegramPaceGroup(botId, chatId)],
-      [p.globalLimit, p.globalWindowMs, p.perChatIntervalMs, p.perChatBurst, group ? p.groupLimit : 0, p.groupWindowMs, `${this.member}:${(this.counter += 1)}`],
+      [keys.telegramPaceToken(botId), keys.telegramPaceChat(botId, chatId), keys.telegramPaceGroup(botId, chatId), keys.telegramPaceTokenSpacing(botId)],
+      [
+        p.globalLimit,
+        p.globalWindowMs,
+        p.perChatIntervalMs,
+        p.perChatBurst,
+        group ? p.groupLimit : 0,
+        p.groupWindowMs,
+        `${this.member}:${(this.counter += 1)}`,
+        p.globalBurst,
+      ],
     );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {

@@ -134,6 +134,11 @@ export class RedisKeys {
     return `${this.prefix}:tg:pace:${botId}`;
   }
 
+  /** When the bot token's posts are spaced out again (the even pace past its burst). */
+  telegramPaceTokenSpacing(botId: string): string {
+    return `${this.prefix}:tg:pace:${botId}:spacing`;
+  }
+
   /** One chat's burst bucket under the bot token `botId`. */
   telegramPaceChat(botId: string, chatId: string): string {
     return `${this.prefix}:tg:pace:${botId}:chat:${chatId}`;
