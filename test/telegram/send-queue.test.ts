@@ -122,6 +122,23 @@ describe('SendQueue', () => {
     expect(at[3] ?? 0).toBeGreaterThanOrEqual(WINDOW_MS);
   });
 
+  it('when a private chat gets posts past its burst, then the burst goes at once and the rest are spaced by the interval', async () => {
+    const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 300, perChatBurst: 3 });
+    const at: number[] = [];
+    const started = Date.now();
+    await Promise.all([1, 2, 3, 4].map(() => queue.run('12', async () => void at.push(Date.now() - started))));
+    expect(at[2] ?? Infinity).toBeLessThan(250);
+    expect(at[3] ?? 0).toBeGreaterThanOrEqual(295);
+  });
+
+  it('when many chats wait for the global budget, then the slots go to them in the order they asked', async () => {
+    const queue = new SendQueue({ ...NO_PACING, globalLimit: 1, globalWindowMs: 40, globalBurst: 1 });
+    const order: string[] = [];
+    const chats = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await Promise.all(chats.map((chat) => queue.run(chat, async () => void order.push(chat))));
+    expect(order).toEqual(chats);
+  });
+
   it('when the queue is closed, then waiting sends are rejected with send_queue_closed', async () => {
     const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 10_000 });
     await queue.run('1', async () => undefined);
