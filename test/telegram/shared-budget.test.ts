@@ -129,7 +129,7 @@ describe('SharedBudget: one Telegram budget per bot token in Redis', () => {
     );
     const entry = new URL('./poster-process.ts', import.meta.url).pathname;
     const started = await Promise.all(
-      chatLists.map((chats) => processes.start(entry, { REDIS_URL: url, PREFIX: prefix, TG_API: tg.url, TG_TOKEN: tg.token, CHATS: chats, GO_KEY: goKey }, { readyTimeoutMs: 30_000 })),
+      chatLists.map((chats) => processes.start(entry, { REDIS_URL: url, REDIS_PREFIX: prefix, TELEGRAM_API_ROOT: tg.url, TELEGRAM_BOT_TOKEN: tg.token, CHATS: chats, GO_KEY: goKey }, { readyTimeoutMs: 30_000 })),
     );
     const redis = new Redis(url);
     cleanups.push(() => redis.disconnect());
