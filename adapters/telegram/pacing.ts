@@ -29,7 +29,7 @@ export const TELEGRAM_PACING: Readonly<PacingOptions> = {
   // when the first one took longer on its way (measured: up to ~80 ms on a loaded 2-core machine).
   globalWindowMs: 1100,
   // Evenly spaced, no clumps: clumps of posts reach Telegram unevenly (a test measured 33 in a second with bursts of 3).
-  globalBurst: 1,
+  globalBurst: 2,
   maxRetryAfterMs: 15 * 60_000,
 };
 

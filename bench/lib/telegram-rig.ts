@@ -30,6 +30,8 @@ export interface TelegramRigOptions {
   users: number;
   /** The outbox's pacing; Telegram's own limits (`TELEGRAM_PACING`) when absent. */
   pacing?: Partial<PacingOptions>;
+  /** The token's budget counted in Redis, as `buildOutboxes` wires it in production (one Redis call per post); else in the process. */
+  sharedBudget?: boolean;
 }
 
 export interface TelegramUser {
@@ -104,6 +106,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         logger: logs.logger,
         buttons,
         ...(options.pacing ? { pacing: options.pacing } : {}),
+        ...(options.sharedBudget ? { sharedBudget: { redis, keys: createRedisKeys(PREFIX) } } : {}),
       }),
       (opened) => opened.close(),
     );
