@@ -110,5 +110,5 @@ describe('two bot replicas and two workers sharing one Redis', () => {
     expect(tg.violations).toEqual([]);
     const output = processes.map((proc) => proc.output()).join('\n');
     for (const token of [tg.token, SECRET, ...nemo.issuedTokens]) expect(output).not.toContain(token);
-  }, 90_000);
+  }, 150_000);
 });
