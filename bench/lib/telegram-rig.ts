@@ -23,7 +23,7 @@ const MB = 1024 * 1024;
  * the adapter and the engine, not the one-message-a-second rule (the load benchmark runs with
  * the real pacing too). 429s would still be waited out; the fake sends none.
  */
-export const NO_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1_000_000, globalLimit: 1_000_000 };
+export const NO_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1_000_000, globalLimit: 1_000_000, globalBurst: 1_000_000 };
 
 export interface TelegramRigOptions {
   /** Private chats, one person each. */

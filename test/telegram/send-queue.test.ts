@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TelegramRateLimitedError } from '../../adapters/telegram/errors.js';
 import { SendQueue, SendQueueClosedError } from '../../adapters/telegram/send-queue.js';
 
-const NO_PACING = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000 };
+const NO_PACING = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000, globalBurst: 1000 };
 const WINDOW_MS = 1000;
 
 function tooMany(seconds: number): TelegramError {
