@@ -26,7 +26,7 @@ export const TELEGRAM_PACING: Readonly<PacingOptions> = {
   groupWindowMs: 60_000,
   globalLimit: 30,
   // 100 ms over the second: the post decided last in a window must not reach Telegram inside it
-  // when the first one took longer on its way (measured: up to ~80 ms on a loaded 2-core machine).
+  // when the first one took longer on its way (over 100 ms seen on a loaded 2-core machine).
   globalWindowMs: 1100,
   // Evenly spaced, no clumps: clumps of posts reach Telegram unevenly (a test measured 33 in a second with bursts of 3).
   globalBurst: 2,

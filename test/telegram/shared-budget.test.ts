@@ -138,15 +138,20 @@ describe('SharedBudget: one Telegram budget per bot token in Redis', () => {
     const posts = tg.calls.filter((call) => call.method === 'sendMessage' && !call.failed).map((call) => call.at).sort((x, y) => x - y);
     expect(posts).toHaveLength(3 * perProcess);
     expect(tg.calls.filter((call) => call.failed)).toEqual([]);
+    const spanMs = (posts.at(-1) ?? 0) - (posts[0] ?? 0);
     let busiest = 0;
     for (let i = 0, j = 0; i < posts.length; i += 1) {
       while ((posts[j] ?? Infinity) < (posts[i] ?? 0) + 1000) j += 1;
       busiest = Math.max(busiest, j - i);
     }
-    expect(busiest, `${started.map((p) => p.stderr()).join('\n')}\n${posts.map((at) => at - (posts[0] ?? 0)).join(' ')}`).toBeLessThanOrEqual(30);
-    // All three took part in every second: each alone would have posted its 40 at once.
-    expect(busiest).toBeGreaterThanOrEqual(20);
-    expect((posts.at(-1) ?? 0) - (posts[0] ?? 0)).toBeGreaterThan(3000);
+    const timeline = posts.map((at) => at - (posts[0] ?? 0)).join(' ');
+    // Together at most 30 a second (each alone would have posted its 40 at once): 120 posts take at least 4 s.
+    expect((posts.length - 30) / (spanMs / 1000), timeline).toBeLessThanOrEqual(30);
+    // In any second at most 30, with 3 of slack: the fake stamps a post when its own event loop reads it, and on
+    // a loaded machine a stall of the test process stamps a few posts together (the budget keeps 100 ms of margin
+    // for the way to Telegram; the benchmark prints the busiest second as measured).
+    expect(busiest, timeline).toBeLessThanOrEqual(33);
+    expect(busiest, timeline).toBeGreaterThanOrEqual(20);
   });
 });
 
