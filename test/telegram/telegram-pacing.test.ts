@@ -48,7 +48,8 @@ describe('Telegram pacing through the outbox (shared budget on a real Redis)', (
     await Promise.all([1, 2, 3, 4].map((n) => outbox.sendText(to, `post ${n}`)));
     const at = sendsTo(tg, to.chatId).map((call) => call.at - started);
     expect(tg.sent.map((m) => m.text)).toEqual(['post 1', 'post 2', 'post 3', 'post 4']);
-    expect(at[2]).toBeLessThan(900);
+    // Without the burst the third would wait 2 s; the bound leaves a loaded machine most of that.
+    expect(at[2]).toBeLessThan(1900);
     expect(at[3]).toBeGreaterThanOrEqual(950);
   });
 
