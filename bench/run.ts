@@ -15,6 +15,7 @@ import { benchRedisPerUser } from './redis-per-user.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
 import { benchTelegram } from './telegram-overhead.js';
+import { benchTelegramPacing } from './telegram-pacing.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     ...(await timedAll('relay memory and speed', () => benchRelay(plan))),
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
+    await timed('Telegram pacing: one budget per token, credits at once', () => benchTelegramPacing(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
     await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
   ];

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Telegram, TelegramError } from 'telegraf';
 import type { InlineKeyboardButton, InlineKeyboardMarkup, Opts } from 'telegraf/types';
@@ -18,6 +19,7 @@ import {
 } from '../../src/core/types.js';
 import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
+import type { RedisKeys } from '../../src/core/redis-keys.js';
 import {
   describeTelegramError,
   isMarkupError,
@@ -31,7 +33,9 @@ import {
   TelegramRateLimitedError,
 } from './errors.js';
 import type { PrivateLinkStore } from './private-links.js';
-import { SendQueue, type PacingOptions } from './send-queue.js';
+import type { PacingOptions } from './pacing.js';
+import { SendQueue } from './send-queue.js';
+import { botIdOf, SharedBudget } from './shared-budget.js';
 import { tt } from './texts.js';
 
 export const TEXT_LIMIT = 4096;
@@ -51,6 +55,11 @@ export interface TelegramOutboxOptions {
   privateLinks?: PrivateLinkStore;
   /** Telegram's limits by default; tests shrink them. */
   pacing?: Partial<PacingOptions>;
+  /**
+   * Where the token's budget is counted for every process posting with it (bot replicas and
+   * render workers); without it this process paces alone.
+   */
+  sharedBudget?: { redis: Redis; keys: RedisKeys };
   /** `upload_video` shows for 5 s: it is repeated this often while a video uploads (default 4 s). */
   chatActionIntervalMs?: number;
   /** Told of every 429 from the Bot API (the platform-429 metric). */
@@ -83,7 +92,9 @@ export class TelegramOutbox implements Outbox {
   constructor(private readonly options: TelegramOutboxOptions) {
     this.logger = options.logger.child({ component: 'telegram-outbox' });
     this.telegram = new Telegram(options.token, { apiRoot: telegrafApiRoot(options.apiRoot), webhookReply: false });
-    this.queue = new SendQueue(options.pacing, this.logger, options.onRateLimited);
+    const shared = options.sharedBudget;
+    const budget = shared ? new SharedBudget({ ...shared, botId: botIdOf(options.token), logger: this.logger, ...(options.pacing ? { pacing: options.pacing } : {}) }) : undefined;
+    this.queue = new SendQueue(options.pacing, this.logger, options.onRateLimited, budget);
   }
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {

@@ -36,6 +36,11 @@ export interface BenchPlan {
   documents: { pdfPages: number; maxPdfPages: number; docxXmlMb: number; inThreadPages: number };
   /** People who each get credits, 5 chat turns and 1 export through Telegram before Redis is measured. */
   redisPerUser: { users: number };
+  /**
+   * Telegram pacing: 3 processes (1 bot + 2 workers) each posting to `postsPerProcess` chats at
+   * once with one token; `creditsUsers` new users asking "credits" at the same moment.
+   */
+  pacing: { postsPerProcess: number; creditsUsers: number; timeoutMs: number };
 }
 
 const QUICK: BenchPlan = {
@@ -50,6 +55,7 @@ const QUICK: BenchPlan = {
   load: { users: 100, spreadMs: 6_000, drainTimeoutMs: 60_000 },
   documents: { pdfPages: 200, maxPdfPages: 10, docxXmlMb: 100, inThreadPages: 3 },
   redisPerUser: { users: 50 },
+  pacing: { postsPerProcess: 40, creditsUsers: 100, timeoutMs: 60_000 },
 };
 
 const FULL: BenchPlan = {
@@ -64,6 +70,7 @@ const FULL: BenchPlan = {
   load: { users: 1_000, spreadMs: 60_000, drainTimeoutMs: 180_000 },
   documents: { pdfPages: 1_000, maxPdfPages: 50, docxXmlMb: 100, inThreadPages: 20 },
   redisPerUser: { users: 500 },
+  pacing: { postsPerProcess: 200, creditsUsers: 100, timeoutMs: 120_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

@@ -23,7 +23,7 @@ const MB = 1024 * 1024;
  * the adapter and the engine, not the one-message-a-second rule (the load benchmark runs with
  * the real pacing too). 429s would still be waited out; the fake sends none.
  */
-export const NO_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1_000_000, globalLimit: 1_000_000 };
+export const NO_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1_000_000, globalLimit: 1_000_000, globalBurst: 1_000_000 };
 
 export interface TelegramRigOptions {
   /** Private chats, one person each. */
@@ -34,6 +34,8 @@ export interface TelegramRigOptions {
   worker?: boolean;
   /** Settings laid over the rig's own (e.g. `RENDER_POLL_INTERVAL_MS`). */
   env?: Record<string, string>;
+  /** The token's budget counted in Redis, as `buildOutboxes` wires it in production (one Redis call per post); else in the process. */
+  sharedBudget?: boolean;
 }
 
 export interface TelegramUser {
@@ -109,6 +111,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         logger: logs.logger,
         buttons,
         ...(options.pacing ? { pacing: options.pacing } : {}),
+        ...(options.sharedBudget ? { sharedBudget: { redis, keys: createRedisKeys(PREFIX) } } : {}),
       }),
       (opened) => opened.close(),
     );

@@ -139,6 +139,26 @@ export class RedisKeys {
     return `${this.prefix}:tg:plink:${id}`;
   }
 
+  /** The bot token's post log (its 30-a-second budget), shared by every process posting with it. */
+  telegramPaceToken(botId: string): string {
+    return `${this.prefix}:tg:pace:${botId}`;
+  }
+
+  /** When the bot token's posts are spaced out again (the even pace past its burst). */
+  telegramPaceTokenSpacing(botId: string): string {
+    return `${this.prefix}:tg:pace:${botId}:spacing`;
+  }
+
+  /** One chat's burst bucket under the bot token `botId`. */
+  telegramPaceChat(botId: string, chatId: string): string {
+    return `${this.prefix}:tg:pace:${botId}:chat:${chatId}`;
+  }
+
+  /** One group's post log (20 a minute) under the bot token `botId`. */
+  telegramPaceGroup(botId: string, chatId: string): string {
+    return `${this.prefix}:tg:pace:${botId}:group:${chatId}`;
+  }
+
   /** The parts of one album (`groupId`: its media group id, or the message id). */
   telegramAlbum(chatId: string | number, groupId: string | number): string {
     return `${this.prefix}:tg:album:${chatId}:${groupId}`;

@@ -22,7 +22,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 /** No pacing beyond Telegram's answers: tests would otherwise wait a second per message. */
-export const TEST_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000 };
+export const TEST_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000, globalBurst: 1000 };
 
 export const WEBHOOK_SECRET = 'right-secret_123';
 
