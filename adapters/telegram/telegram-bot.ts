@@ -267,7 +267,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       if (await firstSight(updateId)) await albums.add(message);
       return;
     }
-    const admitted = await firstSight(updateId, { id: `${INBOX_PREFIX}${updateId}`, payload: message });
+    const admitted = await firstSight(updateId, { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message });
     if (admitted) handOff(message, admitted.inboxId);
   };
 
@@ -308,7 +308,10 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       logger.warn({ updateId, chatId: query.message?.chat.id, buttonChatId: press.record.chatId }, 'button pressed outside the chat it was posted in: refused');
     }
     const message = press.kind === 'act' ? pressed(query, press.action, press.record) : undefined;
-    const admitted = await firstSight(updateId, message ? { id: `${INBOX_PREFIX}${updateId}`, payload: message } : undefined);
+    const admitted = await firstSight(
+      updateId,
+      message ? { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message } : undefined,
+    );
     if (!admitted) return;
     answerPress(query.id, message ? undefined : tt(lang, elsewhere ? 'buttonElsewhere' : 'buttonExpired'));
     if (message) handOff(message, admitted.inboxId);
