@@ -85,8 +85,8 @@ export function connectRedis(topology: RedisTopology, options: ConnectOptions): 
       role: 'master',
       ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
       ...(node.tls ? { enableTLSForSentinelMode: true, sentinelTLS: node.tls } : {}),
-      // Reconnects at once when the sentinels announce a new master, not at the next error.
-      failoverDetector: options.role !== 'probe',
+      // No `failoverDetector`: its disconnect can race a reconnect's sentinel lookup, and ioredis then
+      // ends the connection for good. A lost master closes the socket anyway; the reconnect asks again.
       ...(options.role === 'probe' ? { sentinelRetryStrategy: () => null } : {}),
     });
   } else {
