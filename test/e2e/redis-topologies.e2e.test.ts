@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis, closeRedis } from '../../src/lib/redis-connection.js';
+import { scanKeys } from '../../src/lib/scan-keys.js';
+import { checkRedisReachable } from '../../src/ops/redis-reachable.js';
 import { adkTurn } from '../fakes/nemo/index.js';
 import type { FakeFile } from '../fakes/telegram/index.js';
 import { keySlot, startClusterTopology, startSentinelTopology, type RedisTopologyHandle } from '../helpers/redis-topologies.js';
@@ -53,6 +56,33 @@ describe.each([
   }, 120_000);
   afterAll(async () => {
     await topology?.stop();
+  });
+
+  it('when the start checks the topology, then it answers; when nothing answers, the error names the setting and the nodes, never the password', async () => {
+    const nodes = topology.kind === 'cluster' ? { clusterNodes: topology.clusterNodes } : { sentinels: topology.sentinels, sentinelName: 'mymaster' };
+    await checkRedisReachable({ url: topology.url, ...nodes }, 5_000);
+    const setting = topology.kind === 'cluster' ? 'REDIS_CLUSTER_NODES' : 'REDIS_SENTINELS';
+    const dead = topology.kind === 'cluster' ? { clusterNodes: [{ host: '127.0.0.1', port: 1 }] } : { sentinels: [{ host: '127.0.0.1', port: 1 }] };
+    const failure = await checkRedisReachable({ url: 'redis://:hunter2-secret@127.0.0.1:6379', ...dead }, 1_000).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failure?.message).toMatch(new RegExp(`^${setting} \\(127\\.0\\.0\\.1:1\\) does not answer`));
+    expect(failure?.message).not.toContain('hunter2');
+  });
+
+  it('when keys of many people are written, then a sweep (SCAN) finds every one, on every master', async () => {
+    const nodes = topology.kind === 'cluster' ? { clusterNodes: topology.clusterNodes } : { sentinels: topology.sentinels, sentinelName: 'mymaster' };
+    const redis = connectRedis({ url: topology.url, ...nodes }, { role: 'commands' });
+    try {
+      const written = Array.from({ length: 200 }, (_, i) => `scan-test:{b${i % 128}}:${i}`);
+      for (const key of written) await redis.set(key, '1', 'EX', 60);
+      const found: string[] = [];
+      for await (const batch of scanKeys(redis, 'scan-test:*', 50)) found.push(...batch);
+      expect(found.sort()).toEqual([...written].sort());
+    } finally {
+      await closeRedis(redis);
+    }
   });
 
   it('when people chat, queue follow-ups, send an album, start over and export, then every answer and the video arrive once; on a cluster every multi-key script ran with its keys in one slot', async () => {
