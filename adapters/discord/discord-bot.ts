@@ -332,7 +332,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   /** Marks the event seen and keeps it in the inbox, in one step; undefined when another session or replica saw it first. */
   function firstSight(seen: string, inboxId: string, payload: InboxPayload): Promise<{ inboxId?: string } | undefined> {
-    return intake.admit(keys.discordSeen(seen), SEEN_TTL_SECONDS, { id: inboxId, payload });
+    return intake.admit(keys.discordSeen(seen), SEEN_TTL_SECONDS, { id: deps.inbox.entryId(inboxId, 'discord', payload.message.address.userId), payload });
   }
 
   /** The engine's message; a guild message can be deleted (a `/login` carrying a token). */

@@ -267,7 +267,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       if (await firstSight(updateId)) await albums.add(message);
       return;
     }
-    const admitted = await firstSight(updateId, { id: `${INBOX_PREFIX}${updateId}`, payload: message });
+    const admitted = await firstSight(updateId, { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message });
     if (admitted) handOff(message, admitted.inboxId);
   };
 
@@ -308,7 +308,10 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     if (press.kind === 'not-yours') logger.info({ updateId }, "button pressed by someone other than its owner: refused");
     const message = press.kind === 'act' ? pressed(query, press.action, press.target) : undefined;
     const refusal = press.kind === 'elsewhere' ? 'buttonElsewhere' : press.kind === 'not-yours' ? 'buttonNotYours' : 'buttonExpired';
-    const admitted = await firstSight(updateId, message ? { id: `${INBOX_PREFIX}${updateId}`, payload: message } : undefined);
+    const admitted = await firstSight(
+      updateId,
+      message ? { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message } : undefined,
+    );
     if (!admitted) return;
     answerPress(query.id, message ? undefined : tt(lang, refusal));
     if (message) handOff(message, admitted.inboxId);

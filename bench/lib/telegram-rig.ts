@@ -2,7 +2,8 @@ import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
 import { startTelegramBot, type TelegramBot } from '../../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
-import { connectRedis, createApp, type App } from '../../src/app.js';
+import { createApp, type App } from '../../src/app.js';
+import { connectRedis } from '../../src/lib/redis-connection.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { IncomingMessage } from '../../src/core/types.js';
 import { Inbox } from '../../src/core/inbox.js';
@@ -101,7 +102,7 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
       ...options.env,
     });
     // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
-    const redis = cleanup.add(connectRedis(redisServer.url, logs.logger), (client) => client.disconnect());
+    const redis = cleanup.add(connectRedis({ url: redisServer.url }, { role: 'queue', logger: logs.logger }), (client) => client.disconnect());
     const buttons = telegramButtonStore(redis, createRedisKeys(PREFIX));
     const outbox = cleanup.add(
       new TelegramOutbox({
