@@ -87,6 +87,20 @@ export interface VideoFile {
   caption: string;
   /** Unique per render: lets an outbox make a retried delivery idempotent where it can. */
   deliveryId: string;
+  /** Read with ffprobe from the file sent: the player shows its frame and length before it loads. */
+  meta?: VideoMeta;
+  /** A small JPEG poster (≤ 320 px, ≤ 200 kB): the chat's preview. */
+  thumbnail?: Buffer;
+  /** The same frame at up to 1280 px: Telegram's `cover`. */
+  cover?: Buffer;
+  /** Says what the file is (Discord's attachment description). */
+  description?: string;
+}
+
+export interface VideoMeta {
+  durationSec: number;
+  width: number;
+  height: number;
 }
 
 /**
