@@ -16,7 +16,7 @@ import {
   type SendOptions,
   type VideoFile,
 } from '../../src/core/types.js';
-import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
+import { multipartStream, type MultipartBufferPart, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
 import { callbackData } from './button-store.js';
 import {
@@ -346,9 +346,26 @@ function videoUpload(to: ChatAddress, video: VideoFile, caption: string | undefi
   if (place.message_thread_id !== undefined) fields.push({ name: 'message_thread_id', value: String(place.message_thread_id) });
   if (caption) fields.push({ name: 'caption', value: caption });
   fields.push({ name: 'supports_streaming', value: 'true' });
+  // The player's frame and length before the file loads: read from the file by the worker.
+  if (video.meta !== undefined) {
+    fields.push({ name: 'duration', value: String(Math.max(1, Math.round(video.meta.durationSec))) });
+    fields.push({ name: 'width', value: String(video.meta.width) });
+    fields.push({ name: 'height', value: String(video.meta.height) });
+  }
+  // Thumbnail and cover (Bot API 8.3) are new files of this upload, named by `attach://`.
+  const buffers: MultipartBufferPart[] = [];
+  if (video.thumbnail !== undefined) {
+    fields.push({ name: 'thumbnail', value: 'attach://thumbnail' });
+    buffers.push({ field: 'thumbnail', filename: 'thumbnail.jpg', contentType: 'image/jpeg', bytes: video.thumbnail });
+  }
+  if (video.cover !== undefined) {
+    fields.push({ name: 'cover', value: 'attach://cover' });
+    buffers.push({ field: 'cover', filename: 'cover.jpg', contentType: 'image/jpeg', bytes: video.cover });
+  }
   if (place.reply_parameters !== undefined) fields.push({ name: 'reply_parameters', value: JSON.stringify(place.reply_parameters) });
   return multipartStream({
     fields,
+    buffers,
     file: { field: 'video', filename: video.filename, contentType: 'video/mp4', size: video.size, source: video.stream },
     sizeMismatchError: ({ expected, received }) =>
       new VideoStreamError(received > expected ? `video stream is longer than the ${expected} bytes announced` : `video stream ended after ${received} of ${expected} bytes`),

@@ -341,7 +341,7 @@ class RenderRun {
     try {
       const { info, frames, fitted } = prepared;
       const file: VideoFile = {
-        filename: this.outbox.platform === 'console' ? `${deliveryId}.mp4` : videoFilename(this.data.title, this.data.sessionId),
+        filename: videoFilename(this.data.title, this.data.sessionId),
         size: prepared.size,
         stream: createReadStream(prepared.path),
         caption: this.caption(fitted !== undefined),

@@ -73,6 +73,8 @@ export interface RenderScript {
   outputSize?: number;
   /** The MP4 bytes served for the output (default: the fixture). */
   outputBytes?: Buffer;
+  /** An MP4 on disk served as the output, streamed (a test render made with ffmpeg). */
+  outputFile?: string;
   /** Submit answer: `{success,data}` (default) or the code envelope. */
   submitShape?: 'success' | 'envelope';
 }

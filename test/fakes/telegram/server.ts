@@ -14,6 +14,7 @@ import type {
   TgMessage,
   TgUpdate,
   UnfriendlyMode,
+  VideoPlayer,
 } from './types.js';
 import { UpdateQueue } from './updates.js';
 import { fileChunks, now, World } from './world.js';
@@ -292,13 +293,49 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     const message = botMessage(chat, params, field === 'video' ? { video: { ...media, width: 160, height: 120, duration: 2 } } : { document: media });
     if (caption !== undefined) message.caption = caption;
     const streaming = params.supports_streaming === true || params.supports_streaming === 'true';
+    const player = field === 'video' ? videoPlayer(params, files) : undefined;
+    if (player?.width !== undefined && player.height !== undefined && message.video !== undefined) {
+      message.video = { ...message.video, width: player.width, height: player.height, ...(player.duration === undefined ? {} : { duration: player.duration }) };
+    }
     const sent = record(message, field, {
       ...(caption === undefined ? {} : { caption }),
       file: { field, filename: part.filename, size: part.size, sha256: part.sha256, bytes: part.bytes, ...(part.contentType ? { contentType: part.contentType } : {}) },
       ...(field === 'video' ? { supportsStreaming: streaming } : {}),
+      ...(player === undefined ? {} : { player }),
     });
     if (caption !== undefined) sent.history.push(caption);
     return message;
+  }
+
+  /**
+   * sendVideo's player fields as the Bot API checks them: whole numbers, and a thumbnail or
+   * cover named `attach://<part>` of this upload (the thumbnail a JPEG of at most 200 kB).
+   */
+  function videoPlayer(params: Params, files: UploadedPart[]): VideoPlayer {
+    const player: VideoPlayer = {};
+    for (const key of ['duration', 'width', 'height'] as const) {
+      if (params[key] === undefined) continue;
+      const value = int(params[key]);
+      if (value === undefined || value < 0) throw new ApiError(400, `Bad Request: bad ${key}`);
+      player[key] = value;
+    }
+    for (const key of ['thumbnail', 'cover'] as const) {
+      const value = str(params[key]);
+      if (value === undefined) continue;
+      const name = /^attach:\/\/(.+)$/.exec(value)?.[1];
+      if (name === undefined) {
+        violations.push(`sendVideo: ${key} is not attach://<name> (${value.slice(0, 40)})`);
+        throw new ApiError(400, `Bad Request: wrong ${key} specified`);
+      }
+      const image = files.find((f) => f.field === name);
+      if (image === undefined) throw new ApiError(400, `Bad Request: ${key} file ${name} not found in the request`);
+      if (key === 'thumbnail' && (image.size > 200 * 1024 || image.bytes[0] !== 0xff || image.bytes[1] !== 0xd8)) {
+        violations.push(`sendVideo: thumbnail of ${image.size} bytes is not a JPEG under 200 kB`);
+        throw new ApiError(400, 'Bad Request: wrong thumbnail');
+      }
+      player[key] = { filename: image.filename, size: image.size, bytes: image.bytes, ...(image.contentType ? { contentType: image.contentType } : {}) };
+    }
+    return player;
   }
 
   function chatOf(params: Params): TgChat {

@@ -87,7 +87,24 @@ export interface BotMessage {
   history: string[];
   file?: { field: string; filename: string; size: number; sha256: string; bytes: Buffer; contentType?: string };
   supportsStreaming?: boolean;
+  /** What sendVideo said about the player: size and length, and the poster files it attached. */
+  player?: VideoPlayer;
   at: number;
+}
+
+export interface AttachedImage {
+  filename: string;
+  size: number;
+  contentType?: string;
+  bytes: Buffer;
+}
+
+export interface VideoPlayer {
+  duration?: number;
+  width?: number;
+  height?: number;
+  thumbnail?: AttachedImage;
+  cover?: AttachedImage;
 }
 
 export interface ApiCall {
