@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { describeError } from '../lib/describe-error.js';
 import type { EncodeSlots } from '../media/encode-slots.js';
-import type { FitPlanOptions } from '../media/fit-plan.js';
+import { planFit, type FitPlanOptions } from '../media/fit-plan.js';
 import { MediaError } from '../media/media-error.js';
 import { posterFrames, type PosterFrames } from '../media/poster-frame.js';
 import { fitVideo, type FitResult } from '../media/video-fit.js';
@@ -93,6 +93,7 @@ export async function prepareVideo(source: Readable, limitBytes: number, setting
     if (size > limitBytes) {
       if (settings.slots === undefined) return { kind: 'link', why: 'fitting is off' };
       if (info === undefined) return { kind: 'link', why: 'the render could not be read to fit it' };
+      if (planFit(info, limitBytes, settings.plan) === undefined) return { kind: 'link', why: 'the video is too long to fit the limit at 480p' };
       const output = join(dir.path, 'fitted.mp4');
       const release = await settings.slots.take(hooks.signal);
       const started = Date.now();

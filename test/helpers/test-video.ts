@@ -57,3 +57,18 @@ export async function probeForTest(path: string): Promise<{ width: number; heigh
   if (stream === undefined) throw new Error('no video stream');
   return { width: stream.width, height: stream.height, durationSec: Number(parsed.format.duration), codec: stream.codec_name };
 }
+
+/** `times` copies of a video one after another, without re-encoding: a long render made in a moment. */
+export async function loopTestVideo(source: string, path: string, times: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-stream_loop', String(times - 1), '-i', source, '-c', 'copy', '-movflags', '+faststart', path], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg could not loop the test video (${code}): ${stderr.slice(-300)}`))));
+  });
+  return (await stat(path)).size;
+}
