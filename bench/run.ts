@@ -14,6 +14,7 @@ import { benchOpenTurns } from './open-turns.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
 import { benchTelegram } from './telegram-overhead.js';
+import { benchVideoFit } from './video-fit.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
+    await timed('video fit to the upload limit', () => benchVideoFit(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

@@ -14,7 +14,7 @@ import { startFakeTelegram } from '../fakes/telegram/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { loopTestVideo, makeTestVideo, probeForTest } from '../helpers/test-video.js';
 import { TEST_PACING } from '../telegram/telegram-harness.js';
-import { DRAFT, RecordingOutbox, renderRig, type RenderRig } from './render-harness.js';
+import { DRAFT, renderRig, type RenderRig } from './render-harness.js';
 
 const MiB = 1024 * 1024;
 const TIMEOUT_MS = 120_000;
