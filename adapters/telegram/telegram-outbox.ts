@@ -11,6 +11,7 @@ import {
   PlatformRateLimitedError,
   type Button,
   type ChatAddress,
+  type ClipPreviewMessage,
   type Outbox,
   type PrivateReply,
   type SendOptions,
@@ -37,6 +38,8 @@ import { tt } from './texts.js';
 
 export const TEXT_LIMIT = 4096;
 export const CAPTION_LIMIT = 1024;
+/** Telegram downloads a video given by URL itself, up to this size. */
+export const URL_FETCH_LIMIT_BYTES = 20 * 1024 * 1024;
 /** The Bot API's multipart upload limit on the public server. */
 export const PUBLIC_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 
@@ -142,6 +145,33 @@ export class TelegramOutbox implements Outbox {
       if (!video.stream.destroyed) video.stream.destroy();
     }
     if (!captionFits) await this.sendText(to, video.caption);
+  }
+
+  /**
+   * A generated clip as a player: Telegram fetches the URL itself (up to 20 MB). Known larger,
+   * or refused (too large, unreachable), it goes as its link. The bot never fetches the URL.
+   */
+  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<void> {
+    if (clip.sizeBytes === undefined || clip.sizeBytes <= URL_FETCH_LIMIT_BYTES) {
+      const duration = clip.durationSec === undefined ? undefined : Math.max(1, Math.round(clip.durationSec));
+      try {
+        await this.queue.run(to.chatId, () =>
+          this.telegram.callApi('sendVideo', {
+            chat_id: to.chatId,
+            video: clip.url,
+            caption: clip.caption.slice(0, CAPTION_LIMIT),
+            supports_streaming: true,
+            ...(duration === undefined ? {} : { duration }),
+            ...placement(to),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (error instanceof OutboxClosedError) throw error;
+        this.logger.info({ err: describeTelegramError(error) }, 'Telegram did not take the clip by URL: sending its link');
+      }
+    }
+    await this.sendText(to, `${clip.caption}\n${clip.url}`);
   }
 
   maxUploadBytes(_to: ChatAddress): number {

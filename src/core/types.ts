@@ -125,6 +125,19 @@ export interface Outbox {
   isShared(to: ChatAddress): boolean;
   /** Sends a reply only `to.userId` may read (see `PrivateReply`): its `text` never goes into a shared chat. */
   sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void>;
+  /**
+   * Shows a generated clip by its URL before export, as a player where the platform fetches
+   * URLs itself (Telegram, when small enough); without this method the caption and the link go as text.
+   */
+  sendClipPreview?(to: ChatAddress, clip: ClipPreviewMessage): Promise<void>;
+}
+
+export interface ClipPreviewMessage {
+  url: string;
+  /** Says it is the raw clip; the URL is added by the outbox. */
+  caption: string;
+  sizeBytes?: number;
+  durationSec?: number;
 }
 
 /**

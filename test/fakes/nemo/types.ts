@@ -146,6 +146,8 @@ export interface FakeSession {
   userId: string;
   language: string;
   draft: unknown;
+  /** `state.generated_media`: clips the agent made, in a shape tests choose (the real one is undocumented). */
+  generatedMedia?: unknown[];
 }
 
 export interface FakeNemoOptions {
@@ -190,6 +192,8 @@ export interface FakeNemo {
   creditsOf(token: string): CreditsState;
   draftOf(sessionId: string): unknown;
   setDraft(sessionId: string, draft: unknown): void;
+  /** What `state.generated_media` lists for a session from now on. */
+  setGeneratedMedia(sessionId: string, media: unknown[]): void;
   /** Queued: the next matching `/run_sse` plays it instead of the default agent. */
   scriptTurn(script: TurnScript): void;
   /** The next render submit uses this script instead of `renderScript`. */

@@ -87,6 +87,8 @@ export interface BotMessage {
   history: string[];
   file?: { field: string; filename: string; size: number; sha256: string; bytes: Buffer; contentType?: string };
   supportsStreaming?: boolean;
+  /** A file sent by URL (Telegram fetches it), instead of `file`. */
+  url?: string;
   /** What sendVideo said about the player: size and length, and the poster files it attached. */
   player?: VideoPlayer;
   at: number;
