@@ -26,7 +26,7 @@ describe('TelegramOutbox, clip previews before export', () => {
     const { tg, outbox, to } = await setup();
     await outbox.sendClipPreview(to, { url: CLIP, caption: 'Raw clip, as generated (export for the final cut):', sizeBytes: 3_000_000, durationSec: 5 });
     expect(tg.sent).toHaveLength(1);
-    expect(tg.sent[0]).toMatchObject({ kind: 'video', url: CLIP, caption: 'Raw clip, as generated (export for the final cut):', supportsStreaming: true });
+    expect(tg.sent[0]).toMatchObject({ kind: 'video-by-url', url: CLIP, caption: 'Raw clip, as generated (export for the final cut):', supportsStreaming: true });
     expect(tg.calls.find((c) => c.method === 'sendVideo')?.params.duration).toBe(5);
     expect(tg.violations).toEqual([]);
   });

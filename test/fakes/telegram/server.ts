@@ -104,7 +104,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     calls.push(call);
     try {
       checkPenalty(method, chatId);
-      const hostile = unfriendlyAnswer(method);
+      const hostile = unfriendlyAnswer(method, files.length > 0);
       if (hostile === 'unshaped') {
         // A proxy or a broken server in front of the Bot API: 200, but not the Bot API's JSON.
         call.failed = 200;
@@ -144,10 +144,11 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
   }
 
   /** The unfriendly mode's answer to `method`, if it refuses it; `unshaped`: a body that is not the Bot API's. */
-  function unfriendlyAnswer(method: string): ApiError | 'unshaped' | undefined {
+  function unfriendlyAnswer(method: string, uploading: boolean): ApiError | 'unshaped' | undefined {
     if (unfriendly.unshaped?.includes(method)) return 'unshaped';
     if (method === 'editMessageText' && unfriendly.edits !== undefined) return new ApiError(...EDIT_REFUSALS[unfriendly.edits]);
-    if ((method === 'sendVideo' || method === 'sendDocument') && unfriendly.uploads !== undefined) return new ApiError(...UPLOAD_REFUSALS[unfriendly.uploads]);
+    // Uploads only: a file given by URL is fetched by Telegram, not uploaded.
+    if ((method === 'sendVideo' || method === 'sendDocument') && uploading && unfriendly.uploads !== undefined) return new ApiError(...UPLOAD_REFUSALS[unfriendly.uploads]);
     return undefined;
   }
 
@@ -315,7 +316,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     const media = { file_id: `url-${randomBytes(6).toString('hex')}`, file_unique_id: randomBytes(6).toString('hex'), mime_type: 'video/mp4' };
     const message = botMessage(chat, params, field === 'video' ? { video: { ...media, width: 0, height: 0, duration: int(params.duration) ?? 0 } } : { document: media });
     if (caption !== undefined) message.caption = caption;
-    const sent = record(message, field, {
+    const sent = record(message, field === 'video' ? 'video-by-url' : field, {
       ...(caption === undefined ? {} : { caption }),
       url: fileUrl,
       ...(field === 'video' ? { supportsStreaming: params.supports_streaming === true || params.supports_streaming === 'true' } : {}),

@@ -79,7 +79,8 @@ export interface BotMessage {
   chatId: string;
   threadId?: number;
   replyTo?: number;
-  kind: 'text' | 'video' | 'document';
+  /** `video-by-url`: a video Telegram fetched from a URL (a clip preview), not an upload. */
+  kind: 'text' | 'video' | 'video-by-url' | 'document';
   text?: string;
   caption?: string;
   replyMarkup?: InlineKeyboard;
