@@ -77,15 +77,14 @@ describe('render worker killed while ffmpeg fits the video', () => {
       correlationId: `corr-${randomUUID().slice(0, 8)}`,
     });
     const fitting = /^EDIT Fitting the video for the terminal… (\d+) %$/;
-    await waitFor(() => first.lines('EDIT').some((line) => Number(fitting.exec(line)?.[1] ?? -1) >= 10), {
-      timeoutMs: 60_000,
-      message: 'the first worker to be fitting, 10 % in',
-    });
-    const encoders = await processesUsing(fitRoot);
-    expect(encoders.length).toBeGreaterThan(0);
+    // Fitting, 10 % in, with its encoder seen running: killed mid-encode, not after.
+    await waitFor(
+      async () => first.lines('EDIT').some((line) => Number(fitting.exec(line)?.[1] ?? -1) >= 10) && (await processesUsing(fitRoot)).length > 0,
+      { timeoutMs: 90_000, intervalMs: 50, message: 'the first worker to be fitting, 10 % in' },
+    );
     await first.kill();
     // setpriv's parent-death signal: the encoder goes with the worker, not minutes later.
-    await waitFor(async () => (await processesUsing(fitRoot)).length === 0, { timeoutMs: 10_000, message: 'the orphaned ffmpeg to die' });
+    await waitFor(async () => (await processesUsing(fitRoot)).length === 0, { timeoutMs: 20_000, message: 'the orphaned ffmpeg to die' });
     expect(first.lines('SENT')).toEqual([]);
     // The dead worker's half-written files are still there: nobody could clean up.
     expect((await readdir(fitRoot)).length).toBe(1);
