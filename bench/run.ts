@@ -16,6 +16,7 @@ import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
 import { benchTelegram } from './telegram-overhead.js';
 import { benchTelegramPacing } from './telegram-pacing.js';
+import { benchVideoFit } from './video-fit.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     await timed('Telegram pacing: one budget per token, credits at once', () => benchTelegramPacing(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
     await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
+    await timed('video fit to the upload limit', () => benchVideoFit(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

@@ -20,6 +20,8 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { NemoErrorCounts } from './ops/nemo-error-counts.js';
 import { RenderQueue } from './render/render-queue.js';
 import { startRenderWorker, type RenderWorkerHandle } from './render/render-worker.js';
+import { EncodeSlots } from './media/encode-slots.js';
+import { defaultWorkRoot } from './media/work-dir.js';
 import { SKILL_SOURCE, VERSION } from './version.js';
 import { createRedisKeys, type RedisKeys } from './core/redis-keys.js';
 import { closeRedis, connectRedis, topologyKind, type RedisTopology } from './lib/redis-connection.js';
@@ -165,6 +167,12 @@ export function createApp(options: AppOptions): App {
         ...(options.renderFirstPollMs !== undefined ? { firstPollMs: options.renderFirstPollMs } : {}),
         maxPolls: config.renderMaxPolls,
         logger: logger.child({ component: 'render' }),
+        video: {
+          slots: config.videoFitConcurrency > 0 ? new EncodeSlots(config.videoFitConcurrency) : undefined,
+          timeoutMs: config.videoFitTimeoutMs,
+          maxInputBytes: config.videoFitMaxInputMb * 1024 * 1024,
+          workRoot: defaultWorkRoot(),
+        },
       })
     : undefined;
 

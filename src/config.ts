@@ -63,6 +63,15 @@ export const SETTINGS = z.object({
     .describe('the shards this process runs (`0,1`) when bot replicas split them; empty: all'),
   RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000).describe('between render polls'),
   RENDER_MAX_POLLS: positiveInt().default(10).describe('polls before a render is reported as failed'),
+  VIDEO_FIT_CONCURRENCY: wholeNumber(16)
+    .default(1)
+    .describe(
+      'ffmpeg encodes at once in each worker process, fitting a render larger than its chat\'s upload limit (H.264, down to 480p); 0: no fitting, such a render goes as a link',
+    ),
+  VIDEO_FIT_TIMEOUT_MS: positiveInt().default(600_000).describe('time limit of one fit; past it ffmpeg is killed and the link goes instead'),
+  VIDEO_FIT_MAX_INPUT_MB: positiveInt()
+    .default(2000)
+    .describe('a render larger than this is not downloaded to fit it or to read its size and poster: the link goes instead'),
   STILL_WORKING_MS: positiveInt().default(120_000).describe('"Still working…" notice while a turn is silent'),
   TURN_IDLE_TIMEOUT_MS: positiveInt().default(600_000).describe('keep-alives only this long: the turn is treated as broken'),
   RECOVERY_FIRST_WAIT_MS: positiveInt().default(30_000).describe('recovery after a broken turn: wait before the first project-state check'),
@@ -218,6 +227,18 @@ function positiveInt(max = Number.MAX_SAFE_INTEGER) {
   return z.string().transform((value, ctx) => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function wholeNumber(max: number) {
+  const expected = `must be a whole number from 0 to ${max}`;
+  return z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > max) {
       ctx.addIssue({ code: 'custom', message: expected });
       return z.NEVER;
     }

@@ -162,7 +162,7 @@ export class DiscordOutbox implements Outbox {
     const payload = {
       content: truncateText(video.caption),
       allowed_mentions: NO_PINGS,
-      attachments: [{ id: 0, filename: video.filename }],
+      attachments: [{ id: 0, filename: video.filename, ...(video.description === undefined ? {} : { description: video.description }) }],
       // A retried delivery (a worker killed after Discord took the file) gets the first message back.
       nonce: nonceFor('v', video.deliveryId),
       enforce_nonce: true,

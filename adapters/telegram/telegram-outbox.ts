@@ -12,12 +12,13 @@ import {
   PlatformRateLimitedError,
   type Button,
   type ChatAddress,
+  type ClipPreviewMessage,
   type Outbox,
   type PrivateReply,
   type SendOptions,
   type VideoFile,
 } from '../../src/core/types.js';
-import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
+import { multipartStream, type MultipartBufferPart, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
 import type { RedisKeys } from '../../src/core/redis-keys.js';
 import {
@@ -40,6 +41,8 @@ import { tt } from './texts.js';
 
 export const TEXT_LIMIT = 4096;
 export const CAPTION_LIMIT = 1024;
+/** Telegram downloads a video given by URL itself, up to this size. */
+export const URL_FETCH_LIMIT_BYTES = 20 * 1024 * 1024;
 /** The Bot API's multipart upload limit on the public server. */
 export const PUBLIC_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 
@@ -149,6 +152,33 @@ export class TelegramOutbox implements Outbox {
       if (!video.stream.destroyed) video.stream.destroy();
     }
     if (!captionFits) await this.sendText(to, video.caption);
+  }
+
+  /**
+   * A generated clip as a player: Telegram fetches the URL itself (up to 20 MB). Known larger,
+   * or refused (too large, unreachable), it goes as its link. The bot never fetches the URL.
+   */
+  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<void> {
+    if (clip.sizeBytes === undefined || clip.sizeBytes <= URL_FETCH_LIMIT_BYTES) {
+      const duration = clip.durationSec === undefined ? undefined : Math.max(1, Math.round(clip.durationSec));
+      try {
+        await this.queue.run(to.chatId, () =>
+          this.telegram.callApi('sendVideo', {
+            chat_id: to.chatId,
+            video: clip.url,
+            caption: clip.caption.slice(0, CAPTION_LIMIT),
+            supports_streaming: true,
+            ...(duration === undefined ? {} : { duration }),
+            ...placement(to),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (error instanceof OutboxClosedError) throw error;
+        this.logger.info({ err: describeTelegramError(error) }, 'Telegram did not take the clip by URL: sending its link');
+      }
+    }
+    await this.sendText(to, `${clip.caption}\n${clip.url}`);
   }
 
   maxUploadBytes(_to: ChatAddress): number {
@@ -356,9 +386,26 @@ function videoUpload(to: ChatAddress, video: VideoFile, caption: string | undefi
   if (place.message_thread_id !== undefined) fields.push({ name: 'message_thread_id', value: String(place.message_thread_id) });
   if (caption) fields.push({ name: 'caption', value: caption });
   fields.push({ name: 'supports_streaming', value: 'true' });
+  // The player's frame and length before the file loads: read from the file by the worker.
+  if (video.meta !== undefined) {
+    fields.push({ name: 'duration', value: String(Math.max(1, Math.round(video.meta.durationSec))) });
+    fields.push({ name: 'width', value: String(video.meta.width) });
+    fields.push({ name: 'height', value: String(video.meta.height) });
+  }
+  // Thumbnail and cover (Bot API 8.3) are new files of this upload, named by `attach://`.
+  const buffers: MultipartBufferPart[] = [];
+  if (video.thumbnail !== undefined) {
+    fields.push({ name: 'thumbnail', value: 'attach://thumbnail' });
+    buffers.push({ field: 'thumbnail', filename: 'thumbnail.jpg', contentType: 'image/jpeg', bytes: video.thumbnail });
+  }
+  if (video.cover !== undefined) {
+    fields.push({ name: 'cover', value: 'attach://cover' });
+    buffers.push({ field: 'cover', filename: 'cover.jpg', contentType: 'image/jpeg', bytes: video.cover });
+  }
   if (place.reply_parameters !== undefined) fields.push({ name: 'reply_parameters', value: JSON.stringify(place.reply_parameters) });
   return multipartStream({
     fields,
+    buffers,
     file: { field: 'video', filename: video.filename, contentType: 'video/mp4', size: video.size, source: video.stream },
     sizeMismatchError: ({ expected, received }) =>
       new VideoStreamError(received > expected ? `video stream is longer than the ${expected} bytes announced` : `video stream ended after ${received} of ${expected} bytes`),
