@@ -84,7 +84,7 @@ describe('render delivery through ffmpeg', () => {
     const sent = r.outbox.videos[0];
     expect(sent?.size).toBeLessThanOrEqual(10 * MiB);
     expect(sent?.size).toBeGreaterThan(0.8 * 10 * MiB);
-    expect(sent?.filename).toBe('city-timelapse.mp4');
+    expect(sent?.filename).toMatch(/^city-timelapse-[A-Za-z0-9]{1,6}\.mp4$/);
     const outputUrl = `${r.fake.url}/cdn/${input.renderId}.mp4`;
     expect(sent?.caption).toContain(`Full quality: ${outputUrl}`);
     expect(sent?.meta).toMatchObject({ width: 640, height: 360 });
@@ -173,7 +173,7 @@ describe('end to end through the platforms’ wire protocols', () => {
     const file = withFile[0]?.files[0];
     expect(file?.size).toBeLessThanOrEqual(10 * MiB);
     expect(file?.size).toBeGreaterThan(8 * MiB);
-    expect(file?.filename).toBe('harbour-at-dusk.mp4');
+    expect(file?.filename).toMatch(/^harbour-at-dusk-[A-Za-z0-9]{1,6}\.mp4$/);
     expect(file?.description).toBe('Harbour at dusk: 360p video, 0:10');
     expect(withFile[0]?.content).toContain(`${r.fake.url}/cdn/${input.renderId}.mp4`);
     expect(discord.violations).toEqual([]);
