@@ -150,7 +150,7 @@ export class DiscordOutbox implements Outbox {
     }
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined> {
     const limit = this.maxUploadBytes(to);
     if (video.size > limit) {
       video.stream.destroy();
@@ -170,7 +170,8 @@ export class DiscordOutbox implements Outbox {
     };
     const body = multipartUpload(payload, { name: video.filename, contentType: 'video/mp4', size: video.size, stream: video.stream });
     try {
-      await this.uploads.post(Routes.channelMessages(to.chatId), { body, passThroughBody: true });
+      const posted = await this.uploads.post(Routes.channelMessages(to.chatId), { body, passThroughBody: true });
+      return messageIdOf(posted);
     } catch (error) {
       const failure = asDiscordRequestError(error, 'POST /channels/:id/messages');
       if (isTooLarge(failure)) throw new FileTooLargeForPlatformError('discord', video.size);
@@ -422,4 +423,11 @@ function noChannel(route: string): DiscordRequestError {
 function nonceFor(kind: 'v' | 'e', id: string): string {
   if (/^\d{1,20}$/.test(id)) return `${kind}${id}`;
   return `${kind}${createHash('sha256').update(id).digest('base64url').slice(0, 24)}`;
+}
+
+/** The id of a message Discord answered a POST with; undefined when the answer is not one. */
+function messageIdOf(answer: unknown): string | undefined {
+  if (typeof answer !== 'object' || answer === null) return undefined;
+  const id = (answer as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
 }

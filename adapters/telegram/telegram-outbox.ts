@@ -119,7 +119,7 @@ export class TelegramOutbox implements Outbox {
     return edit.done;
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string> {
     const limit = this.maxUploadBytes(to);
     if (video.size > limit) {
       video.stream.destroy();
@@ -128,9 +128,10 @@ export class TelegramOutbox implements Outbox {
     const captionFits = video.caption.length <= CAPTION_LIMIT;
     // Built now, so the source has a listener while the send waits for its turn.
     const upload = videoUpload(to, video, captionFits ? video.caption : undefined);
+    let messageId: string;
     try {
       // Not retried on 429: the stream cannot be read twice; the worker's job retries the delivery.
-      await this.queue.run(to.chatId, () => this.postVideo(to, upload), { retry: false });
+      messageId = await this.queue.run(to.chatId, () => this.postVideo(to, upload), { retry: false });
     } catch (error) {
       if (isTooLarge(error)) throw new FileTooLargeForPlatformError('telegram', video.size);
       // A wait, not a refusal: the worker's job tries the file again later.
@@ -142,6 +143,7 @@ export class TelegramOutbox implements Outbox {
       if (!video.stream.destroyed) video.stream.destroy();
     }
     if (!captionFits) await this.sendText(to, video.caption);
+    return messageId;
   }
 
   maxUploadBytes(_to: ChatAddress): number {

@@ -28,12 +28,25 @@ export class ChatReply {
     readonly address: ChatAddress,
     readonly lang: Language,
     private readonly logger?: ReplyLogger,
+    /** Told each message id the platform confirmed (the message → project map); never throws into a reply. */
+    private readonly onPosted?: (messageId: string) => Promise<void>,
   ) {
     this.progressId = address.progressMessageId;
   }
 
-  send(text: string, options?: SendOptions): Promise<string> {
-    return this.outbox.sendText(this.address, text, options);
+  async send(text: string, options?: SendOptions): Promise<string> {
+    const id = await this.outbox.sendText(this.address, text, options);
+    await this.posted(id);
+    return id;
+  }
+
+  private async posted(messageId: string): Promise<void> {
+    if (!this.onPosted) return;
+    try {
+      await this.onPosted(messageId);
+    } catch (error) {
+      this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'could not note which project a message belongs to');
+    }
   }
 
   /** `text` holds a link for this person alone: a shared chat reads `publicText` and where the link went. */
@@ -69,6 +82,7 @@ export class ChatReply {
     try {
       this.progressId = await this.outbox.sendText(this.address, text);
       this.progressText = text;
+      await this.posted(this.progressId);
     } catch (error) {
       this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'progress message could not be sent');
     }

@@ -78,6 +78,16 @@ export const COMMANDS = [
     button: { order: 3, label: 'buttonNew' },
   },
   {
+    name: 'projects',
+    action: 'projects',
+    keywords: { en: ['projects'], zh: ['项目列表', '我的项目', '所有项目'] },
+    telegram: { description: { en: 'Your projects: switch between them', zh: '我的项目：切换项目' } },
+    discord: { order: 6, nameZh: '项目', description: { en: 'Your projects here: switch between them', zh: '你在这里的项目：切换项目' } },
+    button: { order: 4, label: 'buttonProjects' },
+  },
+  // `/switch N`: the N-th project of `/projects` (the terminal's way; chats also have its buttons).
+  { name: 'switch', action: 'switch', telegram: {} },
+  {
     name: 'export',
     action: 'export',
     keywords: { en: ['export', 'download', 'render', 'send'], zh: ['导出', '下载', '发给我'] },

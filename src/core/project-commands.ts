@@ -5,7 +5,8 @@ import type { Conversation } from './conversation.js';
 import type { EngineApi } from './engine-deps.js';
 import { t } from './i18n.js';
 import type { ProjectService } from './project-service.js';
-import type { SessionStore } from './session-store.js';
+import { projectTitle, projectsText, versionsText } from './project-list.js';
+import { MAX_VERSIONS_KEPT, projectRef, ProjectRefSchema, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { UsageStats } from './usage-stats.js';
 
@@ -48,7 +49,8 @@ export async function status(deps: ProjectCommandDeps, conv: Conversation): Prom
   await deps.projects.withProject(conv, async (record) => {
     const state = await deps.api.state(conv.cred, record.sessionId);
     const link = deps.projects.link(record);
-    const summary = timelineSummary(parseDraft(state.draft), conv.lang);
+    const header = t(conv.lang, 'statusProject', { title: projectTitle(record, conv.lang), versions: versionsText(record, conv.lang) });
+    const summary = `${header}\n\n${timelineSummary(parseDraft(state.draft), conv.lang)}`;
     if (link) await conv.reply.sendPrivate(`${summary}\n\n${t(conv.lang, 'projectLink', { link })}`, summary);
     else await conv.reply.send(summary);
   });
@@ -69,7 +71,11 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
         return;
       }
       if ((await takeQuota(deps, conv, 'renders')) === 'refused') return;
-      await deps.projects.queueRender(conv, record, renderId, state.draft);
+      // Numbered when queued, per project: the caption says "v3", and `status` lists the versions.
+      const version = (record.exports ?? 0) + 1;
+      const numbered = { ...record, exports: version, exportedAt: [...(record.exportedAt ?? []), Date.now()].slice(-MAX_VERSIONS_KEPT) };
+      await deps.sessions.write(conv.key, numbered);
+      await deps.projects.queueRender(conv, numbered, renderId, state.draft, version);
       queued = true;
       conv.log.info({ renderId }, 'render queued');
       await deps.usage.count('renders');
@@ -77,6 +83,44 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
       if (!queued) await deps.projects.releaseExport(record.sessionId, renderId);
     }
   });
+}
+
+/** `/projects`: the person's projects in this chat, the latest first, with their titles, last activity and exports. */
+export async function listProjects(deps: ProjectCommandDeps, conv: Conversation): Promise<void> {
+  const [projects, current] = await Promise.all([deps.sessions.listProjects(conv.key), deps.sessions.read(conv.key)]);
+  if (projects.length === 0) {
+    await conv.reply.send(t(conv.lang, 'projectsNone'));
+    return;
+  }
+  const currentRef = current ? projectRef(current) : undefined;
+  await conv.reply.send(projectsText(projects, currentRef, conv.lang, Date.now()));
+}
+
+/** `/switch N` (the N-th of `/projects`) or `/switch <ref>` (a project button): makes it the current project. */
+export async function switchProject(deps: ProjectCommandDeps, conv: Conversation, argument: string): Promise<void> {
+  const wanted = argument.trim();
+  let ref: string | undefined;
+  let count = 0;
+  if (/^\d{1,3}$/.test(wanted)) {
+    const projects = await deps.sessions.listProjects(conv.key);
+    count = projects.length;
+    const chosen = projects[Number(wanted) - 1];
+    ref = chosen ? projectRef(chosen) : undefined;
+  } else if (ProjectRefSchema.safeParse(wanted).success) {
+    ref = wanted;
+  }
+  if (ref === undefined) {
+    if (count === 0 && !/^\d{1,3}$/.test(wanted)) count = (await deps.sessions.listProjects(conv.key)).length;
+    await conv.reply.send(count === 0 ? t(conv.lang, 'projectsNone') : t(conv.lang, 'switchUsage', { count }));
+    return;
+  }
+  const result = await deps.projects.switchTo(conv, ref);
+  if (!result) {
+    await conv.reply.send(t(conv.lang, 'projectGone'));
+    return;
+  }
+  const title = projectTitle(result.record, conv.lang);
+  await conv.reply.send(t(conv.lang, result.switched ? 'switchedTo' : 'alreadyCurrent', { title }));
 }
 
 /** A UUID-shaped id derived from `seed`, so the same message always names the same render. */

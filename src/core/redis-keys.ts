@@ -37,6 +37,16 @@ export class RedisKeys {
     return `${this.prefix}:session:${sessionKeyId(key)}`;
   }
 
+  /** The person's projects in one chat: a hash of project ref → record (bounded, the session TTL). */
+  projects(key: SessionKeyParts): string {
+    return `${this.prefix}:projects:${sessionKeyId(key)}`;
+  }
+
+  /** Which project a message the bot posted belongs to (never its text); the session TTL. */
+  messageProject(platform: Platform, chatId: string, messageId: string): string {
+    return `${this.prefix}:msgproj:${platform}:${escapePart(chatId)}:${escapePart(messageId)}`;
+  }
+
   identity(platform: Platform, userId: string): string {
     return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
   }

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease } from '../lib/lease.js';
+import { PROJECT_WRITE } from '../lib/lua/project-write.js';
+import { runScript } from '../lib/lua/script.js';
 import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 import { isSealed, type TokenCipher } from './token-cipher.js';
 import type { Language, Platform } from './types.js';
@@ -41,7 +44,29 @@ export interface SessionRecord {
   lastDraft?: unknown;
   createdAt: number;
   updatedAt: number;
+  /** A short title taken from the project's first prompt (`/projects` lists it). */
+  title?: string;
+  /** How many exports were queued: the next one is version `exports + 1`. */
+  exports?: number;
+  /** When the last exports were queued (the newest last, at most `MAX_VERSIONS_KEPT`). */
+  exportedAt?: number[];
 }
+
+/** A person's projects in one chat, at most this many (the oldest go when a new one starts). */
+export const MAX_PROJECTS = 20;
+/** Export times kept per project for `status`. */
+export const MAX_VERSIONS_KEPT = 10;
+
+/**
+ * A project's short reference: what buttons and the message map carry instead of the session id
+ * (Telegram's callback data is 64 bytes). Derived, so records written before projects had one match.
+ */
+export function projectRef(record: Pick<SessionRecord, 'sessionId'>): string {
+  return createHash('sha1').update(record.sessionId).digest('base64url').slice(0, 10);
+}
+
+/** The reference's shape, checked at every boundary it crosses (buttons, typed commands). */
+export const ProjectRefSchema = z.string().regex(/^[A-Za-z0-9_-]{10}$/);
 
 /** Per platform user, not per chat: one anonymous client id (and token) per person. */
 export interface UserIdentity {
@@ -62,6 +87,9 @@ const SessionRecordSchema = z.object({
   lastDraft: z.unknown().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
+  title: z.string().max(200).optional(),
+  exports: z.number().int().nonnegative().optional(),
+  exportedAt: z.array(z.number()).max(MAX_VERSIONS_KEPT).optional(),
 });
 
 const UserIdentitySchema = z.object({
@@ -110,13 +138,79 @@ export class SessionStore {
     return parse(await this.redis.get(this.sessionKey(key)), SessionRecordSchema);
   }
 
-  async write(key: SessionKey, record: SessionRecord): Promise<void> {
-    const valid = SessionRecordSchema.parse(record);
-    await this.redis.set(this.sessionKey(key), JSON.stringify(valid), 'EX', this.ttlSeconds);
+  /**
+   * Saves a project's record and lists it among the person's projects. It stays (or becomes) the
+   * current project only when it was, or none is: a turn that ends after the person switched to
+   * another project must not switch them back. Returns true when it is the current one.
+   */
+  async write(key: SessionKey, record: SessionRecord): Promise<boolean> {
+    return this.save(key, record, false);
   }
 
+  /** Saves `record` as the person's current project (a new one, or one they switched to). */
+  async makeCurrent(key: SessionKey, record: SessionRecord): Promise<void> {
+    await this.save(key, record, true);
+  }
+
+  /** Forgets the person's projects in this chat, current and listed (another account's projects). */
   async delete(key: SessionKey): Promise<void> {
+    await this.redis.del(this.sessionKey(key), this.keys.projects(key));
+  }
+
+  /** The current project is left (a new one is coming); it stays listed. */
+  async leave(key: SessionKey): Promise<void> {
     await this.redis.del(this.sessionKey(key));
+  }
+
+  /** The service forgot this project: neither current nor listed any more. */
+  async forget(key: SessionKey, record: SessionRecord): Promise<void> {
+    await this.redis.multi().del(this.sessionKey(key)).hdel(this.keys.projects(key), projectRef(record)).exec();
+  }
+
+  /** One listed project, by its reference; undefined when gone or expired. */
+  async readProject(key: SessionKey, ref: string): Promise<SessionRecord | undefined> {
+    const record = parse(await this.redis.hget(this.keys.projects(key), ref), SessionRecordSchema);
+    return record && this.fresh(record) ? record : undefined;
+  }
+
+  /** The person's projects in this chat, the most recently active first. */
+  async listProjects(key: SessionKey): Promise<SessionRecord[]> {
+    const all = await this.redis.hgetall(this.keys.projects(key));
+    return Object.values(all)
+      .map((raw) => parse(raw, SessionRecordSchema))
+      .filter((record): record is SessionRecord => record !== undefined && this.fresh(record))
+      .sort((a, b) => b.updatedAt - a.updatedAt);
+  }
+
+  /** Drops the least recently active projects beyond `max` (and any expired), before a new one is listed. */
+  async pruneProjects(key: SessionKey, max = MAX_PROJECTS - 1): Promise<void> {
+    const all = await this.redis.hgetall(this.keys.projects(key));
+    const parsed = Object.entries(all).map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }));
+    const keep = parsed
+      .filter((entry) => entry.record !== undefined && this.fresh(entry.record))
+      .sort((a, b) => (b.record?.updatedAt ?? 0) - (a.record?.updatedAt ?? 0))
+      .slice(0, max)
+      .map((entry) => entry.ref);
+    const drop = parsed.map((entry) => entry.ref).filter((ref) => !keep.includes(ref));
+    if (drop.length > 0) await this.redis.hdel(this.keys.projects(key), ...drop);
+  }
+
+  private async save(key: SessionKey, record: SessionRecord, current: boolean): Promise<boolean> {
+    const valid = SessionRecordSchema.parse(record);
+    // The listing leaves the draft out: it can be large, and a switched-to project reads it from the service.
+    const { lastDraft: _draft, ...listed } = valid;
+    const result = await runScript(
+      this.redis,
+      PROJECT_WRITE,
+      [this.sessionKey(key), this.keys.projects(key)],
+      [JSON.stringify(valid), JSON.stringify(listed), projectRef(valid), valid.sessionId, this.ttlSeconds, current ? '1' : '0'],
+    );
+    return result === 1;
+  }
+
+  /** A project untouched for the session TTL is gone, as its current record would be. */
+  private fresh(record: SessionRecord): boolean {
+    return Date.now() - record.updatedAt < this.ttlSeconds * 1000;
   }
 
   /**

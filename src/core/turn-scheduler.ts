@@ -3,8 +3,9 @@ import { describeError } from '../lib/describe-error.js';
 import type { Conversation } from './conversation.js';
 import type { EngineApi, EngineSettings, TurnMetrics } from './engine-deps.js';
 import { t } from './i18n.js';
+import { titleFromPrompt } from './project-list.js';
 import type { ProjectService } from './project-service.js';
-import type { SessionKey, SessionStore } from './session-store.js';
+import type { SessionKey, SessionRecord, SessionStore } from './session-store.js';
 import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
 import type { TurnJournal } from './turn-journal.js';
 import { recoverFromState, runChatTurn } from './turn-runner.js';
@@ -202,7 +203,7 @@ export class TurnScheduler {
         await Promise.all([
           this.deps.journal.end(conv.key),
           this.deps.usage.count('turns', Date.now(), `${conv.key.platform}:${conv.key.userId}`),
-          this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }),
+          this.deps.sessions.write(conv.key, withTitle({ ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }, turn.text)),
         ]);
       });
     } catch (error) {
@@ -235,4 +236,11 @@ export class TurnScheduler {
       return undefined;
     }
   }
+}
+
+/** A project is named by its first prompt (`/projects` lists it by that). */
+function withTitle(record: SessionRecord, prompt: string): SessionRecord {
+  if (record.title !== undefined) return record;
+  const title = titleFromPrompt(prompt);
+  return title === undefined ? record : { ...record, title };
 }

@@ -51,6 +51,11 @@ export interface IncomingMessage {
    * engine takes it out once the message is durable (journaled, queued) or handled.
    */
   inboxId?: string;
+  /**
+   * The platform id of the bot's message this one replies to, if any: a reply to a message the
+   * bot posted for a project continues that project.
+   */
+  replyToMessageId?: string;
   /** Where replies go. */
   address: ChatAddress;
 }
@@ -100,11 +105,12 @@ export interface Outbox {
   /** Edits a message in place; "not modified" counts as success. */
   editText(to: ChatAddress, messageId: string, text: string): Promise<void>;
   /**
-   * Sends a video from a stream of known size; throws `FileTooLargeForPlatformError` on the
+   * Sends a video from a stream of known size and returns the posted message's id (undefined
+   * where the platform gives none); throws `FileTooLargeForPlatformError` on the
    * platform's 413, `PlatformRateLimitedError` when the platform asks to wait. Any other
    * refusal (after the outbox's own retries) makes the worker send the link instead.
    */
-  sendVideo(to: ChatAddress, video: VideoFile): Promise<void>;
+  sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined>;
   /** Largest file the platform accepts for this chat. */
   maxUploadBytes(to: ChatAddress): number;
   /** True when other people read this chat (a group, a guild channel). */

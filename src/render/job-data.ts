@@ -25,6 +25,10 @@ export const RenderJobDataSchema = z.object({
    * for an anonymous person, so its presence is the worker's "anonymous" for `errorAnswer`.
    */
   nemoUserId: z.string().optional(),
+  /** The project (its `projectRef`): the delivered video is mapped to it, so a reply continues it. */
+  projectRef: z.string().optional(),
+  /** The export's number in its project ("v3"). */
+  version: z.number().int().positive().optional(),
   /** Only until submitted: dropped from the job afterwards. */
   draft: z.unknown().optional(),
   phase: RenderPhaseSchema,
@@ -47,6 +51,8 @@ export const RenderJobInputSchema = RenderJobDataSchema.pick({
   language: true,
   projectLink: true,
   nemoUserId: true,
+  projectRef: true,
+  version: true,
   draft: true,
   correlationId: true,
 });

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/redis-keys.js';
 import type { Logger } from 'pino';
 import { errorAnswer } from '../core/error-reply.js';
+import type { MessageProjects } from '../core/message-projects.js';
 import { t } from '../core/i18n.js';
 import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
 import { describeError } from '../lib/describe-error.js';
@@ -47,6 +48,8 @@ export interface RenderProcessorDeps {
   /** A delivering worker's lease; a killed worker's delivery is retried after it. */
   deliveryLeaseMs: number;
   logger: Logger;
+  /** Maps the delivered video (and the link sent instead) to its project: a reply to it continues the project. */
+  messages?: Pick<MessageProjects, 'remember'> | undefined;
 }
 
 const MAX_REASON_CHARS = 160;
@@ -294,11 +297,11 @@ class RenderRun {
           const { projectLink } = this.data;
           // The claim link opens the project for whoever has it: in a group it goes to the person privately.
           const privateLink = projectLink !== undefined && this.outbox.isShared(address);
-          const caption =
-            projectLink === undefined || privateLink ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link: projectLink });
+          const caption = this.caption(projectLink === undefined || privateLink ? undefined : projectLink);
           try {
-            await this.outbox.sendVideo(address, { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption, deliveryId });
+            const messageId = await this.outbox.sendVideo(address, { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption, deliveryId });
             outcome = 'delivered';
+            await this.mapToProject(messageId);
             if (privateLink) await this.projectLinkPrivately(projectLink);
           } catch (error) {
             if (error instanceof FileTooLargeForPlatformError) {
@@ -340,6 +343,25 @@ class RenderRun {
       await (projectLink === undefined ? this.say(text) : this.sayPrivately(text, t(language, key, { url: outputUrl, link: '' })));
     }
     return 'delivered-as-link';
+  }
+
+  /** "Video ready: v3. Reply to this message to change it." (an older job has no version). */
+  private caption(link: string | undefined): string {
+    const { language, version } = this.data;
+    if (version === undefined) return link === undefined ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link });
+    return link === undefined ? t(language, 'videoReadyVersionNoLink', { version }) : t(language, 'videoReadyVersion', { version, link });
+  }
+
+  /** Best effort: the video is out either way; only a reply to it would not find its project. */
+  private async mapToProject(messageId: string | undefined): Promise<void> {
+    const { messages } = this.deps;
+    const { projectRef, address, sessionKey } = this.data;
+    if (messages === undefined || messageId === undefined || projectRef === undefined) return;
+    try {
+      await messages.remember({ platform: address.platform, chatId: address.chatId }, messageId, { userId: sessionKey.userId, projectRef });
+    } catch (error) {
+      this.log.warn({ error: describeError(error) }, 'could not note which project the video belongs to');
+    }
   }
 
   /** After the video: its caption left the claim link out (a shared chat). Never fails the delivery. */
@@ -403,7 +425,7 @@ class RenderRun {
   }
 
   private async say(text: string): Promise<void> {
-    await this.outbox.sendText(this.data.address, text);
+    await this.mapToProject(await this.outbox.sendText(this.data.address, text));
   }
 
   /** `text` holds a link for this person alone (see `PrivateReply`). */

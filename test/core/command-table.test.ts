@@ -11,7 +11,7 @@ import { telegrafApiRoot } from '../../adapters/telegram/telegram-outbox.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
 
-/** The payloads as they were before the command table existed (captured from the old hand-written lists). */
+/** The payloads as they were before the command table existed (captured from the old hand-written lists), plus `/projects`. */
 const before = JSON.parse(readFileSync(new URL('./fixtures/command-payloads.json', import.meta.url), 'utf8')) as {
   telegram: { en: unknown[]; zh: unknown[]; knownInGroups: string[] };
   discord: unknown[];
@@ -23,9 +23,9 @@ const UNDO: CommandSpec = {
   action: 'undo',
   keywords: { en: ['undo'], zh: ['撤销'] },
   telegram: { description: { en: 'Take back the last change', zh: '撤销上一次修改' } },
-  discord: { order: 6, nameZh: '撤销', description: { en: 'Take back the last change', zh: '撤销上一次修改' } },
+  discord: { order: 7, nameZh: '撤销', description: { en: 'Take back the last change', zh: '撤销上一次修改' } },
   // A real one gets its own `buttonUndo` sentence in i18n.ts.
-  button: { order: 4, label: 'buttonNew' },
+  button: { order: 5, label: 'buttonNew' },
 };
 const withUndo: readonly CommandSpec[] = [...COMMANDS, UNDO];
 
@@ -88,7 +88,7 @@ describe('command table', () => {
 
     discord = await startFakeDiscord();
     const rest = createDiscordRest({ token: discord.token, apiUrl: discord.apiUrl });
-    expect(await registerSlashCommands(rest, discord.applicationId, discord.guildId, withUndo)).toEqual({ scope: 'guild', count: 7 });
+    expect(await registerSlashCommands(rest, discord.applicationId, discord.guildId, withUndo)).toEqual({ scope: 'guild', count: before.discord.length + 1 });
     expect(discord.commands.guild.get(discord.guildId)?.at(-1)?.name).toBe('undo');
 
     expect(buttonRows(withUndo).map((row) => row.action)).toEqual([...BUTTON_ACTIONS, 'undo']);
@@ -138,8 +138,9 @@ describe('command table', () => {
       { label: 'Status', action: 'status' },
       { label: 'Credits', action: 'credits' },
       { label: 'New project', action: 'new' },
+      { label: 'Projects', action: 'projects' },
     ]);
-    expect(answerButtons('zh').map((b) => b.label)).toEqual(['导出', '状态', '积分', '新项目']);
-    expect(BUTTON_ACTIONS).toEqual(['export', 'status', 'credits', 'new']);
+    expect(answerButtons('zh').map((b) => b.label)).toEqual(['导出', '状态', '积分', '新项目', '项目']);
+    expect(BUTTON_ACTIONS).toEqual(['export', 'status', 'credits', 'new', 'projects']);
   });
 });

@@ -51,7 +51,7 @@ export class RecordingOutbox implements Outbox {
     this.edits.push({ id: messageId, text });
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string> {
     if (video.size > this.refuseAbove) {
       video.stream.destroy();
       throw new FileTooLargeForPlatformError(this.platform, video.size);
@@ -59,6 +59,7 @@ export class RecordingOutbox implements Outbox {
     const bytes = await readAll(video.stream);
     if (bytes.length !== video.size) throw new Error(`stream gave ${bytes.length} bytes, announced ${video.size}`);
     this.videos.push({ to, filename: video.filename, size: video.size, caption: video.caption, deliveryId: video.deliveryId, bytes });
+    return `m${this.nextId++}`;
   }
 
   maxUploadBytes(_to: ChatAddress): number {

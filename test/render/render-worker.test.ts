@@ -354,7 +354,7 @@ describe('render worker', () => {
         video.stream.destroy(cut);
         throw cut;
       }
-      await original(to, video);
+      return original(to, video);
     };
     const { done } = await r.renderOnce();
 
@@ -374,7 +374,7 @@ describe('render worker', () => {
         video.stream.destroy();
         throw new OutboxClosedError();
       }
-      await original(to, video);
+      return original(to, video);
     };
     const { done } = await r.renderOnce();
 

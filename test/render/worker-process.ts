@@ -25,7 +25,7 @@ const token = env('NEMO_TOKEN');
 const chunkDelayMs = Number(process.env.CHUNK_DELAY_MS ?? '0');
 
 class AnnouncingOutbox extends ConsoleOutbox {
-  override async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  override async sendVideo(to: ChatAddress, video: VideoFile): Promise<undefined> {
     process.stdout.write(`SENDING ${video.deliveryId}\n`);
     const stream =
       chunkDelayMs > 0
@@ -39,6 +39,7 @@ class AnnouncingOutbox extends ConsoleOutbox {
         : video.stream;
     await super.sendVideo(to, { ...video, stream });
     process.stdout.write(`SENT ${video.deliveryId}\n`);
+    return undefined;
   }
 }
 
