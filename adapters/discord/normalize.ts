@@ -34,6 +34,8 @@ export const NormalizedMessageSchema = z.object({
   chatKind: z.enum(['private', 'group']),
   /** A channel message's id: a guild `/login` with a token is deleted by it. */
   messageId: z.string().optional(),
+  /** The bot's message this one replies to (or a "Continue this project" names): a reply continues its project. */
+  replyToMessageId: z.string().optional(),
   /** The interaction was answered ephemerally: only its sender sees the exchange (`/video` with `/login …`). */
   ephemeral: z.boolean().optional(),
 });
@@ -59,6 +61,7 @@ export function toIncomingMessage(message: NormalizedMessage, download: Download
     ...(address.threadId === undefined ? {} : { threadId: address.threadId }),
     ...(message.platformLanguage === undefined ? {} : { platformLanguage: message.platformLanguage }),
     text: message.text,
+    ...(message.replyToMessageId === undefined ? {} : { replyToMessageId: message.replyToMessageId }),
     attachments: message.files.map((file) => discordAttachment(file, download)),
     addressed: message.addressed,
     chatKind: message.chatKind,
@@ -72,7 +75,9 @@ export function normalizeMessage(message: Message, options: NormalizeOptions): N
   const mentioned = message.mentions.users.has(options.botUserId);
   const repliedToBot = message.mentions.repliedUser?.id === options.botUserId;
   const extra: DiscordExtra = message.guildId === null ? {} : { guildId: message.guildId };
+  const replyTo = repliedToBot ? message.reference?.messageId : undefined;
   return {
+    ...(replyTo === undefined || replyTo === null ? {} : { replyToMessageId: replyTo }),
     address: addressOf(message.channelId, message.author.id, message.channel.isThread(), extra),
     text: stripMention(message.content, options.botUserId),
     files: [...message.attachments.values()].map(metaOf),

@@ -38,7 +38,7 @@ const en = {
   switchUsage: (p: { count: number }) => `Type /switch N with a number from 1 to ${p.count} (see /projects).`,
   projectGone: () => 'That project has expired or is no longer available. Type /projects to see yours.',
   replyNotYours: () =>
-    "That message belongs to someone else's project, so I did not pass yours on. Send your own message (or reply to one of your own results) to work on yours.",
+    "That message belongs to someone else's project, so only they can continue it. Send your own message (or continue one of your own results) to work on yours.",
   statusProject: (p: { title: string; versions: string }) => `Project: ${p.title}\nVersions: ${p.versions}`,
   statusNoVersions: () => 'none exported yet',
   sessionReplaced: () => 'Your previous project had expired, so I started a fresh one.',
@@ -202,7 +202,7 @@ const zh: Catalog = {
   continuing: (p) => `回到“${p.title}”。`,
   switchUsage: (p) => `请输入 /switch 加 1 到 ${p.count} 的编号（见 /projects）。`,
   projectGone: () => '这个项目已过期或不可用。输入 /projects 查看你的项目。',
-  replyNotYours: () => '这条消息属于别人的项目，所以我没有转发你的消息。发送你自己的消息（或回复你自己的结果）来编辑你的项目。',
+  replyNotYours: () => '这条消息属于别人的项目，只有项目的主人可以继续编辑。发送你自己的消息（或继续你自己的结果）来编辑你的项目。',
   statusProject: (p) => `项目：${p.title}\n版本：${p.versions}`,
   statusNoVersions: () => '还没有导出',
   sessionReplaced: () => '之前的项目已过期，我为你开始了一个新项目。',

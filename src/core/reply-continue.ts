@@ -12,15 +12,18 @@ export interface ReplyContinueDeps {
 
 /**
  * A reply to a message the bot posted for a project continues that project: it becomes the
- * person's current one before the message is handled. Returns false when the message must go
- * no further: the project is someone else's (said politely) or gone. A reply to any other
- * message is an ordinary one.
+ * person's current one before the message is handled. Only the owner continues a project: in a
+ * group, another member's reply is their own message, in their own project, and their explicit
+ * "continue this project" on someone else's is refused politely. Returns false when the message
+ * must go no further (refused, or the project is gone). A reply to any other message is an
+ * ordinary one.
  */
 export async function followReply(deps: ReplyContinueDeps, conv: Conversation, message: IncomingMessage): Promise<boolean> {
   if (message.replyToMessageId === undefined) return true;
   const owner = await deps.messages.lookup(message.address, message.replyToMessageId);
   if (!owner) return true;
   if (owner.userId !== conv.key.userId) {
+    if (message.continuesProject !== true) return true;
     await conv.reply.send(t(conv.lang, 'replyNotYours'));
     return false;
   }

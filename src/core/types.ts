@@ -56,6 +56,11 @@ export interface IncomingMessage {
    * bot posted for a project continues that project.
    */
   replyToMessageId?: string;
+  /**
+   * The person explicitly asked to continue the project of `replyToMessageId` (Discord's
+   * "Continue this project"), rather than just replying: someone else's project is refused.
+   */
+  continuesProject?: boolean;
   /** Where replies go. */
   address: ChatAddress;
 }

@@ -29,9 +29,9 @@ describe('telegram private chat, end to end', () => {
 
     tg.say(chat, alice, { text: 'Generate a video of a city timelapse' });
     const answer = await rig.waitSent(chat.id, /Keep them, or say/);
-    // The answer carries the inline keyboard: Export, Status, Credits, New project.
+    // The answer carries the inline keyboard: Export, Status, Credits, New project, Projects.
     const labels = answer.replyMarkup?.inline_keyboard.flat().map((b) => b.text);
-    expect(labels).toEqual(['Export', 'Status', 'Credits', 'New project']);
+    expect(labels).toEqual(['Export', 'Status', 'Credits', 'New project', 'Projects']);
     for (const button of answer.replyMarkup?.inline_keyboard.flat() ?? []) expect(Buffer.byteLength(button.callback_data ?? '')).toBeLessThanOrEqual(64);
     expect(nemo.sseCalls.map((c) => c.text)).toEqual(['Generate a video of a city timelapse']);
 
@@ -44,7 +44,7 @@ describe('telegram private chat, end to end', () => {
     expect(video?.file?.sha256).toBe(nemo.outputSha256(renderId ?? ''));
     expect(video?.file?.filename).toBe(`${renderId}.mp4`);
     expect(video?.supportsStreaming).toBe(true);
-    expect(video?.caption).toMatch(/^Video ready\. Project: https:\/\/nemovideo\.com\/workspace\/claim\?ct=clm_/);
+    expect(video?.caption).toMatch(/^Video ready: v1\. Reply to this message to change it\. Project: https:\/\/nemovideo\.com\/workspace\/claim\?ct=clm_/);
     expect(video?.chatId).toBe(String(chat.id));
     // "Rendering…" was edited in place and ends saying the video is ready.
     const progress = rig.sentTo(chat.id).find((m) => m.history[0] === "Rendering… I'll post the progress as it goes.");
