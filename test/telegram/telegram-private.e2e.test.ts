@@ -58,8 +58,8 @@ describe('telegram private chat, end to end', () => {
     rig = await startTelegramRig();
     const en = rig.tg.commands.get('default') ?? [];
     const zh = rig.tg.commands.get('zh') ?? [];
-    expect(en.map((c) => c.command)).toEqual(['start', 'help', 'new', 'export', 'credits', 'status']);
-    expect(zh.map((c) => c.command)).toEqual(['start', 'help', 'new', 'export', 'credits', 'status']);
+    expect(en.map((c) => c.command)).toEqual(['start', 'help', 'new', 'projects', 'export', 'credits', 'status']);
+    expect(zh.map((c) => c.command)).toEqual(['start', 'help', 'new', 'projects', 'export', 'credits', 'status']);
     expect(zh.every((c) => /[\u4e00-\u9fff]/.test(c.description))).toBe(true);
     expect(en.every((c) => /^[A-Z]/.test(c.description))).toBe(true);
   });
