@@ -112,8 +112,8 @@ const en = {
   renderDownloading: () => 'Rendered. Sending the video…',
   videoReady: (p: { link: string }) => `Video ready. Project: ${p.link}`,
   videoReadyNoLink: () => 'Video ready.',
-  videoReadyVersion: (p: { version: number; link: string }) => `Video ready: v${p.version}. Reply to this message to change it. Project: ${p.link}`,
-  videoReadyVersionNoLink: (p: { version: number }) => `Video ready: v${p.version}. Reply to this message to change it.`,
+  videoReadyVersion: (p: { version: number; link: string; replies: boolean }) =>
+    `Video ready: v${p.version}.${p.replies ? ' Reply to this message to change it.' : ''}${p.link === '' ? '' : ` Project: ${p.link}`}`,
   videoAsLink: (p: { url: string; link: string }) =>
     `Video ready. It's too large to upload here, so here's the download link: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
   videoAsLinkRefused: (p: { url: string; link: string }) =>
@@ -268,8 +268,7 @@ const zh: Catalog = {
   renderDownloading: () => '渲染完成，正在发送视频…',
   videoReady: (p) => `视频已完成。项目：${p.link}`,
   videoReadyNoLink: () => '视频已完成。',
-  videoReadyVersion: (p) => `视频已完成：v${p.version}。回复这条消息即可修改它。项目：${p.link}`,
-  videoReadyVersionNoLink: (p) => `视频已完成：v${p.version}。回复这条消息即可修改它。`,
+  videoReadyVersion: (p) => `视频已完成：v${p.version}。${p.replies ? '回复这条消息即可修改它。' : ''}${p.link === '' ? '' : `项目：${p.link}`}`,
   videoAsLink: (p) => `视频已完成。文件太大无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
   videoAsLinkRefused: (p) => `视频已完成。文件无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
   videoInProject: (p) => `视频已完成，但文件无法在这里发送，请在项目中下载：${p.link}`,

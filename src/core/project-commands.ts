@@ -6,7 +6,7 @@ import type { EngineApi } from './engine-deps.js';
 import { t } from './i18n.js';
 import type { ProjectService } from './project-service.js';
 import { projectTitle, projectsText, versionsText } from './project-list.js';
-import { MAX_VERSIONS_KEPT, projectRef, ProjectRefSchema, type SessionStore } from './session-store.js';
+import { projectRef, ProjectRefSchema, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { UsageStats } from './usage-stats.js';
 
@@ -47,9 +47,9 @@ export async function credits(deps: ProjectCommandDeps, conv: Conversation): Pro
 export async function status(deps: ProjectCommandDeps, conv: Conversation): Promise<void> {
   conv.cred.warm();
   await deps.projects.withProject(conv, async (record) => {
-    const state = await deps.api.state(conv.cred, record.sessionId);
+    const [state, info] = await Promise.all([deps.api.state(conv.cred, record.sessionId), deps.sessions.projectInfo(conv.key, record)]);
     const link = deps.projects.link(record);
-    const header = t(conv.lang, 'statusProject', { title: projectTitle(record, conv.lang), versions: versionsText(record, conv.lang) });
+    const header = t(conv.lang, 'statusProject', { title: projectTitle(info, conv.lang), versions: versionsText(info, conv.lang) });
     const summary = `${header}\n\n${timelineSummary(parseDraft(state.draft), conv.lang)}`;
     if (link) await conv.reply.sendPrivate(`${summary}\n\n${t(conv.lang, 'projectLink', { link })}`, summary);
     else await conv.reply.send(summary);
@@ -72,10 +72,8 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
       }
       if ((await takeQuota(deps, conv, 'renders')) === 'refused') return;
       // Numbered when queued, per project: the caption says "v3", and `status` lists the versions.
-      const version = (record.exports ?? 0) + 1;
-      const numbered = { ...record, exports: version, exportedAt: [...(record.exportedAt ?? []), Date.now()].slice(-MAX_VERSIONS_KEPT) };
-      await deps.sessions.write(conv.key, numbered);
-      await deps.projects.queueRender(conv, numbered, renderId, state.draft, version);
+      const version = await deps.sessions.nextVersion(conv.key, record);
+      await deps.projects.queueRender(conv, record, renderId, state.draft, version);
       queued = true;
       conv.log.info({ renderId }, 'render queued');
       await deps.usage.count('renders');
@@ -105,7 +103,7 @@ export async function switchProject(deps: ProjectCommandDeps, conv: Conversation
     const projects = await deps.sessions.listProjects(conv.key);
     count = projects.length;
     const chosen = projects[Number(wanted) - 1];
-    ref = chosen ? projectRef(chosen) : undefined;
+    ref = chosen ? projectRef(chosen.record) : undefined;
   } else if (ProjectRefSchema.safeParse(wanted).success) {
     ref = wanted;
   }
@@ -119,7 +117,7 @@ export async function switchProject(deps: ProjectCommandDeps, conv: Conversation
     await conv.reply.send(t(conv.lang, 'projectGone'));
     return;
   }
-  const title = projectTitle(result.record, conv.lang);
+  const title = projectTitle(result, conv.lang);
   await conv.reply.send(t(conv.lang, result.switched ? 'switchedTo' : 'alreadyCurrent', { title }));
 }
 

@@ -1,5 +1,5 @@
 import { t } from './i18n.js';
-import { projectRef, type SessionRecord } from './session-store.js';
+import { projectRef, type ProjectInfo } from './session-store.js';
 import type { Language } from './types.js';
 
 const TITLE_CHARS = 40;
@@ -12,16 +12,18 @@ export function titleFromPrompt(prompt: string): string | undefined {
   return chars.length <= TITLE_CHARS ? line : `${chars.slice(0, TITLE_CHARS - 1).join('').trimEnd()}…`;
 }
 
-export function projectTitle(record: SessionRecord, lang: Language): string {
-  return record.title ?? t(lang, 'projectUntitled');
+// `status` names the last versions only.
+const VERSIONS_SHOWN = 10;
+
+export function projectTitle(project: Pick<ProjectInfo, 'title'>, lang: Language): string {
+  return project.title ?? t(lang, 'projectUntitled');
 }
 
-/** "v1, v2, v3" (the last ones kept), or that none was exported yet. */
-export function versionsText(record: SessionRecord, lang: Language): string {
-  const count = record.exports ?? 0;
+/** "v1, v2, v3" (the last `VERSIONS_SHOWN`), or that none was exported yet. */
+export function versionsText(project: Pick<ProjectInfo, 'exports'>, lang: Language): string {
+  const count = project.exports;
   if (count === 0) return t(lang, 'statusNoVersions');
-  const kept = record.exportedAt?.length ?? 0;
-  const first = Math.max(1, count - Math.max(kept, 1) + 1);
+  const first = Math.max(1, count - VERSIONS_SHOWN + 1);
   const versions = Array.from({ length: count - first + 1 }, (_, i) => `v${first + i}`);
   return (first > 1 ? '…, ' : '') + versions.join(', ');
 }
@@ -35,14 +37,14 @@ export function agoText(ms: number, lang: Language): string {
 }
 
 /** The `/projects` answer: numbered as `/switch N` takes them. */
-export function projectsText(projects: readonly SessionRecord[], currentRef: string | undefined, lang: Language, now: number): string {
-  const lines = projects.map((record, i) =>
+export function projectsText(projects: readonly ProjectInfo[], currentRef: string | undefined, lang: Language, now: number): string {
+  const lines = projects.map((project, i) =>
     t(lang, 'projectLine', {
       n: i + 1,
-      title: projectTitle(record, lang),
-      ago: agoText(now - record.updatedAt, lang),
-      exports: record.exports ?? 0,
-      current: projectRef(record) === currentRef,
+      title: projectTitle(project, lang),
+      ago: agoText(now - project.record.updatedAt, lang),
+      exports: project.exports,
+      current: projectRef(project.record) === currentRef,
     }),
   );
   return t(lang, 'projectsList', { lines: lines.join('\n') });

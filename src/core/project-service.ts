@@ -4,7 +4,7 @@ import type { Conversation } from './conversation.js';
 import type { EngineApi, RenderQueueHandle } from './engine-deps.js';
 import type { ExportSlot } from './export-slot.js';
 import { t } from './i18n.js';
-import { projectRef, sessionKeyId, type SessionRecord, type SessionStore } from './session-store.js';
+import { projectRef, sessionKeyId, type ProjectInfo, type SessionRecord, type SessionStore } from './session-store.js';
 import type { TurnGate } from './turn-gate.js';
 
 // Creating a project takes a second or two; another process waits this long for it at most.
@@ -82,19 +82,18 @@ export class ProjectService {
    * Makes the listed project `ref` the person's current one (a reply to one of its messages, a
    * project button, `/switch`). Undefined when it is gone (expired, or the service forgot it).
    */
-  async switchTo(conv: Conversation, ref: string): Promise<{ record: SessionRecord; switched: boolean } | undefined> {
-    const current = await this.deps.sessions.read(conv.key);
+  async switchTo(conv: Conversation, ref: string): Promise<(ProjectInfo & { switched: boolean }) | undefined> {
+    const [current, listed] = await Promise.all([this.deps.sessions.read(conv.key), this.deps.sessions.readProject(conv.key, ref)]);
     if (current && projectRef(current) === ref) {
       conv.projectRef = ref;
-      return { record: current, switched: false };
+      return { ...(listed ?? { exports: 0 }), record: current, switched: false };
     }
-    const listed = await this.deps.sessions.readProject(conv.key, ref);
     if (!listed) return undefined;
-    const record = { ...listed, updatedAt: Date.now() };
+    const record = { ...listed.record, updatedAt: Date.now() };
     await this.deps.sessions.makeCurrent(conv.key, record);
     conv.projectRef = ref;
     conv.log.info({ taskId: record.taskId }, 'switched project');
-    return { record, switched: true };
+    return { ...listed, record, switched: true };
   }
 
   /** The browser link that opens the project, while its claim token is known. */

@@ -32,6 +32,6 @@ export async function followReply(deps: ReplyContinueDeps, conv: Conversation, m
     await conv.reply.send(t(conv.lang, 'projectGone'));
     return false;
   }
-  if (result.switched) await conv.reply.send(t(conv.lang, 'continuing', { title: projectTitle(result.record, conv.lang) }));
+  if (result.switched) await conv.reply.send(t(conv.lang, 'continuing', { title: projectTitle(result, conv.lang) }));
   return true;
 }

@@ -44,18 +44,19 @@ export interface SessionRecord {
   lastDraft?: unknown;
   createdAt: number;
   updatedAt: number;
-  /** A short title taken from the project's first prompt (`/projects` lists it). */
-  title?: string;
-  /** How many exports were queued: the next one is version `exports + 1`. */
-  exports?: number;
-  /** When the last exports were queued (the newest last, at most `MAX_VERSIONS_KEPT`). */
-  exportedAt?: number[];
+}
+
+/** A listed project: its record, the title from its first prompt, and how many exports it has had. */
+export interface ProjectInfo {
+  record: SessionRecord;
+  title?: string | undefined;
+  exports: number;
 }
 
 /** A person's projects in one chat, at most this many (the oldest go when a new one starts). */
 export const MAX_PROJECTS = 20;
-/** Export times kept per project for `status`. */
-export const MAX_VERSIONS_KEPT = 10;
+const TITLE_FIELD = '#t';
+const EXPORTS_FIELD = '#n';
 
 /**
  * A project's short reference: what buttons and the message map carry instead of the session id
@@ -87,9 +88,6 @@ const SessionRecordSchema = z.object({
   lastDraft: z.unknown().optional(),
   createdAt: z.number(),
   updatedAt: z.number(),
-  title: z.string().max(200).optional(),
-  exports: z.number().int().nonnegative().optional(),
-  exportedAt: z.array(z.number()).max(MAX_VERSIONS_KEPT).optional(),
 });
 
 const UserIdentitySchema = z.object({
@@ -164,34 +162,65 @@ export class SessionStore {
 
   /** The service forgot this project: neither current nor listed any more. */
   async forget(key: SessionKey, record: SessionRecord): Promise<void> {
-    await this.redis.multi().del(this.sessionKey(key)).hdel(this.keys.projects(key), projectRef(record)).exec();
+    const ref = projectRef(record);
+    await this.redis.multi().del(this.sessionKey(key)).hdel(this.keys.projects(key), ref, ref + TITLE_FIELD, ref + EXPORTS_FIELD).exec();
   }
 
   /** One listed project, by its reference; undefined when gone or expired. */
-  async readProject(key: SessionKey, ref: string): Promise<SessionRecord | undefined> {
-    const record = parse(await this.redis.hget(this.keys.projects(key), ref), SessionRecordSchema);
-    return record && this.fresh(record) ? record : undefined;
+  async readProject(key: SessionKey, ref: string): Promise<ProjectInfo | undefined> {
+    const [raw, title, exports] = await this.redis.hmget(this.keys.projects(key), ref, ref + TITLE_FIELD, ref + EXPORTS_FIELD);
+    const record = parse(raw ?? null, SessionRecordSchema);
+    return record && this.fresh(record) ? info(record, title, exports) : undefined;
+  }
+
+  /** The title and export count of `record`'s project. */
+  async projectInfo(key: SessionKey, record: SessionRecord): Promise<ProjectInfo> {
+    const ref = projectRef(record);
+    const [title, exports] = await this.redis.hmget(this.keys.projects(key), ref + TITLE_FIELD, ref + EXPORTS_FIELD);
+    return info(record, title, exports);
   }
 
   /** The person's projects in this chat, the most recently active first. */
-  async listProjects(key: SessionKey): Promise<SessionRecord[]> {
+  async listProjects(key: SessionKey): Promise<ProjectInfo[]> {
     const all = await this.redis.hgetall(this.keys.projects(key));
-    return Object.values(all)
-      .map((raw) => parse(raw, SessionRecordSchema))
-      .filter((record): record is SessionRecord => record !== undefined && this.fresh(record))
-      .sort((a, b) => b.updatedAt - a.updatedAt);
+    return Object.entries(all)
+      .filter(([field]) => !field.includes('#'))
+      .map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }))
+      .filter((entry): entry is { ref: string; record: SessionRecord } => entry.record !== undefined && this.fresh(entry.record))
+      .map(({ ref, record }) => info(record, all[ref + TITLE_FIELD], all[ref + EXPORTS_FIELD]))
+      .sort((a, b) => b.record.updatedAt - a.record.updatedAt);
+  }
+
+  /**
+   * The number of the project's next export ("v3"), counted in Redis (HINCRBY): a turn that ends
+   * meanwhile rewrites the record, never the count.
+   */
+  async nextVersion(key: SessionKey, record: SessionRecord): Promise<number> {
+    const projects = this.keys.projects(key);
+    const results = await this.redis.multi().hincrby(projects, projectRef(record) + EXPORTS_FIELD, 1).expire(projects, this.ttlSeconds).exec();
+    const [error, version] = results?.[0] ?? [new Error('the version count was discarded'), null];
+    if (error) throw error;
+    return Number(version);
+  }
+
+  /** Names the project once (from its first prompt); later names leave it as it is. */
+  async nameProject(key: SessionKey, record: SessionRecord, title: string): Promise<void> {
+    await this.redis.hsetnx(this.keys.projects(key), projectRef(record) + TITLE_FIELD, title);
   }
 
   /** Drops the least recently active projects beyond `max` (and any expired), before a new one is listed. */
   async pruneProjects(key: SessionKey, max = MAX_PROJECTS - 1): Promise<void> {
     const all = await this.redis.hgetall(this.keys.projects(key));
-    const parsed = Object.entries(all).map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }));
-    const keep = parsed
-      .filter((entry) => entry.record !== undefined && this.fresh(entry.record))
-      .sort((a, b) => (b.record?.updatedAt ?? 0) - (a.record?.updatedAt ?? 0))
-      .slice(0, max)
-      .map((entry) => entry.ref);
-    const drop = parsed.map((entry) => entry.ref).filter((ref) => !keep.includes(ref));
+    const keep = new Set(
+      Object.entries(all)
+        .filter(([field]) => !field.includes('#'))
+        .map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }))
+        .filter((entry) => entry.record !== undefined && this.fresh(entry.record))
+        .sort((a, b) => (b.record?.updatedAt ?? 0) - (a.record?.updatedAt ?? 0))
+        .slice(0, max)
+        .map((entry) => entry.ref),
+    );
+    const drop = Object.keys(all).filter((field) => !keep.has(field.split('#')[0] ?? field));
     if (drop.length > 0) await this.redis.hdel(this.keys.projects(key), ...drop);
   }
 
@@ -269,6 +298,11 @@ export class SessionStore {
   private identityKey(platform: Platform, userId: string): string {
     return this.keys.identity(platform, userId);
   }
+}
+
+function info(record: SessionRecord, title: string | null | undefined, exports: string | null | undefined): ProjectInfo {
+  const count = Number(exports ?? 0);
+  return { record, ...(title ? { title } : {}), exports: Number.isSafeInteger(count) && count > 0 ? count : 0 };
 }
 
 function withoutAnonymousToken(identity: UserIdentity): UserIdentity {

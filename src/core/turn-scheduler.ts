@@ -174,6 +174,8 @@ export class TurnScheduler {
     try {
       await this.deps.projects.withProject(conv, async (record) => {
         const before = record.lastDraft ?? (await this.readDraft(conv, record.sessionId));
+        // Named by its first prompt, sent with the journal entry (one round trip).
+        const naming = this.nameProject(conv, record, turn.text);
         // Journaled first: a restart in the middle is recovered from the state, not re-sent.
         await this.deps.journal.begin(
           {
@@ -186,6 +188,7 @@ export class TurnScheduler {
           },
           { inboxId: conv.inboxId, queueEntry },
         );
+        await naming;
         const started = Date.now();
         const result = await runChatTurn(this.turnDeps(conv), {
           cred: conv.cred,
@@ -203,7 +206,7 @@ export class TurnScheduler {
         await Promise.all([
           this.deps.journal.end(conv.key),
           this.deps.usage.count('turns', Date.now(), `${conv.key.platform}:${conv.key.userId}`),
-          this.deps.sessions.write(conv.key, withTitle({ ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }, turn.text)),
+          this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }),
         ]);
       });
     } catch (error) {
@@ -215,6 +218,15 @@ export class TurnScheduler {
     } finally {
       this.controllers.delete(controller);
     }
+  }
+
+  /** A project is named by its first prompt (`/projects` lists it by that); best effort. */
+  private async nameProject(conv: Conversation, record: SessionRecord, prompt: string): Promise<void> {
+    const title = titleFromPrompt(prompt);
+    if (title === undefined) return;
+    await this.deps.sessions.nameProject(conv.key, record, title).catch((error: unknown) => {
+      conv.log.warn({ err: describeError(error) }, 'could not name the project');
+    });
   }
 
   private turnDeps(conv: Conversation) {
@@ -238,9 +250,3 @@ export class TurnScheduler {
   }
 }
 
-/** A project is named by its first prompt (`/projects` lists it by that). */
-function withTitle(record: SessionRecord, prompt: string): SessionRecord {
-  if (record.title !== undefined) return record;
-  const title = titleFromPrompt(prompt);
-  return title === undefined ? record : { ...record, title };
-}

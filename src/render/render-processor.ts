@@ -349,7 +349,9 @@ class RenderRun {
   private caption(link: string | undefined): string {
     const { language, version } = this.data;
     if (version === undefined) return link === undefined ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link });
-    return link === undefined ? t(language, 'videoReadyVersionNoLink', { version }) : t(language, 'videoReadyVersion', { version, link });
+    // A terminal has no replies: it switches projects with /projects and /switch.
+    const replies = this.data.address.platform !== 'console';
+    return t(language, 'videoReadyVersion', { version, link: link ?? '', replies });
   }
 
   /** Best effort: the video is out either way; only a reply to it would not find its project. */
