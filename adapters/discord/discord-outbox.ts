@@ -184,6 +184,11 @@ export class DiscordOutbox implements Outbox {
     }
   }
 
+  /** Replies and message commands name a message by its bare id, whichever way it was posted. */
+  replyTarget(messageId: string): string {
+    return decodeMessageRef(messageId).id;
+  }
+
   maxUploadBytes(to: ChatAddress): number {
     return discordExtra(to).uploadLimit ?? this.options.maxUploadBytes;
   }

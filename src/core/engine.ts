@@ -125,7 +125,8 @@ export class Engine implements MessageHandler {
     // Every message posted for a known project is mapped to it once the platform confirmed it: a reply to it continues that project.
     const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log, async (messageId) => {
       const projectRef = mapped.conv?.projectRef;
-      if (projectRef !== undefined) await this.deps.messages.remember(where, messageId, { userId: address.userId, projectRef });
+      const target = outbox.replyTarget?.(messageId) ?? messageId;
+      if (projectRef !== undefined && target !== '') await this.deps.messages.remember(where, target, { userId: address.userId, projectRef });
     });
     const conv: Conversation = { key, lang, reply, cred, log };
     mapped.conv = conv;

@@ -116,6 +116,11 @@ export interface Outbox {
    * refusal (after the outbox's own retries) makes the worker send the link instead.
    */
   sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined>;
+  /**
+   * The id a reply to a posted message names, from the id `sendText` or `sendVideo` returned
+   * (Discord's `i:<id>` of an interaction message is `<id>`); absent: the same id.
+   */
+  replyTarget?(messageId: string): string;
   /** Largest file the platform accepts for this chat. */
   maxUploadBytes(to: ChatAddress): number;
   /** True when other people read this chat (a group, a guild channel). */

@@ -358,9 +358,10 @@ class RenderRun {
   private async mapToProject(messageId: string | undefined): Promise<void> {
     const { messages } = this.deps;
     const { projectRef, address, sessionKey } = this.data;
-    if (messages === undefined || messageId === undefined || projectRef === undefined) return;
+    const target = messageId === undefined ? undefined : (this.outbox.replyTarget?.(messageId) ?? messageId);
+    if (messages === undefined || target === undefined || target === '' || projectRef === undefined) return;
     try {
-      await messages.remember({ platform: address.platform, chatId: address.chatId }, messageId, { userId: sessionKey.userId, projectRef });
+      await messages.remember({ platform: address.platform, chatId: address.chatId }, target, { userId: sessionKey.userId, projectRef });
     } catch (error) {
       this.log.warn({ error: describeError(error) }, 'could not note which project the video belongs to');
     }

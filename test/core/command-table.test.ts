@@ -55,7 +55,10 @@ describe('command table', () => {
     await registerSlashCommands(rest, discord.applicationId, discord.guildId);
     expect(commandDefinitions()).toEqual(before.discord);
     // The fake stores what went over the wire: the same JSON, in the same order.
-    const registered = discord.commands.guild.get(discord.guildId) ?? [];
+    const all = discord.commands.guild.get(discord.guildId) ?? [];
+    // After the slash commands, the message command "Continue this project" (right-click → Apps).
+    expect(all.at(-1)).toMatchObject({ type: 3, name: 'Continue this project', name_localizations: { 'zh-CN': '继续这个项目' } });
+    const registered = all.slice(0, -1);
     expect(registered.map((c) => c.name)).toEqual(before.discord.map((c) => (c as { name: string }).name));
     expect(registered.map((c) => c.description_localizations?.['zh-CN'])).toEqual(
       before.discord.map((c) => (c as { description_localizations: Record<string, string> }).description_localizations['zh-CN']),
@@ -88,8 +91,8 @@ describe('command table', () => {
 
     discord = await startFakeDiscord();
     const rest = createDiscordRest({ token: discord.token, apiUrl: discord.apiUrl });
-    expect(await registerSlashCommands(rest, discord.applicationId, discord.guildId, withUndo)).toEqual({ scope: 'guild', count: before.discord.length + 1 });
-    expect(discord.commands.guild.get(discord.guildId)?.at(-1)?.name).toBe('undo');
+    expect(await registerSlashCommands(rest, discord.applicationId, discord.guildId, withUndo)).toEqual({ scope: 'guild', count: before.discord.length + 2 });
+    expect(discord.commands.guild.get(discord.guildId)?.at(-2)?.name).toBe('undo');
 
     expect(buttonRows(withUndo).map((row) => row.action)).toEqual([...BUTTON_ACTIONS, 'undo']);
   });
