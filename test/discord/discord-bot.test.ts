@@ -104,7 +104,7 @@ describe('Discord bot', () => {
     const session = fake.sessions.find((s) => s.identified);
     expect(session?.intents).toBe(Intents.Guilds | Intents.GuildMessages | Intents.DirectMessages);
     await waitFor(() => (session?.heartbeats ?? 0) >= 2, { message: 'two heartbeats' });
-    expect(fake.commands.guild.get(fake.guildId)?.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help']);
+    expect(fake.commands.guild.get(fake.guildId)?.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help', 'projects', 'Continue this project']);
     expect(fake.commands.global).toEqual([]);
   });
 
