@@ -110,6 +110,11 @@ const en = {
   renderQueued: () => "Rendering… I'll post the progress as it goes.",
   renderProgress: (p: { percent: number }) => `Rendering… ${p.percent} %`,
   renderDownloading: () => 'Rendered. Sending the video…',
+  clipPreview: () => 'Raw clip, as generated (export for the final cut):',
+  videoFitting: (p: { platform: string; percent: number }) => `Fitting the video for ${p.platform}… ${p.percent} %`,
+  videoFitted: (p: { url: string; link: string }) =>
+    `Video ready, made smaller to fit here. Full quality: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
+  videoDescription: (p: { title: string; height: number; length: string }) => `${p.title}: ${p.height}p video, ${p.length}`,
   videoReady: (p: { link: string }) => `Video ready. Project: ${p.link}`,
   videoReadyNoLink: () => 'Video ready.',
   videoReadyVersion: (p: { version: number; link: string; replies: boolean }) =>
@@ -266,6 +271,10 @@ const zh: Catalog = {
   renderQueued: () => '正在渲染…进度会随时告诉你。',
   renderProgress: (p) => `渲染中… ${p.percent} %`,
   renderDownloading: () => '渲染完成，正在发送视频…',
+  clipPreview: () => '生成的原始片段（导出后得到成片）：',
+  videoFitting: (p) => `正在为 ${p.platform} 调整视频大小… ${p.percent} %`,
+  videoFitted: (p) => `视频已完成，已压缩以便在这里播放。原画质：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
+  videoDescription: (p) => `${p.title}：${p.height}p 视频，${p.length}`,
   videoReady: (p) => `视频已完成。项目：${p.link}`,
   videoReadyNoLink: () => '视频已完成。',
   videoReadyVersion: (p) => `视频已完成：v${p.version}。${p.replies ? '回复这条消息即可修改它。' : ''}${p.link === '' ? '' : `项目：${p.link}`}`,

@@ -73,6 +73,8 @@ export interface Button {
 
 export interface SendOptions {
   buttons?: Button[];
+  /** The session id of the project the buttons act on: each button names it (no key is stored per button). */
+  project?: string;
 }
 
 /**
@@ -97,6 +99,20 @@ export interface VideoFile {
   caption: string;
   /** Unique per render: lets an outbox make a retried delivery idempotent where it can. */
   deliveryId: string;
+  /** Read with ffprobe from the file sent: the player shows its frame and length before it loads. */
+  meta?: VideoMeta;
+  /** A small JPEG poster (≤ 320 px, ≤ 200 kB): the chat's preview. */
+  thumbnail?: Buffer;
+  /** The same frame at up to 1280 px: Telegram's `cover`. */
+  cover?: Buffer;
+  /** Says what the file is (Discord's attachment description). */
+  description?: string;
+}
+
+export interface VideoMeta {
+  durationSec: number;
+  width: number;
+  height: number;
 }
 
 /**
@@ -127,6 +143,20 @@ export interface Outbox {
   isShared(to: ChatAddress): boolean;
   /** Sends a reply only `to.userId` may read (see `PrivateReply`): its `text` never goes into a shared chat. */
   sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void>;
+  /**
+   * Shows a generated clip by its URL before export, as a player where the platform fetches
+   * URLs itself (Telegram, when small enough); without this method the caption and the link go as text.
+   * Returns the posted message's id (a reply to the preview continues its project).
+   */
+  sendClipPreview?(to: ChatAddress, clip: ClipPreviewMessage): Promise<string>;
+}
+
+export interface ClipPreviewMessage {
+  url: string;
+  /** Says it is the raw clip; the URL is added by the outbox. */
+  caption: string;
+  sizeBytes?: number;
+  durationSec?: number;
 }
 
 /**

@@ -29,6 +29,8 @@ export const RenderJobDataSchema = z.object({
   projectRef: z.string().optional(),
   /** The export's number in its project ("v3"). */
   version: z.number().int().positive().optional(),
+  /** The project's name as the draft gave it at submit (read tolerantly): names the file in the chat. */
+  title: z.string().max(200).optional(),
   /** Only until submitted: dropped from the job afterwards. */
   draft: z.unknown().optional(),
   phase: RenderPhaseSchema,
