@@ -322,7 +322,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       return;
     }
     const deferred = await defer(interaction);
-    await answer(interaction, normalizeButton(interaction, press.action, options), deferred);
+    await answer(interaction, normalizeButton(interaction, press.action, press.target, options), deferred);
   }
 
   /** `ephemeral`: the reply (and the command that asked for it) are shown to its sender alone. */

@@ -62,6 +62,8 @@ type DirectOutcome = 'sent' | 'refused' | 'failed';
 
 // Discord keeps at most 5 buttons in a row.
 const MAX_BUTTONS_PER_ROW = 5;
+// And at most 5 rows in a message.
+const MAX_ROWS = 5;
 // Deferrals never answered (a turn that failed silently) are pruned past this many.
 const MAX_UNFILLED = 10_000;
 
@@ -384,15 +386,14 @@ export class DiscordOutbox implements Outbox {
   /** Each button names its action, owner and project: nothing is stored for it. */
   private buttonRows(to: ChatAddress, buttons: Button[], project: string | undefined): APIActionRowComponent<APIButtonComponent>[] | undefined {
     const store = this.options.buttons;
-    if (store === undefined || project === undefined) {
+    if (store === undefined || buttons.some((button) => (button.project ?? project) === undefined)) {
       this.log.debug('no button store or no project to name: sending the text without buttons');
       return undefined;
     }
-    const shown = buttons.slice(0, MAX_BUTTONS_PER_ROW);
-    const target = { ownerId: to.userId, chatId: to.chatId, project };
+    const shown = buttons.slice(0, MAX_BUTTONS_PER_ROW * MAX_ROWS);
     const components: APIButtonComponent[] = [];
     for (const button of shown) {
-      const customId = store.encode(target, button.action);
+      const customId = store.encode({ ownerId: to.userId, chatId: to.chatId, project: button.project ?? project ?? '' }, button.action);
       if (customId === undefined) {
         this.log.warn('button data would not fit custom_id: sending the text without buttons');
         return undefined;
@@ -404,7 +405,11 @@ export class DiscordOutbox implements Outbox {
         custom_id: customId,
       });
     }
-    return [{ type: ComponentType.ActionRow, components }];
+    const rows: APIActionRowComponent<APIButtonComponent>[] = [];
+    for (let i = 0; i < components.length; i += MAX_BUTTONS_PER_ROW) {
+      rows.push({ type: ComponentType.ActionRow, components: components.slice(i, i + MAX_BUTTONS_PER_ROW) });
+    }
+    return rows;
   }
 }
 

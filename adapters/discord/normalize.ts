@@ -14,7 +14,7 @@ import { slashCommand } from '../../src/core/commands.js';
 import type { ChatAddress, IncomingMessage } from '../../src/core/types.js';
 import type { DiscordExtra } from './address.js';
 import { AttachmentMetaSchema, discordAttachment, type AttachmentMeta, type DownloadOptions } from './attachments.js';
-import type { ButtonAction } from '../../src/core/button-store.js';
+import { pressAsMessage, type ButtonAction, type ButtonTarget } from '../../src/core/button-store.js';
 import type { Language } from '../../src/core/types.js';
 import { dt } from './texts.js';
 
@@ -49,6 +49,8 @@ export const NormalizedMessageSchema = z.object({
   replyToMessageId: z.string().optional(),
   /** From "Continue this project": someone else's project is refused, not just left alone. */
   continuesProject: z.boolean().optional(),
+  /** A pressed button's project (its reference): it becomes the current one first. */
+  forProject: z.string().optional(),
   /** The interaction was answered ephemerally: only its sender sees the exchange (`/video` with `/login …`). */
   ephemeral: z.boolean().optional(),
 });
@@ -76,6 +78,7 @@ export function toIncomingMessage(message: NormalizedMessage, download: Download
     text: message.text,
     ...(message.replyToMessageId === undefined ? {} : { replyToMessageId: message.replyToMessageId }),
     ...(message.continuesProject === true ? { continuesProject: true } : {}),
+    ...(message.forProject === undefined ? {} : { forProject: message.forProject }),
     attachments: message.files.map((file) => discordAttachment(file, download)),
     addressed: message.addressed,
     chatKind: message.chatKind,
@@ -123,8 +126,9 @@ export function normalizeCommand(interaction: ChatInputCommandInteraction, optio
 }
 
 /** A pressed button, as plain JSON: the action as its command. */
-export function normalizeButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): NormalizedMessage {
-  return normalizeInteraction(interaction, `/${action}`, [], options);
+export function normalizeButton(interaction: ButtonInteraction, action: ButtonAction, target: ButtonTarget, options: NormalizeOptions): NormalizedMessage {
+  const { text, forProject } = pressAsMessage(action, target);
+  return { ...normalizeInteraction(interaction, text, [], options), ...(forProject === undefined ? {} : { forProject }) };
 }
 
 const CONTINUE_PREFIX = 'continue:';

@@ -90,6 +90,8 @@ export interface NormalizedMessage {
   mediaGroupId?: string;
   /** The bot's message this one replies to: it may belong to a project, which the reply continues. */
   replyToMessageId?: string;
+  /** A pressed button's project (its reference): it becomes the current one first. */
+  forProject?: string;
 }
 
 export interface BotIdentity {
@@ -168,6 +170,7 @@ export function toIncomingMessage(message: NormalizedMessage, extras: IncomingEx
   if (message.threadId !== undefined) incoming.threadId = message.threadId;
   if (message.language !== undefined) incoming.platformLanguage = message.language;
   if (message.replyToMessageId !== undefined) incoming.replyToMessageId = message.replyToMessageId;
+  if (message.forProject !== undefined) incoming.forProject = message.forProject;
   const { deleteMessage } = extras;
   if (deleteMessage) incoming.deleteOriginal = () => deleteMessage(message.chatId, message.messageId);
   return incoming;

@@ -102,7 +102,7 @@ export class TelegramOutbox implements Outbox {
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     const chunks = splitText(text, TEXT_LIMIT);
-    const keyboard = this.keyboard(to, options?.buttons ?? [], options?.project);
+    const keyboard = this.keyboard(to, options?.buttons ?? [], options?.project, options?.oneColumn === true);
     const sent = chunks.map((chunk, index) => this.queue.run(to.chatId, () => this.postText(to, chunk, index === chunks.length - 1 ? keyboard : undefined)));
     const ids = await Promise.all(sent);
     return ids.at(-1) ?? '';
@@ -247,26 +247,26 @@ export class TelegramOutbox implements Outbox {
   }
 
   /** Each button names its action, owner and project: nothing is stored for it. */
-  private keyboard(to: ChatAddress, buttons: readonly Button[], project: string | undefined): InlineKeyboardMarkup | undefined {
+  private keyboard(to: ChatAddress, buttons: readonly Button[], project: string | undefined, oneColumn = false): InlineKeyboardMarkup | undefined {
     if (buttons.length === 0 || !this.options.buttons) return undefined;
-    if (project === undefined) {
+    if (buttons.some((button) => (button.project ?? project) === undefined)) {
       this.logger.warn('buttons without a project to name: sending the answer without them');
       return undefined;
     }
     const store = this.options.buttons;
-    const target = { ownerId: to.userId, chatId: to.chatId, threadId: to.threadId, project };
     const row: InlineKeyboardButton.CallbackButton[] = [];
     for (const button of buttons) {
-      const data = store.encode(target, button.action);
+      const data = store.encode({ ownerId: to.userId, chatId: to.chatId, threadId: to.threadId, project: button.project ?? project ?? '' }, button.action);
       if (data === undefined) {
         this.logger.warn('button data would not fit callback_data: sending the answer without buttons');
         return undefined;
       }
       row.push({ text: button.label, callback_data: data });
     }
-    // Two per row: four labels in one row get cut on a phone.
+    // Two per row: four labels in one row get cut on a phone; one per row for long ones (project titles).
+    const perRow = oneColumn ? 1 : 2;
     const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
-    for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
+    for (let i = 0; i < row.length; i += perRow) rows.push(row.slice(i, i + perRow));
     return { inline_keyboard: rows };
   }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RedisKeys } from './redis-keys.js';
-import { ProjectRefSchema } from './session-store.js';
+import { ProjectRefSchema } from './project-ref.js';
 import type { Platform } from './types.js';
 
 /** Whose project a posted message belongs to. */

@@ -6,7 +6,9 @@ import type { EngineApi } from './engine-deps.js';
 import { t } from './i18n.js';
 import type { ProjectService } from './project-service.js';
 import { projectTitle, projectsText, versionsText } from './project-list.js';
-import { projectRef, ProjectRefSchema, type SessionStore } from './session-store.js';
+import { PROJECT_BUTTON_ACTION } from './commands.js';
+import { ProjectRefSchema } from './project-ref.js';
+import { projectRefOf, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { UsageStats } from './usage-stats.js';
 
@@ -90,8 +92,23 @@ export async function listProjects(deps: ProjectCommandDeps, conv: Conversation)
     await conv.reply.send(t(conv.lang, 'projectsNone'));
     return;
   }
-  const currentRef = current ? projectRef(current) : undefined;
-  await conv.reply.send(projectsText(projects, currentRef, conv.lang, Date.now()));
+  const currentRef = current ? projectRefOf(current) : undefined;
+  // A button per project to switch to (the current one has none), as numbered in the text.
+  const buttons = projects.flatMap((project, i) =>
+    projectRefOf(project.record) === currentRef || i >= MAX_PROJECT_BUTTONS
+      ? []
+      : [{ label: buttonLabel(`${i + 1}. ${projectTitle(project, conv.lang)}`), action: PROJECT_BUTTON_ACTION, project: project.record.sessionId }],
+  );
+  await conv.reply.send(projectsText(projects, currentRef, conv.lang, Date.now()), buttons.length > 0 ? { buttons, oneColumn: true } : undefined);
+}
+
+// Discord shows 25 buttons at most; a list this long is read, not pressed.
+const MAX_PROJECT_BUTTONS = 10;
+const MAX_LABEL_CHARS = 40;
+
+function buttonLabel(text: string): string {
+  const chars = [...text];
+  return chars.length <= MAX_LABEL_CHARS ? text : `${chars.slice(0, MAX_LABEL_CHARS - 1).join('')}…`;
 }
 
 /** `/switch N` (the N-th of `/projects`) or `/switch <ref>` (a project button): makes it the current project. */
@@ -103,7 +120,7 @@ export async function switchProject(deps: ProjectCommandDeps, conv: Conversation
     const projects = await deps.sessions.listProjects(conv.key);
     count = projects.length;
     const chosen = projects[Number(wanted) - 1];
-    ref = chosen ? projectRef(chosen.record) : undefined;
+    ref = chosen ? projectRefOf(chosen.record) : undefined;
   } else if (ProjectRefSchema.safeParse(wanted).success) {
     ref = wanted;
   }

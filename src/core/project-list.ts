@@ -1,5 +1,5 @@
 import { t } from './i18n.js';
-import { projectRef, type ProjectInfo } from './session-store.js';
+import { projectRefOf, type ProjectInfo } from './session-store.js';
 import type { Language } from './types.js';
 
 const TITLE_CHARS = 40;
@@ -44,7 +44,7 @@ export function projectsText(projects: readonly ProjectInfo[], currentRef: strin
       title: projectTitle(project, lang),
       ago: agoText(now - project.record.updatedAt, lang),
       exports: project.exports,
-      current: projectRef(project.record) === currentRef,
+      current: projectRefOf(project.record) === currentRef,
     }),
   );
   return t(lang, 'projectsList', { lines: lines.join('\n') });

@@ -4,7 +4,7 @@ import type { Conversation } from './conversation.js';
 import type { EngineApi, RenderQueueHandle } from './engine-deps.js';
 import type { ExportSlot } from './export-slot.js';
 import { t } from './i18n.js';
-import { projectRef, sessionKeyId, type ProjectInfo, type SessionRecord, type SessionStore } from './session-store.js';
+import { projectRefOf, sessionKeyId, type ProjectInfo, type SessionRecord, type SessionStore } from './session-store.js';
 import type { TurnGate } from './turn-gate.js';
 
 // Creating a project takes a second or two; another process waits this long for it at most.
@@ -40,7 +40,7 @@ export class ProjectService {
     conv.prefetched = undefined;
     const existing = await (prefetched ?? this.deps.sessions.read(conv.key));
     if (existing) {
-      conv.projectRef = projectRef(existing);
+      conv.projectRef = projectRefOf(existing);
       return existing;
     }
     // Messages that arrive together on first contact (`/start` and a prompt) share one project.
@@ -51,7 +51,7 @@ export class ProjectService {
       this.firstContacts.set(id, creating);
     }
     const record = await creating;
-    conv.projectRef = projectRef(record);
+    conv.projectRef = projectRefOf(record);
     return record;
   }
 
@@ -84,7 +84,7 @@ export class ProjectService {
    */
   async switchTo(conv: Conversation, ref: string): Promise<(ProjectInfo & { switched: boolean }) | undefined> {
     const [current, listed] = await Promise.all([this.deps.sessions.read(conv.key), this.deps.sessions.readProject(conv.key, ref)]);
-    if (current && projectRef(current) === ref) {
+    if (current && projectRefOf(current) === ref) {
       conv.projectRef = ref;
       return { ...(listed ?? { exports: 0 }), record: current, switched: false };
     }
@@ -141,7 +141,7 @@ export class ProjectService {
       language: conv.lang,
       draft,
       correlationId: renderId,
-      projectRef: projectRef(record),
+      projectRef: projectRefOf(record),
       ...(version === undefined ? {} : { version }),
       ...(link ? { projectLink: link } : {}),
       ...(nemoUserId ? { nemoUserId } : {}),
@@ -194,7 +194,7 @@ export class ProjectService {
       ...(claimToken ? { claimToken } : {}),
     };
     await this.deps.sessions.makeCurrent(conv.key, record);
-    conv.projectRef = projectRef(record);
+    conv.projectRef = projectRefOf(record);
     conv.log.info({ taskId: session.taskId }, 'project created');
     return record;
   }

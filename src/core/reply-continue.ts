@@ -19,6 +19,8 @@ export interface ReplyContinueDeps {
  * ordinary one.
  */
 export async function followReply(deps: ReplyContinueDeps, conv: Conversation, message: IncomingMessage): Promise<boolean> {
+  // A button of one of the person's projects (the press was checked as theirs): that project first.
+  if (message.forProject !== undefined) return enter(deps, conv, message.forProject);
   if (message.replyToMessageId === undefined) return true;
   const owner = await deps.messages.lookup(message.address, message.replyToMessageId);
   if (!owner) return true;
@@ -27,7 +29,12 @@ export async function followReply(deps: ReplyContinueDeps, conv: Conversation, m
     await conv.reply.send(t(conv.lang, 'replyNotYours'));
     return false;
   }
-  const result = await deps.projects.switchTo(conv, owner.projectRef);
+  return enter(deps, conv, owner.projectRef);
+}
+
+/** Makes `ref` the person's current project, saying so when it was not; false when it is gone. */
+async function enter(deps: ReplyContinueDeps, conv: Conversation, ref: string): Promise<boolean> {
+  const result = await deps.projects.switchTo(conv, ref);
   if (!result) {
     await conv.reply.send(t(conv.lang, 'projectGone'));
     return false;

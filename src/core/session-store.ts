@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease } from '../lib/lease.js';
 import { PROJECT_WRITE } from '../lib/lua/project-write.js';
+import { projectRef } from './project-ref.js';
 import { runScript } from '../lib/lua/script.js';
 import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 import { isSealed, type TokenCipher } from './token-cipher.js';
@@ -58,16 +58,10 @@ export const MAX_PROJECTS = 20;
 const TITLE_FIELD = '#t';
 const EXPORTS_FIELD = '#n';
 
-/**
- * A project's short reference: what buttons and the message map carry instead of the session id
- * (Telegram's callback data is 64 bytes). Derived, so records written before projects had one match.
- */
-export function projectRef(record: Pick<SessionRecord, 'sessionId'>): string {
-  return createHash('sha1').update(record.sessionId).digest('base64url').slice(0, 10);
+/** A project's short reference (see `project-ref.ts`), from its record. */
+export function projectRefOf(record: Pick<SessionRecord, 'sessionId'>): string {
+  return projectRef(record.sessionId);
 }
-
-/** The reference's shape, checked at every boundary it crosses (buttons, typed commands). */
-export const ProjectRefSchema = z.string().regex(/^[A-Za-z0-9_-]{10}$/);
 
 /** Per platform user, not per chat: one anonymous client id (and token) per person. */
 export interface UserIdentity {
@@ -162,7 +156,7 @@ export class SessionStore {
 
   /** The service forgot this project: neither current nor listed any more. */
   async forget(key: SessionKey, record: SessionRecord): Promise<void> {
-    const ref = projectRef(record);
+    const ref = projectRefOf(record);
     await this.redis.multi().del(this.sessionKey(key)).hdel(this.keys.projects(key), ref, ref + TITLE_FIELD, ref + EXPORTS_FIELD).exec();
   }
 
@@ -175,7 +169,7 @@ export class SessionStore {
 
   /** The title and export count of `record`'s project. */
   async projectInfo(key: SessionKey, record: SessionRecord): Promise<ProjectInfo> {
-    const ref = projectRef(record);
+    const ref = projectRefOf(record);
     const [title, exports] = await this.redis.hmget(this.keys.projects(key), ref + TITLE_FIELD, ref + EXPORTS_FIELD);
     return info(record, title, exports);
   }
@@ -197,7 +191,7 @@ export class SessionStore {
    */
   async nextVersion(key: SessionKey, record: SessionRecord): Promise<number> {
     const projects = this.keys.projects(key);
-    const results = await this.redis.multi().hincrby(projects, projectRef(record) + EXPORTS_FIELD, 1).expire(projects, this.ttlSeconds).exec();
+    const results = await this.redis.multi().hincrby(projects, projectRefOf(record) + EXPORTS_FIELD, 1).expire(projects, this.ttlSeconds).exec();
     const [error, version] = results?.[0] ?? [new Error('the version count was discarded'), null];
     if (error) throw error;
     return Number(version);
@@ -205,7 +199,7 @@ export class SessionStore {
 
   /** Names the project once (from its first prompt); later names leave it as it is. */
   async nameProject(key: SessionKey, record: SessionRecord, title: string): Promise<void> {
-    await this.redis.hsetnx(this.keys.projects(key), projectRef(record) + TITLE_FIELD, title);
+    await this.redis.hsetnx(this.keys.projects(key), projectRefOf(record) + TITLE_FIELD, title);
   }
 
   /** Drops the least recently active projects beyond `max` (and any expired), before a new one is listed. */
@@ -232,7 +226,7 @@ export class SessionStore {
       this.redis,
       PROJECT_WRITE,
       [this.sessionKey(key), this.keys.projects(key)],
-      [JSON.stringify(valid), JSON.stringify(listed), projectRef(valid), valid.sessionId, this.ttlSeconds, current ? '1' : '0'],
+      [JSON.stringify(valid), JSON.stringify(listed), projectRefOf(valid), valid.sessionId, this.ttlSeconds, current ? '1' : '0'],
     );
     return result === 1;
   }

@@ -56,6 +56,8 @@ export interface IncomingMessage {
    * bot posted for a project continues that project.
    */
   replyToMessageId?: string;
+  /** The project (its reference) a pressed button acted on: it becomes the current one first. */
+  forProject?: string;
   /**
    * The person explicitly asked to continue the project of `replyToMessageId` (Discord's
    * "Continue this project"), rather than just replying: someone else's project is refused.
@@ -69,12 +71,16 @@ export interface Button {
   label: string;
   /** A command of the command table marked as a button; pressing it is typing `/action`. */
   action: ButtonAction;
+  /** The session id of the project this button acts on, when not the row's (`SendOptions.project`): a project list. */
+  project?: string;
 }
 
 export interface SendOptions {
   buttons?: Button[];
   /** The session id of the project the buttons act on: each button names it (no key is stored per button). */
   project?: string;
+  /** One button per row (long labels: the project list). */
+  oneColumn?: boolean;
 }
 
 /**
