@@ -86,9 +86,12 @@ export class RedisKeys {
     return `${this.prefix}:session:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
-  /** The person's projects in one chat: a hash of project ref → record (bounded, the session TTL). */
+  /**
+   * The person's projects in one chat: a hash of project ref → record, its title (`<ref>#t`) and
+   * export count (`<ref>#n`); bounded, the session TTL. In the session's slot: one script writes both.
+   */
   projects(key: SessionKeyParts): string {
-    return `${this.prefix}:projects:${sessionKeyId(key)}`;
+    return `${this.prefix}:projects:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   /** Which project a message the bot posted belongs to (never its text); the session TTL. */
