@@ -74,7 +74,6 @@ export class ProjectService {
   async replace(conv: Conversation): Promise<SessionRecord> {
     await this.deps.gate.clear(conv.key);
     await this.deps.sessions.leave(conv.key);
-    await this.deps.sessions.pruneProjects(conv.key);
     return this.create(conv);
   }
 
@@ -193,6 +192,8 @@ export class ProjectService {
       updatedAt: now,
       ...(claimToken ? { claimToken } : {}),
     };
+    // Room for it among the person's listed projects (the least recently active go).
+    await this.deps.sessions.pruneProjects(conv.key);
     await this.deps.sessions.makeCurrent(conv.key, record);
     conv.projectRef = projectRefOf(record);
     conv.log.info({ taskId: session.taskId }, 'project created');
