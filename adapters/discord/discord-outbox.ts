@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { t } from '../../src/core/i18n.js';
-import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Language, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { FileTooLargeForPlatformError, type Button, type ClipPreviewMessage, type ChatAddress, type Language, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
 import { discordExtra, interactionRef, type LiveInteraction } from './address.js';
 import { InteractionTokens } from './interaction-tokens.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
@@ -183,6 +183,23 @@ export class DiscordOutbox implements Outbox {
     } finally {
       if (!video.stream.destroyed) video.stream.destroy();
     }
+  }
+
+  /**
+   * A generated clip is a result: a regular message of the bot in the channel (a reply that pings
+   * the bot reaches it; without the Message Content intent, one to an interaction answer may not).
+   * Discord shows the link's player itself. Through the interaction only when there is no channel.
+   */
+  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<string> {
+    const content = truncateText(`${clip.caption}\n${clip.url}`);
+    if (to.chatId === '') return this.sendText(to, content);
+    let answer: unknown;
+    try {
+      answer = await this.rest.post(Routes.channelMessages(to.chatId), { body: { content, allowed_mentions: NO_PINGS } });
+    } catch (error) {
+      throw asDiscordRequestError(error);
+    }
+    return encodeMessageRef({ via: 'channel', id: this.messageId(answer) });
   }
 
   /** Replies and message commands name a message by its bare id, whichever way it was posted. */

@@ -63,6 +63,23 @@ describe('Discord projects: reply or "Continue this project", versions', () => {
     expect(v2.content).toBe('Video ready: v2. Reply to this message to change it.');
   });
 
+  it("when a person replies to the first project's clip preview (a regular message of the bot) after /new, then it reaches the first project", async () => {
+    const r = (rig = await startDiscordRig());
+    const { discord, nemo } = r;
+    await generate(r, CITY);
+    const city = nemo.sseCalls[0]?.sessionId;
+    const preview = discord.messages(discord.channelId).find((m) => /^Raw clip, as generated/.test(m.content));
+    if (preview === undefined) throw new Error('no clip preview');
+    expect(preview.via).toBe('bot');
+    const fresh = discord.slashCommand({ user: discord.users.alice, channelId: discord.channelId, name: 'new' });
+    await r.waitMessage(discord.channelId, (m) => m.interactionId === fresh.id && /Started a fresh project/.test(m.content), 'the fresh project');
+
+    discord.userMessage({ author: discord.users.alice, channelId: discord.channelId, content: 'slower, please', replyTo: preview.id });
+    await waitFor(() => nemo.sseCalls.some((c) => c.text === 'slower, please'), { message: 'the reply to the preview' });
+    expect(nemo.sseCalls.find((c) => c.text === 'slower, please')?.sessionId).toBe(city);
+    await r.waitMessage(discord.channelId, (m) => hasButtons(m) && /slower, please|What changed|Done/.test(m.content), 'the answer');
+  });
+
   it('when "Continue this project" is used on an interaction answer, then a modal asks for the instruction and it reaches that project; on someone else\'s, it is refused politely', async () => {
     const r = (rig = await startDiscordRig());
     const { discord, nemo } = r;
