@@ -490,7 +490,9 @@ class RenderRun {
       await this.editProgress(text);
       return undefined;
     }
-    return this.outbox.sendText(address, text);
+    const messageId = await this.outbox.sendText(address, text);
+    await this.mapToProject(messageId);
+    return messageId;
   }
 
   /** A failed edit (message deleted, too old) must not fail the render. */

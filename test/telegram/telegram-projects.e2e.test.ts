@@ -93,6 +93,16 @@ describe('telegram projects: reply to continue, /projects, versions', () => {
     expect(nemo.sseCalls.find((c) => c.text === 'slower cuts')?.sessionId).toBe(first);
     await rig.waitSent(chat.id, /slower cuts|What changed|Done/, { from: mark });
 
+    // A reply to the beach project's clip preview goes to the beach project.
+    const previews = rig.sentTo(chat.id).filter((m) => /^Raw clip, as generated/.test(m.caption ?? m.text ?? ''));
+    expect(previews).toHaveLength(2);
+    mark = tg.sent.length;
+    tg.say(chat, alice, { text: 'warmer colours', replyTo: previews[1]?.messageId ?? 0 });
+    await rig.waitSent(chat.id, /^Back to “Generate a video of a beach at dawn”/, { from: mark });
+    await waitFor(() => nemo.sseCalls.some((c) => c.text === 'warmer colours'), { message: 'the reply to the preview' });
+    expect(nemo.sseCalls.find((c) => c.text === 'warmer colours')?.sessionId).toBe(second);
+    await rig.waitSent(chat.id, /warmer colours|What changed|Done/, { from: mark });
+
     // The map holds ids only, never the message's text, and expires with the project.
     const redis = new Redis(rig.redisUrl);
     try {
