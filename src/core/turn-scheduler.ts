@@ -19,7 +19,7 @@ export interface TurnSchedulerDeps {
   gate: TurnGate;
   journal: TurnJournal;
   usage: Pick<UsageStats, 'count'>;
-  projects: Pick<ProjectService, 'withProject'>;
+  projects: Pick<ProjectService, 'withProject' | 'switchTo'>;
   settings: EngineSettings;
   sleep: (ms: number) => Promise<void>;
   metrics?: TurnMetrics | undefined;
@@ -172,6 +172,8 @@ export class TurnScheduler {
     const controller = new AbortController();
     this.controllers.add(controller);
     try {
+      // A turn that waited runs in the project it was sent to, even if another became current meanwhile.
+      if (queueEntry !== undefined && turn.projectRef !== undefined) await this.deps.projects.switchTo(conv, turn.projectRef);
       await this.deps.projects.withProject(conv, async (record) => {
         const before = record.lastDraft ?? (await this.readDraft(conv, record.sessionId));
         // Named by its first prompt, sent with the journal entry (one round trip).

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { adkTurn } from '../fakes/nemo/index.js';
 import type { BotMessage } from '../fakes/telegram/index.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
@@ -149,5 +150,39 @@ describe('telegram projects: reply to continue, /projects, versions', () => {
     await waitFor(() => nemo.sseCalls.some((c) => c.text === 'add a title'), { message: "alice's reply" });
     expect(nemo.sseCalls.find((c) => c.text === 'add a title')?.sessionId).toBe(aliceSession);
     await rig.waitSent(group.id, /add a title|What changed|Done/, { from: mark });
+  });
+  it('when a reply to a project waits behind a running turn and the person switches meanwhile, then it still runs in the project it replied to', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const alice = tg.user();
+    const chat = tg.privateChat(alice);
+    tg.say(chat, alice, { text: 'Generate a video of a city timelapse' });
+    const cityAnswer = await rig.waitSent(chat.id, /Keep them, or say/);
+    const city = nemo.sseCalls[0]?.sessionId;
+    let mark = tg.sent.length;
+    tg.say(chat, alice, { text: '/new' });
+    await rig.waitSent(chat.id, /^Started a fresh project/, { from: mark });
+    tg.say(chat, alice, { text: 'Generate a video of a beach at dawn' });
+    await rig.waitSent(chat.id, /Keep them, or say/, { from: mark });
+    const beach = nemo.sseCalls.at(-1)?.sessionId;
+
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    nemo.scriptTurn({ frames: [{ kind: 'wait', until: held }, { kind: 'event', event: adkTurn().text('Slow answer.') }] });
+    mark = tg.sent.length;
+    tg.say(chat, alice, { text: 'add seagulls' });
+    await rig.waitSent(chat.id, /Working on it/, { from: mark });
+    tg.say(chat, alice, { text: 'make the title bigger', replyTo: cityAnswer.messageId });
+    await rig.waitSent(chat.id, /^Back to “Generate a video of a city timelapse”/, { from: mark });
+    await rig.waitSent(chat.id, /as soon as the current step finishes|queued/, { from: mark });
+    // Switched back to the beach before the queued reply runs.
+    tg.say(chat, alice, { text: '/switch 2' });
+    await rig.waitSent(chat.id, /^Switched to “Generate a video of a beach at dawn”/, { from: mark });
+
+    release();
+    await waitFor(() => nemo.sseCalls.some((c) => c.text === 'make the title bigger'), { timeoutMs: 15_000, message: 'the queued reply' });
+    expect(nemo.sseCalls.find((c) => c.text === 'add seagulls')?.sessionId).toBe(beach);
+    expect(nemo.sseCalls.find((c) => c.text === 'make the title bigger')?.sessionId).toBe(city);
+    await rig.waitSent(chat.id, /make the title bigger|What changed|Done/, { from: mark });
   });
 });
