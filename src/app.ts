@@ -10,6 +10,7 @@ import { DocumentPool, type DocumentParser } from './core/document-pool.js';
 import { TokenCipher } from './core/token-cipher.js';
 import { UsageStats } from './core/usage-stats.js';
 import { Engine } from './core/engine.js';
+import { MessageProjects } from './core/message-projects.js';
 import { SessionStore } from './core/session-store.js';
 import { TurnGate } from './core/turn-gate.js';
 import { TurnJournal } from './core/turn-journal.js';
@@ -113,12 +114,14 @@ export function createApp(options: AppOptions): App {
   const usage = new UsageStats(redis, keys);
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
   const sessions = new SessionStore(redis, keys, { ttlSeconds: config.sessionTtlDays * 86_400, cipher });
+  const messages = new MessageProjects(redis, keys, config.sessionTtlDays * 86_400);
   const gate = new TurnGate(redis, keys, { lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
   const renders = new RenderQueue({ connection: queueRedis, prefix });
 
   const engine = new Engine({
     api: nemo,
     sessions,
+    messages,
     gate,
     journal: new TurnJournal(redis, keys),
     renders,
@@ -167,6 +170,7 @@ export function createApp(options: AppOptions): App {
         ...(options.renderFirstPollMs !== undefined ? { firstPollMs: options.renderFirstPollMs } : {}),
         maxPolls: config.renderMaxPolls,
         logger: logger.child({ component: 'render' }),
+        messages,
         video: {
           slots: config.videoFitConcurrency > 0 ? new EncodeSlots(config.videoFitConcurrency) : undefined,
           timeoutMs: config.videoFitTimeoutMs,

@@ -83,7 +83,8 @@ export class ConsoleOutbox implements Outbox {
     this.output.write(botBlock(this.withNotes(text)));
   }
 
-  async sendVideo(_to: ChatAddress, video: VideoFile): Promise<void> {
+  /** A terminal has no replies: no message id. */
+  async sendVideo(_to: ChatAddress, video: VideoFile): Promise<undefined> {
     await mkdir(this.videoDir, { recursive: true });
     const finalPath = resolve(this.videoDir, `${safeName(video.deliveryId)}.mp4`);
     // Same directory as the target so the rename is atomic; a unique name so two concurrent
@@ -108,6 +109,7 @@ export class ConsoleOutbox implements Outbox {
       throw error;
     }
     this.output.write(botBlock(video.caption ? `${video.caption}\n${finalPath}` : finalPath));
+    return undefined;
   }
 
   maxUploadBytes(_to: ChatAddress): number {

@@ -6,6 +6,7 @@ import {
   Routes,
   type REST,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
+  type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
 import { COMMANDS, slashCommands, type CommandSpec, type Localized, type SlashOption } from '../../src/core/commands.js';
 import { asDiscordRequestError } from './discord-errors.js';
@@ -38,6 +39,22 @@ export function commandDefinitions(table: readonly CommandSpec[] = COMMANDS): RE
   }));
 }
 
+/** The message command (right-click on the bot's message → Apps) that continues that message's project. */
+export const CONTINUE_COMMAND = { name: 'Continue this project', nameZh: '继续这个项目' } as const;
+
+/** The message commands, as the bulk-overwrite endpoint takes them (after the slash commands). */
+export function messageCommandDefinitions(): RESTPostAPIContextMenuApplicationCommandsJSONBody[] {
+  return [
+    {
+      type: ApplicationCommandType.Message,
+      name: CONTINUE_COMMAND.name,
+      name_localizations: { [ZH]: CONTINUE_COMMAND.nameZh },
+      integration_types: [ApplicationIntegrationType.GuildInstall],
+      contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+    },
+  ];
+}
+
 export class CommandRegistrationError extends Error {
   readonly code = 'discord_command_registration_failed';
   constructor(readonly scope: 'guild' | 'global', detail: string) {
@@ -58,7 +75,7 @@ export async function registerCommands(
 ): Promise<{ scope: 'guild' | 'global'; count: number }> {
   const scope = guildId === undefined ? 'global' : 'guild';
   const route = guildId === undefined ? Routes.applicationCommands(applicationId) : Routes.applicationGuildCommands(applicationId, guildId);
-  const body = commandDefinitions(table);
+  const body = [...commandDefinitions(table), ...messageCommandDefinitions()];
   try {
     await rest.put(route, { body });
   } catch (error) {

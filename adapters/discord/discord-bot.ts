@@ -9,6 +9,8 @@ import {
   type ChatInputCommandInteraction,
   type Interaction,
   type Message,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
 } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -24,15 +26,18 @@ import { discordExtra } from './address.js';
 import type { DownloadOptions } from './attachments.js';
 import { discordButtonStore } from './button-store.js';
 import { discordClientOptions } from './client-options.js';
-import { registerCommands } from './commands.js';
+import { CONTINUE_COMMAND, registerCommands } from './commands.js';
 import { asDiscordRequestError, describeDiscordError } from './discord-errors.js';
 import type { DiscordOutbox } from './discord-outbox.js';
 import { closeReason, GatewayMonitor, type GatewayStatus } from './gateway-monitor.js';
 import { GatewayClosedError } from './gateway-strategy.js';
 import {
+  continueModal,
   normalizeButton,
   normalizeCommand,
+  normalizeContinue,
   normalizeMessage,
+  parseContinueModalId,
   NormalizedMessageSchema,
   toIncomingMessage,
   type NormalizedMessage,
@@ -261,6 +266,35 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     const options = { ...normalizeOptions(), ...(channelId === undefined ? {} : { channelId }) };
     if (interaction.isChatInputCommand()) return onCommand(interaction, options);
     if (interaction.isButton()) return onButton(interaction, options);
+    if (interaction.isMessageContextMenuCommand()) return onMessageCommand(interaction);
+    if (interaction.isModalSubmit()) return onModal(interaction, options);
+  }
+
+  /**
+   * "Continue this project" on one of the bot's messages: a modal asks for the instruction.
+   * Works whatever the person's reply settings, and on interaction responses, which a reply
+   * without the Message Content intent never reaches.
+   */
+  async function onMessageCommand(interaction: MessageContextMenuCommandInteraction): Promise<void> {
+    const lang = languageOf(interaction.locale);
+    if (interaction.commandName !== CONTINUE_COMMAND.name) {
+      await interaction.reply({ content: t(lang, 'unknownCommand', { command: interaction.commandName }), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    if (interaction.targetMessage.author.id !== client.user?.id) {
+      await interaction.reply({ content: dt(lang, 'continueNotMine'), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    // The modal is the answer: it must go within Discord's 3 seconds, so nothing is read first.
+    await interaction.showModal(continueModal(interaction.targetId, lang));
+  }
+
+  /** The instruction typed into the "Continue this project" modal: a message to that message's project. */
+  async function onModal(interaction: ModalSubmitInteraction, options: NormalizeOptions): Promise<void> {
+    const targetId = parseContinueModalId(interaction.customId);
+    if (targetId === undefined) return;
+    const deferred = await defer(interaction);
+    await answer(interaction, normalizeContinue(interaction, targetId, options), deferred);
   }
 
   async function onCommand(interaction: ChatInputCommandInteraction, options: NormalizeOptions): Promise<void> {
@@ -288,11 +322,11 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
       return;
     }
     const deferred = await defer(interaction);
-    await answer(interaction, normalizeButton(interaction, press.action, options), deferred);
+    await answer(interaction, normalizeButton(interaction, press.action, press.target, options), deferred);
   }
 
   /** `ephemeral`: the reply (and the command that asked for it) are shown to its sender alone. */
-  async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction, ephemeral = false): Promise<boolean> {
+  async function defer(interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction, ephemeral = false): Promise<boolean> {
     try {
       await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
       return true;
@@ -307,7 +341,11 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
    * Kept in the inbox after the deferral (Discord's 3 seconds come first), then handed to the
    * engine, unless another session on the same shard has it already.
    */
-  async function answer(interaction: ChatInputCommandInteraction | ButtonInteraction, message: NormalizedMessage, deferred: boolean): Promise<void> {
+  async function answer(
+    interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
+    message: NormalizedMessage,
+    deferred: boolean,
+  ): Promise<void> {
     const payload: InboxPayload = { kind: 'interaction', message, deferred };
     const { interactionExpiresAt } = discordExtra(message.address);
     const live = { id: interaction.id, applicationId: interaction.applicationId, token: interaction.token, expiresAt: interactionExpiresAt ?? 0 };

@@ -12,7 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { t } from '../../src/core/i18n.js';
-import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Language, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
+import { FileTooLargeForPlatformError, type Button, type ClipPreviewMessage, type ChatAddress, type Language, type Outbox, type PrivateReply, type SendOptions, type VideoFile } from '../../src/core/types.js';
 import { discordExtra, interactionRef, type LiveInteraction } from './address.js';
 import { InteractionTokens } from './interaction-tokens.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
@@ -62,6 +62,8 @@ type DirectOutcome = 'sent' | 'refused' | 'failed';
 
 // Discord keeps at most 5 buttons in a row.
 const MAX_BUTTONS_PER_ROW = 5;
+// And at most 5 rows in a message.
+const MAX_ROWS = 5;
 // Deferrals never answered (a turn that failed silently) are pruned past this many.
 const MAX_UNFILLED = 10_000;
 
@@ -149,7 +151,7 @@ export class DiscordOutbox implements Outbox {
     }
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined> {
     const limit = this.maxUploadBytes(to);
     if (video.size > limit) {
       video.stream.destroy();
@@ -169,7 +171,8 @@ export class DiscordOutbox implements Outbox {
     };
     const body = multipartUpload(payload, { name: video.filename, contentType: 'video/mp4', size: video.size, stream: video.stream });
     try {
-      await this.uploads.post(Routes.channelMessages(to.chatId), { body, passThroughBody: true });
+      const posted = await this.uploads.post(Routes.channelMessages(to.chatId), { body, passThroughBody: true });
+      return messageIdOf(posted);
     } catch (error) {
       const failure = asDiscordRequestError(error, 'POST /channels/:id/messages');
       if (isTooLarge(failure)) throw new FileTooLargeForPlatformError('discord', video.size);
@@ -180,6 +183,28 @@ export class DiscordOutbox implements Outbox {
     } finally {
       if (!video.stream.destroyed) video.stream.destroy();
     }
+  }
+
+  /**
+   * A generated clip is a result: a regular message of the bot in the channel (a reply that pings
+   * the bot reaches it; without the Message Content intent, one to an interaction answer may not).
+   * Discord shows the link's player itself. Through the interaction only when there is no channel.
+   */
+  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<string> {
+    const content = truncateText(`${clip.caption}\n${clip.url}`);
+    if (to.chatId === '') return this.sendText(to, content);
+    let answer: unknown;
+    try {
+      answer = await this.rest.post(Routes.channelMessages(to.chatId), { body: { content, allowed_mentions: NO_PINGS } });
+    } catch (error) {
+      throw asDiscordRequestError(error);
+    }
+    return encodeMessageRef({ via: 'channel', id: this.messageId(answer) });
+  }
+
+  /** Replies and message commands name a message by its bare id, whichever way it was posted. */
+  replyTarget(messageId: string): string {
+    return decodeMessageRef(messageId).id;
   }
 
   maxUploadBytes(to: ChatAddress): number {
@@ -378,15 +403,14 @@ export class DiscordOutbox implements Outbox {
   /** Each button names its action, owner and project: nothing is stored for it. */
   private buttonRows(to: ChatAddress, buttons: Button[], project: string | undefined): APIActionRowComponent<APIButtonComponent>[] | undefined {
     const store = this.options.buttons;
-    if (store === undefined || project === undefined) {
+    if (store === undefined || buttons.some((button) => (button.project ?? project) === undefined)) {
       this.log.debug('no button store or no project to name: sending the text without buttons');
       return undefined;
     }
-    const shown = buttons.slice(0, MAX_BUTTONS_PER_ROW);
-    const target = { ownerId: to.userId, chatId: to.chatId, project };
+    const shown = buttons.slice(0, MAX_BUTTONS_PER_ROW * MAX_ROWS);
     const components: APIButtonComponent[] = [];
     for (const button of shown) {
-      const customId = store.encode(target, button.action);
+      const customId = store.encode({ ownerId: to.userId, chatId: to.chatId, project: button.project ?? project ?? '' }, button.action);
       if (customId === undefined) {
         this.log.warn('button data would not fit custom_id: sending the text without buttons');
         return undefined;
@@ -398,7 +422,11 @@ export class DiscordOutbox implements Outbox {
         custom_id: customId,
       });
     }
-    return [{ type: ComponentType.ActionRow, components }];
+    const rows: APIActionRowComponent<APIButtonComponent>[] = [];
+    for (let i = 0; i < components.length; i += MAX_BUTTONS_PER_ROW) {
+      rows.push({ type: ComponentType.ActionRow, components: components.slice(i, i + MAX_BUTTONS_PER_ROW) });
+    }
+    return rows;
   }
 }
 
@@ -427,4 +455,11 @@ function noChannel(route: string): DiscordRequestError {
 function nonceFor(kind: 'v' | 'e', id: string): string {
   if (/^\d{1,20}$/.test(id)) return `${kind}${id}`;
   return `${kind}${createHash('sha256').update(id).digest('base64url').slice(0, 24)}`;
+}
+
+/** The id of a message Discord answered a POST with; undefined when the answer is not one. */
+function messageIdOf(answer: unknown): string | undefined {
+  if (typeof answer !== 'object' || answer === null) return undefined;
+  const id = (answer as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
 }

@@ -1,11 +1,22 @@
-import type { Attachment as DiscordFile, ButtonInteraction, ChatInputCommandInteraction, Message } from 'discord.js';
+import {
+  ComponentType,
+  TextInputStyle,
+  type APIModalInteractionResponseCallbackData,
+  type Attachment as DiscordFile,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Message,
+  type ModalSubmitInteraction,
+} from 'discord.js';
 import { z } from 'zod';
 import { ChatAddressSchema } from '../../src/core/session-store.js';
 import { slashCommand } from '../../src/core/commands.js';
 import type { ChatAddress, IncomingMessage } from '../../src/core/types.js';
 import type { DiscordExtra } from './address.js';
 import { AttachmentMetaSchema, discordAttachment, type AttachmentMeta, type DownloadOptions } from './attachments.js';
-import type { ButtonAction } from '../../src/core/button-store.js';
+import { pressAsMessage, type ButtonAction, type ButtonTarget } from '../../src/core/button-store.js';
+import type { Language } from '../../src/core/types.js';
+import { dt } from './texts.js';
 
 export interface NormalizeOptions {
   /** The bot's own user id: its mentions are stripped, replies to it count as addressed. */
@@ -34,6 +45,12 @@ export const NormalizedMessageSchema = z.object({
   chatKind: z.enum(['private', 'group']),
   /** A channel message's id: a guild `/login` with a token is deleted by it. */
   messageId: z.string().optional(),
+  /** The bot's message this one replies to (or a "Continue this project" names): a reply continues its project. */
+  replyToMessageId: z.string().optional(),
+  /** From "Continue this project": someone else's project is refused, not just left alone. */
+  continuesProject: z.boolean().optional(),
+  /** A pressed button's project (its reference): it becomes the current one first. */
+  forProject: z.string().optional(),
   /** The interaction was answered ephemerally: only its sender sees the exchange (`/video` with `/login …`). */
   ephemeral: z.boolean().optional(),
 });
@@ -59,6 +76,9 @@ export function toIncomingMessage(message: NormalizedMessage, download: Download
     ...(address.threadId === undefined ? {} : { threadId: address.threadId }),
     ...(message.platformLanguage === undefined ? {} : { platformLanguage: message.platformLanguage }),
     text: message.text,
+    ...(message.replyToMessageId === undefined ? {} : { replyToMessageId: message.replyToMessageId }),
+    ...(message.continuesProject === true ? { continuesProject: true } : {}),
+    ...(message.forProject === undefined ? {} : { forProject: message.forProject }),
     attachments: message.files.map((file) => discordAttachment(file, download)),
     addressed: message.addressed,
     chatKind: message.chatKind,
@@ -72,7 +92,9 @@ export function normalizeMessage(message: Message, options: NormalizeOptions): N
   const mentioned = message.mentions.users.has(options.botUserId);
   const repliedToBot = message.mentions.repliedUser?.id === options.botUserId;
   const extra: DiscordExtra = message.guildId === null ? {} : { guildId: message.guildId };
+  const replyTo = repliedToBot ? message.reference?.messageId : undefined;
   return {
+    ...(replyTo === undefined || replyTo === null ? {} : { replyToMessageId: replyTo }),
     address: addressOf(message.channelId, message.author.id, message.channel.isThread(), extra),
     text: stripMention(message.content, options.botUserId),
     files: [...message.attachments.values()].map(metaOf),
@@ -104,12 +126,56 @@ export function normalizeCommand(interaction: ChatInputCommandInteraction, optio
 }
 
 /** A pressed button, as plain JSON: the action as its command. */
-export function normalizeButton(interaction: ButtonInteraction, action: ButtonAction, options: NormalizeOptions): NormalizedMessage {
-  return normalizeInteraction(interaction, `/${action}`, [], options);
+export function normalizeButton(interaction: ButtonInteraction, action: ButtonAction, target: ButtonTarget, options: NormalizeOptions): NormalizedMessage {
+  const { text, forProject } = pressAsMessage(action, target);
+  return { ...normalizeInteraction(interaction, text, [], options), ...(forProject === undefined ? {} : { forProject }) };
+}
+
+const CONTINUE_PREFIX = 'continue:';
+const INSTRUCTION = 'instruction';
+// As long as `/video`'s prompt may be.
+const MAX_INSTRUCTION_CHARS = 4000;
+
+/** The "Continue this project" modal for the bot's message `messageId`: one paragraph input. */
+export function continueModal(messageId: string, lang: Language): APIModalInteractionResponseCallbackData {
+  return {
+    custom_id: `${CONTINUE_PREFIX}${messageId}`,
+    title: dt(lang, 'continueTitle'),
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.TextInput,
+            custom_id: INSTRUCTION,
+            style: TextInputStyle.Paragraph,
+            label: dt(lang, 'continueLabel'),
+            placeholder: dt(lang, 'continuePlaceholder'),
+            required: true,
+            min_length: 1,
+            max_length: MAX_INSTRUCTION_CHARS,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The message id a "Continue this project" modal was opened on; undefined for any other modal. */
+export function parseContinueModalId(customId: string): string | undefined {
+  if (!customId.startsWith(CONTINUE_PREFIX)) return undefined;
+  const id = customId.slice(CONTINUE_PREFIX.length);
+  return /^\d{1,25}$/.test(id) ? id : undefined;
+}
+
+/** The submitted modal, as plain JSON: its instruction, explicitly for the project of message `targetId`. */
+export function normalizeContinue(interaction: ModalSubmitInteraction, targetId: string, options: NormalizeOptions): NormalizedMessage {
+  const text = interaction.fields.getTextInputValue(INSTRUCTION);
+  return { ...normalizeInteraction(interaction, text, [], options), replyToMessageId: targetId, continuesProject: true };
 }
 
 function normalizeInteraction(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
   text: string,
   files: AttachmentMeta[],
   options: NormalizeOptions,

@@ -1,5 +1,5 @@
 /**
- * `npm run discord:register`: overwrites the slash commands, on `DISCORD_GUILD_ID` when set
+ * `npm run discord:register`: overwrites the slash commands and the message command, on `DISCORD_GUILD_ID` when set
  * (instant), globally otherwise. The bot does the same at every start; this is for doing it
  * without starting the bot.
  */
@@ -22,8 +22,8 @@ export async function registerFromEnv(env: NodeJS.ProcessEnv): Promise<string> {
   }
   const { count, scope } = await registerCommands(rest, applicationId, config.discordGuildId);
   return scope === 'guild'
-    ? `Registered ${count} slash commands on guild ${config.discordGuildId ?? ''} (they appear at once).`
-    : `Registered ${count} slash commands globally (Discord may take up to an hour to show them everywhere).`;
+    ? `Registered ${count} commands on guild ${config.discordGuildId ?? ''} (they appear at once).`
+    : `Registered ${count} commands globally (Discord may take up to an hour to show them everywhere).`;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

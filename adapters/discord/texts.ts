@@ -14,6 +14,10 @@ const en = {
   dmRefused: () =>
     "That link is for you alone, but I couldn't send you a direct message: your privacy settings block DMs from this server's members. Allow them, or ask me in a DM.",
   dmFailed: () => "That link is for you alone, but I couldn't send you a direct message just now. Please ask me again in a DM.",
+  continueNotMine: () => 'That is not one of my messages: use "Continue this project" on a message I posted about your project.',
+  continueTitle: () => 'Continue this project',
+  continueLabel: () => 'What should change?',
+  continuePlaceholder: () => 'e.g. make the title bigger',
 };
 
 type Catalog = typeof en;
@@ -25,6 +29,10 @@ const zh: Catalog = {
   linkShownToYou: () => '我已把链接发在只有你能看到的消息里。',
   dmRefused: () => '这个链接只属于你，但我无法给你发私信：你的隐私设置不允许此服务器的成员给你发私信。请允许私信，或直接私聊我再问一次。',
   dmFailed: () => '这个链接只属于你，但我暂时无法给你发私信。请直接私聊我再问一次。',
+  continueNotMine: () => '这不是我发的消息：请在我发的关于你项目的消息上使用“继续这个项目”。',
+  continueTitle: () => '继续这个项目',
+  continueLabel: () => '想修改什么？',
+  continuePlaceholder: () => '例如：把标题放大',
 };
 
 export type DiscordTextKey = keyof Catalog;

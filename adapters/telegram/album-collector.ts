@@ -71,6 +71,8 @@ export const PartSchema = z.object({
   files: z.array(FileRefSchema),
   addressed: z.boolean(),
   mediaGroupId: z.string().optional(),
+  replyToMessageId: z.string().optional(),
+  forProject: z.string().optional(),
 });
 
 /** Telegram messages read back from Redis (album parts, kept messages), validated; those that do not validate are left out. */

@@ -88,6 +88,10 @@ export interface NormalizedMessage {
   files: FileRef[];
   addressed: boolean;
   mediaGroupId?: string;
+  /** The bot's message this one replies to: it may belong to a project, which the reply continues. */
+  replyToMessageId?: string;
+  /** A pressed button's project (its reference): it becomes the current one first. */
+  forProject?: string;
 }
 
 export interface BotIdentity {
@@ -124,6 +128,7 @@ export function normalizeMessage(message: TelegramMessage, me: BotIdentity): Nor
   if (message.is_topic_message === true && message.message_thread_id !== undefined) normalized.threadId = String(message.message_thread_id);
   if (from.language_code) normalized.language = from.language_code;
   if (message.media_group_id !== undefined) normalized.mediaGroupId = message.media_group_id;
+  if (repliesToMe(message, me) && message.reply_to_message) normalized.replyToMessageId = String(message.reply_to_message.message_id);
   return normalized;
 }
 
@@ -164,6 +169,8 @@ export function toIncomingMessage(message: NormalizedMessage, extras: IncomingEx
   };
   if (message.threadId !== undefined) incoming.threadId = message.threadId;
   if (message.language !== undefined) incoming.platformLanguage = message.language;
+  if (message.replyToMessageId !== undefined) incoming.replyToMessageId = message.replyToMessageId;
+  if (message.forProject !== undefined) incoming.forProject = message.forProject;
   const { deleteMessage } = extras;
   if (deleteMessage) incoming.deleteOriginal = () => deleteMessage(message.chatId, message.messageId);
   return incoming;

@@ -10,7 +10,7 @@ import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts, PartSchema } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
-import type { ButtonAction, ButtonStore, ButtonTarget } from '../../src/core/button-store.js';
+import { pressAsMessage, type ButtonAction, type ButtonStore, type ButtonTarget } from '../../src/core/button-store.js';
 import { telegramButtonStore } from './button-store.js';
 import { registerCommands } from './commands.js';
 import { apiErrorOf, describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
@@ -493,15 +493,17 @@ function refusals(logger: Logger, count?: (reason: WebhookRefusal) => void): (re
 
 /** A button press as a message: the person who pressed, in the chat and topic the button was posted in (in a group, their own session). */
 function pressed(query: z.infer<typeof CallbackQuerySchema>, action: ButtonAction, target: ButtonTarget): NormalizedMessage {
+  const meaning = pressAsMessage(action, target);
   const message: NormalizedMessage = {
     messageId: query.message?.message_id ?? 0,
     chatId: target.chatId,
     chatKind: target.chatId.startsWith('-') ? 'group' : 'private',
     userId: String(query.from.id),
-    text: `/${action}`,
+    text: meaning.text,
     files: [],
     addressed: true,
   };
+  if (meaning.forProject !== undefined) message.forProject = meaning.forProject;
   if (target.threadId !== undefined) message.threadId = target.threadId;
   if (query.from.language_code) message.language = query.from.language_code;
   return message;

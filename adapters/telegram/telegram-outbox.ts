@@ -102,7 +102,7 @@ export class TelegramOutbox implements Outbox {
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     const chunks = splitText(text, TEXT_LIMIT);
-    const keyboard = this.keyboard(to, options?.buttons ?? [], options?.project);
+    const keyboard = this.keyboard(to, options?.buttons ?? [], options?.project, options?.oneColumn === true);
     const sent = chunks.map((chunk, index) => this.queue.run(to.chatId, () => this.postText(to, chunk, index === chunks.length - 1 ? keyboard : undefined)));
     const ids = await Promise.all(sent);
     return ids.at(-1) ?? '';
@@ -129,7 +129,7 @@ export class TelegramOutbox implements Outbox {
     return edit.done;
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string> {
     const limit = this.maxUploadBytes(to);
     if (video.size > limit) {
       video.stream.destroy();
@@ -138,9 +138,10 @@ export class TelegramOutbox implements Outbox {
     const captionFits = video.caption.length <= CAPTION_LIMIT;
     // Built now, so the source has a listener while the send waits for its turn.
     const upload = videoUpload(to, video, captionFits ? video.caption : undefined);
+    let messageId: string;
     try {
       // Not retried on 429: the stream cannot be read twice; the worker's job retries the delivery.
-      await this.queue.run(to.chatId, () => this.postVideo(to, upload), { retry: false });
+      messageId = await this.queue.run(to.chatId, () => this.postVideo(to, upload), { retry: false });
     } catch (error) {
       if (isTooLarge(error)) throw new FileTooLargeForPlatformError('telegram', video.size);
       // A wait, not a refusal: the worker's job tries the file again later.
@@ -152,17 +153,18 @@ export class TelegramOutbox implements Outbox {
       if (!video.stream.destroyed) video.stream.destroy();
     }
     if (!captionFits) await this.sendText(to, video.caption);
+    return messageId;
   }
 
   /**
    * A generated clip as a player: Telegram fetches the URL itself (up to 20 MB). Known larger,
    * or refused (too large, unreachable), it goes as its link. The bot never fetches the URL.
    */
-  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<void> {
+  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<string> {
     if (clip.sizeBytes === undefined || clip.sizeBytes <= URL_FETCH_LIMIT_BYTES) {
       const duration = clip.durationSec === undefined ? undefined : Math.max(1, Math.round(clip.durationSec));
       try {
-        await this.queue.run(to.chatId, () =>
+        const sent = await this.queue.run(to.chatId, () =>
           this.telegram.callApi('sendVideo', {
             chat_id: to.chatId,
             video: clip.url,
@@ -172,13 +174,13 @@ export class TelegramOutbox implements Outbox {
             ...placement(to),
           }),
         );
-        return;
+        return String(sent.message_id);
       } catch (error) {
         if (error instanceof OutboxClosedError) throw error;
         this.logger.info({ err: describeTelegramError(error) }, 'Telegram did not take the clip by URL: sending its link');
       }
     }
-    await this.sendText(to, `${clip.caption}\n${clip.url}`);
+    return this.sendText(to, `${clip.caption}\n${clip.url}`);
   }
 
   maxUploadBytes(_to: ChatAddress): number {
@@ -245,26 +247,26 @@ export class TelegramOutbox implements Outbox {
   }
 
   /** Each button names its action, owner and project: nothing is stored for it. */
-  private keyboard(to: ChatAddress, buttons: readonly Button[], project: string | undefined): InlineKeyboardMarkup | undefined {
+  private keyboard(to: ChatAddress, buttons: readonly Button[], project: string | undefined, oneColumn = false): InlineKeyboardMarkup | undefined {
     if (buttons.length === 0 || !this.options.buttons) return undefined;
-    if (project === undefined) {
+    if (buttons.some((button) => (button.project ?? project) === undefined)) {
       this.logger.warn('buttons without a project to name: sending the answer without them');
       return undefined;
     }
     const store = this.options.buttons;
-    const target = { ownerId: to.userId, chatId: to.chatId, threadId: to.threadId, project };
     const row: InlineKeyboardButton.CallbackButton[] = [];
     for (const button of buttons) {
-      const data = store.encode(target, button.action);
+      const data = store.encode({ ownerId: to.userId, chatId: to.chatId, threadId: to.threadId, project: button.project ?? project ?? '' }, button.action);
       if (data === undefined) {
         this.logger.warn('button data would not fit callback_data: sending the answer without buttons');
         return undefined;
       }
       row.push({ text: button.label, callback_data: data });
     }
-    // Two per row: four labels in one row get cut on a phone.
+    // Two per row: four labels in one row get cut on a phone; one per row for long ones (project titles).
+    const perRow = oneColumn ? 1 : 2;
     const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
-    for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
+    for (let i = 0; i < row.length; i += perRow) rows.push(row.slice(i, i + perRow));
     return { inline_keyboard: rows };
   }
 

@@ -35,10 +35,11 @@ class TimedOutbox implements Outbox {
     return this.inner.editText(to, messageId, text);
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined> {
     const start = process.hrtime.bigint();
-    await this.inner.sendVideo(to, video);
+    const id = await this.inner.sendVideo(to, video);
     this.videos.push({ size: video.size, micros: Number(process.hrtime.bigint() - start) / 1000 });
+    return id;
   }
 
   maxUploadBytes(to: ChatAddress): number {

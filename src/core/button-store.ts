@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BUTTON_ACTIONS } from './commands.js';
+import { BUTTON_ACTIONS, PROJECT_BUTTON_ACTION } from './commands.js';
+import { PROJECT_REF_CHARS, projectRef } from './project-ref.js';
 import type { ButtonPlatform, RedisKeys } from './redis-keys.js';
 import type { SessionKey } from './session-store.js';
 import type { Button } from './types.js';
@@ -31,9 +32,11 @@ export interface ButtonRow {
   project: string;
 }
 
-/** Where the owner's project lives: the session store's `read`. */
+/** Where the owner's projects live: the session store's current one, and the ones listed beside it. */
 export interface ProjectLookup {
   read(key: SessionKey): Promise<{ sessionId: string } | undefined>;
+  /** One of the person's listed projects in the chat, by its reference (a button of an earlier project). */
+  readProject?(key: SessionKey, ref: string): Promise<{ record: { sessionId: string } } | undefined>;
 }
 
 /** An old button's data, understood: the row key it names and (for rows of several) its action. */
@@ -72,16 +75,12 @@ export type ButtonPress =
   | { kind: 'elsewhere' }
   | { kind: 'not-yours'; ownerId: string };
 
-/** Base64url characters of the project reference and of the chat tag in a button's data. */
-const PROJECT_REF_CHARS = 8;
+/** Base64url characters of the chat tag in a button's data. */
 const CHAT_TAG_CHARS = 4;
 const ID_PART = /^[A-Za-z0-9_-]{1,24}$/;
 const LEGACY_ROW_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** The 8-character reference of a project in a button: a hash of its session id, the same in every process. */
-export function projectRef(sessionId: string): string {
-  return digest(`project\n${sessionId}`, PROJECT_REF_CHARS);
-}
+export { projectRef };
 
 /** Which chat (and thread) a button was posted in, in 4 characters: a press elsewhere is told so. */
 function chatTag(chatId: string, threadId: string | undefined): string {
@@ -135,9 +134,13 @@ export class ButtonStore {
     const [, action, ownerId, ref, tag, threadId] = match as unknown as [string, ButtonAction, string, string, string, string | undefined];
     if (by.chatId === undefined || chatTag(by.chatId, threadId) !== tag) return { kind: 'elsewhere' };
     if (by.userId !== ownerId) return { kind: 'not-yours', ownerId };
-    const session = await this.options.projects.read({ platform: this.options.platform, chatId: by.chatId, userId: ownerId });
-    if (session === undefined || projectRef(session.sessionId) !== ref) return { kind: 'expired' };
-    return { kind: 'act', action, target: { ownerId, chatId: by.chatId, ...(threadId === undefined ? {} : { threadId }), project: session.sessionId } };
+    const key = { platform: this.options.platform, chatId: by.chatId, userId: ownerId };
+    const current = await this.options.projects.read(key);
+    // A button of an earlier project acts on that project while it is listed (it becomes current again).
+    const sessionId =
+      current !== undefined && projectRef(current.sessionId) === ref ? current.sessionId : (await this.options.projects.readProject?.(key, ref))?.record.sessionId;
+    if (sessionId === undefined) return { kind: 'expired' };
+    return { kind: 'act', action, target: { ownerId, chatId: by.chatId, ...(threadId === undefined ? {} : { threadId }), project: sessionId } };
   }
 
   /** A row of an older version, read from its key while it lives. */
@@ -167,6 +170,16 @@ export class ButtonStore {
     const old = this.options.legacyRecord?.safeParse(value);
     return old?.success ? old.data : undefined;
   }
+}
+
+/**
+ * A press as the message it stands for: a project list's button is `/switch <ref>`; any other is
+ * `/<action>`, for the project the button names (`forProject`: it becomes current first).
+ */
+export function pressAsMessage(action: ButtonAction, target: ButtonTarget): { text: string; forProject?: string } {
+  const ref = target.project === undefined ? undefined : projectRef(target.project);
+  if (action === PROJECT_BUTTON_ACTION) return { text: ref === undefined ? `/${action}` : `/${action} ${ref}` };
+  return { text: `/${action}`, ...(ref === undefined ? {} : { forProject: ref }) };
 }
 
 function escapeRegExp(text: string): string {

@@ -34,7 +34,14 @@ export async function chat(deps: ChatCommandDeps, conv: Conversation, text: stri
   }
   const charged = await takeQuota(deps, conv, 'turns');
   if (charged === 'refused') return;
-  const turn: PendingTurn = { text, language: conv.lang, address: conv.reply.address, receivedAt: Date.now() };
+  const turn: PendingTurn = {
+    text,
+    language: conv.lang,
+    address: conv.reply.address,
+    receivedAt: Date.now(),
+    // A reply to a project's message: if it has to wait, it still runs in that project.
+    ...(conv.projectRef === undefined ? {} : { projectRef: conv.projectRef }),
+  };
   const rate = counted ? undefined : deps.flood.rateCheck(conv.key.platform, conv.key.userId);
   const refused = await deps.scheduler.submit(conv, turn, rate);
   if (!refused) return;

@@ -30,12 +30,25 @@ export class ChatReply {
     readonly address: ChatAddress,
     readonly lang: Language,
     private readonly logger?: ReplyLogger,
+    /** Told each message id the platform confirmed (the message → project map); never throws into a reply. */
+    private readonly onPosted?: (messageId: string) => Promise<void>,
   ) {
     this.progressId = address.progressMessageId;
   }
 
-  send(text: string, options?: SendOptions): Promise<string> {
-    return this.outbox.sendText(this.address, text, options);
+  async send(text: string, options?: SendOptions): Promise<string> {
+    const id = await this.outbox.sendText(this.address, text, options);
+    await this.posted(id);
+    return id;
+  }
+
+  private async posted(messageId: string): Promise<void> {
+    if (!this.onPosted) return;
+    try {
+      await this.onPosted(messageId);
+    } catch (error) {
+      this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'could not note which project a message belongs to');
+    }
   }
 
   /** `text` holds a link for this person alone: a shared chat reads `publicText` and where the link went. */
@@ -48,14 +61,15 @@ export class ChatReply {
     const caption = t(this.lang, 'clipPreview');
     try {
       if (this.outbox.sendClipPreview) {
-        await this.outbox.sendClipPreview(this.address, {
+        const id = await this.outbox.sendClipPreview(this.address, {
           url: clip.url,
           caption,
           ...(clip.sizeBytes === undefined ? {} : { sizeBytes: clip.sizeBytes }),
           ...(clip.durationSec === undefined ? {} : { durationSec: clip.durationSec }),
         });
+        await this.posted(id);
       } else {
-        await this.outbox.sendText(this.address, `${caption}\n${clip.url}`);
+        await this.posted(await this.outbox.sendText(this.address, `${caption}\n${clip.url}`));
       }
     } catch (error) {
       this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'clip preview could not be sent');
@@ -90,6 +104,7 @@ export class ChatReply {
     try {
       this.progressId = await this.outbox.sendText(this.address, text);
       this.progressText = text;
+      await this.posted(this.progressId);
     } catch (error) {
       this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'progress message could not be sent');
     }

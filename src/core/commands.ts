@@ -55,6 +55,8 @@ export interface CommandSpec {
   };
   /** Also a button under an answer, at place `order` in the row; pressing it is typing `/name`. */
   readonly button?: { readonly order: number; readonly label: ButtonLabelKey };
+  /** A button of the `/projects` list, one per project (labelled with its title): pressing it is `/name <project ref>`. */
+  readonly projectButton?: true;
 }
 
 // Telegram's menu follows this order.
@@ -77,6 +79,16 @@ export const COMMANDS = [
     discord: { order: 4, nameZh: '新项目', description: { en: 'Start a fresh project', zh: '开始新项目' } },
     button: { order: 3, label: 'buttonNew' },
   },
+  {
+    name: 'projects',
+    action: 'projects',
+    keywords: { en: ['projects'], zh: ['项目列表', '我的项目', '所有项目'] },
+    telegram: { description: { en: 'Your projects: switch between them', zh: '我的项目：切换项目' } },
+    discord: { order: 6, nameZh: '项目', description: { en: 'Your projects here: switch between them', zh: '你在这里的项目：切换项目' } },
+    button: { order: 4, label: 'buttonProjects' },
+  },
+  // `/switch N`: the N-th project of `/projects` (the terminal's way; chats also have its buttons).
+  { name: 'switch', action: 'switch', telegram: {}, projectButton: true },
   {
     name: 'export',
     action: 'export',
@@ -143,8 +155,8 @@ type Row = (typeof COMMANDS)[number];
 /** The engine's handler key of a typed command. */
 export type CommandAction = Extract<Row, { action: string }>['action'];
 
-/** A command that is also a button: the action a button names. */
-export type ButtonAction = Extract<Row, { button: object }>['name'];
+/** A command that is also a button (under answers, or in the project list): the action a button names. */
+export type ButtonAction = Extract<Row, { button: object }>['name'] | Extract<Row, { projectButton: true }>['name'];
 
 /** The buttons' actions and labels (keys into `i18n.ts`), in their order under an answer. */
 export function buttonRows(table: readonly CommandSpec[] = COMMANDS): Array<{ action: string; label: ButtonLabelKey }> {
@@ -154,8 +166,14 @@ export function buttonRows(table: readonly CommandSpec[] = COMMANDS): Array<{ ac
     .map(({ action, label }) => ({ action, label }));
 }
 
-/** The button actions, in their order under an answer (a tuple, as `z.enum` takes it). */
-export const BUTTON_ACTIONS = buttonRows().map((row) => row.action) as [ButtonAction, ...ButtonAction[]];
+/** The button actions: those under an answer in their order, then the project list's (a tuple, as `z.enum` takes it). */
+export const BUTTON_ACTIONS = [...buttonRows().map((row) => row.action), ...COMMANDS.filter((row) => 'projectButton' in row).map((row) => row.name)] as [
+  ButtonAction,
+  ...ButtonAction[],
+];
+
+/** The action of a project list's buttons. */
+export const PROJECT_BUTTON_ACTION = COMMANDS.find((row) => 'projectButton' in row)?.name as Extract<Row, { projectButton: true }>['name'];
 
 /** The commands the router knows as `/name`, by name. */
 export function typedCommands(table: readonly CommandSpec[] = COMMANDS): ReadonlyMap<string, string> {

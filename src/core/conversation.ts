@@ -15,4 +15,6 @@ export interface Conversation {
   inboxId?: string | undefined;
   /** The session record, read right after this turn took the lock: the next `project` call uses it instead of reading again. */
   prefetched?: Promise<SessionRecord | undefined> | undefined;
+  /** The project this message works on, once known: the messages posted for it are mapped to it. */
+  projectRef?: string | undefined;
 }

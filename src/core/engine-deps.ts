@@ -5,6 +5,7 @@ import type { DailyQuota } from './daily-quota.js';
 import type { DocumentParser } from './documents.js';
 import type { ExportSlot } from './export-slot.js';
 import type { FloodControl } from './flood-control.js';
+import type { MessageProjects } from './message-projects.js';
 import type { SessionKey, SessionStore } from './session-store.js';
 import type { TokenCipher } from './token-cipher.js';
 import type { TurnGate } from './turn-gate.js';
@@ -33,6 +34,9 @@ export interface RenderRequest {
   language: Language;
   projectLink?: string;
   nemoUserId?: string;
+  /** The project's reference and the export's version number ("v3" in the caption). */
+  projectRef?: string;
+  version?: number;
   draft: unknown;
   correlationId: string;
 }
@@ -77,6 +81,8 @@ export interface TurnMetrics {
 export interface EngineDeps {
   api: EngineApi;
   sessions: SessionStore;
+  /** Which project each posted message belongs to (reply to continue). */
+  messages: MessageProjects;
   gate: TurnGate;
   journal: TurnJournal;
   renders: RenderQueueHandle;

@@ -11,7 +11,8 @@ import { AnonymousTokenRefusedError, credentialsFor } from './credentials.js';
 import type { EngineDeps } from './engine-deps.js';
 import { errorTextFor, replyError } from './error-reply.js';
 import { detectLanguage, t } from './i18n.js';
-import { credits, exportVideo, newProject, start, status, type ProjectCommandDeps } from './project-commands.js';
+import { credits, exportVideo, listProjects, newProject, start, status, switchProject, type ProjectCommandDeps } from './project-commands.js';
+import { followReply } from './reply-continue.js';
 import { ProjectService } from './project-service.js';
 import { route, type Route, type RouteAction } from './router.js';
 import type { SessionKey } from './session-store.js';
@@ -83,6 +84,7 @@ export class Engine implements MessageHandler {
         if (verdict === 'refuse') await conv.reply.send(t(conv.lang, 'notAllowed'));
         return;
       }
+      if (!(await followReply({ messages: this.deps.messages, projects: this.projects }, conv, message))) return;
       await this.dispatch(conv, message);
     } catch (error) {
       if (error instanceof AnonymousTokenRefusedError) {
@@ -118,8 +120,17 @@ export class Engine implements MessageHandler {
       address.userId,
     );
     const log = this.deps.logger.child({ correlationId, platform: address.platform });
-    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log);
-    return { key, lang, reply, cred, log };
+    const where = { platform: address.platform, chatId: address.chatId };
+    const mapped: { conv?: Conversation } = {};
+    // Every message posted for a known project is mapped to it once the platform confirmed it: a reply to it continues that project.
+    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log, async (messageId) => {
+      const projectRef = mapped.conv?.projectRef;
+      const target = outbox.replyTarget?.(messageId) ?? messageId;
+      if (projectRef !== undefined && target !== '') await this.deps.messages.remember(where, target, { userId: address.userId, projectRef });
+    });
+    const conv: Conversation = { key, lang, reply, cred, log };
+    mapped.conv = conv;
+    return conv;
   }
 
   private async dispatch(conv: Conversation, message: IncomingMessage): Promise<void> {
@@ -150,6 +161,8 @@ export class Engine implements MessageHandler {
     help: { run: async ({ lang, reply }) => void (await reply.send(t(lang, 'help'))) },
     start: { readsProject: true, run: (conv) => start(this.commands, conv) },
     new: { run: (conv) => newProject(this.commands, conv) },
+    projects: { run: (conv) => listProjects(this.commands, conv) },
+    switch: { run: (conv, _message, routed) => switchProject(this.commands, conv, routed.text) },
     credits: { readsProject: true, run: (conv) => credits(this.commands, conv) },
     status: { readsProject: true, run: (conv) => status(this.commands, conv) },
     export: { readsProject: true, run: (conv) => exportVideo(this.commands, conv) },

@@ -19,8 +19,28 @@ const en = {
     '• /status: show the timeline\n' +
     '• /credits: your credit balance\n' +
     '• /new: start a fresh project\n' +
+    '• /projects: your projects here, to switch between them\n' +
+    '• Reply to any of my messages about a project (its video too) to keep editing that project.\n' +
     '• Send a video, picture, audio or document (txt, md, docx, pdf) to use it.',
-  newProject: () => 'Started a fresh project. What shall we make?',
+  newProject: () => 'Started a fresh project. What shall we make? (Your earlier ones are under /projects.)',
+  projectsList: (p: { lines: string }) =>
+    `Your projects in this chat, the latest first:\n${p.lines}\nSwitch with the buttons or /switch N; replying to a project's message continues it too.`,
+  projectsNone: () => 'You have no projects in this chat yet. Describe a video to start one.',
+  projectLine: (p: { n: number; title: string; ago: string; exports: number; current: boolean }) =>
+    `${p.n}. ${p.title} · ${p.ago} · ${p.exports === 1 ? '1 export' : `${p.exports} exports`}${p.current ? ' (current)' : ''}`,
+  projectUntitled: () => 'Untitled project',
+  agoMinutes: (p: { n: number }) => (p.n < 1 ? 'just now' : `${p.n} min ago`),
+  agoHours: (p: { n: number }) => `${p.n} h ago`,
+  agoDays: (p: { n: number }) => (p.n === 1 ? '1 day ago' : `${p.n} days ago`),
+  switchedTo: (p: { title: string }) => `Switched to “${p.title}”. What shall we change?`,
+  alreadyCurrent: (p: { title: string }) => `“${p.title}” is already your current project.`,
+  continuing: (p: { title: string }) => `Back to “${p.title}”.`,
+  switchUsage: (p: { count: number }) => `Type /switch N with a number from 1 to ${p.count} (see /projects).`,
+  projectGone: () => 'That project has expired or is no longer available. Type /projects to see yours.',
+  replyNotYours: () =>
+    "That message belongs to someone else's project, so only they can continue it. Send your own message (or continue one of your own results) to work on yours.",
+  statusProject: (p: { title: string; versions: string }) => `Project: ${p.title}\nVersions: ${p.versions}`,
+  statusNoVersions: () => 'none exported yet',
   sessionReplaced: () => 'Your previous project had expired, so I started a fresh one.',
   emptyMessage: () => 'Your message was empty. Describe the video you want, or type /help.',
   tooLong: (p: { max: number }) => `That message is too long (over ${p.max} characters). Please shorten it.`,
@@ -97,6 +117,8 @@ const en = {
   videoDescription: (p: { title: string; height: number; length: string }) => `${p.title}: ${p.height}p video, ${p.length}`,
   videoReady: (p: { link: string }) => `Video ready. Project: ${p.link}`,
   videoReadyNoLink: () => 'Video ready.',
+  videoReadyVersion: (p: { version: number; link: string; replies: boolean }) =>
+    `Video ready: v${p.version}.${p.replies ? ' Reply to this message to change it.' : ''}${p.link === '' ? '' : ` Project: ${p.link}`}`,
   videoAsLink: (p: { url: string; link: string }) =>
     `Video ready. It's too large to upload here, so here's the download link: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
   videoAsLinkRefused: (p: { url: string; link: string }) =>
@@ -150,6 +172,7 @@ const en = {
   buttonStatus: () => 'Status',
   buttonCredits: () => 'Credits',
   buttonNew: () => 'New project',
+  buttonProjects: () => 'Projects',
 };
 
 type Catalog = typeof en;
@@ -168,8 +191,25 @@ const zh: Catalog = {
     '• /status：查看时间线\n' +
     '• /credits：查看积分\n' +
     '• /new：开始新项目\n' +
+    '• /projects：你在这里的项目，可切换\n' +
+    '• 回复我关于某个项目的任何消息（包括视频），即可继续编辑那个项目。\n' +
     '• 发送视频、图片、音频或文档（txt、md、docx、pdf）即可使用。',
-  newProject: () => '已开始新项目。想做点什么？',
+  newProject: () => '已开始新项目。想做点什么？（之前的项目在 /projects 里。）',
+  projectsList: (p) => `你在这个聊天中的项目（最近的在前）：\n${p.lines}\n用按钮或 /switch 编号 切换；回复某个项目的消息也能继续编辑它。`,
+  projectsNone: () => '你在这个聊天中还没有项目。描述一个视频就能开始。',
+  projectLine: (p) => `${p.n}. ${p.title} · ${p.ago} · 导出 ${p.exports} 次${p.current ? '（当前）' : ''}`,
+  projectUntitled: () => '未命名项目',
+  agoMinutes: (p) => (p.n < 1 ? '刚刚' : `${p.n} 分钟前`),
+  agoHours: (p) => `${p.n} 小时前`,
+  agoDays: (p) => `${p.n} 天前`,
+  switchedTo: (p) => `已切换到“${p.title}”。想改点什么？`,
+  alreadyCurrent: (p) => `“${p.title}”已经是你的当前项目。`,
+  continuing: (p) => `回到“${p.title}”。`,
+  switchUsage: (p) => `请输入 /switch 加 1 到 ${p.count} 的编号（见 /projects）。`,
+  projectGone: () => '这个项目已过期或不可用。输入 /projects 查看你的项目。',
+  replyNotYours: () => '这条消息属于别人的项目，只有项目的主人可以继续编辑。发送你自己的消息（或继续你自己的结果）来编辑你的项目。',
+  statusProject: (p) => `项目：${p.title}\n版本：${p.versions}`,
+  statusNoVersions: () => '还没有导出',
   sessionReplaced: () => '之前的项目已过期，我为你开始了一个新项目。',
   emptyMessage: () => '消息是空的。请描述你想要的视频，或输入 /help。',
   tooLong: (p) => `消息太长了（超过 ${p.max} 个字符），请精简一下。`,
@@ -237,6 +277,7 @@ const zh: Catalog = {
   videoDescription: (p) => `${p.title}：${p.height}p 视频，${p.length}`,
   videoReady: (p) => `视频已完成。项目：${p.link}`,
   videoReadyNoLink: () => '视频已完成。',
+  videoReadyVersion: (p) => `视频已完成：v${p.version}。${p.replies ? '回复这条消息即可修改它。' : ''}${p.link === '' ? '' : `项目：${p.link}`}`,
   videoAsLink: (p) => `视频已完成。文件太大无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
   videoAsLinkRefused: (p) => `视频已完成。文件无法在这里上传，下载链接：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
   videoInProject: (p) => `视频已完成，但文件无法在这里发送，请在项目中下载：${p.link}`,
@@ -280,6 +321,7 @@ const zh: Catalog = {
   buttonStatus: () => '状态',
   buttonCredits: () => '积分',
   buttonNew: () => '新项目',
+  buttonProjects: () => '项目',
 };
 
 export type MessageKey = keyof Catalog;

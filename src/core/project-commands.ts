@@ -5,7 +5,10 @@ import type { Conversation } from './conversation.js';
 import type { EngineApi } from './engine-deps.js';
 import { t } from './i18n.js';
 import type { ProjectService } from './project-service.js';
-import type { SessionStore } from './session-store.js';
+import { projectTitle, projectsText, versionsText } from './project-list.js';
+import { PROJECT_BUTTON_ACTION } from './commands.js';
+import { ProjectRefSchema } from './project-ref.js';
+import { projectRefOf, type SessionStore } from './session-store.js';
 import { timelineSummary } from './timeline-text.js';
 import type { UsageStats } from './usage-stats.js';
 
@@ -46,9 +49,10 @@ export async function credits(deps: ProjectCommandDeps, conv: Conversation): Pro
 export async function status(deps: ProjectCommandDeps, conv: Conversation): Promise<void> {
   conv.cred.warm();
   await deps.projects.withProject(conv, async (record) => {
-    const state = await deps.api.state(conv.cred, record.sessionId);
+    const [state, info] = await Promise.all([deps.api.state(conv.cred, record.sessionId), deps.sessions.projectInfo(conv.key, record)]);
     const link = deps.projects.link(record);
-    const summary = timelineSummary(parseDraft(state.draft), conv.lang);
+    const header = t(conv.lang, 'statusProject', { title: projectTitle(info, conv.lang), versions: versionsText(info, conv.lang) });
+    const summary = `${header}\n\n${timelineSummary(parseDraft(state.draft), conv.lang)}`;
     if (link) await conv.reply.sendPrivate(`${summary}\n\n${t(conv.lang, 'projectLink', { link })}`, summary);
     else await conv.reply.send(summary);
   });
@@ -69,7 +73,9 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
         return;
       }
       if ((await takeQuota(deps, conv, 'renders')) === 'refused') return;
-      await deps.projects.queueRender(conv, record, renderId, state.draft);
+      // Numbered when queued, per project: the caption says "v3", and `status` lists the versions.
+      const version = await deps.sessions.nextVersion(conv.key, record);
+      await deps.projects.queueRender(conv, record, renderId, state.draft, version);
       queued = true;
       conv.log.info({ renderId }, 'render queued');
       await deps.usage.count('renders');
@@ -77,6 +83,59 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
       if (!queued) await deps.projects.releaseExport(record.sessionId, renderId);
     }
   });
+}
+
+/** `/projects`: the person's projects in this chat, the latest first, with their titles, last activity and exports. */
+export async function listProjects(deps: ProjectCommandDeps, conv: Conversation): Promise<void> {
+  const [projects, current] = await Promise.all([deps.sessions.listProjects(conv.key), deps.sessions.read(conv.key)]);
+  if (projects.length === 0) {
+    await conv.reply.send(t(conv.lang, 'projectsNone'));
+    return;
+  }
+  const currentRef = current ? projectRefOf(current) : undefined;
+  // A button per project to switch to (the current one has none), as numbered in the text.
+  const buttons = projects.flatMap((project, i) =>
+    projectRefOf(project.record) === currentRef || i >= MAX_PROJECT_BUTTONS
+      ? []
+      : [{ label: buttonLabel(`${i + 1}. ${projectTitle(project, conv.lang)}`), action: PROJECT_BUTTON_ACTION, project: project.record.sessionId }],
+  );
+  await conv.reply.send(projectsText(projects, currentRef, conv.lang, Date.now()), buttons.length > 0 ? { buttons, oneColumn: true } : undefined);
+}
+
+// Discord shows 25 buttons at most; a list this long is read, not pressed.
+const MAX_PROJECT_BUTTONS = 10;
+const MAX_LABEL_CHARS = 40;
+
+function buttonLabel(text: string): string {
+  const chars = [...text];
+  return chars.length <= MAX_LABEL_CHARS ? text : `${chars.slice(0, MAX_LABEL_CHARS - 1).join('')}…`;
+}
+
+/** `/switch N` (the N-th of `/projects`) or `/switch <ref>` (a project button): makes it the current project. */
+export async function switchProject(deps: ProjectCommandDeps, conv: Conversation, argument: string): Promise<void> {
+  const wanted = argument.trim();
+  let ref: string | undefined;
+  let count = 0;
+  if (/^\d{1,3}$/.test(wanted)) {
+    const projects = await deps.sessions.listProjects(conv.key);
+    count = projects.length;
+    const chosen = projects[Number(wanted) - 1];
+    ref = chosen ? projectRefOf(chosen.record) : undefined;
+  } else if (ProjectRefSchema.safeParse(wanted).success) {
+    ref = wanted;
+  }
+  if (ref === undefined) {
+    if (count === 0 && !/^\d{1,3}$/.test(wanted)) count = (await deps.sessions.listProjects(conv.key)).length;
+    await conv.reply.send(count === 0 ? t(conv.lang, 'projectsNone') : t(conv.lang, 'switchUsage', { count }));
+    return;
+  }
+  const result = await deps.projects.switchTo(conv, ref);
+  if (!result) {
+    await conv.reply.send(t(conv.lang, 'projectGone'));
+    return;
+  }
+  const title = projectTitle(result, conv.lang);
+  await conv.reply.send(t(conv.lang, result.switched ? 'switchedTo' : 'alreadyCurrent', { title }));
 }
 
 /** A UUID-shaped id derived from `seed`, so the same message always names the same render. */

@@ -4,7 +4,7 @@ import type { Conversation } from './conversation.js';
 import type { EngineApi, RenderQueueHandle } from './engine-deps.js';
 import type { ExportSlot } from './export-slot.js';
 import { t } from './i18n.js';
-import { sessionKeyId, type SessionRecord, type SessionStore } from './session-store.js';
+import { projectRefOf, sessionKeyId, type ProjectInfo, type SessionRecord, type SessionStore } from './session-store.js';
 import type { TurnGate } from './turn-gate.js';
 
 // Creating a project takes a second or two; another process waits this long for it at most.
@@ -39,7 +39,10 @@ export class ProjectService {
     const prefetched = conv.prefetched;
     conv.prefetched = undefined;
     const existing = await (prefetched ?? this.deps.sessions.read(conv.key));
-    if (existing) return existing;
+    if (existing) {
+      conv.projectRef = projectRefOf(existing);
+      return existing;
+    }
     // Messages that arrive together on first contact (`/start` and a prompt) share one project.
     const id = sessionKeyId(conv.key);
     let creating = this.firstContacts.get(id);
@@ -47,7 +50,9 @@ export class ProjectService {
       creating = this.firstContact(conv).finally(() => this.firstContacts.delete(id));
       this.firstContacts.set(id, creating);
     }
-    return creating;
+    const record = await creating;
+    conv.projectRef = projectRefOf(record);
+    return record;
   }
 
   /** Runs `work` on the project; when the service forgot the session (1002), starts a fresh one once. */
@@ -58,18 +63,36 @@ export class ProjectService {
     } catch (error) {
       if (!(error instanceof NemoApiError) || error.nemoCode !== NemoCode.SessionNotFound) throw error;
       conv.log.warn({}, 'session not found: starting a fresh project');
-      await this.deps.sessions.delete(conv.key);
+      await this.deps.sessions.forget(conv.key, record);
       const fresh = await this.create(conv);
       await conv.reply.send(t(conv.lang, 'sessionReplaced'));
       return work(fresh);
     }
   }
 
-  /** Drops the person's project and its waiting turns, and creates a fresh one. */
+  /** Leaves the person's project (it stays listed) and its waiting turns, and creates a fresh one. */
   async replace(conv: Conversation): Promise<SessionRecord> {
     await this.deps.gate.clear(conv.key);
-    await this.deps.sessions.delete(conv.key);
+    await this.deps.sessions.leave(conv.key);
     return this.create(conv);
+  }
+
+  /**
+   * Makes the listed project `ref` the person's current one (a reply to one of its messages, a
+   * project button, `/switch`). Undefined when it is gone (expired, or the service forgot it).
+   */
+  async switchTo(conv: Conversation, ref: string): Promise<(ProjectInfo & { switched: boolean }) | undefined> {
+    const [current, listed] = await Promise.all([this.deps.sessions.read(conv.key), this.deps.sessions.readProject(conv.key, ref)]);
+    if (current && projectRefOf(current) === ref) {
+      conv.projectRef = ref;
+      return { ...(listed ?? { exports: 0 }), record: current, switched: false };
+    }
+    if (!listed) return undefined;
+    const record = { ...listed.record, updatedAt: Date.now() };
+    await this.deps.sessions.makeCurrent(conv.key, record);
+    conv.projectRef = ref;
+    conv.log.info({ taskId: record.taskId }, 'switched project');
+    return { ...listed, record, switched: true };
   }
 
   /** The browser link that opens the project, while its claim token is known. */
@@ -103,7 +126,7 @@ export class ProjectService {
   }
 
   /** Queues the render of `draft` (its slot claimed) with a fresh project link, and says so. */
-  async queueRender(conv: Conversation, record: SessionRecord, renderId: string, draft: unknown): Promise<void> {
+  async queueRender(conv: Conversation, record: SessionRecord, renderId: string, draft: unknown, version?: number): Promise<void> {
     const fresh = await this.refreshClaim(conv, record);
     const progressMessageId = await conv.reply.send(t(conv.lang, 'renderQueued'));
     // Only an anonymous person's id travels: the worker reads its presence as "anonymous", as `errorAnswer` does.
@@ -117,6 +140,8 @@ export class ProjectService {
       language: conv.lang,
       draft,
       correlationId: renderId,
+      projectRef: projectRefOf(record),
+      ...(version === undefined ? {} : { version }),
       ...(link ? { projectLink: link } : {}),
       ...(nemoUserId ? { nemoUserId } : {}),
     });
@@ -167,7 +192,10 @@ export class ProjectService {
       updatedAt: now,
       ...(claimToken ? { claimToken } : {}),
     };
-    await this.deps.sessions.write(conv.key, record);
+    // Room for it among the person's listed projects (the least recently active go).
+    await this.deps.sessions.pruneProjects(conv.key);
+    await this.deps.sessions.makeCurrent(conv.key, record);
+    conv.projectRef = projectRefOf(record);
     conv.log.info({ taskId: session.taskId }, 'project created');
     return record;
   }

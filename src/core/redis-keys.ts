@@ -86,6 +86,19 @@ export class RedisKeys {
     return `${this.prefix}:session:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
+  /**
+   * The person's projects in one chat: a hash of project ref → record, its title (`<ref>#t`) and
+   * export count (`<ref>#n`); bounded, the session TTL. In the session's slot: one script writes both.
+   */
+  projects(key: SessionKeyParts): string {
+    return `${this.prefix}:projects:${this.sessionTag(key)}${sessionKeyId(key)}`;
+  }
+
+  /** Which project a message the bot posted belongs to (never its text); the session TTL. */
+  messageProject(platform: Platform, chatId: string, messageId: string): string {
+    return `${this.prefix}:msgproj:${platform}:${escapePart(chatId)}:${escapePart(messageId)}`;
+  }
+
   identity(platform: Platform, userId: string): string {
     return `${this.prefix}:identity:${this.tag(platform, userId)}${platform}:${escapePart(userId)}`;
   }

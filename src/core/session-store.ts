@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease } from '../lib/lease.js';
+import { PROJECT_WRITE } from '../lib/lua/project-write.js';
+import { projectRef } from './project-ref.js';
+import { runScript } from '../lib/lua/script.js';
 import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 import { isSealed, type TokenCipher } from './token-cipher.js';
 import type { Language, Platform } from './types.js';
@@ -41,6 +44,23 @@ export interface SessionRecord {
   lastDraft?: unknown;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A listed project: its record, the title from its first prompt, and how many exports it has had. */
+export interface ProjectInfo {
+  record: SessionRecord;
+  title?: string | undefined;
+  exports: number;
+}
+
+/** A person's projects in one chat, at most this many (the oldest go when a new one starts). */
+export const MAX_PROJECTS = 20;
+const TITLE_FIELD = '#t';
+const EXPORTS_FIELD = '#n';
+
+/** A project's short reference (see `project-ref.ts`), from its record. */
+export function projectRefOf(record: Pick<SessionRecord, 'sessionId'>): string {
+  return projectRef(record.sessionId);
 }
 
 /** Per platform user, not per chat: one anonymous client id (and token) per person. */
@@ -110,13 +130,110 @@ export class SessionStore {
     return parse(await this.redis.get(this.sessionKey(key)), SessionRecordSchema);
   }
 
-  async write(key: SessionKey, record: SessionRecord): Promise<void> {
-    const valid = SessionRecordSchema.parse(record);
-    await this.redis.set(this.sessionKey(key), JSON.stringify(valid), 'EX', this.ttlSeconds);
+  /**
+   * Saves a project's record and lists it among the person's projects. It stays (or becomes) the
+   * current project only when it was, or none is: a turn that ends after the person switched to
+   * another project must not switch them back. Returns true when it is the current one.
+   */
+  async write(key: SessionKey, record: SessionRecord): Promise<boolean> {
+    return this.save(key, record, false);
   }
 
+  /** Saves `record` as the person's current project (a new one, or one they switched to). */
+  async makeCurrent(key: SessionKey, record: SessionRecord): Promise<void> {
+    await this.save(key, record, true);
+  }
+
+  /** Forgets the person's projects in this chat, current and listed (another account's projects). */
   async delete(key: SessionKey): Promise<void> {
+    await this.redis.del(this.sessionKey(key), this.keys.projects(key));
+  }
+
+  /** The current project is left (a new one is coming); it stays listed. */
+  async leave(key: SessionKey): Promise<void> {
     await this.redis.del(this.sessionKey(key));
+  }
+
+  /** The service forgot this project: neither current nor listed any more. */
+  async forget(key: SessionKey, record: SessionRecord): Promise<void> {
+    const ref = projectRefOf(record);
+    await this.redis.multi().del(this.sessionKey(key)).hdel(this.keys.projects(key), ref, ref + TITLE_FIELD, ref + EXPORTS_FIELD).exec();
+  }
+
+  /** One listed project, by its reference; undefined when gone or expired. */
+  async readProject(key: SessionKey, ref: string): Promise<ProjectInfo | undefined> {
+    const [raw, title, exports] = await this.redis.hmget(this.keys.projects(key), ref, ref + TITLE_FIELD, ref + EXPORTS_FIELD);
+    const record = parse(raw ?? null, SessionRecordSchema);
+    return record && this.fresh(record) ? info(record, title, exports) : undefined;
+  }
+
+  /** The title and export count of `record`'s project. */
+  async projectInfo(key: SessionKey, record: SessionRecord): Promise<ProjectInfo> {
+    const ref = projectRefOf(record);
+    const [title, exports] = await this.redis.hmget(this.keys.projects(key), ref + TITLE_FIELD, ref + EXPORTS_FIELD);
+    return info(record, title, exports);
+  }
+
+  /** The person's projects in this chat, the most recently active first. */
+  async listProjects(key: SessionKey): Promise<ProjectInfo[]> {
+    const all = await this.redis.hgetall(this.keys.projects(key));
+    return Object.entries(all)
+      .filter(([field]) => !field.includes('#'))
+      .map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }))
+      .filter((entry): entry is { ref: string; record: SessionRecord } => entry.record !== undefined && this.fresh(entry.record))
+      .map(({ ref, record }) => info(record, all[ref + TITLE_FIELD], all[ref + EXPORTS_FIELD]))
+      .sort((a, b) => b.record.updatedAt - a.record.updatedAt);
+  }
+
+  /**
+   * The number of the project's next export ("v3"), counted in Redis (HINCRBY): a turn that ends
+   * meanwhile rewrites the record, never the count.
+   */
+  async nextVersion(key: SessionKey, record: SessionRecord): Promise<number> {
+    const projects = this.keys.projects(key);
+    const results = await this.redis.multi().hincrby(projects, projectRefOf(record) + EXPORTS_FIELD, 1).expire(projects, this.ttlSeconds).exec();
+    const [error, version] = results?.[0] ?? [new Error('the version count was discarded'), null];
+    if (error) throw error;
+    return Number(version);
+  }
+
+  /** Names the project once (from its first prompt); later names leave it as it is. */
+  async nameProject(key: SessionKey, record: SessionRecord, title: string): Promise<void> {
+    await this.redis.hsetnx(this.keys.projects(key), projectRefOf(record) + TITLE_FIELD, title);
+  }
+
+  /** Drops the least recently active projects beyond `max` (and any expired), before a new one is listed. */
+  async pruneProjects(key: SessionKey, max = MAX_PROJECTS - 1): Promise<void> {
+    const all = await this.redis.hgetall(this.keys.projects(key));
+    const keep = new Set(
+      Object.entries(all)
+        .filter(([field]) => !field.includes('#'))
+        .map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }))
+        .filter((entry) => entry.record !== undefined && this.fresh(entry.record))
+        .sort((a, b) => (b.record?.updatedAt ?? 0) - (a.record?.updatedAt ?? 0))
+        .slice(0, max)
+        .map((entry) => entry.ref),
+    );
+    const drop = Object.keys(all).filter((field) => !keep.has(field.split('#')[0] ?? field));
+    if (drop.length > 0) await this.redis.hdel(this.keys.projects(key), ...drop);
+  }
+
+  private async save(key: SessionKey, record: SessionRecord, current: boolean): Promise<boolean> {
+    const valid = SessionRecordSchema.parse(record);
+    // The listing leaves the draft out: it can be large, and a switched-to project reads it from the service.
+    const { lastDraft: _draft, ...listed } = valid;
+    const result = await runScript(
+      this.redis,
+      PROJECT_WRITE,
+      [this.sessionKey(key), this.keys.projects(key)],
+      [JSON.stringify(valid), JSON.stringify(listed), projectRefOf(valid), valid.sessionId, this.ttlSeconds, current ? '1' : '0'],
+    );
+    return result === 1;
+  }
+
+  /** A project untouched for the session TTL is gone, as its current record would be. */
+  private fresh(record: SessionRecord): boolean {
+    return Date.now() - record.updatedAt < this.ttlSeconds * 1000;
   }
 
   /**
@@ -175,6 +292,11 @@ export class SessionStore {
   private identityKey(platform: Platform, userId: string): string {
     return this.keys.identity(platform, userId);
   }
+}
+
+function info(record: SessionRecord, title: string | null | undefined, exports: string | null | undefined): ProjectInfo {
+  const count = Number(exports ?? 0);
+  return { record, ...(title ? { title } : {}), exports: Number.isSafeInteger(count) && count > 0 ? count : 0 };
 }
 
 function withoutAnonymousToken(identity: UserIdentity): UserIdentity {

@@ -4,6 +4,7 @@ import { releaseInScript } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease, leaseValue } from '../lib/lease.js';
+import { ProjectRefSchema } from './project-ref.js';
 import type { RedisKeys } from './redis-keys.js';
 import { ChatAddressSchema, LanguageSchema, type SessionKey } from './session-store.js';
 import type { ChatAddress, Language } from './types.js';
@@ -14,6 +15,8 @@ export interface PendingTurn {
   language: Language;
   address: ChatAddress;
   receivedAt: number;
+  /** The project the message was sent to (a reply to one of its messages), when known: it runs there. */
+  projectRef?: string;
 }
 
 /** A turn taken from the queue by `next`: `entry` is its list entry, which stays queued until the turn is journaled or done. */
@@ -26,6 +29,7 @@ const PendingTurnSchema = z.object({
   language: LanguageSchema,
   address: ChatAddressSchema,
   receivedAt: z.number(),
+  projectRef: ProjectRefSchema.optional(),
   /** Makes the entry unique, so a resent ENTER finds the turn it queued rather than queueing it twice. */
   nonce: z.string().optional(),
 });
@@ -281,8 +285,8 @@ function parseTurn(raw: string): PendingTurn | undefined {
   try {
     const result = PendingTurnSchema.safeParse(JSON.parse(raw));
     if (!result.success) return undefined;
-    const { text, language, address, receivedAt } = result.data;
-    return { text, language, address, receivedAt };
+    const { text, language, address, receivedAt, projectRef } = result.data;
+    return { text, language, address, receivedAt, ...(projectRef === undefined ? {} : { projectRef }) };
   } catch {
     return undefined;
   }

@@ -3,8 +3,9 @@ import { describeError } from '../lib/describe-error.js';
 import type { Conversation } from './conversation.js';
 import type { EngineApi, EngineSettings, TurnMetrics } from './engine-deps.js';
 import { t } from './i18n.js';
+import { titleFromPrompt } from './project-list.js';
 import type { ProjectService } from './project-service.js';
-import type { SessionKey, SessionStore } from './session-store.js';
+import type { SessionKey, SessionRecord, SessionStore } from './session-store.js';
 import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
 import type { TurnJournal } from './turn-journal.js';
 import { recoverFromState, runChatTurn } from './turn-runner.js';
@@ -18,7 +19,7 @@ export interface TurnSchedulerDeps {
   gate: TurnGate;
   journal: TurnJournal;
   usage: Pick<UsageStats, 'count'>;
-  projects: Pick<ProjectService, 'withProject'>;
+  projects: Pick<ProjectService, 'withProject' | 'switchTo'>;
   settings: EngineSettings;
   sleep: (ms: number) => Promise<void>;
   metrics?: TurnMetrics | undefined;
@@ -171,8 +172,12 @@ export class TurnScheduler {
     const controller = new AbortController();
     this.controllers.add(controller);
     try {
+      // A turn that waited runs in the project it was sent to, even if another became current meanwhile.
+      if (queueEntry !== undefined && turn.projectRef !== undefined) await this.deps.projects.switchTo(conv, turn.projectRef);
       await this.deps.projects.withProject(conv, async (record) => {
         const before = record.lastDraft ?? (await this.readDraft(conv, record.sessionId));
+        // Named by its first prompt, sent with the journal entry (one round trip).
+        const naming = this.nameProject(conv, record, turn.text);
         // Journaled first: a restart in the middle is recovered from the state, not re-sent.
         await this.deps.journal.begin(
           {
@@ -185,6 +190,7 @@ export class TurnScheduler {
           },
           { inboxId: conv.inboxId, queueEntry },
         );
+        await naming;
         const started = Date.now();
         const result = await runChatTurn(this.turnDeps(conv), {
           cred: conv.cred,
@@ -216,6 +222,15 @@ export class TurnScheduler {
     }
   }
 
+  /** A project is named by its first prompt (`/projects` lists it by that); best effort. */
+  private async nameProject(conv: Conversation, record: SessionRecord, prompt: string): Promise<void> {
+    const title = titleFromPrompt(prompt);
+    if (title === undefined) return;
+    await this.deps.sessions.nameProject(conv.key, record, title).catch((error: unknown) => {
+      conv.log.warn({ err: describeError(error) }, 'could not name the project');
+    });
+  }
+
   private turnDeps(conv: Conversation) {
     const metrics = this.deps.metrics;
     return {
@@ -236,3 +251,4 @@ export class TurnScheduler {
     }
   }
 }
+

@@ -51,6 +51,18 @@ export interface IncomingMessage {
    * engine takes it out once the message is durable (journaled, queued) or handled.
    */
   inboxId?: string;
+  /**
+   * The platform id of the bot's message this one replies to, if any: a reply to a message the
+   * bot posted for a project continues that project.
+   */
+  replyToMessageId?: string;
+  /** The project (its reference) a pressed button acted on: it becomes the current one first. */
+  forProject?: string;
+  /**
+   * The person explicitly asked to continue the project of `replyToMessageId` (Discord's
+   * "Continue this project"), rather than just replying: someone else's project is refused.
+   */
+  continuesProject?: boolean;
   /** Where replies go. */
   address: ChatAddress;
 }
@@ -59,12 +71,16 @@ export interface Button {
   label: string;
   /** A command of the command table marked as a button; pressing it is typing `/action`. */
   action: ButtonAction;
+  /** The session id of the project this button acts on, when not the row's (`SendOptions.project`): a project list. */
+  project?: string;
 }
 
 export interface SendOptions {
   buttons?: Button[];
   /** The session id of the project the buttons act on: each button names it (no key is stored per button). */
   project?: string;
+  /** One button per row (long labels: the project list). */
+  oneColumn?: boolean;
 }
 
 /**
@@ -116,11 +132,17 @@ export interface Outbox {
   /** Edits a message in place; "not modified" counts as success. */
   editText(to: ChatAddress, messageId: string, text: string): Promise<void>;
   /**
-   * Sends a video from a stream of known size; throws `FileTooLargeForPlatformError` on the
+   * Sends a video from a stream of known size and returns the posted message's id (undefined
+   * where the platform gives none); throws `FileTooLargeForPlatformError` on the
    * platform's 413, `PlatformRateLimitedError` when the platform asks to wait. Any other
    * refusal (after the outbox's own retries) makes the worker send the link instead.
    */
-  sendVideo(to: ChatAddress, video: VideoFile): Promise<void>;
+  sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined>;
+  /**
+   * The id a reply to a posted message names, from the id `sendText` or `sendVideo` returned
+   * (Discord's `i:<id>` of an interaction message is `<id>`); absent: the same id.
+   */
+  replyTarget?(messageId: string): string;
   /** Largest file the platform accepts for this chat. */
   maxUploadBytes(to: ChatAddress): number;
   /** True when other people read this chat (a group, a guild channel). */
@@ -130,8 +152,9 @@ export interface Outbox {
   /**
    * Shows a generated clip by its URL before export, as a player where the platform fetches
    * URLs itself (Telegram, when small enough); without this method the caption and the link go as text.
+   * Returns the posted message's id (a reply to the preview continues its project).
    */
-  sendClipPreview?(to: ChatAddress, clip: ClipPreviewMessage): Promise<void>;
+  sendClipPreview?(to: ChatAddress, clip: ClipPreviewMessage): Promise<string>;
 }
 
 export interface ClipPreviewMessage {

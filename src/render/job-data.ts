@@ -25,6 +25,10 @@ export const RenderJobDataSchema = z.object({
    * for an anonymous person, so its presence is the worker's "anonymous" for `errorAnswer`.
    */
   nemoUserId: z.string().optional(),
+  /** The project (its `projectRef`): the delivered video is mapped to it, so a reply continues it. */
+  projectRef: z.string().optional(),
+  /** The export's number in its project ("v3"). */
+  version: z.number().int().positive().optional(),
   /** The project's name as the draft gave it at submit (read tolerantly): names the file in the chat. */
   title: z.string().max(200).optional(),
   /** Only until submitted: dropped from the job afterwards. */
@@ -49,6 +53,8 @@ export const RenderJobInputSchema = RenderJobDataSchema.pick({
   language: true,
   projectLink: true,
   nemoUserId: true,
+  projectRef: true,
+  version: true,
   draft: true,
   correlationId: true,
 });

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/redis-keys.js';
 import type { Logger } from 'pino';
 import { errorAnswer } from '../core/error-reply.js';
+import type { MessageProjects } from '../core/message-projects.js';
 import { t } from '../core/i18n.js';
 import {
   FileTooLargeForPlatformError,
@@ -61,6 +62,8 @@ export interface RenderProcessorDeps {
   logger: Logger;
   /** ffmpeg work before the upload (fit, metadata, poster); absent: the file streams straight through. */
   video?: VideoPrepSettings;
+  /** Maps the delivered video (and the link sent instead) to its project: a reply to it continues the project. */
+  messages?: Pick<MessageProjects, 'remember'> | undefined;
 }
 
 const MAX_REASON_CHARS = 160;
@@ -380,15 +383,33 @@ class RenderRun {
     const { projectLink, language, outputUrl, address } = this.data;
     const privateLink = projectLink !== undefined && this.outbox.isShared(address);
     if (fitted && outputUrl !== undefined) return t(language, 'videoFitted', { url: outputUrl, link: privateLink ? '' : (projectLink ?? '') });
-    return projectLink === undefined || privateLink ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link: projectLink });
+    const link = projectLink === undefined || privateLink ? undefined : projectLink;
+    const { version } = this.data;
+    if (version === undefined) return link === undefined ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link });
+    // "Video ready: v3. Reply to this message to change it." A terminal has no replies: it has /projects and /switch.
+    return t(language, 'videoReadyVersion', { version, link: link ?? '', replies: address.platform !== 'console' });
+  }
+
+  /** Best effort: the video is out either way; only a reply to it would not find its project. */
+  private async mapToProject(messageId: string | undefined): Promise<void> {
+    const { messages } = this.deps;
+    const { projectRef, address, sessionKey } = this.data;
+    const target = messageId === undefined ? undefined : (this.outbox.replyTarget?.(messageId) ?? messageId);
+    if (messages === undefined || target === undefined || target === '' || projectRef === undefined) return;
+    try {
+      await messages.remember({ platform: address.platform, chatId: address.chatId }, target, { userId: sessionKey.userId, projectRef });
+    } catch (error) {
+      this.log.warn({ error: describeError(error) }, 'could not note which project the video belongs to');
+    }
   }
 
   /** Sends the file; the link instead when the platform refuses it. Throws what the job should retry. */
   private async upload(file: VideoFile, sourceBroken: () => boolean): Promise<RenderOutcome> {
     const { projectLink, address } = this.data;
     const privateLink = projectLink !== undefined && this.outbox.isShared(address);
+    let messageId: string | undefined;
     try {
-      await this.outbox.sendVideo(address, file);
+      messageId = await this.outbox.sendVideo(address, file);
     } catch (error) {
       if (error instanceof FileTooLargeForPlatformError) return this.sendLink('the platform refused the upload as too large');
       if (error instanceof PlatformRateLimitedError || error instanceof OutboxClosedError || sourceBroken()) {
@@ -399,6 +420,7 @@ class RenderRun {
       await this.save({ fileRefused: true });
       return this.sendLink('the platform refused the file', 'refused');
     }
+    await this.mapToProject(messageId);
     // The claim link opens the project for whoever has it: in a group it goes to the person privately.
     if (privateLink) await this.projectLinkPrivately(projectLink);
     return 'delivered';
@@ -468,7 +490,9 @@ class RenderRun {
       await this.editProgress(text);
       return undefined;
     }
-    return this.outbox.sendText(address, text);
+    const messageId = await this.outbox.sendText(address, text);
+    await this.mapToProject(messageId);
+    return messageId;
   }
 
   /** A failed edit (message deleted, too old) must not fail the render. */
@@ -483,7 +507,7 @@ class RenderRun {
   }
 
   private async say(text: string): Promise<void> {
-    await this.outbox.sendText(this.data.address, text);
+    await this.mapToProject(await this.outbox.sendText(this.data.address, text));
   }
 
   /** `text` holds a link for this person alone (see `PrivateReply`). */

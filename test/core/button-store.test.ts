@@ -16,7 +16,8 @@ function rig(maxDataBytes = 64) {
   const sessions = new SessionStore(redis, keys);
   const make = () => new ButtonStore(redis, keys, { platform: 'telegram', scheme: 'p', maxDataBytes, projects: new SessionStore(redis, keys) });
   const project = async (key: SessionKey, sessionId: string) => {
-    await sessions.write(key, { taskId: `task-${sessionId}`, sessionId, nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 });
+    // As a new project is saved: current, and listed beside the person's earlier ones.
+    await sessions.makeCurrent(key, { taskId: `task-${sessionId}`, sessionId, nemoUserId: 'n', language: 'en', createdAt: Date.now(), updatedAt: Date.now() });
   };
   return { prefix, keys, sessions, make, project };
 }
@@ -57,16 +58,22 @@ describe('ButtonStore: buttons that carry their own meaning', () => {
     expect(await store.press(data, { userId: '777', chatId: CHAT })).toEqual({ kind: 'not-yours', ownerId: OWNER });
   });
 
-  it('when the owner started another project since (or the project expired), then the old row is stale and refused as expired', async () => {
+  it('when the owner started another project since, then the old row acts on the old project while it is listed; once it is forgotten (or expired), it is refused as expired', async () => {
     const { sessions, make, project } = rig();
     const key: SessionKey = { platform: 'telegram', chatId: CHAT, userId: OWNER };
     await project(key, 'sess-old');
     const store = make();
     const data = store.encode({ ownerId: OWNER, chatId: CHAT, project: 'sess-old' }, 'export') ?? '';
+    await sessions.leave(key);
     await project(key, 'sess-new');
+    expect(await store.press(data, { userId: OWNER, chatId: CHAT })).toMatchObject({ kind: 'act', action: 'export', target: { project: 'sess-old' } });
+    const old = await sessions.readProject(key, projectRef('sess-old'));
+    if (!old) throw new Error('the old project is not listed');
+    await sessions.forget(key, old.record);
     expect(await store.press(data, { userId: OWNER, chatId: CHAT })).toEqual({ kind: 'expired' });
+    const fresh = store.encode({ ownerId: OWNER, chatId: CHAT, project: 'sess-new' }, 'export') ?? '';
     await sessions.delete(key);
-    expect(await store.press(data, { userId: OWNER, chatId: CHAT })).toEqual({ kind: 'expired' });
+    expect(await store.press(fresh, { userId: OWNER, chatId: CHAT })).toEqual({ kind: 'expired' });
   });
 
   it('when the data is forged or malformed (another project ref, another owner, an unknown action, junk), then nothing acts', async () => {

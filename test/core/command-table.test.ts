@@ -11,7 +11,7 @@ import { telegrafApiRoot } from '../../adapters/telegram/telegram-outbox.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram/index.js';
 
-/** The payloads as they were before the command table existed (captured from the old hand-written lists). */
+/** The payloads as they were before the command table existed (captured from the old hand-written lists), plus `/projects`. */
 const before = JSON.parse(readFileSync(new URL('./fixtures/command-payloads.json', import.meta.url), 'utf8')) as {
   telegram: { en: unknown[]; zh: unknown[]; knownInGroups: string[] };
   discord: unknown[];
@@ -23,9 +23,9 @@ const UNDO: CommandSpec = {
   action: 'undo',
   keywords: { en: ['undo'], zh: ['撤销'] },
   telegram: { description: { en: 'Take back the last change', zh: '撤销上一次修改' } },
-  discord: { order: 6, nameZh: '撤销', description: { en: 'Take back the last change', zh: '撤销上一次修改' } },
+  discord: { order: 7, nameZh: '撤销', description: { en: 'Take back the last change', zh: '撤销上一次修改' } },
   // A real one gets its own `buttonUndo` sentence in i18n.ts.
-  button: { order: 4, label: 'buttonNew' },
+  button: { order: 5, label: 'buttonNew' },
 };
 const withUndo: readonly CommandSpec[] = [...COMMANDS, UNDO];
 
@@ -55,7 +55,10 @@ describe('command table', () => {
     await registerSlashCommands(rest, discord.applicationId, discord.guildId);
     expect(commandDefinitions()).toEqual(before.discord);
     // The fake stores what went over the wire: the same JSON, in the same order.
-    const registered = discord.commands.guild.get(discord.guildId) ?? [];
+    const all = discord.commands.guild.get(discord.guildId) ?? [];
+    // After the slash commands, the message command "Continue this project" (right-click → Apps).
+    expect(all.at(-1)).toMatchObject({ type: 3, name: 'Continue this project', name_localizations: { 'zh-CN': '继续这个项目' } });
+    const registered = all.slice(0, -1);
     expect(registered.map((c) => c.name)).toEqual(before.discord.map((c) => (c as { name: string }).name));
     expect(registered.map((c) => c.description_localizations?.['zh-CN'])).toEqual(
       before.discord.map((c) => (c as { description_localizations: Record<string, string> }).description_localizations['zh-CN']),
@@ -88,10 +91,10 @@ describe('command table', () => {
 
     discord = await startFakeDiscord();
     const rest = createDiscordRest({ token: discord.token, apiUrl: discord.apiUrl });
-    expect(await registerSlashCommands(rest, discord.applicationId, discord.guildId, withUndo)).toEqual({ scope: 'guild', count: 7 });
-    expect(discord.commands.guild.get(discord.guildId)?.at(-1)?.name).toBe('undo');
+    expect(await registerSlashCommands(rest, discord.applicationId, discord.guildId, withUndo)).toEqual({ scope: 'guild', count: before.discord.length + 2 });
+    expect(discord.commands.guild.get(discord.guildId)?.at(-2)?.name).toBe('undo');
 
-    expect(buttonRows(withUndo).map((row) => row.action)).toEqual([...BUTTON_ACTIONS, 'undo']);
+    expect(buttonRows(withUndo).map((row) => row.action)).toEqual([...buttonRows().map((row) => row.action), 'undo']);
   });
 
   it('when a command is added to the table, then the router knows it as /name and by its keywords, in English and Chinese', () => {
@@ -138,8 +141,10 @@ describe('command table', () => {
       { label: 'Status', action: 'status' },
       { label: 'Credits', action: 'credits' },
       { label: 'New project', action: 'new' },
+      { label: 'Projects', action: 'projects' },
     ]);
-    expect(answerButtons('zh').map((b) => b.label)).toEqual(['导出', '状态', '积分', '新项目']);
-    expect(BUTTON_ACTIONS).toEqual(['export', 'status', 'credits', 'new']);
+    expect(answerButtons('zh').map((b) => b.label)).toEqual(['导出', '状态', '积分', '新项目', '项目']);
+    // Then the project list's buttons (one per project).
+    expect(BUTTON_ACTIONS).toEqual(['export', 'status', 'credits', 'new', 'projects', 'switch']);
   });
 });

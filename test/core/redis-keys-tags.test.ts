@@ -13,6 +13,7 @@ function personKeys(platform: Platform, userId: string, chatId: string): string[
   const album = keys.telegramAlbum(chatId, 'grp', userId);
   return [
     keys.session(session),
+    keys.projects(session),
     keys.identity(platform, userId),
     keys.creating(sessionKeyId(session)),
     keys.refused(platform, userId),

@@ -12,6 +12,8 @@ describe('RedisKeys', () => {
     expect(keys.prefix).toBe('nvb');
     expect({
       session: keys.session(key),
+      projects: keys.projects(key),
+      messageProject: keys.messageProject('discord', 'chan:1', '99%'),
       identity: keys.identity('telegram', '12:3%'),
       identityPattern: keys.identityPattern(),
       creating: keys.creating('telegram:-100:7'),
@@ -46,6 +48,8 @@ describe('RedisKeys', () => {
       buttonDiscord: keys.button('discord', 'row_1'),
     }).toEqual({
       session: 'nvb:session:discord:guild%3A1%252:u%3A3',
+      projects: 'nvb:projects:discord:guild%3A1%252:u%3A3',
+      messageProject: 'nvb:msgproj:discord:chan%3A1:99%25',
       identity: 'nvb:identity:telegram:12%3A3%25',
       identityPattern: 'nvb:identity:*',
       creating: 'nvb:creating:telegram:-100:7',

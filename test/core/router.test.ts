@@ -63,6 +63,16 @@ describe('route', () => {
     expect(route(text, false)).toEqual({ action, text: '', command: text.slice(1) });
   });
 
+  it.each(['projects', 'my projects', 'show my projects', '/projects', '我的项目', '项目列表', '查看所有项目'])('when the user writes %j, then it lists the projects', (text) => {
+    expect(route(text, false)).toMatchObject({ action: 'projects', text: '' });
+  });
+
+  it('when the user types /switch with a number, then it is a switch carrying the number; "switch to the beach video" is a chat turn', () => {
+    expect(route('/switch 2', false)).toEqual({ action: 'switch', text: '2', command: 'switch' });
+    expect(route('switch to the beach video', false)).toEqual({ action: 'chat', text: 'switch to the beach video' });
+    expect(route('当前项目', false).action).toBe('chat');
+  });
+
   it('when a command has a bot-name suffix and odd case, then it is still recognized', () => {
     expect(route('/Export@nemo_bot', false)).toEqual({ action: 'export', text: '', command: 'export' });
   });

@@ -20,7 +20,7 @@ describe('slash commands', () => {
     fake = await startFakeDiscord();
     const line = await registerFromEnv({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, DISCORD_GUILD_ID: fake.guildId });
 
-    expect(line).toBe(`Registered 6 slash commands on guild ${fake.guildId} (they appear at once).`);
+    expect(line).toBe(`Registered 8 commands on guild ${fake.guildId} (they appear at once).`);
     expect(fake.commands.global).toEqual([]);
     const commands = fake.commands.guild.get(fake.guildId) ?? [];
     expect(commands.map((c) => [c.name, c.name_localizations?.['zh-CN']])).toEqual([
@@ -30,8 +30,13 @@ describe('slash commands', () => {
       ['status', '状态'],
       ['new', '新项目'],
       ['help', '帮助'],
+      ['projects', '项目'],
+      ['Continue this project', '继续这个项目'],
     ]);
-    for (const command of commands) {
+    // The message command (right-click → Apps) has no description, as Discord requires.
+    expect(commands.at(-1)).toMatchObject({ type: 3 });
+    expect(commands.at(-1)?.description ?? '').toBe('');
+    for (const command of commands.slice(0, -1)) {
       expect(command.description.length).toBeGreaterThan(0);
       expect(command.description_localizations?.['zh-CN']).toMatch(/[\u4e00-\u9fff]/);
     }
@@ -50,8 +55,8 @@ describe('slash commands', () => {
   it('when no guild is set, then the commands are registered globally', async () => {
     fake = await startFakeDiscord();
     const line = await registerFromEnv({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl });
-    expect(line).toMatch(/^Registered 6 slash commands globally/);
-    expect(fake.commands.global.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help']);
+    expect(line).toMatch(/^Registered 8 commands globally/);
+    expect(fake.commands.global.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help', 'projects', 'Continue this project']);
     expect(fake.commands.guild.size).toBe(0);
   });
 

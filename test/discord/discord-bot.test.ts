@@ -105,7 +105,7 @@ describe('Discord bot', () => {
     const session = fake.sessions.find((s) => s.identified);
     expect(session?.intents).toBe(Intents.Guilds | Intents.GuildMessages | Intents.DirectMessages);
     await waitFor(() => (session?.heartbeats ?? 0) >= 2, { message: 'two heartbeats' });
-    expect(fake.commands.guild.get(fake.guildId)?.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help']);
+    expect(fake.commands.guild.get(fake.guildId)?.map((c) => c.name)).toEqual(['video', 'export', 'credits', 'status', 'new', 'help', 'projects', 'Continue this project']);
     expect(fake.commands.global).toEqual([]);
   });
 
@@ -259,7 +259,7 @@ describe('Discord bot', () => {
     expect(fake.messages(fake.channelId).find((m) => m.content === 'echo: /credits')?.via).toBe('bot');
   });
 
-  it("when a button's project is no longer the owner's (a new project since), then the presser gets an ephemeral notice and the engine hears nothing", async () => {
+  it("when a button's project is no longer the owner's (forgotten: another account since, or expired), then the presser gets an ephemeral notice and the engine hears nothing", async () => {
     const { fake, outbox, handled, redis, prefix } = await startRig();
     const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id };
     const sessions = new SessionStore(redis, createRedisKeys(prefix));
@@ -267,6 +267,8 @@ describe('Discord bot', () => {
     await sessions.write(address, record);
     const messageId = await outbox.sendText(address, 'Done.', { buttons: [{ label: 'Export', action: 'export' }], project: 'sess-1' });
     const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
+    // `/login` and `/logout` forget the person's projects in the chat (they belong to the other account).
+    await sessions.delete(address);
     await sessions.write(address, { ...record, sessionId: 'sess-2' });
 
     const press = fake.pressButton({ user: fake.users.alice, messageId, customId });

@@ -80,7 +80,7 @@ describe('Discord bot killed mid-render', () => {
     for (const interaction of discord.interactions.values()) expect(logs).not.toContain(interaction.token);
   });
 
-  it('when the bot is SIGKILLed after an answer, then its buttons still work in the restarted process with no key of their own; another person, and a button of a project since replaced, are refused', async () => {
+  it('when the bot is SIGKILLed after an answer, then its buttons still work in the restarted process with no key of their own; another person is refused, and a button of a project since replaced by /new acts on that project, still listed', async () => {
     const nemo: FakeNemo = await startFakeNemo();
     const discord: FakeDiscord = await startFakeDiscord();
     const { url, prefix: rawPrefix } = testRedis();
@@ -114,15 +114,57 @@ describe('Discord bot killed mid-render', () => {
 
     const fresh = discord.pressButton({ user: alice, messageId: answer.id, customId: buttonId(answer, 'new') });
     await waitFor(() => /Started a fresh project/.test(discord.message(fresh.originalMessageId ?? '')?.content ?? ''), { timeoutMs: 15_000, message: 'the new project' });
-    // The answer's buttons named the project that was replaced: refused, nothing asked of NemoVideo.
-    const calls = nemo.requests.length;
-    const stale = discord.pressButton({ user: alice, messageId: answer.id, customId: buttonId(answer, 'export') });
-    await waitFor(() => stale.ackType !== undefined, { timeoutMs: 15_000, message: 'the stale press answered' });
-    expect(stale.ackType).toBe(4);
-    expect(discord.message(stale.originalMessageId ?? '')).toMatchObject({ ephemeral: true, content: expect.stringMatching(/expired/) });
-    expect(nemo.requests.slice(calls)).toEqual([]);
-    expect(nemo.renders.size).toBe(0);
+    // The answer's buttons name the first project, listed after /new: Export exports it, and it is current again.
+    const firstSession = nemo.sseCalls[0]?.sessionId;
+    const older = discord.pressButton({ user: alice, messageId: answer.id, customId: buttonId(answer, 'export') });
+    await waitFor(() => older.ackType !== undefined, { timeoutMs: 15_000, message: 'the older press answered' });
+    expect(older.ackType).toBe(5);
+    await waitFor(() => /^Back to “Generate a video of a city timelapse”/.test(discord.message(older.originalMessageId ?? '')?.content ?? ''), {
+      timeoutMs: 15_000,
+      message: 'back to the first project',
+    });
+    await waitFor(() => nemo.renders.size === 1, { timeoutMs: 15_000, message: 'the render of the first project' });
+    expect([...nemo.renders.values()].map((render) => render.sessionId)).toEqual([firstSession]);
     expect(nemo.sessions.size).toBe(2);
+    expect(discord.violations).toEqual([]);
+  });
+  it('when the bot is SIGKILLed after /projects, then a button of the project list switches projects in the restarted process', async () => {
+    const nemo: FakeNemo = await startFakeNemo();
+    const discord: FakeDiscord = await startFakeDiscord();
+    const { url, prefix: rawPrefix } = testRedis();
+    const prefix = rawPrefix.replace(/:+$/, '');
+    cleanups.push(async () => {
+      await discord.close();
+      await nemo.close();
+    });
+    const env = { REDIS_URL: url, NEMO_API_URL: nemo.url, DISCORD_TOKEN: discord.token, DISCORD_API_URL: discord.apiUrl, DISCORD_GUILD_ID: discord.guildId, KEY_PREFIX: prefix, LOG_LEVEL: 'info' };
+    const { alice } = discord.users;
+    const channelId = discord.channelId;
+    const answered = (pattern: RegExp, what: string) =>
+      waitFor(() => discord.messages(channelId).some((m) => m.interactionId !== undefined && pattern.test(m.content)), { timeoutMs: 15_000, message: what });
+
+    const first = await processes.start(ENTRY, env);
+    discord.slashCommand({ user: alice, channelId, name: 'video', options: { prompt: 'Generate a video of a city timelapse' } });
+    await answered(/Keep them, or say/, 'the first answer');
+    const citySession = nemo.sseCalls[0]?.sessionId;
+    discord.slashCommand({ user: alice, channelId, name: 'new' });
+    await answered(/Started a fresh project/, 'the fresh project');
+    const listed = discord.slashCommand({ user: alice, channelId, name: 'projects' });
+    await waitFor(() => discord.messages(channelId).some((m) => m.interactionId === listed.id && hasButtons(m)), { timeoutMs: 15_000, message: 'the list' });
+    const list = discord.messages(channelId).find((m) => m.interactionId === listed.id && hasButtons(m));
+    if (list === undefined) throw new Error('no list');
+    expect(list.content).toMatch(/^Your projects in this chat/);
+    await first.kill();
+
+    await processes.start(ENTRY, env);
+    const press = discord.pressButton({ user: alice, messageId: list.id, customId: buttonId(list, 'switch') });
+    await waitFor(() => /^Switched to “Generate a video of a city timelapse”/.test(discord.message(press.originalMessageId ?? '')?.content ?? ''), {
+      timeoutMs: 15_000,
+      message: 'the switch after the restart',
+    });
+    discord.slashCommand({ user: alice, channelId, name: 'video', options: { prompt: 'add a title' } });
+    await waitFor(() => nemo.sseCalls.some((c) => c.text === 'add a title'), { timeoutMs: 15_000, message: 'the prompt after the switch' });
+    expect(nemo.sseCalls.find((c) => c.text === 'add a title')?.sessionId).toBe(citySession);
     expect(discord.violations).toEqual([]);
   });
 });

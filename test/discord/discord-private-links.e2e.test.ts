@@ -106,7 +106,7 @@ describe('personal links in a Discord guild', () => {
     const press = discord.pressButton({ user: discord.users.alice, messageId: answer.id, customId });
 
     const video = await r.waitMessage(discord.channelId, (m) => m.files.length > 0, 'the video');
-    expect(video.content).toBe('Video ready.');
+    expect(video.content).toBe('Video ready: v1. Reply to this message to change it.');
     const link = await r.waitMessage(discord.channelId, (m: FakeMessage) => m.ephemeral && m.interactionId === press.id, 'the ephemeral project link');
     expect(link.content).toMatch(CLAIM);
     expect(publicTexts(r).join('\n')).not.toMatch(CLAIM);

@@ -55,7 +55,7 @@ describe('Discord bot, end to end', () => {
     expect(video.files[0]?.filename).toMatch(/^nemovideo-\d+-[A-Za-z0-9]{1,6}\.mp4$/);
     expect(video.files[0]?.bytes.equals(FIXTURE_MP4)).toBe(true);
     // A guild channel: the claim link goes to the person alone, in a message only they see.
-    expect(video.content).toBe('Video ready.');
+    expect(video.content).toBe('Video ready: v1. Reply to this message to change it.');
     const link = await r.waitMessage(r.discord.channelId, (m) => m.ephemeral && m.interactionId === exportPress.id, 'the ephemeral project link');
     expect(link.content).toMatch(/Open the project in your browser: .*workspace\/claim\?ct=/);
     const progress = r.discord.message(exportPress.originalMessageId ?? '');

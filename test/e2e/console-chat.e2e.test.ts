@@ -107,6 +107,35 @@ describe('terminal chat, end to end', () => {
     expect(bot.fake.sseCalls).toHaveLength(1);
   });
 
+  it('when the person starts a second project, then /projects lists both, /switch 1 goes back to the first, and exports are numbered per project', async () => {
+    bot = await startConsoleBot();
+    await generated(bot);
+    let out = await bot.say('export', /Video ready: v1\./, 15_000);
+    // No "reply to this message" in a terminal: it has no replies.
+    expect(out).not.toMatch(/Reply to this message/);
+    const first = bot.fake.sseCalls[0]?.sessionId;
+
+    await bot.say('/new', /Started a fresh project/);
+    await bot.say('Generate a video of a beach at dawn', /Keep them, or say/);
+    const second = bot.fake.sseCalls.at(-1)?.sessionId;
+    expect(second).not.toBe(first);
+
+    out = await bot.say('/projects', /Switch with/);
+    expect(out).toMatch(/1\. Generate a video of a beach at dawn · just now · 0 exports \(current\)/);
+    expect(out).toMatch(/2\. Generate a video of a city timelapse · just now · 1 export\n/);
+
+    await bot.say('/switch 2', /Switched to “Generate a video of a city timelapse”/);
+    await bot.say('Add the title "Paradise Found"', /What changed/);
+    expect(bot.fake.sseCalls.at(-1)).toMatchObject({ sessionId: first, text: 'Add the title "Paradise Found"' });
+    await bot.say('export', /Video ready: v2\./, 15_000);
+    out = await bot.say('/status', /Versions:/);
+    expect(out).toMatch(/Project: Generate a video of a city timelapse\n\s*Versions: v1, v2/);
+
+    // A number that is not on the list changes nothing.
+    out = await bot.say('/switch 7', /\/switch N with a number from 1 to 2/);
+    await bot.say('/projects', /1\. Generate a video of a city timelapse · just now · 2 exports \(current\)/);
+  });
+
   it('when nothing was generated yet, then export says so and submits nothing', async () => {
     bot = await startConsoleBot();
     await bot.say('export', /nothing to export yet/);

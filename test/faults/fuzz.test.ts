@@ -607,7 +607,7 @@ describe('fuzz: the message normalizers', () => {
           expect(command.addressed).toBe(true);
           expect(command.text).toBe(c.command === 'video' ? (c.prompt ?? '') : `/${c.command}`);
           expect(command.address.extra?.interactionExpiresAt).toBe(Math.min(c.created, 1_700_000_000_000) + options.interactionTokenTtlMs);
-          const button = discordIncoming(normalizeButton(interaction as unknown as ButtonInteraction, 'export', options), options.download);
+          const button = discordIncoming(normalizeButton(interaction as unknown as ButtonInteraction, 'export', { ownerId: m.author, chatId: m.channelId }, options), options.download);
           expect(button.text).toBe('/export');
         },
       ),

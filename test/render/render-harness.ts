@@ -55,7 +55,7 @@ export class RecordingOutbox implements Outbox {
     this.edits.push({ id: messageId, text });
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string> {
     if (video.size > this.refuseAbove) {
       video.stream.destroy();
       throw new FileTooLargeForPlatformError(this.platform, video.size);
@@ -74,6 +74,7 @@ export class RecordingOutbox implements Outbox {
       ...(video.cover === undefined ? {} : { cover: video.cover }),
       ...(video.description === undefined ? {} : { description: video.description }),
     });
+    return `m${this.nextId++}`;
   }
 
   maxUploadBytes(_to: ChatAddress): number {

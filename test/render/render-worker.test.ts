@@ -357,7 +357,7 @@ describe('render worker', () => {
         video.stream.destroy(cut);
         throw cut;
       }
-      await original(to, video);
+      return original(to, video);
     };
     const { done } = await r.renderOnce();
 
@@ -377,7 +377,7 @@ describe('render worker', () => {
         video.stream.destroy();
         throw new OutboxClosedError();
       }
-      await original(to, video);
+      return original(to, video);
     };
     const { done } = await r.renderOnce();
 

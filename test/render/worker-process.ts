@@ -34,12 +34,12 @@ class AnnouncingOutbox extends ConsoleOutbox {
     return maxUploadBytes ?? super.maxUploadBytes(to);
   }
 
-  override async editText(to: ChatAddress, messageId: string, text: string): Promise<void> {
+  override async editText(to: ChatAddress, messageId: string, text: string): Promise<undefined> {
     process.stdout.write(`EDIT ${text.replace(/\n/g, ' ')}\n`);
     await super.editText(to, messageId, text);
   }
 
-  override async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  override async sendVideo(to: ChatAddress, video: VideoFile): Promise<undefined> {
     process.stdout.write(`SENDING ${video.deliveryId}\n`);
     const stream =
       chunkDelayMs > 0
@@ -53,6 +53,7 @@ class AnnouncingOutbox extends ConsoleOutbox {
         : video.stream;
     await super.sendVideo(to, { ...video, stream });
     process.stdout.write(`SENT ${video.deliveryId}\n`);
+    return undefined;
   }
 }
 

@@ -145,4 +145,50 @@ describe('telegram bot killed mid-render', () => {
     expect(nemo.sseCalls).toHaveLength(1);
     expect(tg.violations).toEqual([]);
   });
+  it('when the bot is SIGKILLed after /projects, then a button of the project list switches projects in the restarted process', async () => {
+    const tg = await startFakeTelegram();
+    const nemo = await startFakeNemo();
+    const { url: redisUrl, prefix } = testRedis();
+    cleanups.push(async () => {
+      await tg.close();
+      await nemo.close();
+    });
+    const spawnBot = async (): Promise<TestProcess> => {
+      const bot = await processes.start(ENTRY, { ...FAST_ENV, LOG_LEVEL: 'info', NEMO_API_URL: nemo.url, REDIS_URL: redisUrl, TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_API_ROOT: tg.url, PREFIX: prefix });
+      await tg.polling();
+      return bot;
+    };
+    const sent = (pattern: RegExp, from = 0) => tg.sent.slice(from).find((m) => pattern.test(m.text ?? ''));
+    const waitSent = async (pattern: RegExp, what: string, from = 0) => {
+      await waitFor(() => sent(pattern, from) !== undefined, { timeoutMs: 15_000, message: what });
+      return sent(pattern, from) as NonNullable<ReturnType<typeof sent>>;
+    };
+    const alice = tg.user();
+    const chat = tg.privateChat(alice);
+    const first = await spawnBot();
+    tg.say(chat, alice, { text: 'Generate a video of a city timelapse' });
+    await waitSent(/Keep them, or say/, 'the first answer');
+    const city = nemo.sseCalls[0]?.sessionId;
+    let mark = tg.sent.length;
+    tg.say(chat, alice, { text: '/new' });
+    await waitSent(/^Started a fresh project/, 'the fresh project', mark);
+    tg.say(chat, alice, { text: 'Generate a video of a beach at dawn' });
+    await waitSent(/Keep them, or say/, 'the second answer', mark);
+    mark = tg.sent.length;
+    tg.say(chat, alice, { text: '/projects' });
+    const list = await waitSent(/^Your projects in this chat/, 'the project list', mark);
+    // One button: the project that is not current.
+    const buttons = list.replyMarkup?.inline_keyboard.flat() ?? [];
+    expect(buttons.map((b) => b.text)).toEqual(['2. Generate a video of a city timelapse']);
+    await first.kill();
+
+    await spawnBot();
+    mark = tg.sent.length;
+    tg.press(alice, list, buttons[0]?.callback_data ?? '');
+    await waitSent(/^Switched to “Generate a video of a city timelapse”/, 'the switch', mark);
+    tg.say(chat, alice, { text: 'add a title' });
+    await waitFor(() => nemo.sseCalls.some((c) => c.text === 'add a title'), { timeoutMs: 15_000, message: 'the message after the switch' });
+    expect(nemo.sseCalls.find((c) => c.text === 'add a title')?.sessionId).toBe(city);
+    expect(tg.violations).toEqual([]);
+  });
 });

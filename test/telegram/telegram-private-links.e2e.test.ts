@@ -128,7 +128,7 @@ describe('personal links in a Telegram group', () => {
     await r.waitSent(group.id, /Keep them, or say/);
     tg.say(group, alice, { text: '/export' });
 
-    const video = await r.waitSent(group.id, /^Video ready\.$/, { timeoutMs: 15_000 });
+    const video = await r.waitSent(group.id, /^Video ready: v1\. Reply to this message to change it\.$/, { timeoutMs: 15_000 });
     expect(video.kind).toBe('video');
     await r.waitSent(dm.id, /Open the project in your browser: \S+workspace\/claim\?ct=/);
     await r.waitSent(group.id, /I've sent you the link in a private message/);

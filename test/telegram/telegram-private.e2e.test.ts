@@ -29,9 +29,9 @@ describe('telegram private chat, end to end', () => {
 
     tg.say(chat, alice, { text: 'Generate a video of a city timelapse' });
     const answer = await rig.waitSent(chat.id, /Keep them, or say/);
-    // The answer carries the inline keyboard: Export, Status, Credits, New project.
+    // The answer carries the inline keyboard: Export, Status, Credits, New project, Projects.
     const labels = answer.replyMarkup?.inline_keyboard.flat().map((b) => b.text);
-    expect(labels).toEqual(['Export', 'Status', 'Credits', 'New project']);
+    expect(labels).toEqual(['Export', 'Status', 'Credits', 'New project', 'Projects']);
     for (const button of answer.replyMarkup?.inline_keyboard.flat() ?? []) expect(Buffer.byteLength(button.callback_data ?? '')).toBeLessThanOrEqual(64);
     expect(nemo.sseCalls.map((c) => c.text)).toEqual(['Generate a video of a city timelapse']);
 
@@ -45,7 +45,7 @@ describe('telegram private chat, end to end', () => {
     // Named after the project (the session, as the draft has no title): issue 15.
     expect(video?.file?.filename).toMatch(/^nemovideo-\d+-[A-Za-z0-9]{1,6}\.mp4$/);
     expect(video?.supportsStreaming).toBe(true);
-    expect(video?.caption).toMatch(/^Video ready\. Project: https:\/\/nemovideo\.com\/workspace\/claim\?ct=clm_/);
+    expect(video?.caption).toMatch(/^Video ready: v1\. Reply to this message to change it\. Project: https:\/\/nemovideo\.com\/workspace\/claim\?ct=clm_/);
     expect(video?.chatId).toBe(String(chat.id));
     // "Rendering…" was edited in place and ends saying the video is ready.
     const progress = rig.sentTo(chat.id).find((m) => m.history[0] === "Rendering… I'll post the progress as it goes.");
@@ -59,8 +59,8 @@ describe('telegram private chat, end to end', () => {
     rig = await startTelegramRig();
     const en = rig.tg.commands.get('default') ?? [];
     const zh = rig.tg.commands.get('zh') ?? [];
-    expect(en.map((c) => c.command)).toEqual(['start', 'help', 'new', 'export', 'credits', 'status']);
-    expect(zh.map((c) => c.command)).toEqual(['start', 'help', 'new', 'export', 'credits', 'status']);
+    expect(en.map((c) => c.command)).toEqual(['start', 'help', 'new', 'projects', 'export', 'credits', 'status']);
+    expect(zh.map((c) => c.command)).toEqual(['start', 'help', 'new', 'projects', 'export', 'credits', 'status']);
     expect(zh.every((c) => /[\u4e00-\u9fff]/.test(c.description))).toBe(true);
     expect(en.every((c) => /^[A-Z]/.test(c.description))).toBe(true);
   });

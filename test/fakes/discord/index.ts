@@ -173,6 +173,47 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return interaction;
     },
 
+    messageCommand({ user, messageId, name, locale }) {
+      requireBot();
+      const message = state.messagesById.get(messageId);
+      if (!message || message.deleted || message.ephemeral) throw new Error(`fake Discord: no message ${messageId} to run a command on`);
+      const command = commandFor(message.channelId, name);
+      if ((command as { type?: number }).type !== 3) throw new Error(`fake Discord: ${name} is not a message command`);
+      const interaction = newInteraction('command', name, user, message.channelId);
+      const payload = interactionPayload(interaction, user, locale, {
+        type: 2,
+        data: {
+          id: command.id,
+          name,
+          type: 3,
+          target_id: message.id,
+          resolved: { messages: { [message.id]: messagePayload(state, message) } },
+          ...(interaction.guildId && state.commands.guild.has(interaction.guildId) ? { guild_id: interaction.guildId } : {}),
+        },
+      });
+      gateway.broadcast('INTERACTION_CREATE', () => payload);
+      return interaction;
+    },
+
+    submitModal({ user, opened, values, locale }) {
+      requireBot();
+      const modal = opened.modal;
+      if (modal === undefined) throw new Error(`fake Discord: interaction ${opened.id} opened no modal`);
+      const rows = (modal.components ?? []) as Array<{ components: Array<{ custom_id: string }> }>;
+      const inputs = rows.flatMap((row) => row.components.map((input) => input.custom_id));
+      for (const id of Object.keys(values)) if (!inputs.includes(id)) throw new Error(`fake Discord: the modal has no input ${id}`);
+      const interaction = newInteraction('modal', String(modal.custom_id), user, opened.channelId);
+      const payload = interactionPayload(interaction, user, locale, {
+        type: 5,
+        data: {
+          custom_id: modal.custom_id,
+          components: inputs.map((id) => ({ type: 1, components: [{ type: 4, custom_id: id, value: values[id] ?? '' }] })),
+        },
+      });
+      gateway.broadcast('INTERACTION_CREATE', () => payload);
+      return interaction;
+    },
+
     openInteraction({ user, channelId }) {
       return newInteraction('command', 'video', user, channelId);
     },

@@ -267,6 +267,14 @@ async function putCommands(context: Context): Promise<void> {
   }
   const commands = (body.json as unknown[]).map((raw) => {
     const command = raw as RegisteredCommand & { type?: number };
+    if (command.type === 2 || command.type === 3) {
+      // User and message commands (right-click → Apps): any case and spaces, 1–32 characters, and no description.
+      const names = [command.name, ...Object.values(command.name_localizations ?? {})];
+      for (const name of names) if (typeof name !== 'string' || name.length < 1 || name.length > 32) state.violation(`commands: bad context menu name ${String(name)}`);
+      if (command.description !== undefined && command.description !== '') state.violation(`commands: context menu command ${command.name} with a description`);
+      if ((command as { options?: unknown }).options !== undefined) state.violation(`commands: context menu command ${command.name} with options`);
+      return { ...command, id: snowflake() };
+    }
     if (!/^[-_\p{L}\p{N}]{1,32}$/u.test(command.name) || command.name !== command.name.toLowerCase()) state.violation(`commands: bad name ${command.name}`);
     for (const name of Object.values(command.name_localizations ?? {})) {
       if (!/^[-_\p{L}\p{N}]{1,32}$/u.test(name)) state.violation(`commands: bad localized name ${name}`);
@@ -375,6 +383,28 @@ async function interactionCallback(context: Context): Promise<void> {
     }
     case 6:
       break;
+    case 9: {
+      // A modal: only in answer to a command or a button (never to a modal submit), with a custom id, a title and inputs.
+      const components = Array.isArray(data.components) ? (data.components as Array<{ components?: unknown[] }>) : [];
+      const valid =
+        interaction.kind !== 'modal' &&
+        typeof data.custom_id === 'string' &&
+        data.custom_id.length >= 1 &&
+        data.custom_id.length <= 100 &&
+        typeof data.title === 'string' &&
+        data.title.length >= 1 &&
+        data.title.length <= 45 &&
+        components.length >= 1 &&
+        components.length <= 5 &&
+        components.every((row) => Array.isArray(row.components) && row.components.length === 1);
+      if (!valid) {
+        state.violation(`modal: ${JSON.stringify(data).slice(0, 200)}`);
+        interaction.ackAt = undefined;
+        return sendError(res, 400, 50035, 'Invalid Form Body');
+      }
+      interaction.modal = data;
+      break;
+    }
     default:
       state.violation(`interaction callback type ${String(type)} not expected from this bot`);
       interaction.ackAt = undefined;
@@ -383,7 +413,7 @@ async function interactionCallback(context: Context): Promise<void> {
   interaction.ackType = type;
   if (query.get('with_response') === 'true') {
     return sendJson(res, 200, {
-      interaction: { id: interaction.id, type: interaction.kind === 'command' ? 2 : 3, response_message_id: message?.id, response_message_loading: type === 5, response_message_ephemeral: ephemeral },
+      interaction: { id: interaction.id, type: interaction.kind === 'command' ? 2 : interaction.kind === 'modal' ? 5 : 3, response_message_id: message?.id, response_message_loading: type === 5, response_message_ephemeral: ephemeral },
       resource: { type, ...(message ? { message: messagePayload(state, message) } : {}) },
     });
   }

@@ -105,7 +105,7 @@ export interface FakeMessage {
 export interface FakeInteraction {
   id: string;
   token: string;
-  kind: 'command' | 'button';
+  kind: 'command' | 'button' | 'modal';
   name: string;
   userId: string;
   channelId: string;
@@ -114,6 +114,8 @@ export interface FakeInteraction {
   /** The callback's type (5 deferred, 4 message…), once acknowledged. */
   ackType?: number;
   ackAt?: number;
+  /** The modal the bot opened in answer (callback type 9): its custom id, title and inputs. */
+  modal?: Record<string, unknown>;
   originalMessageId?: string;
   followupIds: string[];
 }
@@ -205,6 +207,13 @@ export interface FakeDiscord {
     locale?: string;
     channel?: InteractionChannel;
   }): FakeInteraction;
+  /** A person runs a registered message command (right-click on a message → Apps). */
+  messageCommand(input: { user: FakeUser; messageId: string; name: string; locale?: string }): FakeInteraction;
+  /**
+   * A person submits the modal the bot opened in answer to `opened`, with a value per text input
+   * (by custom id). Throws when the bot opened none, or it has no such input.
+   */
+  submitModal(input: { user: FakeUser; opened: FakeInteraction; values: Record<string, string>; locale?: string }): FakeInteraction;
   /** An interaction that is not dispatched to any bot: for REST-only tests of the outbox. */
   openInteraction(input: { user: FakeUser; channelId: string }): FakeInteraction;
   /** A person presses a button of a message. */

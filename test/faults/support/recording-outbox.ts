@@ -45,10 +45,11 @@ export class RecordingOutbox implements Outbox {
     if (message.history.at(-1) !== text) message.history.push(text);
   }
 
-  async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
+  async sendVideo(to: ChatAddress, video: VideoFile): Promise<string | undefined> {
     let bytes = 0;
     for await (const chunk of video.stream as AsyncIterable<Buffer>) bytes += chunk.length;
     this.videos.push({ chatId: to.chatId, deliveryId: video.deliveryId, bytes });
+    return undefined;
   }
 
   maxUploadBytes(): number {

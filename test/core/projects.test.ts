@@ -1,0 +1,125 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageProjects } from '../../src/core/message-projects.js';
+import { projectRef } from '../../src/core/project-ref.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { MAX_PROJECTS, SessionStore, type SessionKey, type SessionRecord } from '../../src/core/session-store.js';
+import { testRedis } from '../helpers/redis.js';
+
+const key: SessionKey = { platform: 'telegram', chatId: '-100123', userId: '456' };
+const TTL = 1000;
+
+function record(sessionId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  const now = Date.now();
+  return { taskId: `task_${sessionId}`, sessionId, nemoUserId: 'anon_1', language: 'en', createdAt: now, updatedAt: now, ...overrides };
+}
+
+describe('projects of a person in a chat (SessionStore) and the message → project map', () => {
+  const clients: Redis[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+
+  function setup() {
+    const { url, prefix } = testRedis();
+    const redis = new Redis(url);
+    clients.push(redis);
+    const keys = createRedisKeys(prefix);
+    return { redis, keys, store: new SessionStore(redis, keys, { ttlSeconds: TTL }), messages: new MessageProjects(redis, keys, TTL) };
+  }
+
+  it('when a turn of a project the person switched away from ends, then its write updates the listing and never takes "current" back', async () => {
+    const { redis, keys, store } = setup();
+    const a = record('sess-a', { lastDraft: { tracks: [1, 2, 3] } });
+    await store.makeCurrent(key, a);
+    await store.leave(key);
+    await store.makeCurrent(key, record('sess-b'));
+    expect(await store.write(key, { ...a, updatedAt: Date.now() + 5 })).toBe(false);
+    expect((await store.read(key))?.sessionId).toBe('sess-b');
+    // Listed without its draft (it can be large; a switched-to project reads it from the service).
+    const listed = await store.readProject(key, projectRef('sess-a'));
+    expect(listed?.record.sessionId).toBe('sess-a');
+    expect(listed?.record.lastDraft).toBeUndefined();
+    // The current one's own write stays current; the hash lives as long as a session.
+    expect(await store.write(key, record('sess-b', { lastDraft: { d: 1 } }))).toBe(true);
+    expect((await store.read(key))?.lastDraft).toEqual({ d: 1 });
+    const ttl = await redis.ttl(keys.projects(key));
+    expect(ttl).toBeGreaterThan(TTL - 10);
+    expect(ttl).toBeLessThanOrEqual(TTL);
+  });
+
+  it('when projects are listed, then the latest comes first with its title (named once) and its export count (counted in Redis, never lost to a concurrent write)', async () => {
+    const { store } = setup();
+    const a = record('sess-a', { updatedAt: Date.now() - 5000 });
+    const b = record('sess-b');
+    await store.makeCurrent(key, a);
+    await store.makeCurrent(key, b);
+    await store.nameProject(key, a, 'A city timelapse');
+    await store.nameProject(key, a, 'a later prompt');
+    const versions = await Promise.all([store.nextVersion(key, a), store.nextVersion(key, a), store.write(key, a).then(() => 0)]);
+    expect(versions.slice(0, 2).sort()).toEqual([1, 2]);
+    const list = await store.listProjects(key);
+    expect(list.map((p) => [p.record.sessionId, p.title, p.exports])).toEqual([
+      ['sess-b', undefined, 0],
+      ['sess-a', 'A city timelapse', 2],
+    ]);
+    expect(await store.projectInfo(key, a)).toMatchObject({ title: 'A city timelapse', exports: 2 });
+  });
+
+  it('when a project was inactive for the session TTL, then it is not listed, not reachable by reference, and pruned', async () => {
+    const { redis, keys, store } = setup();
+    const stale = record('sess-old', { updatedAt: Date.now() - (TTL + 5) * 1000 });
+    await store.makeCurrent(key, stale);
+    await store.nameProject(key, stale, 'old');
+    await store.makeCurrent(key, record('sess-new'));
+    expect((await store.listProjects(key)).map((p) => p.record.sessionId)).toEqual(['sess-new']);
+    expect(await store.readProject(key, projectRef('sess-old'))).toBeUndefined();
+    await store.pruneProjects(key);
+    expect((await redis.hkeys(keys.projects(key))).sort()).toEqual([projectRef('sess-new')]);
+  });
+
+  it('when more projects start than the bound, then the least recently active go (with their title and count) and the hash stays bounded', async () => {
+    const { redis, keys, store } = setup();
+    const now = Date.now();
+    for (let i = 0; i < MAX_PROJECTS + 3; i += 1) {
+      await store.pruneProjects(key);
+      const r = record(`sess-${i}`, { updatedAt: now - (MAX_PROJECTS + 3 - i) * 1000 });
+      await store.makeCurrent(key, r);
+      await store.nameProject(key, r, `project ${i}`);
+      await store.nextVersion(key, r);
+    }
+    const list = await store.listProjects(key);
+    expect(list).toHaveLength(MAX_PROJECTS);
+    expect(list.at(-1)?.record.sessionId).toBe('sess-3');
+    // Three fields per project (record, title, count), none left over from the pruned ones.
+    expect(await redis.hlen(keys.projects(key))).toBe(MAX_PROJECTS * 3);
+  });
+
+  it('when a project is forgotten (the service lost it), then it is neither current nor listed; /login and /logout forget them all', async () => {
+    const { store } = setup();
+    const a = record('sess-a');
+    await store.makeCurrent(key, a);
+    await store.forget(key, a);
+    expect(await store.read(key)).toBeUndefined();
+    expect(await store.listProjects(key)).toEqual([]);
+    await store.makeCurrent(key, record('sess-b'));
+    await store.delete(key);
+    expect(await store.listProjects(key)).toEqual([]);
+  });
+
+  it('when a posted message is mapped, then its project is found by chat and id, with the TTL, holding no text; junk reads as unknown', async () => {
+    const { redis, keys, messages } = setup();
+    const where = { platform: 'discord' as const, chatId: '111' };
+    await messages.remember(where, '999', { userId: 'u1', projectRef: projectRef('sess-a') });
+    expect(await messages.lookup(where, '999')).toEqual({ userId: 'u1', projectRef: projectRef('sess-a') });
+    expect(await messages.lookup({ ...where, chatId: '112' }, '999')).toBeUndefined();
+    expect(await messages.lookup({ platform: 'telegram', chatId: '111' }, '999')).toBeUndefined();
+    const stored = keys.messageProject('discord', '111', '999');
+    expect(JSON.parse((await redis.get(stored)) ?? '')).toEqual({ u: 'u1', p: projectRef('sess-a') });
+    expect(await redis.ttl(stored)).toBeGreaterThan(TTL - 10);
+    await redis.set(stored, '{"u":"u1","p":"../../x"}');
+    expect(await messages.lookup(where, '999')).toBeUndefined();
+    await redis.set(stored, 'not json');
+    expect(await messages.lookup(where, '999')).toBeUndefined();
+  });
+});
