@@ -52,6 +52,9 @@ export const SETTINGS = z.object({
     .describe('the shards this process runs (`0,1`) when bot replicas split them; empty: all'),
   RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000).describe('between render polls'),
   RENDER_MAX_POLLS: positiveInt().default(10).describe('polls before a render is reported as failed'),
+  PROGRESS_DELAY_MS: nonNegativeInt()
+    .default(2000)
+    .describe('a turn shows the typing indicator at once and posts its "Working on it…" message only when no answer came this long; 0: at once'),
   STILL_WORKING_MS: positiveInt().default(120_000).describe('"Still working…" notice while a turn is silent'),
   TURN_IDLE_TIMEOUT_MS: positiveInt().default(600_000).describe('keep-alives only this long: the turn is treated as broken'),
   RECOVERY_FIRST_WAIT_MS: positiveInt().default(30_000).describe('recovery after a broken turn: wait before the first project-state check'),
@@ -203,6 +206,17 @@ function positiveInt(max = Number.MAX_SAFE_INTEGER) {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > max) {
       ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function nonNegativeInt() {
+  return z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a whole number (0 or more)' });
       return z.NEVER;
     }
     return n;

@@ -15,29 +15,64 @@ export interface ReplyLogger {
 
 /**
  * Replies into one chat, with one progress message that is edited in place instead of
- * posting a new line for every step. Progress is best effort: a failed edit or send is
- * logged and never reaches the turn, so the agent's stream is read to its end and the
- * answer (sent with `send`) still goes out.
+ * posting a new line for every step. The typing indicator shows at once; the progress message
+ * is posted only when no answer came within `progressDelayMs`, so a quick answer is one post.
+ * Progress and typing are best effort: a failed edit or send is logged and never reaches the
+ * turn, so the agent's stream is read to its end and the answer (sent with `send`) still goes out.
  */
 export class ChatReply {
   private progressId: string | undefined;
   private progressText: string | undefined;
+  /** The newest progress text not shown yet: posted when the delay runs out without an answer. */
+  private pendingText: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** The progress message being posted: later steps and the answer wait for it, so order holds. */
+  private posting: Promise<void> | undefined;
+  private finished = false;
+  /** One line for a person met for the first time, appended to the next answer (see `welcomeNext`). */
+  private welcome: string | undefined;
 
   constructor(
     private readonly outbox: Outbox,
     readonly address: ChatAddress,
     readonly lang: Language,
     private readonly logger?: ReplyLogger,
+    private readonly progressDelayMs = 0,
   ) {
     this.progressId = address.progressMessageId;
   }
 
-  send(text: string, options?: SendOptions): Promise<string> {
-    return this.outbox.sendText(this.address, text, options);
+  /** The platform's typing indicator, at once and without waiting: a failure is only logged. */
+  typing(): void {
+    const show = this.outbox.showTyping;
+    if (!show) return;
+    show.call(this.outbox, this.address).catch((error: unknown) => {
+      this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'typing indicator failed');
+    });
+  }
+
+  /** `line` goes under the next answer (unless `takeWelcome` took it first). */
+  welcomeNext(line: string): void {
+    this.welcome = line;
+  }
+
+  /** The welcome line still waiting, now said some other way: it is not appended any more. */
+  takeWelcome(): string | undefined {
+    const line = this.welcome;
+    this.welcome = undefined;
+    return line;
+  }
+
+  /** An answer: a progress step not shown yet is dropped, the answer is the one post. */
+  async send(text: string, options?: SendOptions): Promise<string> {
+    await this.beforeAnswer();
+    const welcome = this.takeWelcome();
+    return this.outbox.sendText(this.address, welcome === undefined ? text : `${text}\n\n${welcome}`, options);
   }
 
   /** `text` holds a link for this person alone: a shared chat reads `publicText` and where the link went. */
-  sendPrivate(text: string, publicText?: string): Promise<void> {
+  async sendPrivate(text: string, publicText?: string): Promise<void> {
+    await this.beforeAnswer();
     return this.outbox.sendPrivate(this.address, { kind: 'private-link', text, ...(publicText === undefined ? {} : { publicText }), language: this.lang });
   }
 
@@ -48,11 +83,66 @@ export class ChatReply {
   }
 
   /**
-   * Shows `text` in the progress message, sending it the first time. Never throws: when an
-   * edit fails (the message was deleted, is too old, the platform answered 5xx), the message
-   * is forgotten and the next step goes out as a new one.
+   * Shows `text` in the progress message: edited when one is showing; else, with a delay set,
+   * kept until the delay runs out (a quick answer makes it moot), then posted. Never throws:
+   * when an edit fails (the message was deleted, is too old, the platform answered 5xx), the
+   * message is forgotten and the next step goes out as a new one.
    */
   async progress(text: string): Promise<string | undefined> {
+    if (this.posting) await this.posting;
+    if (this.progressId === undefined && this.progressDelayMs > 0 && !this.finished) {
+      this.pendingText = text;
+      if (!this.timer) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.posting = this.postPending().finally(() => (this.posting = undefined));
+        }, this.progressDelayMs);
+        this.timer.unref();
+      }
+      return undefined;
+    }
+    return this.show(text);
+  }
+
+  /** A closing status (e.g. "uploaded"): edits the progress message when one shows, else posts it. */
+  async status(text: string): Promise<void> {
+    this.cancelPending();
+    if (this.posting) await this.posting;
+    if (this.progressId !== undefined && (await this.show(text)) !== undefined) return;
+    await this.send(text);
+  }
+
+  /** Closes the progress message, if one is showing, with `text`: a failure must not leave "Working on it…". */
+  async endProgress(text: string): Promise<void> {
+    this.cancelPending();
+    if (this.posting) await this.posting;
+    if (this.progressId !== undefined) await this.show(text);
+  }
+
+  /** The work is over: a progress step still waiting for its delay is never posted. */
+  finish(): void {
+    this.finished = true;
+    this.cancelPending();
+  }
+
+  private async beforeAnswer(): Promise<void> {
+    this.cancelPending();
+    if (this.posting) await this.posting;
+  }
+
+  private cancelPending(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pendingText = undefined;
+  }
+
+  private async postPending(): Promise<void> {
+    const text = this.pendingText;
+    this.pendingText = undefined;
+    if (text !== undefined && !this.finished) await this.show(text);
+  }
+
+  private async show(text: string): Promise<string | undefined> {
     if (this.progressId !== undefined) {
       if (this.progressText === text) return this.progressId;
       try {
@@ -73,10 +163,5 @@ export class ChatReply {
       this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'progress message could not be sent');
     }
     return this.progressId;
-  }
-
-  /** Closes the progress message, if one is showing, with `text`: a failure must not leave "Working on it…". */
-  async endProgress(text: string): Promise<void> {
-    if (this.progressId !== undefined) await this.progress(text);
   }
 }

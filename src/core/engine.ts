@@ -83,6 +83,8 @@ export class Engine implements MessageHandler {
         if (verdict === 'refuse') await conv.reply.send(t(conv.lang, 'notAllowed'));
         return;
       }
+      // Seen at once: a quick answer is then the only post, a slow one gets its progress message later.
+      conv.reply.typing();
       await this.dispatch(conv, message);
     } catch (error) {
       if (error instanceof AnonymousTokenRefusedError) {
@@ -91,6 +93,8 @@ export class Engine implements MessageHandler {
         conv.log.error({ err: describeError(error) }, 'message failed');
       }
       await replyError(conv, error, this.deps.settings.webUrl);
+    } finally {
+      conv.reply.finish();
     }
     // The inbox entry is released by the intake that handed the message over (core/intake.ts).
   }
@@ -118,7 +122,7 @@ export class Engine implements MessageHandler {
       address.userId,
     );
     const log = this.deps.logger.child({ correlationId, platform: address.platform });
-    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log);
+    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log, this.deps.settings.progressDelayMs);
     return { key, lang, reply, cred, log };
   }
 

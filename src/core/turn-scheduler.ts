@@ -94,6 +94,8 @@ export class TurnScheduler {
           } catch (error) {
             conv.log.error({ err: describeError(error) }, 'recovery of an interrupted turn failed');
             await this.deps.replyError(conv, error);
+          } finally {
+            conv.reply.finish();
           }
         }),
       );
@@ -213,6 +215,7 @@ export class TurnScheduler {
       await this.deps.replyError(conv, error);
     } finally {
       this.controllers.delete(controller);
+      conv.reply.finish();
     }
   }
 
