@@ -35,7 +35,7 @@ describe('telegram groups and forum topics, end to end', () => {
     const group = tg.group();
 
     tg.say(group, alice, { text: '/start' });
-    const ready = await rig.waitSent(group.id, /^Ready!/);
+    const ready = await rig.waitSent(group.id, /^Hi! I make/);
     tg.say(group, bob, { text: `/credits@${tg.bot.username}` });
     await rig.waitSent(group.id, /Credits: 100 available/);
     await waitFor(() => nemo.sessions.size === 2, { message: 'a second project, for bob' });
@@ -100,8 +100,7 @@ describe('telegram groups and forum topics, end to end', () => {
 
     const from = tg.sent.length;
     tg.press(bob, answer, status?.callback_data ?? '');
-    // Bob has no project yet: one is made for him, and his (empty) timeline is shown.
-    await rig.waitSent(group.id, /Setting things up/, { from });
+    // Bob has no project yet: one is made for him (no set-up post), and his (empty) timeline is shown.
     const shown = await rig.waitSent(group.id, /The timeline is empty\./, { from });
     expect(shown.replyTo).toBe(answer.messageId);
     await waitFor(() => nemo.sessions.size === 2, { message: "bob's own project" });
