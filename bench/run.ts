@@ -11,9 +11,12 @@ import { formatTable, resultsFile, targetSummary, writeResults, type BenchResult
 import { benchLoad } from './load.js';
 import { benchLoopback } from './loopback-rtt.js';
 import { benchOpenTurns } from './open-turns.js';
+import { benchRedisPerUser } from './redis-per-user.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
 import { benchTelegram } from './telegram-overhead.js';
+import { benchTelegramPacing } from './telegram-pacing.js';
+import { benchVideoFit } from './video-fit.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
@@ -59,7 +62,10 @@ async function main(): Promise<void> {
     ...(await timedAll('relay memory and speed', () => benchRelay(plan))),
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
+    await timed('Telegram pacing: one budget per token, credits at once', () => benchTelegramPacing(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
+    await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
+    await timed('video fit to the upload limit', () => benchVideoFit(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../../src/lib/scan-keys.js';
 import { z } from 'zod';
 import { entryPayload, LIST_ENTRY_LUA, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
 import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
@@ -127,20 +128,17 @@ export class AlbumCollector {
   /** Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`. */
   async sweep(): Promise<void> {
     const { redis } = this.options;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', this.keyMap.telegramAlbumPattern(), 'COUNT', 500);
-      cursor = next;
+    for await (const keys of scanKeys(redis, this.keyMap.telegramAlbumPattern())) {
       for (const parts of keys) {
         if (parts.endsWith(':arriving') || this.timers.has(parts)) continue;
         const ttl = await redis.pttl(parts);
         if (ttl > 0 && ttl < PARTS_TTL_MS - ABANDONED_AFTER_MS) await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
       }
-    } while (cursor !== '0');
+    }
   }
 
   private keys(part: NormalizedMessage): { parts: string; marker: string } {
-    const parts = this.keyMap.telegramAlbum(part.chatId, part.mediaGroupId ?? part.messageId);
+    const parts = this.keyMap.telegramAlbum(part.chatId, part.mediaGroupId ?? part.messageId, part.userId);
     return { parts, marker: this.keyMap.telegramAlbumArriving(parts) };
   }
 
@@ -162,7 +160,7 @@ export class AlbumCollector {
       3,
       keys.parts,
       keys.marker,
-      this.keyMap.inbox(),
+      this.keyMap.inboxOf(inboxId),
       inboxId,
       this.options.inbox.ownerId,
     )) as Array<number | string>;

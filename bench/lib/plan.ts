@@ -34,6 +34,13 @@ export interface BenchPlan {
    * PDF are also parsed on the event loop, as before issue 11, for the stall they cost.
    */
   documents: { pdfPages: number; maxPdfPages: number; docxXmlMb: number; inThreadPages: number };
+  /** People who each get credits, 5 chat turns and 1 export through Telegram before Redis is measured. */
+  redisPerUser: { users: number };
+  /**
+   * Telegram pacing: 3 processes (1 bot + 2 workers) each posting to `postsPerProcess` chats at
+   * once with one token; `creditsUsers` new users asking "credits" at the same moment.
+   */
+  pacing: { postsPerProcess: number; creditsUsers: number; timeoutMs: number };
 }
 
 const QUICK: BenchPlan = {
@@ -47,6 +54,8 @@ const QUICK: BenchPlan = {
   openTurns: { turns: 200, keepAliveMs: 1_000, holdMs: 10_000, windowMs: 3_000, rampTimeoutMs: 20_000 },
   load: { users: 100, spreadMs: 6_000, drainTimeoutMs: 60_000 },
   documents: { pdfPages: 200, maxPdfPages: 10, docxXmlMb: 100, inThreadPages: 3 },
+  redisPerUser: { users: 50 },
+  pacing: { postsPerProcess: 40, creditsUsers: 100, timeoutMs: 60_000 },
 };
 
 const FULL: BenchPlan = {
@@ -60,6 +69,8 @@ const FULL: BenchPlan = {
   openTurns: { turns: 2_000, keepAliveMs: 1_000, holdMs: 40_000, windowMs: 10_000, rampTimeoutMs: 60_000 },
   load: { users: 1_000, spreadMs: 60_000, drainTimeoutMs: 180_000 },
   documents: { pdfPages: 1_000, maxPdfPages: 50, docxXmlMb: 100, inThreadPages: 20 },
+  redisPerUser: { users: 500 },
+  pacing: { postsPerProcess: 200, creditsUsers: 100, timeoutMs: 120_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

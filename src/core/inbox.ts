@@ -114,11 +114,13 @@ export class Inbox {
    * script, keeps `message` when given: a kill cannot fall between "seen" and "kept".
    */
   async admit(seenKey: string, ttlSeconds: number, message?: { id: string; payload: unknown }): Promise<boolean> {
+    // On a cluster the mark goes into the entry's slot (the id names it): one script writes both.
+    const seen = message ? this.keys.seenWith(seenKey, message.id) : seenKey;
     const admitted = await this.redis.eval(
       ADMIT,
       2,
-      seenKey,
-      this.keys.inbox(),
+      seen,
+      message ? this.keys.inboxOf(message.id) : seen,
       randomUUID(),
       ttlSeconds,
       message?.id ?? '',
@@ -128,7 +130,12 @@ export class Inbox {
   }
 
   async release(id: string): Promise<void> {
-    await this.redis.hdel(this.keys.inbox(), id);
+    await this.redis.hdel(this.keys.inboxOf(id), id);
+  }
+
+  /** The id to keep a person's message under (on a cluster it names the person's slot). */
+  entryId(id: string, platform: string, userId: string): string {
+    return this.keys.inboxEntryId(id, platform, userId);
   }
 
   /**
@@ -137,7 +144,9 @@ export class Inbox {
    * once, one gets each.
    */
   async claimOrphans(idPrefix: string): Promise<InboxEntry[]> {
-    const all = await this.redis.hgetall(this.keys.inbox());
+    // One hash, or one per bucket on a cluster (a bounded number, read at once).
+    const hashes = await Promise.all(this.keys.inboxes().map((key) => this.redis.hgetall(key)));
+    const all = Object.assign({}, ...hashes) as Record<string, string>;
     const claimed: InboxEntry[] = [];
     const alive = new Map<string, boolean>();
     for (const [id, raw] of Object.entries(all)) {
@@ -154,11 +163,11 @@ export class Inbox {
         if (live) continue;
       }
       if (!entry || !entry.readable) {
-        await this.redis.hdel(this.keys.inbox(), id);
+        await this.redis.hdel(this.keys.inboxOf(id), id);
         continue;
       }
       const mine = this.entry(entry.payload);
-      if (Number(await this.redis.eval(CLAIM, 1, this.keys.inbox(), id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
+      if (Number(await this.redis.eval(CLAIM, 1, this.keys.inboxOf(id), id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
     }
     return claimed;
   }

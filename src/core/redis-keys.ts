@@ -20,6 +20,32 @@ export function sessionKeyId(key: SessionKeyParts): string {
   return `${key.platform}:${escapePart(key.chatId)}:${escapePart(key.userId)}`;
 }
 
+/**
+ * On a cluster, keys carry a hash tag: every key of one person (sessions in every chat, limits,
+ * queued and journaled turns, inbox entries, seen marks of their updates) falls in one of
+ * `PERSON_BUCKETS` slots, chosen by a hash of platform and user id, so one person's multi-key
+ * scripts stay in one slot while different people spread over the cluster's masters. Fixed for
+ * ever: a change would move every key.
+ */
+export const PERSON_BUCKETS = 128;
+
+/** A person's bucket: FNV-1a of `platform:userId`, modulo `PERSON_BUCKETS`. */
+export function personBucket(platform: string, userId: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(`${platform}:${userId}`, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % PERSON_BUCKETS;
+}
+
+const TAG = /\{b(\d{1,3})\}/;
+
+export interface RedisKeysOptions {
+  /** Hash tags per person (REDIS_CLUSTER_NODES set). Off elsewhere, so that a deployed Redis keeps its keys. */
+  hashTags?: boolean;
+}
+
 function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
@@ -30,15 +56,38 @@ function utcDay(now: number): string {
  * BullMQ's keys are BullMQ's own and not here.
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  readonly hashTags: boolean;
+
+  constructor(
+    readonly prefix: string,
+    options: RedisKeysOptions = {},
+  ) {
+    this.hashTags = options.hashTags ?? false;
+  }
+
+  /** `{b17}:` (with hash tags) or '' : goes right after a key's family, before its ids. */
+  private tag(platform: string, userId: string): string {
+    return this.hashTags ? `{b${personBucket(platform, userId)}}:` : '';
+  }
+
+  /** The tag of a session id (`sessionKeyId`): its platform and (unescaped) user id. */
+  private tagOfKeyId(keyId: string): string {
+    if (!this.hashTags) return '';
+    const [platform = '', , userId = ''] = keyId.split(':');
+    return this.tag(platform, decodeURIComponent(userId));
+  }
+
+  private sessionTag(key: SessionKeyParts): string {
+    return this.tag(key.platform, key.userId);
+  }
 
   // Sessions and people.
   session(key: SessionKeyParts): string {
-    return `${this.prefix}:session:${sessionKeyId(key)}`;
+    return `${this.prefix}:session:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   identity(platform: Platform, userId: string): string {
-    return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
+    return `${this.prefix}:identity:${this.tag(platform, userId)}${platform}:${escapePart(userId)}`;
   }
 
   /** SCAN pattern of every identity (`/stats`, never on a hot path). */
@@ -48,21 +97,21 @@ export class RedisKeys {
 
   /** The lease on creating a session's project; `keyId` is a `sessionKeyId`. */
   creating(keyId: string): string {
-    return `${this.prefix}:creating:${keyId}`;
+    return `${this.prefix}:creating:${this.tagOfKeyId(keyId)}${keyId}`;
   }
 
   /** Remembers that a refused person was told once. */
   refused(platform: Platform, userId: string): string {
-    return `${this.prefix}:refused:${platform}:${userId}`;
+    return `${this.prefix}:refused:${this.tag(platform, userId)}${platform}:${userId}`;
   }
 
   // Limits. The user id goes last and whole: `:` inside it cannot make two people share a key.
   floodRate(window: number, platform: Platform, userId: string): string {
-    return `${this.prefix}:flood:rate:${window}:${platform}:${userId}`;
+    return `${this.prefix}:flood:rate:${this.tag(platform, userId)}${window}:${platform}:${userId}`;
   }
 
   quota(kind: string, now: number, platform: Platform, userId: string): string {
-    return `${this.prefix}:quota:${kind}:${utcDay(now)}:${platform}:${userId}`;
+    return `${this.prefix}:quota:${kind}:${this.tag(platform, userId)}${utcDay(now)}:${platform}:${userId}`;
   }
 
   stats(kind: string, now: number): string {
@@ -80,9 +129,39 @@ export class RedisKeys {
   }
 
   // Messages on their way in.
-  /** The hash of received messages not yet safe elsewhere. */
+  /** The hash of received messages not yet safe elsewhere (one per bucket with hash tags). */
   inbox(): string {
     return `${this.prefix}:inbox`;
+  }
+
+  /** Every inbox hash: the one, or one per bucket (the sweep reads them all). */
+  inboxes(): string[] {
+    if (!this.hashTags) return [this.inbox()];
+    return Array.from({ length: PERSON_BUCKETS }, (_, bucket) => `${this.prefix}:inbox:{b${bucket}}`);
+  }
+
+  /** The id under which a person's message is kept: with hash tags it names the person's bucket. */
+  inboxEntryId(id: string, platform: string, userId: string): string {
+    return this.hashTags ? `${id}:${this.tag(platform, userId).slice(0, -1)}` : id;
+  }
+
+  /** The inbox hash holding entry `id` (an `inboxEntryId`, or an album's id, which carries the album key's tag). */
+  inboxOf(id: string): string {
+    const bucket = TAG.exec(id)?.[1];
+    return this.hashTags && bucket !== undefined ? `${this.prefix}:inbox:{b${bucket}}` : this.inbox();
+  }
+
+  /** The inbox hash of a person's entries (a script that may release one names it even when it releases none). */
+  inboxFor(platform: string, userId: string): string {
+    return this.hashTags ? `${this.prefix}:inbox:${this.tag(platform, userId).slice(0, -1)}` : this.inbox();
+  }
+
+  /** `seenKey` (a platform's seen mark) in the slot of inbox entry `entryId`, so one script writes both. */
+  seenWith(seenKey: string, entryId: string): string {
+    const bucket = TAG.exec(entryId)?.[1];
+    if (!this.hashTags || bucket === undefined || TAG.test(seenKey)) return seenKey;
+    const family = seenKey.slice(0, this.prefix.length + 1);
+    return `${family}{b${bucket}}:${seenKey.slice(this.prefix.length + 1)}`;
   }
 
   /** A process's heartbeat: its inbox entries are taken over once it lapses. */
@@ -92,11 +171,11 @@ export class RedisKeys {
 
   // Turns.
   turnLock(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:lock:${sessionKeyId(key)}`;
+    return `${this.prefix}:turn:lock:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   turnPending(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:pending:${sessionKeyId(key)}`;
+    return `${this.prefix}:turn:pending:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   /** SCAN pattern of every pending list (the sweep). */
@@ -105,11 +184,11 @@ export class RedisKeys {
   }
 
   turnFull(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:full:${sessionKeyId(key)}`;
+    return `${this.prefix}:turn:full:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   inflight(key: SessionKeyParts): string {
-    return `${this.prefix}:inflight:${sessionKeyId(key)}`;
+    return `${this.prefix}:inflight:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   /** SCAN pattern of every journaled turn (recovery at start). */
@@ -139,9 +218,34 @@ export class RedisKeys {
     return `${this.prefix}:tg:plink:${id}`;
   }
 
+  /** `botId`, hash-tagged on a cluster: the budget's script touches the token's and a chat's keys in one slot. */
+  private paceId(botId: string): string {
+    return this.hashTags ? `{${botId}}` : botId;
+  }
+
+  /** The bot token's post log (its 30-a-second budget), shared by every process posting with it. */
+  telegramPaceToken(botId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}`;
+  }
+
+  /** When the bot token's posts are spaced out again (the even pace past its burst). */
+  telegramPaceTokenSpacing(botId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}:spacing`;
+  }
+
+  /** One chat's burst bucket under the bot token `botId`. */
+  telegramPaceChat(botId: string, chatId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}:chat:${chatId}`;
+  }
+
+  /** One group's post log (20 a minute) under the bot token `botId`. */
+  telegramPaceGroup(botId: string, chatId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}:group:${chatId}`;
+  }
+
   /** The parts of one album (`groupId`: its media group id, or the message id). */
-  telegramAlbum(chatId: string | number, groupId: string | number): string {
-    return `${this.prefix}:tg:album:${chatId}:${groupId}`;
+  telegramAlbum(chatId: string | number, groupId: string | number, userId: string | number = ''): string {
+    return `${this.prefix}:tg:album:${this.hashTags ? this.tag('telegram', String(userId)) : ''}${chatId}:${groupId}`;
   }
 
   /** The "still arriving" marker of the album whose parts key is `albumKey`. */
@@ -181,6 +285,6 @@ export class RedisKeys {
 }
 
 /** The key map for `prefix` (`REDIS_PREFIX`): built once at start and passed to every store. */
-export function createRedisKeys(prefix = 'nvb'): RedisKeys {
-  return new RedisKeys(prefix);
+export function createRedisKeys(prefix = 'nvb', options: RedisKeysOptions = {}): RedisKeys {
+  return new RedisKeys(prefix, options);
 }

@@ -1,4 +1,5 @@
 import { RATE_STEP_LUA, type RateCheck } from './flood-control.js';
+import { scanKeys } from '../lib/scan-keys.js';
 import { releaseInScript } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -183,7 +184,7 @@ export class TurnGate {
         5,
         lock,
         pending,
-        this.keyMap.inbox(),
+        options.inboxId ? this.keyMap.inboxOf(options.inboxId) : this.keyMap.inboxFor(key.platform, key.userId),
         full,
         rate?.key ?? full,
         lockToken,
@@ -256,16 +257,13 @@ export class TurnGate {
    */
   async waiting(): Promise<PendingTurn[]> {
     const turns: PendingTurn[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keyMap.turnPendingPattern(), 'COUNT', 500);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, this.keyMap.turnPendingPattern())) {
       for (const key of keys) {
         const raw = await this.redis.lindex(key, 0);
         const turn = raw === null ? undefined : parseTurn(raw);
         if (turn) turns.push(turn);
       }
-    } while (cursor !== '0');
+    }
     return turns;
   }
 

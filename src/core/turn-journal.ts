@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../lib/scan-keys.js';
 import { z } from 'zod';
 import { releaseInScript } from './inbox.js';
 import { createRedisKeys, type RedisKeys } from './redis-keys.js';
@@ -55,7 +56,7 @@ export class TurnJournal {
       BEGIN,
       3,
       this.keyOf(turn.key),
-      this.keys.inbox(),
+      source.inboxId ? this.keys.inboxOf(source.inboxId) : this.keys.inboxFor(turn.key.platform, turn.key.userId),
       this.keys.turnPending(turn.key),
       JSON.stringify(InterruptedTurnSchema.parse(turn)),
       ENTRY_TTL_SECONDS,
@@ -71,17 +72,14 @@ export class TurnJournal {
   /** Every journaled turn; unreadable entries are dropped. */
   async list(): Promise<InterruptedTurn[]> {
     const turns: InterruptedTurn[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.inflightPattern(), 'COUNT', 500);
-      cursor = next;
+    for await (const keys of scanKeys(this.redis, this.keys.inflightPattern())) {
       for (const key of keys) {
         const raw = await this.redis.get(key);
         const parsed = raw === null ? undefined : InterruptedTurnSchema.safeParse(safeJson(raw));
         if (parsed?.success) turns.push(parsed.data);
         else await this.redis.del(key);
       }
-    } while (cursor !== '0');
+    }
     return turns;
   }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../lib/scan-keys.js';
 import { createRedisKeys, type RedisKeys } from './redis-keys.js';
 
 export type UsageKind = 'turns' | 'renders';
@@ -35,13 +36,8 @@ export class UsageStats {
 
   /** People who talked to the bot within the session TTL (one identity each, expiring unused); SCAN, so fine for an admin command. */
   async users(): Promise<number> {
-    let cursor = '0';
     let total = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.identityPattern(), 'COUNT', 1000);
-      cursor = next;
-      total += keys.length;
-    } while (cursor !== '0');
+    for await (const keys of scanKeys(this.redis, this.keys.identityPattern(), 1000)) total += keys.length;
     return total;
   }
 

@@ -42,7 +42,13 @@ describe('telegram under rate limits and restarts, end to end', () => {
     const answer = await rig.waitSent(chat.id, /Keep them, or say/, { timeoutMs: 15_000 });
 
     const posted = rig.sentTo(chat.id);
-    expect(posted.map((m) => m.history[0])).toEqual([expect.stringMatching(/^Hi! I make/), 'Working on it…', answer.history[0]]);
+    expect(posted.map((m) => m.history[0])).toEqual([
+      expect.stringMatching(/^Hi! I make/),
+      'Working on it…',
+      // The generated clip, shown by URL before the answer (issue 15).
+      'Raw clip, as generated (export for the final cut):',
+      answer.history[0],
+    ]);
     // The progress message, edited in place despite the 429, ends saying the generation is done.
     expect(posted[1]?.text).toBe('Done: video generated.');
     const refused = tg.calls.filter((c) => c.failed === 429);
