@@ -80,6 +80,8 @@ export class ChatReply {
 
   /** A generated clip before export: a player where the platform can, else its link. Never throws. */
   async preview(clip: ClipPreview): Promise<void> {
+    // Content, as the answer is: a progress step not shown yet is not posted between them.
+    await this.beforeAnswer();
     const caption = t(this.lang, 'clipPreview');
     try {
       if (this.outbox.sendClipPreview) {
