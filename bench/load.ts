@@ -4,7 +4,7 @@ import type { PacingOptions } from '../adapters/telegram/send-queue.js';
 import { withCleanup } from './lib/cleanup.js';
 import { formatPerMessage, countBy } from './lib/counts.js';
 import type { BenchPlan } from './lib/plan.js';
-import { against, ratioAtLeast, withTargets, type BenchResult, type Figure } from './lib/report.js';
+import { against, ratioAtLeast, valueAtMost, withTargets, type BenchResult, type Figure } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 import { NO_PACING, startTelegramRig } from './lib/telegram-rig.js';
 
@@ -13,6 +13,10 @@ export const BENCHMARK = 'load';
 const TEXT = 'what would suit a product teaser?';
 const ANSWER = /Happy to help with: what would suit a product teaser\?/;
 const LAG_RESOLUTION_MS = 10;
+/** Issue 14: every answer within 2 s (p99) with Telegram's pacing on. */
+export const PACED_P99_TARGET_MS = 2000;
+const TELEGRAM_POSTS_PER_SECOND = 30;
+const POSTING_METHODS = new Set(['sendMessage', 'editMessageText', 'sendVideo', 'sendDocument']);
 
 interface Variant {
   label: string;
@@ -27,8 +31,8 @@ const VARIANTS: Variant[] = [{ label: 'Telegram pacing' }, { label: 'pacing off'
  * and a project already, given without Telegram) sends one chat turn the fake agent answers
  * at once, the sends spread evenly over `spreadMs`. Latency runs from the update being
  * queued at the fake Bot API to the answer reaching it. Run twice: with Telegram's pacing as
- * the bot ships (about 1 message a second per chat, 30 a second in all: a chat turn posts
- * three times), and with pacing off, which shows what the bot itself adds under load.
+ * the bot ships (about 1 message a second per chat, 30 a second in all: a quick chat turn
+ * posts once), and with pacing off, which shows what the bot itself adds under load.
  */
 export async function benchLoad(plan: BenchPlan): Promise<BenchResult> {
   const started = Date.now();
@@ -70,6 +74,7 @@ export async function benchLoad(plan: BenchPlan): Promise<BenchResult> {
         sentMs,
         lastAnswerMs,
         botApiMethods: countBy(calls, (call) => call.method),
+        posts: calls.filter((call) => POSTING_METHODS.has(call.method) && call.failed === undefined).length,
         nemoRequests: rig.nemo.requests.length - nemoBefore,
         lagP99Ms: Math.max(0, lag.percentile(99) / 1e6 - LAG_RESOLUTION_MS),
         lagMaxMs: Math.max(0, lag.max / 1e6 - LAG_RESOLUTION_MS),
@@ -84,8 +89,21 @@ export async function benchLoad(plan: BenchPlan): Promise<BenchResult> {
         ratioAtLeast(1),
       ),
       { benchmark: BENCHMARK, name: `${variant.label}: latency p50`, value: latency?.p50 ?? Number.NaN, unit: 'ms' },
-      { benchmark: BENCHMARK, name: `${variant.label}: latency p99`, value: latency?.p99 ?? Number.NaN, unit: 'ms' },
     );
+    const p99: Figure = { benchmark: BENCHMARK, name: `${variant.label}: latency p99`, value: latency?.p99 ?? Number.NaN, unit: 'ms' };
+    if (variant.pacing) figures.push(p99);
+    else {
+      // Issue 14: with Telegram's pacing on, p99 within 2 s. Its floor: the posts the run needed
+      // at 30 a second, held against the time the users wrote over (within it, pacing keeps up).
+      figures.push(
+        withTargets(p99, valueAtMost(PACED_P99_TARGET_MS)),
+        against(
+          { benchmark: BENCHMARK, name: `${variant.label}: ${run.posts} posts ÷ 30/s`, value: (run.posts / TELEGRAM_POSTS_PER_SECOND) * 1000, unit: 'ms' },
+          { name: 'the spread of the sends', value: run.sentMs, unit: 'ms' },
+        ),
+        { benchmark: BENCHMARK, name: `${variant.label}: posts per user`, value: run.posts / users, unit: 'n' },
+      );
+    }
     details[variant.label] = {
       pacing: variant.pacing ?? 'TELEGRAM_PACING (production)',
       answered,

@@ -10,6 +10,7 @@ import { benchPlan } from './lib/plan.js';
 import { formatTable, resultsFile, targetSummary, writeResults, type BenchResult } from './lib/report.js';
 import { benchLoad } from './load.js';
 import { benchLoopback } from './loopback-rtt.js';
+import { benchOnePost } from './one-post.js';
 import { benchOpenTurns } from './open-turns.js';
 import { benchRedisPerUser } from './redis-per-user.js';
 import { benchRelay } from './relay.js';
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
     await timed('Telegram pacing: one budget per token, credits at once', () => benchTelegramPacing(plan)),
+    await timed('one post per quick answer: first visible sign, posts per turn', () => benchOnePost(plan, loopback.rtt)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
     await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
     await timed('video fit to the upload limit', () => benchVideoFit(plan)),

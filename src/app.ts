@@ -139,6 +139,7 @@ export function createApp(options: AppOptions): App {
       webUrl: config.nemoWebUrl,
       operatorToken: config.nemoToken,
       stillWorkingMs: config.stillWorkingMs,
+      progressDelayMs: config.progressDelayMs,
       recoveryFirstWaitMs: config.recoveryFirstWaitMs,
       recoveryWaitMs: config.recoveryWaitMs,
       recoveryMaxChecks: config.recoveryMaxChecks,

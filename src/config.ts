@@ -72,6 +72,9 @@ export const SETTINGS = z.object({
   VIDEO_FIT_MAX_INPUT_MB: positiveInt()
     .default(2000)
     .describe('a render larger than this is not downloaded to fit it or to read its size and poster: the link goes instead'),
+  PROGRESS_DELAY_MS: wholeNumber(600_000)
+    .default(2000)
+    .describe('a turn shows the typing indicator at once and posts its "Working on it…" message only when no answer came this long; 0: at once'),
   STILL_WORKING_MS: positiveInt().default(120_000).describe('"Still working…" notice while a turn is silent'),
   TURN_IDLE_TIMEOUT_MS: positiveInt().default(600_000).describe('keep-alives only this long: the turn is treated as broken'),
   RECOVERY_FIRST_WAIT_MS: positiveInt().default(30_000).describe('recovery after a broken turn: wait before the first project-state check'),

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       discordMaxUploadMb: 10,
       renderPollIntervalMs: 30_000,
       renderMaxPolls: 10,
+      progressDelayMs: 2000,
       stillWorkingMs: 120_000,
       turnIdleTimeoutMs: 600_000,
       recoveryFirstWaitMs: 30_000,

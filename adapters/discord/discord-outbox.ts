@@ -114,6 +114,16 @@ export class DiscordOutbox implements Outbox {
     return lastId;
   }
 
+  /** "is typing…" in the channel; a deferred interaction already shows "thinking…", so nothing more then. */
+  async showTyping(to: ChatAddress): Promise<void> {
+    if (interactionRef(to) !== undefined || to.chatId === '') return;
+    try {
+      await this.rest.post(Routes.channelTyping(to.chatId));
+    } catch (error) {
+      throw asDiscordRequestError(error, 'POST /channels/:id/typing');
+    }
+  }
+
   async editText(to: ChatAddress, messageId: string, text: string): Promise<void> {
     const ref = decodeMessageRef(messageId);
     const content = truncateText(text.trim() === '' ? '…' : text);

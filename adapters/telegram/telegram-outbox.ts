@@ -108,6 +108,15 @@ export class TelegramOutbox implements Outbox {
     return ids.at(-1) ?? '';
   }
 
+  /**
+   * "typing…" at once: a chat action is no post (it does not wait in the chat's paced queue),
+   * and it lasts until the next message or 5 s, by when a slow turn shows its progress message.
+   */
+  async showTyping(to: ChatAddress): Promise<void> {
+    const thread = placement(to).message_thread_id;
+    await this.telegram.callApi('sendChatAction', { chat_id: to.chatId, action: 'typing', ...(thread === undefined ? {} : { message_thread_id: thread }) });
+  }
+
   /** Edits waiting for their turn on the same message collapse into one with the newest text. */
   editText(to: ChatAddress, messageId: string, text: string): Promise<void> {
     const key = `${to.chatId}:${messageId}`;

@@ -41,6 +41,11 @@ export interface BenchPlan {
    * once with one token; `creditsUsers` new users asking "credits" at the same moment.
    */
   pacing: { postsPerProcess: number; creditsUsers: number; timeoutMs: number };
+  /**
+   * One post per quick answer (issue 14), pacing on: `signUsers` returning users write at
+   * `usersPerSecond` (the first visible sign); then `quickTurns` quick and `slowTurns` slow turns.
+   */
+  onePost: { signUsers: number; usersPerSecond: number; quickTurns: number; slowTurns: number; timeoutMs: number };
 }
 
 const QUICK: BenchPlan = {
@@ -56,6 +61,7 @@ const QUICK: BenchPlan = {
   documents: { pdfPages: 200, maxPdfPages: 10, docxXmlMb: 100, inThreadPages: 3 },
   redisPerUser: { users: 50 },
   pacing: { postsPerProcess: 40, creditsUsers: 100, timeoutMs: 60_000 },
+  onePost: { signUsers: 100, usersPerSecond: 50, quickTurns: 10, slowTurns: 2, timeoutMs: 60_000 },
 };
 
 const FULL: BenchPlan = {
@@ -71,6 +77,7 @@ const FULL: BenchPlan = {
   documents: { pdfPages: 1_000, maxPdfPages: 50, docxXmlMb: 100, inThreadPages: 20 },
   redisPerUser: { users: 500 },
   pacing: { postsPerProcess: 200, creditsUsers: 100, timeoutMs: 120_000 },
+  onePost: { signUsers: 500, usersPerSecond: 50, quickTurns: 50, slowTurns: 5, timeoutMs: 120_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

@@ -15,6 +15,8 @@ interface Waiter {
  */
 export class ReplyWatch {
   private readonly waiting = new Map<string, Waiter>();
+  /** Chats whose first visible sign (a chat action or a post) is awaited. */
+  private readonly signs = new Map<string, (at: bigint) => void>();
 
   constructor(calls: ApiCall[]) {
     const push = calls.push.bind(calls);
@@ -42,6 +44,15 @@ export class ReplyWatch {
     });
   }
 
+  /**
+   * Resolves with `process.hrtime.bigint()` when the fake receives the first thing the person
+   * would see in `chatId`: "typing…" (`sendChatAction`) or a message. Never rejects: pair it
+   * with `next`, whose timeout ends the wait.
+   */
+  nextSign(chatId: string): Promise<bigint> {
+    return new Promise<bigint>((resolve) => this.signs.set(chatId, resolve));
+  }
+
   /** Rejects every waiter (the benchmark is closing). */
   cancel(): void {
     for (const [chatId, waiter] of this.waiting) {
@@ -52,6 +63,11 @@ export class ReplyWatch {
   }
 
   private seen(call: ApiCall): void {
+    if (call.chatId !== undefined && (call.method === 'sendChatAction' || call.method === 'sendMessage')) {
+      const sign = this.signs.get(call.chatId);
+      this.signs.delete(call.chatId);
+      sign?.(process.hrtime.bigint());
+    }
     if (call.method !== 'sendMessage' || call.chatId === undefined) return;
     const waiter = this.waiting.get(call.chatId);
     const text = call.params.text;

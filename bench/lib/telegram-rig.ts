@@ -65,6 +65,8 @@ export interface TelegramRig {
    * at the fake to the fake receiving a reply matching `reply`.
    */
   ask(index: number, text: string, reply: RegExp, timeoutMs: number): Promise<number>;
+  /** As `ask`, and the microseconds to the first visible sign in the chat ("typing…" or a message). */
+  askWithSign(index: number, text: string, reply: RegExp, timeoutMs: number): Promise<{ replyMicros: number; signMicros: number }>;
   /**
    * Gives every user a token and a project without going through Telegram (a second engine on
    * the same Redis, replying to a counting outbox), so that a run with the real pacing
@@ -169,6 +171,16 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         tg.say(chat, user, { text });
         const at = await replied;
         return Number(at - start) / 1000;
+      },
+      async askWithSign(index, text, reply, timeoutMs) {
+        const { user, chat, chatId } = userAt(index);
+        const replied = watch.next(chatId, reply, timeoutMs);
+        const sign = watch.nextSign(chatId);
+        const start = process.hrtime.bigint();
+        tg.say(chat, user, { text });
+        const at = await replied;
+        const signAt = await sign;
+        return { replyMicros: Number(at - start) / 1000, signMicros: Number(signAt - start) / 1000 };
       },
       async warmUpDirect(text, reply) {
         const counting = new CountingOutbox('telegram');

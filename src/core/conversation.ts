@@ -17,4 +17,6 @@ export interface Conversation {
   prefetched?: Promise<SessionRecord | undefined> | undefined;
   /** The project this message works on, once known: the messages posted for it are mapped to it. */
   projectRef?: string | undefined;
+  /** The message is about the account, not a project (credits, stats, login): its answers are not mapped. */
+  accountOnly?: boolean | undefined;
 }

@@ -48,9 +48,14 @@ const EXPIRY_MARGIN_MS = 60_000;
 export function credentialsFor(deps: CredentialDeps, platform: Platform, userId: string): UserCredentials {
   let cached: UserIdentity | undefined;
   let loading: Promise<UserIdentity> | undefined;
+  // `warm`'s read: it never creates an identity, so that messages of a new person arriving
+  // together leave that to first contact, which one of them does (one client id, one account).
+  let peeked: Promise<UserIdentity | undefined> | undefined;
 
   const load = async (): Promise<UserIdentity> => {
-    const stored = await deps.sessions.readIdentity(platform, userId);
+    const early = peeked ? await peeked : undefined;
+    peeked = undefined;
+    const stored = early ?? (await deps.sessions.readIdentity(platform, userId));
     if (stored) return (cached = stored);
     const fresh: UserIdentity = { clientId: randomUUID() };
     await deps.sessions.writeIdentity(platform, userId, fresh);
@@ -110,7 +115,11 @@ export function credentialsFor(deps: CredentialDeps, platform: Platform, userId:
     },
     isAnonymous: anonymous,
     warm() {
-      identity().catch(() => undefined);
+      if (cached || loading || peeked) return;
+      peeked = deps.sessions.readIdentity(platform, userId).then(
+        (stored) => (stored ? (cached = stored) : undefined),
+        () => undefined,
+      );
     },
     async isShared() {
       return deps.operatorToken !== undefined && (await personalToken()) === undefined;

@@ -57,6 +57,8 @@ export interface RenderQueueHandle {
 
 export interface EngineSettings extends TurnSettings {
   webUrl: string;
+  /** A turn's progress message waits this long for the answer (PROGRESS_DELAY_MS): a quick answer is one post. */
+  progressDelayMs: number;
   operatorToken?: string | undefined;
   documentMaxChars: number;
   /** Longer messages are refused with a friendly reply. */

@@ -19,6 +19,9 @@ import type { SessionKey } from './session-store.js';
 import { TurnScheduler } from './turn-scheduler.js';
 import type { ChatAddress, IncomingMessage, Language, MessageHandler } from './types.js';
 
+/** Answers about the account, not a project: a reply to them has no project to continue (and no map write, issue 14). */
+const ACCOUNT_ACTIONS: ReadonlySet<RouteAction> = new Set<RouteAction>(['credits', 'stats', 'login', 'logout', 'help']);
+
 export type { EngineApi, EngineDeps, EngineSettings, RenderProgress, RenderRequest, TurnMetrics } from './engine-deps.js';
 
 // Voice notes converted at once per process (ffmpeg runs one core each); the rest wait their turn.
@@ -84,6 +87,8 @@ export class Engine implements MessageHandler {
         if (verdict === 'refuse') await conv.reply.send(t(conv.lang, 'notAllowed'));
         return;
       }
+      // Seen at once: a quick answer is then the only post, a slow one gets its progress message later.
+      conv.reply.typing();
       if (!(await followReply({ messages: this.deps.messages, projects: this.projects }, conv, message))) return;
       await this.dispatch(conv, message);
     } catch (error) {
@@ -93,6 +98,8 @@ export class Engine implements MessageHandler {
         conv.log.error({ err: describeError(error) }, 'message failed');
       }
       await replyError(conv, error, this.deps.settings.webUrl);
+    } finally {
+      conv.reply.finish();
     }
     // The inbox entry is released by the intake that handed the message over (core/intake.ts).
   }
@@ -123,7 +130,8 @@ export class Engine implements MessageHandler {
     const where = { platform: address.platform, chatId: address.chatId };
     const mapped: { conv?: Conversation } = {};
     // Every message posted for a known project is mapped to it once the platform confirmed it: a reply to it continues that project.
-    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log, async (messageId) => {
+    const reply = new ChatReply(outbox, { ...address, progressMessageId: undefined }, lang, log, this.deps.settings.progressDelayMs, async (messageId) => {
+      if (mapped.conv?.accountOnly === true) return;
       const projectRef = mapped.conv?.projectRef;
       const target = outbox.replyTarget?.(messageId) ?? messageId;
       if (projectRef !== undefined && target !== '') await this.deps.messages.remember(where, target, { userId: address.userId, projectRef });
@@ -137,6 +145,7 @@ export class Engine implements MessageHandler {
     const { lang, reply } = conv;
     const tooLong = message.text.length > this.deps.settings.maxMessageChars;
     const routed = tooLong ? undefined : route(message.text, message.attachments.length > 0);
+    conv.accountOnly = routed !== undefined && ACCOUNT_ACTIONS.has(routed.action);
     // Flood control before any work: a chat turn is counted inside its ENTER script (no round trip
     // of its own); every other message here, with the project reads it will need alongside.
     const readsProject = routed !== undefined && this.handlers[routed.action].readsProject === true;

@@ -6,13 +6,13 @@ import type { Language } from './types.js';
  * English entry, so a translation cannot forget one.
  */
 const en = {
-  settingUp: () => 'Setting things up…',
-  ready: () =>
-    'Ready! Tell me what to make, for example:\n' +
+  welcome: () =>
+    'Hi! I make and edit videos with NemoVideo\'s AI agent. Tell me what to make, for example:\n' +
     '• "Turn this blog intro into a 30-second explainer video"\n' +
     '• "Make a 10-second city timelapse with lo-fi music"\n' +
     '• Send a clip, a picture, a song or a document and say what to do with it.\n' +
-    'Say "export" when you want the MP4.',
+    'Say "export" when you want the MP4; /help lists what else I can do.',
+  welcomeLine: () => 'Welcome! I make and edit videos with NemoVideo\'s AI agent: describe one, or type /help.',
   help: () =>
     'I make and edit videos with NemoVideo\'s AI agent. Just describe what you want.\n' +
     '• /export: render the video and send the MP4\n' +
@@ -178,13 +178,13 @@ const en = {
 type Catalog = typeof en;
 
 const zh: Catalog = {
-  settingUp: () => '正在准备…',
-  ready: () =>
-    '准备好了！告诉我你想做什么，例如：\n' +
+  welcome: () =>
+    '你好！我用 NemoVideo 的 AI 助手制作和编辑视频。告诉我你想做什么，例如：\n' +
     '• “把这篇博客开头做成 30 秒的讲解视频”\n' +
     '• “做一个 10 秒的城市延时视频，配上 lo-fi 音乐”\n' +
     '• 发送视频、图片、音乐或文档，并说明要怎么用。\n' +
-    '需要 MP4 时说“导出”。',
+    '需要 MP4 时说“导出”；输入 /help 查看更多功能。',
+  welcomeLine: () => '欢迎！我用 NemoVideo 的 AI 助手制作和编辑视频：描述你想要的视频，或输入 /help。',
   help: () =>
     '我用 NemoVideo 的 AI 助手制作和编辑视频，直接描述你想要的效果即可。\n' +
     '• /export：渲染并发送 MP4\n' +

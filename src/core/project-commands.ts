@@ -19,11 +19,17 @@ export interface ProjectCommandDeps extends AdmissionDeps {
   usage: Pick<UsageStats, 'count'>;
 }
 
-/** `/start`: creates the project on first contact; later, says what the bot can do. */
+/** `/start`: creates the project on first contact and welcomes the person; later, says what the bot can do. */
 export async function start(deps: ProjectCommandDeps, conv: Conversation): Promise<void> {
   const existed = await deps.sessions.read(conv.key);
   await deps.projects.project(conv);
-  if (existed) await conv.reply.send(t(conv.lang, 'help'));
+  if (existed) {
+    await conv.reply.send(t(conv.lang, 'help'));
+    return;
+  }
+  // The welcome is the answer here: its one-line form is not appended too.
+  conv.reply.takeWelcome();
+  await conv.reply.send(t(conv.lang, 'welcome'));
 }
 
 /** `/new`: a fresh project; its link goes to the person privately. */

@@ -34,7 +34,10 @@ export class ProjectService {
 
   constructor(private readonly deps: ProjectServiceDeps) {}
 
-  /** The person's project, created on first contact with a short "setting up" and "ready". */
+  /**
+   * The person's project, created on first contact without a post of its own: the answer to what
+   * they asked comes first, with a one-line welcome under it.
+   */
   async project(conv: Conversation): Promise<SessionRecord> {
     const prefetched = conv.prefetched;
     conv.prefetched = undefined;
@@ -163,9 +166,8 @@ export class ProjectService {
     try {
       const again = await this.deps.sessions.read(conv.key);
       if (again) return again;
-      await conv.reply.send(t(conv.lang, 'settingUp'));
       const record = await this.create(conv);
-      await conv.reply.send(t(conv.lang, 'ready'));
+      conv.reply.welcomeNext(t(conv.lang, 'welcomeLine'));
       return record;
     } finally {
       // A failed creation must not make the person's next message wait out the lease.

@@ -110,7 +110,7 @@ export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<Tur
     }
   } catch (error) {
     if (input.signal?.aborted) {
-      await reply.progress(t(lang, 'restarting'));
+      await reply.endProgress(t(lang, 'restarting'));
       return { draftAfter: before, outcome: 'interrupted' };
     }
     if (!(error instanceof NemoStreamError)) throw error;

@@ -29,6 +29,11 @@ export interface TurnSchedulerDeps {
   replyError(conv: Conversation, error: unknown): Promise<void>;
 }
 
+/** A finished turn's closing writes, sent and not awaited yet (see `TurnScheduler.drain`). */
+interface TurnEnd {
+  written: Promise<void> | undefined;
+}
+
 /**
  * One turn at a time per session: the turn lock held and renewed while the session's queue is
  * drained, each turn journaled so a crash is recovered from the project state, and the stop
@@ -56,6 +61,8 @@ export class TurnScheduler {
     // ours, no turn can write the record any more, and this read is the newest, one round trip saved.
     const prefetched = this.deps.sessions.read(conv.key);
     prefetched.catch(() => undefined);
+    // The turn needs the person's token: its read travels in the same round trip.
+    conv.cred.warm();
     const entry = await entering;
     if (entry.acquired) conv.prefetched = prefetched;
     else if ('refused' in entry) {
@@ -95,6 +102,8 @@ export class TurnScheduler {
           } catch (error) {
             conv.log.error({ err: describeError(error) }, 'recovery of an interrupted turn failed');
             await this.deps.replyError(conv, error);
+          } finally {
+            conv.reply.finish();
           }
         }),
       );
@@ -109,7 +118,7 @@ export class TurnScheduler {
         await this.deps.gate.release(key, lockToken);
         continue;
       }
-      recoveries.push(this.drain(conv, lockToken, async () => undefined));
+      recoveries.push(this.drain(conv, lockToken, () => Promise.resolve(undefined)));
     }
     await Promise.all(recoveries);
     return recoveries.length;
@@ -133,8 +142,20 @@ export class TurnScheduler {
     await Promise.allSettled([...this.drains]);
   }
 
-  /** Runs `first`, then every turn that queued behind it, holding the session's lock. */
-  private drain(owner: Conversation, lockToken: string, first: () => Promise<void>): Promise<void> {
+  /**
+   * The next queued turn, asked for right behind a finished turn's closing writes (sent, not yet
+   * answered): Redis runs them in order on the one connection, in one round trip.
+   */
+  private async nextAfter<T>(next: Promise<T>, written: Promise<void> | undefined): Promise<T> {
+    const [following] = await Promise.all([next, written]);
+    return following;
+  }
+
+  /**
+   * Runs `first`, then every turn that queued behind it, holding the session's lock. A turn
+   * returns its closing writes unawaited, so that the queue's next read goes with them.
+   */
+  private drain(owner: Conversation, lockToken: string, first: () => Promise<TurnEnd | void>): Promise<void> {
     const { gate } = this.deps;
     const lock = gate.lock(owner.key, lockToken);
     const run = async () => {
@@ -144,14 +165,15 @@ export class TurnScheduler {
         onError: (error) => owner.log.warn({ err: describeError(error) }, 'turn lock extend failed'),
       });
       try {
-        await first();
+        // Wrapped: a promise returned from an async function would be awaited with it.
+        let written = (await first())?.written;
         // While stopping, queued turns stay in Redis for the next process.
-        let turn = this.stopping ? undefined : await gate.next(owner.key, lockToken);
+        let turn = this.stopping ? undefined : await this.nextAfter(gate.next(owner.key, lockToken), written);
         released = turn === undefined && !this.stopping;
         while (turn) {
           const conv = this.deps.conversation(turn.address, turn.language);
-          if (conv) await this.runTurn(conv, turn, turn.entry);
-          const following = await gate.next(owner.key, lockToken, turn.entry);
+          written = conv ? (await this.runTurn(conv, turn, turn.entry)).written : undefined;
+          const following = await this.nextAfter(gate.next(owner.key, lockToken, turn.entry), written);
           released = following === undefined;
           turn = this.stopping ? undefined : following;
         }
@@ -167,10 +189,15 @@ export class TurnScheduler {
     return drained.finally(() => this.drains.delete(drained));
   }
 
-  /** `queueEntry`: the turn waited in the session's queue, and leaves it when journaled. */
-  private async runTurn(conv: Conversation, turn: PendingTurn, queueEntry?: string): Promise<void> {
+  /**
+   * `queueEntry`: the turn waited in the session's queue, and leaves it when journaled. Returns
+   * the turn's closing writes (journal end, count, session record) sent but not awaited; they
+   * never reject (a failure is logged: the journal entry left is recovered from the state).
+   */
+  private async runTurn(conv: Conversation, turn: PendingTurn, queueEntry?: string): Promise<TurnEnd> {
     const controller = new AbortController();
     this.controllers.add(controller);
+    let written: Promise<void> | undefined;
     try {
       // A turn that waited runs in the project it was sent to, even if another became current meanwhile.
       if (queueEntry !== undefined && turn.projectRef !== undefined) await this.deps.projects.switchTo(conv, turn.projectRef);
@@ -204,13 +231,18 @@ export class TurnScheduler {
         this.deps.metrics?.turns.inc({ outcome: result.outcome });
         this.deps.metrics?.turnDuration.observe({ outcome: result.outcome }, (Date.now() - started) / 1000);
         if (result.outcome === 'interrupted') return;
-        // One round trip: the client sends the three back to back, Redis runs them in this order.
-        await Promise.all([
+        // One round trip with the queue's next read (see `drain`): the client sends them back to
+        // back, Redis runs them in this order.
+        written = Promise.all([
           this.deps.journal.end(conv.key),
           this.deps.usage.count('turns', Date.now(), `${conv.key.platform}:${conv.key.userId}`),
           this.deps.sessions.write(conv.key, { ...record, lastDraft: result.draftAfter, updatedAt: Date.now() }),
-        ]);
+        ]).then(
+          () => undefined,
+          (error: unknown) => conv.log.error({ err: describeError(error) }, 'closing writes of an answered turn failed: its journal entry is recovered later'),
+        );
       });
+      return { written };
     } catch (error) {
       conv.log.error({ err: describeError(error) }, 'turn failed');
       this.deps.metrics?.turns.inc({ outcome: 'error' });
@@ -219,7 +251,9 @@ export class TurnScheduler {
       await this.deps.replyError(conv, error);
     } finally {
       this.controllers.delete(controller);
+      conv.reply.finish();
     }
+    return { written: undefined };
   }
 
   /** A project is named by its first prompt (`/projects` lists it by that); best effort. */

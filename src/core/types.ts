@@ -129,6 +129,11 @@ export interface Outbox {
   readonly platform: Platform;
   /** Sends text; returns the platform's message id. */
   sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string>;
+  /**
+   * Shows the platform's typing indicator in the chat, at once (not behind queued posts). Best
+   * effort: the caller only logs a failure. Absent where there is none (the terminal).
+   */
+  showTyping?(to: ChatAddress): Promise<void>;
   /** Edits a message in place; "not modified" counts as success. */
   editText(to: ChatAddress, messageId: string, text: string): Promise<void>;
   /**

@@ -129,7 +129,7 @@ export async function receiveUploads(ctx: UploadContext, conv: Conversation, att
     // With words to relay, the agent is about to act: asking what to do would contradict it.
     const names = uploaded.join(', ');
     if (relay) await reply.send(t(lang, 'uploadedWithWords', { names }));
-    else await reply.progress(t(lang, 'uploaded', { names }));
+    else await reply.status(t(lang, 'uploaded', { names }));
   }
   if (!relay && uploaded.length === 0 && !failed) await reply.send(t(lang, 'uploadUsage'));
   return relay;

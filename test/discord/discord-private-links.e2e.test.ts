@@ -51,7 +51,7 @@ describe('personal links in a Discord guild', () => {
   it('when the ephemeral follow-up is refused, then the link goes by DM instead, and the channel still never reads it', async () => {
     const r = (rig = await startDiscordRig());
     const { discord } = r;
-    // The project first: its "Ready!" is a follow-up of its own.
+    // The project first, so that the status below is not its first contact.
     const credits = discord.slashCommand({ user: discord.users.alice, channelId: discord.channelId, name: 'credits' });
     await r.waitMessage(discord.channelId, (m) => m.interactionId === credits.id && /100 available/.test(m.content), 'the credits');
     discord.failNext('followup', { status: 400, code: 50035, message: 'Invalid Form Body' });

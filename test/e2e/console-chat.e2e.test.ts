@@ -28,11 +28,11 @@ async function generated(b: ConsoleBot): Promise<void> {
 }
 
 describe('terminal chat, end to end', () => {
-  it('when a new user asks for a video, then the bot sets up, generates, and shows post-production without GUI directions', async () => {
+  it('when a new user asks for a video, then the bot generates and shows post-production without GUI directions or set-up lines', async () => {
     bot = await startConsoleBot();
     const out = await bot.say('Generate a video of a city timelapse', /Keep them, or say/);
-    expect(out).toMatch(/Setting things up/);
-    expect(out).toMatch(/Ready!/);
+    expect(out).not.toMatch(/Setting things up|Ready!/);
+    expect(out).toMatch(/Welcome! I make and edit videos/);
     expect(out).toMatch(/few minutes/);
     expect(out).toMatch(/raw video is ready/);
     expect(out).toMatch(/Your video is ready!/);
@@ -159,20 +159,30 @@ describe('terminal chat, end to end', () => {
     expect(bot.fake.sseCalls.map((c) => c.text)).toEqual(['first message', 'second message']);
   });
 
-  it('when two messages arrive together on first contact, then one project is set up for both', async () => {
+  it('when two messages arrive together on first contact, then one project is set up for both, without set-up lines', async () => {
     bot = await startConsoleBot();
     const address = { platform: 'console' as const, chatId: 'terminal', userId: 'tester' };
     const message = (text: string) => ({ ...address, text, attachments: [], addressed: true, address });
     await Promise.all([bot.app.engine.handle(message('/start')), bot.app.engine.handle(message('credits'))]);
     expect(bot.fake.sessions.size).toBe(1);
-    expect(bot.output().match(/Setting things up/g)).toHaveLength(1);
+    expect(bot.output()).not.toMatch(/Setting things up/);
     expect(bot.output()).toMatch(/100 available/);
+    expect(bot.output().match(/Hi! I make and edit videos/g)).toHaveLength(1);
+  });
+
+  it('when a new user asks for credits with the default delay, then the answer is the only line the bot prints', async () => {
+    bot = await startConsoleBot({ env: { PROGRESS_DELAY_MS: '30000' } });
+    await bot.say('credits', /100 available/);
+    // The terminal's own prompt line comes first; then the answer, the only reply.
+    const lines = bot.output().split('\n').filter((line) => line.startsWith('bot › ') && !line.includes('/quit'));
+    expect(lines, bot.output()).toHaveLength(1);
+    expect(lines[0]).toMatch(/^bot › Credits/);
   });
 
   it('when the user writes Chinese, then the bot answers in Chinese', async () => {
     bot = await startConsoleBot();
     const out = await bot.say('积分', /积分：可用 100/);
-    expect(out).toMatch(/正在准备/);
+    expect(out).toMatch(/欢迎！/);
   });
 });
 

@@ -51,7 +51,8 @@ export async function startConsoleBot(
   const fake = await startFakeNemo(options.fake);
   const redis = testRedis();
   const videoDir = await mkdtemp(join(tmpdir(), 'nvb-videos-'));
-  const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url, VIDEO_DIR: videoDir, ...options.env });
+  // Progress lines at once by default: these tests read every step the terminal prints.
+  const config = loadConfig({ ...FAST_ENV, PROGRESS_DELAY_MS: '0', NEMO_API_URL: fake.url, REDIS_URL: redis.url, VIDEO_DIR: videoDir, ...options.env });
 
   let logText = '';
   const logStream = new PassThrough();

@@ -45,7 +45,7 @@ function texts(...outboxes: RecordingOutbox[]): string[] {
 }
 
 describe('a new person met by two processes at once', () => {
-  it('when two apps on one Redis prefix get the same new person’s first message at the same moment, then one anonymous token, one project and one set-up reply', async () => {
+  it('when two apps on one Redis prefix get the same new person’s first message at the same moment, then one anonymous token, one project, no set-up posts and each /start answered with the welcome', async () => {
     fake = await startFakeNemo();
     const redis = testRedis();
     const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url });
@@ -56,7 +56,7 @@ describe('a new person met by two processes at once', () => {
 
     expect(fake.issuedTokens).toHaveLength(1);
     expect(fake.sessions.size).toBe(1);
-    expect(texts(a.outbox, b.outbox)).toEqual([t('en', 'settingUp'), t('en', 'ready')]);
+    expect(texts(a.outbox, b.outbox)).toEqual([t('en', 'welcome'), t('en', 'welcome')]);
 
     // Either process then serves the person on that one project, with that one token.
     await b.app.engine.handle(message('credits'));
@@ -80,12 +80,12 @@ describe('a new person met by two processes at once', () => {
 
     expect(fake.requests.filter((r) => r.path === '/api/tasks/me/with-session/nemo_agent')).toHaveLength(1);
     expect(fake.sessions.size).toBe(0);
-    expect(texts(outbox)).toEqual([t('en', 'settingUp'), t('en', 'serviceError'), t('en', 'serviceError')]);
+    expect(texts(outbox)).toEqual([t('en', 'serviceError'), t('en', 'serviceError')]);
 
     // The failure left no claim behind: the next message creates the project at once.
     await app.engine.handle(message('/start'));
     expect(fake.sessions.size).toBe(1);
-    expect(texts(outbox).slice(3)).toEqual([t('en', 'settingUp'), t('en', 'ready')]);
+    expect(texts(outbox).slice(2)).toEqual([t('en', 'welcome')]);
     expect(fake.violations).toEqual([]);
   });
 });

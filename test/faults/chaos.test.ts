@@ -97,6 +97,8 @@ describe('chaos through Telegram: SIGKILLed bot and worker processes, a Redis re
         // Kills and the Redis restart cost polls; a render must not time out because of them.
         RENDER_MAX_POLLS: '40',
         STILL_WORKING_MS: '60000',
+        // The follow-ups below are sent once a turn shows its progress message: at once here.
+        PROGRESS_DELAY_MS: '0',
         TURN_IDLE_TIMEOUT_MS: '20000',
         RECOVERY_FIRST_WAIT_MS: '200',
         RECOVERY_WAIT_MS: '500',

@@ -51,8 +51,6 @@ const FAULTS: readonly Fault[] = [
 
 /** Texts that only show progress or set-up: a message answered with these alone was left in silence. */
 const NOT_AN_ANSWER = new Set([
-  t('en', 'settingUp'),
-  t('en', 'ready'),
   t('en', 'thinking'),
   t('en', 'generating'),
   t('en', 'editing'),

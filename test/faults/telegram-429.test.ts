@@ -120,7 +120,7 @@ describe('Telegram 429 storms', () => {
   it('when 429s with retry_after hit sendMessage, editMessageText and sendVideo while 20 people generate and export, then each chat gets every answer and its video once, in order, and nothing is written early', async () => {
     const seed = seedFor('telegram-429 e2e', 'telegram-429');
     const rand = prng(seed);
-    rig = await startTelegramRig({ nemo: { renderScript: { pollsUntilComplete: 3 } }, env: { RENDER_POLL_INTERVAL_MS: '100' } });
+    rig = await startTelegramRig({ nemo: { renderScript: { pollsUntilComplete: 3 } }, env: { RENDER_POLL_INTERVAL_MS: '100', PROGRESS_DELAY_MS: '0' } });
     const { tg: fake, nemo } = rig;
     const PEOPLE = 20;
     const MAX_VIDEO_429 = 4;
@@ -164,10 +164,8 @@ describe('Telegram 429 storms', () => {
     expect(refused.some((call) => call.method === 'sendVideo')).toBe(true);
     for (const { i, chat } of people) {
       const posted: BotMessage[] = current.sentTo(chat.id).sort((a, b) => a.messageId - b.messageId);
-      // Nothing lost, nothing doubled, in order: set-up, progress, answer, render progress, video.
+      // Nothing lost, nothing doubled, in order: progress (at once here), answer, render progress, video.
       expect(posted.map((m) => (m.kind === 'video' ? 'VIDEO' : (m.history[0] ?? '').split('\n')[0])), `person ${i}`).toEqual([
-        'Setting things up…',
-        'Ready! Tell me what to make, for example:',
         'Working on it…',
         // The generated clip by URL, before the answer (issue 15).
         'Raw clip, as generated (export for the final cut):',
@@ -175,10 +173,10 @@ describe('Telegram 429 storms', () => {
         "Rendering… I'll post the progress as it goes.",
         'VIDEO',
       ]);
-      expect(posted[2]?.text).toBe('Done: video generated.');
-      expect(posted[5]?.text).toBe('Video ready.');
+      expect(posted[0]?.text).toBe('Done: video generated.');
+      expect(posted[3]?.text).toBe('Video ready.');
       // Every render serves the same fixture: any render's hash is the video's.
-      expect(posted[6]?.file?.sha256).toBe(nemo.outputSha256([...nemo.renders.keys()][0] ?? ''));
+      expect(posted[4]?.file?.sha256).toBe(nemo.outputSha256([...nemo.renders.keys()][0] ?? ''));
     }
     expect(fake.sent.filter((m) => m.kind === 'video')).toHaveLength(PEOPLE);
     expect(fake.violations, 'writes into a chat before its retry_after').toEqual([]);

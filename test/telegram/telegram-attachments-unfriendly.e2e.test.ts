@@ -21,7 +21,7 @@ describe('telegram attachments when the Bot API does not cooperate, end to end',
     const user = tg.user();
     const chat = tg.privateChat(user);
     tg.say(chat, user, { text: '/start' });
-    await rig.waitSent(chat.id, /^Ready!/);
+    await rig.waitSent(chat.id, /^Hi! I make/);
     breakIt(rig);
 
     const from = tg.sent.length;
@@ -41,7 +41,7 @@ describe('telegram attachments when the Bot API does not cooperate, end to end',
     const user = tg.user({ languageCode: 'zh-hans' });
     const chat = tg.privateChat(user);
     tg.say(chat, user, { text: '/start' });
-    await rig.waitSent(chat.id, /^准备好了/);
+    await rig.waitSent(chat.id, /^你好！/);
     tg.setUnfriendly({ downloads: 500 });
     const from = tg.sent.length;
     tg.say(chat, user, { media: { kind: 'video', file: tg.file({ bytes: FIXTURE_MP4 }), fileName: 'beach.mp4' } });
@@ -54,7 +54,7 @@ describe('telegram attachments when the Bot API does not cooperate, end to end',
     const user = tg.user();
     const chat = tg.privateChat(user);
     tg.say(chat, user, { text: '/start' });
-    await rig.waitSent(chat.id, /^Ready!/);
+    await rig.waitSent(chat.id, /^Hi! I make/);
     const file = tg.file({ bytes: FIXTURE_MP4 });
     const from = tg.sent.length;
     tg.say(chat, user, { caption: 'make it shorter', media: { kind: 'video', file, fileName: 'beach.mp4', omitSize: true } });

@@ -28,8 +28,8 @@ describe('telegram flood control, default limits', () => {
     const otherChat = tg.privateChat(other);
     tg.say(floodChat, flooder, { text: '/start' });
     tg.say(otherChat, other, { text: '/start' });
-    await r.waitSent(floodChat.id, /^Ready!/);
-    await r.waitSent(otherChat.id, /^Ready!/);
+    await r.waitSent(floodChat.id, /^Hi! I make/);
+    await r.waitSent(otherChat.id, /^Hi! I make/);
 
     let release: () => void = () => undefined;
     const until = new Promise<void>((resolve) => (release = resolve));

@@ -35,7 +35,7 @@ describe('telegram groups and forum topics, end to end', () => {
     const group = tg.group();
 
     tg.say(group, alice, { text: '/start' });
-    const ready = await rig.waitSent(group.id, /^Ready!/);
+    const ready = await rig.waitSent(group.id, /^Hi! I make/);
     tg.say(group, bob, { text: `/credits@${tg.bot.username}` });
     await rig.waitSent(group.id, /Credits: 100 available/);
     await waitFor(() => nemo.sessions.size === 2, { message: 'a second project, for bob' });

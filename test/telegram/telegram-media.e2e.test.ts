@@ -25,7 +25,7 @@ describe('telegram attachments, end to end', () => {
     const user = tg.user();
     const chat = tg.privateChat(user);
     tg.say(chat, user, { text: '/start' });
-    await rig.waitSent(chat.id, /^Ready!/);
+    await rig.waitSent(chat.id, /^Hi! I make/);
 
     const kinds: Array<{ kind: MediaKind; file: FakeFile; fileName?: string; mimeType?: string; expect: RegExp }> = [
       { kind: 'video', file: tg.file({ bytes: FIXTURE_MP4 }), fileName: 'beach.mp4', expect: /^beach\.mp4$/ },

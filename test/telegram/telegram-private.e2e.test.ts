@@ -24,8 +24,8 @@ describe('telegram private chat, end to end', () => {
     const chat = tg.privateChat(alice);
 
     tg.say(chat, alice, { text: '/start' });
-    await rig.waitSent(chat.id, /^Ready!/);
-    expect(rig.sentTo(chat.id).map((m) => m.text)).toEqual(['Setting things up…', expect.stringMatching(/^Ready!/)]);
+    await rig.waitSent(chat.id, /^Hi! I make/);
+    expect(rig.sentTo(chat.id).map((m) => m.text)).toEqual([expect.stringMatching(/^Hi! I make/)]);
 
     tg.say(chat, alice, { text: 'Generate a video of a city timelapse' });
     const answer = await rig.waitSent(chat.id, /Keep them, or say/);
@@ -81,7 +81,7 @@ describe('telegram private chat, end to end', () => {
     const slowChat = tg.privateChat(slow);
     const quickChat = tg.privateChat(quick);
     tg.say(slowChat, slow, { text: '/start' });
-    await rig.waitSent(slowChat.id, /^Ready!/);
+    await rig.waitSent(slowChat.id, /^Hi! I make/);
 
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -103,7 +103,7 @@ describe('telegram private chat, end to end', () => {
     const user = tg.user();
     const chat = tg.privateChat(user);
     tg.say(chat, user, { text: '/start' });
-    await rig.waitSent(chat.id, /^Ready!/);
+    await rig.waitSent(chat.id, /^Hi! I make/);
     const long = Array.from({ length: 700 }, (_, i) => `line ${String(i).padStart(3, '0')} of the plan.`).join('\n');
     nemo.scriptTurn({ frames: [{ kind: 'event', event: adkTurn().text(long) }] });
     const before = tg.sent.length;

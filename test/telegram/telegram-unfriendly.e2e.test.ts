@@ -20,7 +20,7 @@ const REFUSED_EDITS: Array<[string, UnfriendlyMode]> = [
 
 describe('telegram against an unfriendly Bot API, end to end', () => {
   it.each(REFUSED_EDITS)('when every progress edit is refused (%s), then the generation answer still arrives and the agent stream is read to its end', async (_name, mode) => {
-    rig = await startTelegramRig({ telegram: { unfriendly: mode } });
+    rig = await startTelegramRig({ telegram: { unfriendly: mode }, env: { PROGRESS_DELAY_MS: '0' } });
     const { tg, nemo } = rig;
     const user = tg.user();
     const chat = tg.privateChat(user);
@@ -44,7 +44,7 @@ describe('telegram against an unfriendly Bot API, end to end', () => {
   });
 
   it('when only the final "Done." edit of a plain turn is refused, then the answer still arrives', async () => {
-    rig = await startTelegramRig({ telegram: { unfriendly: { edits: 'not-found' } } });
+    rig = await startTelegramRig({ telegram: { unfriendly: { edits: 'not-found' } }, env: { PROGRESS_DELAY_MS: '0' } });
     const { tg, nemo } = rig;
     const user = tg.user();
     const chat = tg.privateChat(user);
@@ -55,7 +55,7 @@ describe('telegram against an unfriendly Bot API, end to end', () => {
     expect(nemo.clientAborts).toEqual([]);
     const edits = tg.calls.filter((c) => c.method === 'editMessageText');
     expect(edits.map((c) => [c.params.text, c.failed])).toEqual([['Done.', 400]]);
-    expect(rig.sentTo(chat.id).map((m) => m.text)).toEqual(['Setting things up…', expect.stringMatching(/^Ready!/), 'Working on it…', expect.stringMatching(/^Happy to help with/)]);
+    expect(rig.sentTo(chat.id).map((m) => m.text)).toEqual(['Working on it…', expect.stringMatching(/^Happy to help with/)]);
   });
 
   it.each([400, 500] as const)('when sendVideo is refused with %i, then the user gets the download link and the project link, once, and no "export again"', async (status) => {

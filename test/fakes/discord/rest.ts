@@ -55,6 +55,7 @@ const ROUTES: RouteDef[] = [
   { method: 'POST', pattern: /^webhooks\/\d+\/[^/]+$/, route: 'followup', access: 'interaction', handle: followup },
   { method: 'POST', pattern: /^users\/@me\/channels$/, route: 'create-dm', access: 'bot', handle: createDm },
   { method: 'DELETE', pattern: /^channels\/\d+\/messages\/\d+$/, route: 'delete-message', access: 'bot', handle: deleteMessage },
+  { method: 'POST', pattern: /^channels\/\d+\/typing$/, route: 'typing', access: 'bot', handle: typing },
 ];
 
 /** Answers one HTTP request: the REST API under `/api/v10`, and the attachment CDN. */
@@ -432,6 +433,14 @@ async function createDm(context: Context): Promise<void> {
 }
 
 /** `DELETE /channels/{id}/messages/{id}`: the bot's own always; a person's in a guild only with Manage Messages. */
+/** "is typing…": Discord answers 204 and shows it for about 10 s; the fake only checks the channel. */
+async function typing(context: Context): Promise<void> {
+  const { state, res, parts } = context;
+  await drain(context.req);
+  if (!state.channels.get(parts[1] ?? '')) return sendError(res, 404, 10003, 'Unknown Channel');
+  res.writeHead(204).end();
+}
+
 async function deleteMessage(context: Context): Promise<void> {
   const { state, res, parts, gateway } = context;
   await drain(context.req);

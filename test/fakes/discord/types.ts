@@ -1,5 +1,6 @@
 /** Routes a test can script failures on (`failNext`). */
 export type FakeDiscordRoute =
+  | 'typing'
   | 'gateway-bot'
   | 'application'
   | 'commands'

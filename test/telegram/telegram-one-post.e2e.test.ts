@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { adkTurn } from '../fakes/nemo/index.js';
+import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
+
+let rig: TelegramRig | undefined;
+
+afterEach(async () => {
+  const current = rig;
+  rig = undefined;
+  if (current) await closeAndCheck(current);
+});
+
+// Long enough that no turn of the fake agent outlasts it on a loaded machine: the quick-answer
+// cases then check the posts, not the machine's speed. The slow case sets a short delay of its own.
+const QUICK = { PROGRESS_DELAY_MS: '30000' };
+
+describe('telegram: one post for a quick answer, end to end', () => {
+  it('when a new user first asks for credits, then the answer is the only post, with the welcome line, after "typing"', async () => {
+    rig = await startTelegramRig({ env: QUICK });
+    const { tg } = rig;
+    const user = tg.user({ languageCode: 'en-US' });
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: '/credits' });
+
+    const answer = await rig.waitSent(chat.id, /Credits/);
+    await rig.bot.idle();
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+    expect(answer.history).toHaveLength(1);
+    expect(answer.text).toMatch(/\n\nWelcome! I make and edit videos/);
+    expect(answer.text).not.toMatch(/Setting things up|Ready!/);
+    const typing = tg.chatActions.filter((a) => a.chatId === String(chat.id) && a.action === 'typing');
+    expect(typing.length).toBeGreaterThan(0);
+    expect(typing[0]?.at).toBeLessThanOrEqual(answer.at);
+  });
+
+  it("when a new user's first message is a prompt, then its answer comes first and is the only post", async () => {
+    rig = await startTelegramRig({ env: QUICK });
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: 'hello there' });
+
+    await rig.waitSent(chat.id, /Happy to help with: hello there/);
+    await nemo.turnsEnded(1);
+    await rig.bot.idle();
+    const posts = rig.sentTo(chat.id);
+    expect(posts.map((m) => m.history)).toEqual([[expect.stringMatching(/^Happy to help with: hello there[\s\S]*\n\nWelcome! .*\/help/)]]);
+    expect(tg.calls.filter((c) => c.method === 'editMessageText')).toEqual([]);
+  });
+
+  it('when /start is the first message, then the welcome is the one answer; a quick chat turn after it is one post without the welcome line', async () => {
+    rig = await startTelegramRig({ env: QUICK });
+    const { tg, nemo } = rig;
+    const user = tg.user({ languageCode: 'zh-hans' });
+    const chat = tg.privateChat(user);
+    tg.say(chat, user, { text: '/start' });
+    const welcome = await rig.waitSent(chat.id, /你好/);
+    expect(welcome.text).toMatch(/\/help/);
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+
+    const from = tg.sent.length;
+    tg.say(chat, user, { text: '你好' });
+    await nemo.turnsEnded(1);
+    await rig.waitSent(chat.id, /./, { from });
+    await rig.bot.idle();
+    const after = tg.sent.slice(from).filter((m) => m.chatId === String(chat.id));
+    expect(after).toHaveLength(1);
+    expect(after[0]?.history).toHaveLength(1);
+    expect(after[0]?.text).not.toMatch(/欢迎/);
+  });
+
+  it('when the agent takes longer than the delay, then one progress message shows, ends "Done.", and the answer is a second post', async () => {
+    rig = await startTelegramRig({ env: { PROGRESS_DELAY_MS: '200' } });
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    nemo.scriptTurn({ frames: [{ kind: 'wait', until: held }, { kind: 'event', event: adkTurn().text('Slow answer.') }] });
+    tg.say(chat, user, { text: 'plan a long video' });
+
+    const progress = await rig.waitSent(chat.id, /^Working on it…$/);
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+    release();
+    const answer = await rig.waitSent(chat.id, /Slow answer\./);
+    await rig.bot.idle();
+    expect(rig.sentTo(chat.id).map((m) => m.messageId)).toEqual([progress.messageId, answer.messageId]);
+    expect(progress.text).toBe('Done.');
+    expect(answer.text).toMatch(/Welcome!/);
+  });
+});
