@@ -106,7 +106,7 @@ export function createApp(options: AppOptions): App {
   const ownsQueueRedis = options.queueRedis === undefined && ownsRedis;
   const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(options.redisUrl, logger) : redis);
   const nemoErrors = new NemoErrorCounts(redis, keys);
-  const usage = new UsageStats(redis, keys);
+  const usage = new UsageStats(redis, keys, { peopleDays: config.sessionTtlDays });
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
   const sessions = new SessionStore(redis, keys, { ttlSeconds: config.sessionTtlDays * 86_400, cipher });
   const gate = new TurnGate(redis, keys, { lockTtlMs: TURN_LOCK_TTL_MS, maxQueued: config.maxQueuedTurns });
@@ -116,7 +116,7 @@ export function createApp(options: AppOptions): App {
     api: nemo,
     sessions,
     gate,
-    journal: new TurnJournal(redis, keys),
+    journal: new TurnJournal(redis, keys, { lockTtlMs: TURN_LOCK_TTL_MS }),
     renders,
     exportSlot: new ExportSlot(redis, keys),
     flood: new FloodControl(redis, keys, { messagesPerWindow: config.userMessagesPerMinute, ...(options.now ? { now: options.now } : {}) }),

@@ -23,7 +23,8 @@ const TAKE = `
 -- KEYS[1] the album's parts (a list of JSON messages)
 -- KEYS[2] the "still arriving" marker, set with a PX of the quiet time at every part
 -- KEYS[3] the inbox
--- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id
+-- KEYS[4] the album index (sorted set): the album leaves it once taken, or found gone
+-- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id; ARGV[3] the album's id in the index
 -- Returns {ms} while parts are still arriving (ms until the marker lapses), else {-1, part...}
 -- and deletes the parts, so exactly one caller gets them. The parts move into the inbox under
 -- the taker, in the same step; a resent call (its answer lost) finds them there.
@@ -32,6 +33,7 @@ local ttl = redis.call('PTTL', KEYS[2])
 if ttl > 0 then return {ttl} end
 local parts = redis.call('LRANGE', KEYS[1], 0, -1)
 local head = inbox_list_head(ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[3])
 if #parts == 0 then
   local kept = redis.call('HGET', KEYS[3], ARGV[1])
   if kept and string.sub(kept, 1, #head) == head then return {-2, kept} end
@@ -57,6 +59,9 @@ const FileRefSchema = z.object({
 
 /** How long an album must have been quiet before a sweep takes it (its own process's timer fires long before). */
 const ABANDONED_AFTER_MS = 20_000;
+
+// Albums taken up per sweep: the rest wait for the next one.
+const SWEEP_BATCH = 200;
 
 /** A normalized Telegram message as kept in Redis (album parts, inbox entries). */
 export const PartSchema = z.object({
@@ -108,6 +113,8 @@ export class AlbumCollector {
       .rpush(keys.parts, JSON.stringify(withoutLoginTokens(part)))
       .pexpire(keys.parts, PARTS_TTL_MS)
       .set(keys.marker, '1', 'PX', this.options.quietMs)
+      // Found by another process's sweep once abandoned; no keyspace walk.
+      .zadd(this.keyMap.telegramAlbumIndex(), Date.now() + ABANDONED_AFTER_MS, this.keyMap.telegramAlbumId(keys.parts))
       .exec();
     this.schedule(keys, this.options.quietMs);
   }
@@ -124,19 +131,17 @@ export class AlbumCollector {
     }
   }
 
-  /** Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`. */
-  async sweep(): Promise<void> {
-    const { redis } = this.options;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', this.keyMap.telegramAlbumPattern(), 'COUNT', 500);
-      cursor = next;
-      for (const parts of keys) {
-        if (parts.endsWith(':arriving') || this.timers.has(parts)) continue;
-        const ttl = await redis.pttl(parts);
-        if (ttl > 0 && ttl < PARTS_TTL_MS - ABANDONED_AFTER_MS) await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
-      }
-    } while (cursor !== '0');
+  /**
+   * Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`.
+   * Reads the album index for what is due, never the keyspace.
+   */
+  async sweep(now = Date.now()): Promise<void> {
+    const due = await this.options.redis.zrangebyscore(this.keyMap.telegramAlbumIndex(), '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    for (const id of due) {
+      const parts = this.keyMap.telegramAlbumOf(id);
+      if (this.timers.has(parts)) continue;
+      await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
+    }
   }
 
   private keys(part: NormalizedMessage): { parts: string; marker: string } {
@@ -159,12 +164,14 @@ export class AlbumCollector {
     const inboxId = `${ALBUM_INBOX_PREFIX}${this.keyMap.telegramAlbumId(keys.parts)}`;
     const answer = (await this.options.redis.eval(
       TAKE,
-      3,
+      4,
       keys.parts,
       keys.marker,
       this.keyMap.inbox(),
+      this.keyMap.telegramAlbumIndex(),
       inboxId,
       this.options.inbox.ownerId,
+      this.keyMap.telegramAlbumId(keys.parts),
     )) as Array<number | string>;
     const [head, ...raw] = answer;
     if (typeof head === 'number' && head >= 0) {

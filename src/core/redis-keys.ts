@@ -41,11 +41,6 @@ export class RedisKeys {
     return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
   }
 
-  /** SCAN pattern of every identity (`/stats`, never on a hot path). */
-  identityPattern(): string {
-    return `${this.prefix}:identity:*`;
-  }
-
   /** The lease on creating a session's project; `keyId` is a `sessionKeyId`. */
   creating(keyId: string): string {
     return `${this.prefix}:creating:${keyId}`;
@@ -90,18 +85,31 @@ export class RedisKeys {
     return `${this.prefix}:alive:${owner}`;
   }
 
-  // Turns.
+  /** Inbox entry ids by the time their owner's heartbeat must be checked (sorted set): the orphan sweep reads what is due. */
+  inboxIndex(): string {
+    return `${this.prefix}:index:inbox`;
+  }
+
+  // Turns. The `…Of` forms take a `sessionKeyId`, as the indexes hold it.
   turnLock(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:lock:${sessionKeyId(key)}`;
+    return this.turnLockOf(sessionKeyId(key));
+  }
+
+  turnLockOf(keyId: string): string {
+    return `${this.prefix}:turn:lock:${keyId}`;
   }
 
   turnPending(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:pending:${sessionKeyId(key)}`;
+    return this.turnPendingOf(sessionKeyId(key));
   }
 
-  /** SCAN pattern of every pending list (the sweep). */
-  turnPendingPattern(): string {
-    return `${this.prefix}:turn:pending:*`;
+  turnPendingOf(keyId: string): string {
+    return `${this.prefix}:turn:pending:${keyId}`;
+  }
+
+  /** Sessions with turns waiting, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s): the sweep reads what is due. */
+  turnPendingIndex(): string {
+    return `${this.prefix}:index:turn-pending`;
   }
 
   turnFull(key: SessionKeyParts): string {
@@ -109,12 +117,16 @@ export class RedisKeys {
   }
 
   inflight(key: SessionKeyParts): string {
-    return `${this.prefix}:inflight:${sessionKeyId(key)}`;
+    return this.inflightOf(sessionKeyId(key));
   }
 
-  /** SCAN pattern of every journaled turn (recovery at start). */
-  inflightPattern(): string {
-    return `${this.prefix}:inflight:*`;
+  inflightOf(keyId: string): string {
+    return `${this.prefix}:inflight:${keyId}`;
+  }
+
+  /** Journaled turns, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s): recovery reads what is due. */
+  inflightIndex(): string {
+    return `${this.prefix}:index:inflight`;
   }
 
   // Renders.
@@ -149,14 +161,19 @@ export class RedisKeys {
     return `${albumKey}:arriving`;
   }
 
-  /** SCAN pattern of every album's keys (the sweep); markers match too. */
-  telegramAlbumPattern(): string {
-    return `${this.prefix}:tg:album:*`;
-  }
-
-  /** `chatId:groupId` of an album's parts key: the inbox id is built from it. */
+  /** `chatId:groupId` of an album's parts key: the inbox id and the index member are built from it. */
   telegramAlbumId(albumKey: string): string {
     return albumKey.slice(`${this.prefix}:tg:album:`.length);
+  }
+
+  /** The parts key of the album whose `telegramAlbumId` is `albumId`. */
+  telegramAlbumOf(albumId: string): string {
+    return `${this.prefix}:tg:album:${albumId}`;
+  }
+
+  /** Albums by when they count as abandoned (sorted set of `telegramAlbumId`s): the sweep reads what is due. */
+  telegramAlbumIndex(): string {
+    return `${this.prefix}:index:tg-album`;
   }
 
   // Discord.
