@@ -24,7 +24,8 @@ const TAKE = `
 -- KEYS[2] the "still arriving" marker, set with a PX of the quiet time at every part
 -- KEYS[3] the inbox
 -- KEYS[4] the album index (sorted set): the album leaves it once taken, or found gone
--- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id; ARGV[3] the album's id in the index
+-- KEYS[5] the inbox index: the album's entry joins it with the entry
+-- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id; ARGV[3] the album's id in the index; ARGV[4] now in ms
 -- Returns {ms} while parts are still arriving (ms until the marker lapses), else {-1, part...}
 -- and deletes the parts, so exactly one caller gets them. The parts move into the inbox under
 -- the taker, in the same step; a resent call (its answer lost) finds them there.
@@ -40,6 +41,7 @@ if #parts == 0 then
   return {-1}
 end
 redis.call('HSET', KEYS[3], ARGV[1], inbox_list_entry(ARGV[2], parts))
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
 redis.call('DEL', KEYS[1])
 table.insert(parts, 1, -1)
 return parts
@@ -164,14 +166,16 @@ export class AlbumCollector {
     const inboxId = `${ALBUM_INBOX_PREFIX}${this.keyMap.telegramAlbumId(keys.parts)}`;
     const answer = (await this.options.redis.eval(
       TAKE,
-      4,
+      5,
       keys.parts,
       keys.marker,
       this.keyMap.inbox(),
       this.keyMap.telegramAlbumIndex(),
+      this.keyMap.inboxIndex(),
       inboxId,
       this.options.inbox.ownerId,
       this.keyMap.telegramAlbumId(keys.parts),
+      Date.now(),
     )) as Array<number | string>;
     const [head, ...raw] = answer;
     if (typeof head === 'number' && head >= 0) {

@@ -74,6 +74,7 @@ const ENTER = `${RATE_STEP_LUA}
 -- KEYS[4] the session's "queue full, told" mark
 -- KEYS[5] the person's message counter for this window (unused when ARGV[7] is '')
 -- KEYS[6] the index of sessions with turns waiting
+-- KEYS[7] the inbox index
 -- ARGV[1] the new lock token
 -- ARGV[2] lock TTL in ms
 -- ARGV[3] the turn, as JSON
@@ -116,7 +117,7 @@ redis.call('PEXPIRE', KEYS[2], ARGV[4])
 local lockTtl = redis.call('PTTL', KEYS[1])
 if lockTtl < 0 then lockTtl = tonumber(ARGV[2]) end
 redis.call('ZADD', KEYS[6], tonumber(ARGV[10]) + lockTtl, ARGV[9])
-${releaseInScript('KEYS[3]', 'ARGV[5]')}
+${releaseInScript('KEYS[3]', 'KEYS[7]', 'ARGV[5]')}
 return position
 `;
 
@@ -205,13 +206,14 @@ export class TurnGate {
     const result = Number(
       await this.redis.eval(
         ENTER,
-        6,
+        7,
         lock,
         pending,
         this.keyMap.inbox(),
         full,
         rate?.key ?? full,
         this.keyMap.turnPendingIndex(),
+        this.keyMap.inboxIndex(),
         lockToken,
         this.lockTtlMs,
         json,

@@ -25,11 +25,12 @@ const ENTRY_TTL_SECONDS = 86_400;
 
 const BEGIN = `
 -- KEYS[1] the journal entry; KEYS[2] the inbox; KEYS[3] the session's pending turns; KEYS[4] the journal's index
+-- KEYS[5] the inbox index
 -- ARGV[1] the entry; ARGV[2] its TTL in s; ARGV[3] the message's inbox id or ''; ARGV[4] the turn's queue entry or ''
 -- ARGV[5] the session's id in the index; ARGV[6] when the turn's lock lapses unless renewed (ms)
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5])
-${releaseInScript('KEYS[2]', 'ARGV[3]')}
+${releaseInScript('KEYS[2]', 'KEYS[5]', 'ARGV[3]')}
 if ARGV[4] ~= '' and redis.call('LINDEX', KEYS[3], 0) == ARGV[4] then
   redis.call('LPOP', KEYS[3])
 end
@@ -81,11 +82,12 @@ export class TurnJournal {
   async begin(turn: InterruptedTurn, source: TurnSource = {}): Promise<void> {
     await this.redis.eval(
       BEGIN,
-      4,
+      5,
       this.keyOf(turn.key),
       this.keys.inbox(),
       this.keys.turnPending(turn.key),
       this.keys.inflightIndex(),
+      this.keys.inboxIndex(),
       JSON.stringify(InterruptedTurnSchema.parse(turn)),
       ENTRY_TTL_SECONDS,
       source.inboxId ?? '',
