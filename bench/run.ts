@@ -13,6 +13,7 @@ import { benchLoopback } from './loopback-rtt.js';
 import { benchOpenTurns } from './open-turns.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
+import { benchFalseRecovery, benchIdleRedis } from './sweeps.js';
 import { benchTelegram } from './telegram-overhead.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
+    await timed('Redis CPU of an idle bot', () => benchIdleRedis(plan)),
+    await timed('false recoveries under load', () => benchFalseRecovery(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

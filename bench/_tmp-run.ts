@@ -1,0 +1,10 @@
+import { benchPlan } from './lib/plan.js';
+import { formatTable } from './lib/report.js';
+import { benchFalseRecovery, benchIdleRedis } from './sweeps.js';
+const plan = benchPlan();
+const which = process.argv[2];
+const r = which === 'idle' ? await benchIdleRedis(plan) : await benchFalseRecovery(plan);
+console.log(formatTable(r.figures));
+console.log(r.notes.join('\n'));
+console.log(JSON.stringify(r.details));
+process.exit(0);
