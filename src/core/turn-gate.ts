@@ -64,6 +64,7 @@ export interface TurnGateOptions {
   pendingTtlMs?: number;
   /** Turns that may wait behind the running one; more are refused (flood control). Default: no cap. */
   maxQueued?: number;
+  /** The clock the sweep index's deadlines are read against; default `Date.now`. */
   now?: () => number;
 }
 

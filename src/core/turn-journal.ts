@@ -43,6 +43,7 @@ const CLAIM_BATCH = 200;
 export interface TurnJournalOptions {
   /** The turn lock's life: a journaled turn is due for a look once its lock could have lapsed. Default 30 s. */
   lockTtlMs?: number;
+  /** The clock the index's deadlines are read against; default `Date.now`. */
   now?: () => number;
 }
 
