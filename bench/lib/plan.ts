@@ -1,6 +1,6 @@
 import type { SampleLoop } from './stats.js';
 
-/** How much each benchmark runs: `BENCH_QUICK=1` for CI (under 3 minutes), else the full run (under 10). */
+/** How much each benchmark runs: `BENCH_QUICK=1` for CI (under 3 minutes), else the full run (under 15). */
 export interface BenchPlan {
   mode: 'quick' | 'full';
   /** Raw loopback HTTP round trips (the limit of the engine figures). */
