@@ -38,7 +38,8 @@ export async function benchLoad(plan: BenchPlan): Promise<BenchResult> {
   const details: Record<string, unknown> = { users, spreadMs, text: TEXT };
   for (const variant of VARIANTS) {
     const run = await withCleanup(async (cleanup) => {
-      const rig = cleanup.add(await startTelegramRig({ users, ...(variant.pacing ? { pacing: variant.pacing } : {}) }), (opened) => opened.close());
+      // With Telegram's pacing the budget is counted in Redis, as production wires it.
+      const rig = cleanup.add(await startTelegramRig({ users, ...(variant.pacing ? { pacing: variant.pacing } : { sharedBudget: true }) }), (opened) => opened.close());
       await rig.warmUpDirect(TEXT, ANSWER);
       const callsBefore = rig.tg.calls.length;
       const nemoBefore = rig.nemo.requests.length;

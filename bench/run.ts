@@ -11,10 +11,13 @@ import { formatTable, resultsFile, targetSummary, writeResults, type BenchResult
 import { benchLoad } from './load.js';
 import { benchLoopback } from './loopback-rtt.js';
 import { benchOpenTurns } from './open-turns.js';
+import { benchRedisPerUser } from './redis-per-user.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
 import { benchFalseRecovery, benchIdleRedis } from './sweeps.js';
 import { benchTelegram } from './telegram-overhead.js';
+import { benchTelegramPacing } from './telegram-pacing.js';
+import { benchVideoFit } from './video-fit.js';
 import { benchWorkerMemory } from './worker-memory.js';
 
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
@@ -60,7 +63,10 @@ async function main(): Promise<void> {
     ...(await timedAll('relay memory and speed', () => benchRelay(plan))),
     await timed('open turns', () => benchOpenTurns(plan)),
     await timed('load through the Telegram adapter', () => benchLoad(plan)),
+    await timed('Telegram pacing: one budget per token, credits at once', () => benchTelegramPacing(plan)),
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
+    await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
+    await timed('video fit to the upload limit', () => benchVideoFit(plan)),
     await timed('Redis CPU of an idle bot', () => benchIdleRedis(plan)),
     await timed('false recoveries under load', () => benchFalseRecovery(plan)),
   ];

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AccessPolicy } from './core/access-policy.js';
@@ -20,12 +20,17 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { NemoErrorCounts } from './ops/nemo-error-counts.js';
 import { RenderQueue } from './render/render-queue.js';
 import { startRenderWorker, type RenderWorkerHandle } from './render/render-worker.js';
+import { EncodeSlots } from './media/encode-slots.js';
+import { defaultWorkRoot } from './media/work-dir.js';
 import { SKILL_SOURCE, VERSION } from './version.js';
 import { createRedisKeys, type RedisKeys } from './core/redis-keys.js';
+import { closeRedis, connectRedis, topologyKind, type RedisTopology } from './lib/redis-connection.js';
+
+export { REDIS_COMMAND_TIMEOUT_MS } from './lib/redis-connection.js';
 
 export interface AppOptions {
   config: Config;
-  /** The Redis to use (REDIS_URL, or the private one started for a new user). */
+  /** The Redis to use (REDIS_URL, or the private one started for a new user); sentinels and cluster nodes come from `config`. */
   redisUrl: string;
   /** A connection made by the caller (who then closes it); by default the app makes its own. */
   redis?: Redis;
@@ -73,15 +78,14 @@ export interface App {
 // A turn lock outlives a crashed holder by at most this long; a live holder extends it every 10 s.
 const TURN_LOCK_TTL_MS = 30_000;
 const MAX_MESSAGE_CHARS = 10_000;
-// Far above any command's normal time (milliseconds), well below a person's patience.
-export const REDIS_COMMAND_TIMEOUT_MS = 10_000;
-const REDIS_ERROR_LOG_EVERY_MS = 60_000;
 
 /** The composition root: every long-lived object of one process, wired by hand. */
 export function createApp(options: AppOptions): App {
   const { config, logger, outboxes } = options;
-  const keys = options.keys ?? createRedisKeys(options.prefix);
-  const prefix = keys.prefix;
+  const topology = redisTopology(config, options.redisUrl);
+  const cluster = topologyKind(topology) === 'cluster';
+  const keys = options.keys ?? createRedisKeys(options.prefix, { hashTags: cluster });
+  const prefix = queuePrefix(keys.prefix, cluster);
   const metrics = options.metrics ?? createMetrics();
   // Parses in worker threads, a few at a time per process, each bounded in time and memory.
   const documents = options.documents ?? new DocumentPool();
@@ -102,9 +106,9 @@ export function createApp(options: AppOptions): App {
     ...(options.onSlowNemoAnswer ? { onSlowAnswer: options.onSlowNemoAnswer } : {}),
   });
   const ownsRedis = options.redis === undefined;
-  const redis = options.redis ?? connectRedis(options.redisUrl, logger, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
+  const redis = options.redis ?? connectRedis(topology, { role: 'commands', logger });
   const ownsQueueRedis = options.queueRedis === undefined && ownsRedis;
-  const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(options.redisUrl, logger) : redis);
+  const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(topology, { role: 'queue', logger }) : redis);
   const nemoErrors = new NemoErrorCounts(redis, keys);
   const usage = new UsageStats(redis, keys, { peopleDays: config.sessionTtlDays });
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
@@ -163,6 +167,12 @@ export function createApp(options: AppOptions): App {
         ...(options.renderFirstPollMs !== undefined ? { firstPollMs: options.renderFirstPollMs } : {}),
         maxPolls: config.renderMaxPolls,
         logger: logger.child({ component: 'render' }),
+        video: {
+          slots: config.videoFitConcurrency > 0 ? new EncodeSlots(config.videoFitConcurrency) : undefined,
+          timeoutMs: config.videoFitTimeoutMs,
+          maxInputBytes: config.videoFitMaxInputMb * 1024 * 1024,
+          workRoot: defaultWorkRoot(),
+        },
       })
     : undefined;
 
@@ -196,40 +206,18 @@ export function createApp(options: AppOptions): App {
   };
 }
 
-/**
- * `maxRetriesPerRequest: null`: a Redis restart stalls commands instead of failing them (BullMQ
- * needs that). With `commandTimeoutMs`, a stall is bounded: during a longer outage the engine's
- * commands fail after it and the user is told, rather than waiting for ever. Never for BullMQ's
- * connection, whose blocking reads wait on purpose.
- */
-/**
- * QUIT lets commands already sent get their answers (a bare disconnect rejects them with
- * "Connection is closed", unhandled where nobody awaits them any more); bounded, since a
- * Redis that is away would never answer it.
- */
-async function closeRedis(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((done) => (timer = setTimeout(done, 1_000)));
-    await Promise.race([redis.quit().then(() => undefined, () => undefined), bound]);
-    clearTimeout(timer);
-  }
-  redis.disconnect();
+/** REDIS_URL (or the private Redis's URL) with the configured sentinels or cluster nodes. */
+export function redisTopology(config: Config, url: string): RedisTopology {
+  return {
+    url,
+    sentinels: config.redisSentinels,
+    sentinelName: config.redisSentinelName,
+    sentinelPassword: config.redisSentinelPassword,
+    clusterNodes: config.redisClusterNodes,
+  };
 }
 
-export function connectRedis(url: string, logger: Logger, options: { commandTimeoutMs?: number } = {}): Redis {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: null,
-    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
-  });
-  // Reconnects retry several times a second: the first failure of an outage is logged, then
-  // one line a minute until the connection is back.
-  let quietUntil = 0;
-  redis.on('ready', () => (quietUntil = 0));
-  redis.on('error', (error) => {
-    if (Date.now() < quietUntil) return;
-    quietUntil = Date.now() + REDIS_ERROR_LOG_EVERY_MS;
-    logger.warn({ err: { message: error.message } }, 'redis connection error (repeats are logged once a minute)');
-  });
-  return redis;
+/** The BullMQ prefix: hash-tagged on a cluster, where a queue's keys must share a slot. */
+export function queuePrefix(prefix: string, cluster: boolean): string {
+  return cluster ? `{${prefix}}` : prefix;
 }

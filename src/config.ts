@@ -15,7 +15,18 @@ export const SETTINGS = z.object({
   NEMO_TOKEN: token().optional().describe('operator token shared by all users; unset: each user gets an anonymous token'),
   REDIS_URL: url(['redis:', 'rediss:'])
     .default('redis://127.0.0.1:6379')
-    .describe('sessions and queues (unset: the local default if it answers, else a private `redis-server` the bot starts)'),
+    .describe(
+      'sessions and queues (unset: the local default if it answers, else a private `redis-server` the bot starts); with sentinels or cluster nodes only its user, password and `rediss:` (TLS) are used',
+    ),
+  REDIS_SENTINELS: hostPortList()
+    .describe('Sentinel failover: the sentinels as `host:port, host:port`; the master is asked of them by `REDIS_SENTINEL_NAME`'),
+  REDIS_SENTINEL_NAME: matching(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z, a-z, 0-9, _ . or -')
+    .default('mymaster')
+    .describe('the master\'s name the sentinels watch'),
+  REDIS_SENTINEL_PASSWORD: token().optional().describe('the sentinels\' own password, when they have one (the data nodes\' comes from `REDIS_URL`)'),
+  REDIS_CLUSTER_NODES: hostPortList().describe(
+    'Redis Cluster: some of its nodes as `host:port, host:port` (the rest are discovered); keys are then hash-tagged per person',
+  ),
   TELEGRAM_BOT_TOKEN: matching(/^\d+:[A-Za-z0-9_-]+$/, 'must look like <bot id>:<secret> as BotFather gives it')
     .optional()
     .describe('enables Telegram'),
@@ -52,6 +63,15 @@ export const SETTINGS = z.object({
     .describe('the shards this process runs (`0,1`) when bot replicas split them; empty: all'),
   RENDER_POLL_INTERVAL_MS: positiveInt().default(30_000).describe('between render polls'),
   RENDER_MAX_POLLS: positiveInt().default(10).describe('polls before a render is reported as failed'),
+  VIDEO_FIT_CONCURRENCY: wholeNumber(16)
+    .default(1)
+    .describe(
+      'ffmpeg encodes at once in each worker process, fitting a render larger than its chat\'s upload limit (H.264, down to 480p); 0: no fitting, such a render goes as a link',
+    ),
+  VIDEO_FIT_TIMEOUT_MS: positiveInt().default(600_000).describe('time limit of one fit; past it ffmpeg is killed and the link goes instead'),
+  VIDEO_FIT_MAX_INPUT_MB: positiveInt()
+    .default(2000)
+    .describe('a render larger than this is not downloaded to fit it or to read its size and poster: the link goes instead'),
   STILL_WORKING_MS: positiveInt().default(120_000).describe('"Still working…" notice while a turn is silent'),
   TURN_IDLE_TIMEOUT_MS: positiveInt().default(600_000).describe('keep-alives only this long: the turn is treated as broken'),
   RECOVERY_FIRST_WAIT_MS: positiveInt().default(30_000).describe('recovery after a broken turn: wait before the first project-state check'),
@@ -150,6 +170,7 @@ const SECRET_VARIABLES: ReadonlySet<EnvName> = new Set<EnvName>([
   'DISCORD_TOKEN',
   'TELEGRAM_WEBHOOK_SECRET',
   'REDIS_URL',
+  'REDIS_SENTINEL_PASSWORD',
   'TOKEN_ENCRYPTION_KEY',
   'ADMIN_PASSWORD',
 ]);
@@ -166,6 +187,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // A webhook without a secret would take updates from anyone who finds the URL.
   if (input.TELEGRAM_WEBHOOK_URL !== undefined && input.TELEGRAM_WEBHOOK_SECRET === undefined) {
     throw new ConfigError('TELEGRAM_WEBHOOK_SECRET', 'Invalid setting TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is set');
+  }
+  // One topology: a Sentinel master and cluster nodes at once is a copy-paste accident.
+  if (input.REDIS_SENTINELS !== undefined && input.REDIS_CLUSTER_NODES !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'Invalid setting REDIS_CLUSTER_NODES: set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both');
   }
   const result = SETTINGS.safeParse(input);
   if (!result.success) {
@@ -209,6 +234,18 @@ function positiveInt(max = Number.MAX_SAFE_INTEGER) {
   });
 }
 
+function wholeNumber(max: number) {
+  const expected = `must be a whole number from 0 to ${max}`;
+  return z.string().transform((value, ctx) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > max) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 function port() {
   const expected = 'must be a port number from 0 to 65535';
   return matching(/^\d+$/, expected)
@@ -241,6 +278,33 @@ function httpUrl() {
 
 function matching(pattern: RegExp, expected: string) {
   return z.string().regex(pattern, { error: expected });
+}
+
+/** `host:port, host:port` (an IPv6 host in brackets): the nodes of a Sentinel or Cluster topology. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+function hostPortList() {
+  const expected = 'must be a comma-separated list of host:port, e.g. 10.0.0.1:26379, 10.0.0.2:26379';
+  return z
+    .string()
+    .transform((value, ctx): HostPort[] => {
+      const nodes: HostPort[] = [];
+      for (const item of value.split(/[\s,]+/).filter(Boolean)) {
+        const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+        const port = Number(match?.[2]);
+        if (!match?.[1] || port < 1 || port > 65_535) {
+          ctx.addIssue({ code: 'custom', message: expected });
+          return z.NEVER;
+        }
+        nodes.push({ host: match[1].replace(/^\[|\]$/g, ''), port });
+      }
+      return nodes;
+    })
+    .default([])
+    .readonly();
 }
 
 // Tokens are opaque, but one with a space or a control character is a copy-paste accident.

@@ -57,6 +57,8 @@ export function buildOutboxes(
       logger: deps.logger,
       buttons: telegramButtonStore(deps.redis, deps.keys),
       privateLinks: new PrivateLinkStore(deps.redis, deps.keys),
+      // One budget per token: the bot process and the render workers post with the same one.
+      sharedBudget: { redis: deps.redis, keys: deps.keys },
       onRateLimited: () => deps.onRateLimited?.('telegram'),
     });
     byPlatform.telegram = telegram;

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './lib/redis-connection.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -219,16 +220,8 @@ async function configDir(url: string): Promise<string | undefined> {
 
 /** One short-lived connection that gives up fast instead of retrying: undefined when no answer. */
 async function withQuickClient<T>(url: string, use: (redis: Redis) => Promise<T>): Promise<T | undefined> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: PROBE_TIMEOUT_MS,
-    commandTimeout: PROBE_TIMEOUT_MS,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  // Failures are the answer here; without a listener ioredis would report them as unhandled.
-  redis.on('error', () => {});
+  // Failures are the answer here: a probe has an error listener and never retries.
+  const redis = connectRedis({ url }, { role: 'probe', timeoutMs: PROBE_TIMEOUT_MS });
   try {
     await redis.connect();
     return await use(redis);

@@ -2,7 +2,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { startConsoleChat } from '../adapters/console/console-chat.js';
 import { ConsoleScreen } from '../adapters/console/console-screen.js';
-import { connectRedis, createApp, REDIS_COMMAND_TIMEOUT_MS } from './app.js';
+import { createApp, redisTopology } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { PortInUseError, startHealthServer, type HealthServer } from './ops/health-server.js';
@@ -16,6 +16,7 @@ import { buildOutboxes, serviceName, startAdapters, type Adapters } from './plat
 import { ensureRedis, RedisUnavailableError } from './redis-autostart.js';
 import { VERSION } from './version.js';
 import { createRedisKeys } from './core/redis-keys.js';
+import { connectRedis, topologyKind } from './lib/redis-connection.js';
 
 type Mode = 'all' | 'bot' | 'worker' | 'console';
 const MODES: readonly Mode[] = ['all', 'bot', 'worker', 'console'];
@@ -77,7 +78,8 @@ async function main(argv: string[]): Promise<void> {
   try {
     privateRedis = await ensureRedis({
       redisUrl: config.redisUrl,
-      explicit: config.redisUrlFromEnv,
+      // Sentinels or cluster nodes name the Redis: nothing private is started.
+      explicit: config.redisUrlFromEnv || config.redisSentinels.length > 0 || config.redisClusterNodes.length > 0,
       dataDir: `${DATA_DIR}/redis`,
       log: (line) => process.stderr.write(`${line}\n`),
     });
@@ -85,19 +87,21 @@ async function main(argv: string[]): Promise<void> {
     if (error instanceof RedisUnavailableError) fail(error.message);
     throw error;
   }
-  if (config.redisUrlFromEnv) {
+  const topology = redisTopology(config, privateRedis.url);
+  const cluster = topologyKind(topology) === 'cluster';
+  if (config.redisUrlFromEnv || topologyKind(topology) !== 'standalone') {
     try {
-      await checkRedisReachable(privateRedis.url, REDIS_CHECK_MS);
+      await checkRedisReachable(topology, REDIS_CHECK_MS);
     } catch (error) {
       if (error instanceof RedisUnreachableError) fail(error.message);
       throw error;
     }
   }
 
-  const redis = connectRedis(privateRedis.url, logger, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
-  // Every Redis key of this process is built from this one map.
-  const keys = createRedisKeys(config.redisPrefix);
-  const queueRedis = connectRedis(privateRedis.url, logger);
+  const redis = connectRedis(topology, { role: 'commands', logger });
+  // Every Redis key of this process is built from this one map (hash-tagged per person on a cluster).
+  const keys = createRedisKeys(config.redisPrefix, { hashTags: cluster });
+  const queueRedis = connectRedis(topology, { role: 'queue', logger });
   // Replies land above the `you › ` prompt in the terminal chat.
   const screen = mode === 'console' ? new ConsoleScreen(process.stdout) : undefined;
   let renderQueueDepth = async () => 0;

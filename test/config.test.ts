@@ -186,4 +186,26 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram' })).toThrow(/TELEGRAM_WEBHOOK_SECRET/);
     expect(loadConfig({ TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram', TELEGRAM_WEBHOOK_SECRET: 's3cret' }).telegramWebhookSecret).toBe('s3cret');
   });
+
+  it('when Sentinel or Cluster nodes are set, then they are host:port lists; a bad list or both at once stop the start, never showing the sentinel password', () => {
+    const sentinel = loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379, sentinel-2.internal:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'cache', REDIS_SENTINEL_PASSWORD: 'pw-123' });
+    expect(sentinel.redisSentinels).toEqual([
+      { host: '10.0.0.1', port: 26379 },
+      { host: 'sentinel-2.internal', port: 26380 },
+      { host: '::1', port: 26381 },
+    ]);
+    expect(sentinel.redisSentinelName).toBe('cache');
+    expect(loadConfig({}).redisSentinels).toEqual([]);
+    expect(loadConfig({}).redisSentinelName).toBe('mymaster');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000 b:7001' }).redisClusterNodes).toEqual([
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+    ]);
+    expect(configError({ REDIS_CLUSTER_NODES: 'a:7000,b' }).message).toMatch(/^Invalid setting REDIS_CLUSTER_NODES: must be a comma-separated list of host:port/);
+    expect(configError({ REDIS_SENTINELS: 'a:70000' }).variable).toBe('REDIS_SENTINELS');
+    expect(configError({ REDIS_SENTINELS: 'a:1', REDIS_CLUSTER_NODES: 'b:2' }).message).toMatch(/either REDIS_SENTINELS or REDIS_CLUSTER_NODES/);
+    const secret = configError({ REDIS_SENTINEL_PASSWORD: 'has space-secret' });
+    expect(secret.variable).toBe('REDIS_SENTINEL_PASSWORD');
+    expect(secret.message).not.toContain('space-secret');
+  });
 });

@@ -22,7 +22,7 @@ import type { IncomingMessage, Language, MessageHandler } from '../../src/core/t
 import { MAX_UPLOAD_BYTES } from '../../src/nemo/formats.js';
 import { discordExtra } from './address.js';
 import type { DownloadOptions } from './attachments.js';
-import { discordButtonStore, parseButtonCustomId } from './button-store.js';
+import { discordButtonStore } from './button-store.js';
 import { discordClientOptions } from './client-options.js';
 import { registerCommands } from './commands.js';
 import { asDiscordRequestError, describeDiscordError } from './discord-errors.js';
@@ -276,16 +276,15 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
   }
 
   async function onButton(interaction: ButtonInteraction, options: NormalizeOptions): Promise<void> {
-    const parsed = parseButtonCustomId(interaction.customId);
-    if (parsed === undefined) return;
+    if (!buttons.recognizes(interaction.customId)) return;
     const lang = languageOf(interaction.locale);
-    const press = await buttons.press(parsed.rowId, parsed.action, { userId: interaction.user.id, chatId: options.channelId });
+    const press = await buttons.press(interaction.customId, { userId: interaction.user.id, chatId: options.channelId });
     if (press.kind === 'expired' || press.kind === 'elsewhere') {
       await interaction.reply({ content: dt(lang, 'buttonExpired'), flags: MessageFlags.Ephemeral });
       return;
     }
     if (press.kind === 'not-yours') {
-      await interaction.reply({ content: dt(lang, 'notYourButtons', { owner: press.record.ownerId }), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ content: dt(lang, 'notYourButtons', { owner: press.ownerId }), flags: MessageFlags.Ephemeral });
       return;
     }
     const deferred = await defer(interaction);
@@ -333,7 +332,7 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
 
   /** Marks the event seen and keeps it in the inbox, in one step; undefined when another session or replica saw it first. */
   function firstSight(seen: string, inboxId: string, payload: InboxPayload): Promise<{ inboxId?: string } | undefined> {
-    return intake.admit(keys.discordSeen(seen), SEEN_TTL_SECONDS, { id: inboxId, payload });
+    return intake.admit(keys.discordSeen(seen), SEEN_TTL_SECONDS, { id: deps.inbox.entryId(inboxId, 'discord', payload.message.address.userId), payload });
   }
 
   /** The engine's message; a guild message can be deleted (a `/login` carrying a token). */

@@ -16,7 +16,6 @@ import { FileTooLargeForPlatformError, type Button, type ChatAddress, type Langu
 import { discordExtra, interactionRef, type LiveInteraction } from './address.js';
 import { InteractionTokens } from './interaction-tokens.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
-import { buttonCustomId } from './button-store.js';
 import { DiscordRequestError, asDiscordRequestError, describeDiscordError, isInvalidInteractionToken, isTooLarge, isUneditable, withAnswer } from './discord-errors.js';
 import { createDiscordRest } from './discord-rest.js';
 import { decodeMessageRef, encodeMessageRef } from './message-ref.js';
@@ -104,7 +103,7 @@ export class DiscordOutbox implements Outbox {
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     const pieces = splitText(text.trim() === '' ? '…' : text);
-    const components = options?.buttons?.length ? await this.buttonRows(to, options.buttons) : undefined;
+    const components = options?.buttons?.length ? this.buttonRows(to, options.buttons, options.project) : undefined;
     let lastId = '';
     for (const [index, piece] of pieces.entries()) {
       const last = index === pieces.length - 1;
@@ -163,7 +162,7 @@ export class DiscordOutbox implements Outbox {
     const payload = {
       content: truncateText(video.caption),
       allowed_mentions: NO_PINGS,
-      attachments: [{ id: 0, filename: video.filename }],
+      attachments: [{ id: 0, filename: video.filename, ...(video.description === undefined ? {} : { description: video.description }) }],
       // A retried delivery (a worker killed after Discord took the file) gets the first message back.
       nonce: nonceFor('v', video.deliveryId),
       enforce_nonce: true,
@@ -376,24 +375,30 @@ export class DiscordOutbox implements Outbox {
     }
   }
 
-  private async buttonRows(to: ChatAddress, buttons: Button[]): Promise<APIActionRowComponent<APIButtonComponent>[] | undefined> {
-    if (this.options.buttons === undefined) {
-      this.log.debug('no button store: sending the text without buttons');
+  /** Each button names its action, owner and project: nothing is stored for it. */
+  private buttonRows(to: ChatAddress, buttons: Button[], project: string | undefined): APIActionRowComponent<APIButtonComponent>[] | undefined {
+    const store = this.options.buttons;
+    if (store === undefined || project === undefined) {
+      this.log.debug('no button store or no project to name: sending the text without buttons');
       return undefined;
     }
     const shown = buttons.slice(0, MAX_BUTTONS_PER_ROW);
-    const rowId = await this.options.buttons.save({ ownerId: to.userId, chatId: to.chatId, actions: shown.map((b) => b.action) });
-    return [
-      {
-        type: ComponentType.ActionRow,
-        components: shown.map((button) => ({
-          type: ComponentType.Button,
-          style: button.action === 'export' ? ButtonStyle.Primary : ButtonStyle.Secondary,
-          label: button.label.slice(0, 80),
-          custom_id: buttonCustomId(rowId, button.action),
-        })),
-      },
-    ];
+    const target = { ownerId: to.userId, chatId: to.chatId, project };
+    const components: APIButtonComponent[] = [];
+    for (const button of shown) {
+      const customId = store.encode(target, button.action);
+      if (customId === undefined) {
+        this.log.warn('button data would not fit custom_id: sending the text without buttons');
+        return undefined;
+      }
+      components.push({
+        type: ComponentType.Button,
+        style: button.action === 'export' ? ButtonStyle.Primary : ButtonStyle.Secondary,
+        label: button.label.slice(0, 80),
+        custom_id: customId,
+      });
+    }
+    return [{ type: ComponentType.ActionRow, components }];
   }
 }
 

@@ -116,7 +116,7 @@ export class AlbumCollector {
       .pexpire(keys.parts, PARTS_TTL_MS)
       .set(keys.marker, '1', 'PX', this.options.quietMs)
       // Found by another process's sweep once abandoned; no keyspace walk.
-      .zadd(this.keyMap.telegramAlbumIndex(), Date.now() + ABANDONED_AFTER_MS, this.keyMap.telegramAlbumId(keys.parts))
+      .zadd(this.keyMap.telegramAlbumIndexOf(keys.parts), Date.now() + ABANDONED_AFTER_MS, this.keyMap.telegramAlbumId(keys.parts))
       .exec();
     this.schedule(keys, this.options.quietMs);
   }
@@ -135,19 +135,21 @@ export class AlbumCollector {
 
   /**
    * Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`.
-   * Reads the album index for what is due, never the keyspace.
+   * Reads the album indexes (one, or one per bucket on a cluster) for what is due, never the keyspace.
    */
   async sweep(now = Date.now()): Promise<void> {
-    const due = await this.options.redis.zrangebyscore(this.keyMap.telegramAlbumIndex(), '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
-    for (const id of due) {
-      const parts = this.keyMap.telegramAlbumOf(id);
-      if (this.timers.has(parts)) continue;
-      await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
+    for (const index of this.keyMap.telegramAlbumIndexes()) {
+      const due = await this.options.redis.zrangebyscore(index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+      for (const id of due) {
+        const parts = this.keyMap.telegramAlbumOf(id);
+        if (this.timers.has(parts)) continue;
+        await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
+      }
     }
   }
 
   private keys(part: NormalizedMessage): { parts: string; marker: string } {
-    const parts = this.keyMap.telegramAlbum(part.chatId, part.mediaGroupId ?? part.messageId);
+    const parts = this.keyMap.telegramAlbum(part.chatId, part.mediaGroupId ?? part.messageId, part.userId);
     return { parts, marker: this.keyMap.telegramAlbumArriving(parts) };
   }
 
@@ -169,9 +171,9 @@ export class AlbumCollector {
       5,
       keys.parts,
       keys.marker,
-      this.keyMap.inbox(),
-      this.keyMap.telegramAlbumIndex(),
-      this.keyMap.inboxIndex(),
+      this.keyMap.inboxOf(inboxId),
+      this.keyMap.telegramAlbumIndexOf(keys.parts),
+      this.keyMap.inboxIndexOf(this.keyMap.inboxOf(inboxId)),
       inboxId,
       this.options.inbox.ownerId,
       this.keyMap.telegramAlbumId(keys.parts),

@@ -1,30 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { OutboxClosedError } from '../../src/core/types.js';
 import { retryAfterMs, TelegramRateLimitedError } from './errors.js';
+import { LocalBudget } from './local-budget.js';
+import { TELEGRAM_PACING, type PacingOptions, type PostBudget } from './pacing.js';
 
-/** Telegram's published limits; tests shrink them. */
-export interface PacingOptions {
-  /** Smallest gap between two sends into one chat (about 1 message per second). */
-  perChatIntervalMs: number;
-  /** At most `groupLimit` sends into one group per `groupWindowMs` (20 per minute). */
-  groupLimit: number;
-  groupWindowMs: number;
-  /** At most `globalLimit` sends overall per `globalWindowMs` (30 per second). */
-  globalLimit: number;
-  globalWindowMs: number;
-  /** A 429 asking for a longer wait fails the send instead of holding it (a flood ban). */
-  maxRetryAfterMs: number;
-}
-
-export const TELEGRAM_PACING: Readonly<PacingOptions> = {
-  perChatIntervalMs: 1000,
-  groupLimit: 20,
-  groupWindowMs: 60_000,
-  globalLimit: 30,
-  globalWindowMs: 1000,
-  maxRetryAfterMs: 15 * 60_000,
-};
+export { TELEGRAM_PACING, type PacingOptions } from './pacing.js';
 
 export class SendQueueClosedError extends OutboxClosedError {
   override readonly code = 'send_queue_closed';
@@ -37,29 +17,44 @@ export class SendQueueClosedError extends OutboxClosedError {
 interface Lane {
   tail: Promise<unknown>;
   waiting: number;
-  lastAt: number;
   pausedUntil: number;
-  stamps: number[];
+}
+
+/** A lane's head waiting for the budget; `seq` keeps first-come order when it comes back after a chat wait. */
+interface Ticket {
+  chatId: string;
+  seq: number;
+  grant(): void;
+  fail(error: Error): void;
 }
 
 /**
  * The one owner of Telegram's pacing and of 429 pauses: every send and edit of a process
  * goes through it. Sends into one chat run one at a time in call order; a 429 pauses that
  * chat for `retry_after` and the same call is tried again, so nothing is lost or reordered.
+ * Chats ready to post ask the budget one at a time, oldest first: the slot that frees up goes
+ * to the chat that has waited longest, and a shared budget costs one Redis call per decision.
  */
 export class SendQueue {
   private readonly pacing: PacingOptions;
+  private readonly budget: PostBudget;
   private readonly lanes = new Map<string, Lane>();
-  private readonly globalStamps: number[] = [];
   private readonly closing = new AbortController();
+  private readonly ready: Ticket[] = [];
+  private readonly held = new Set<{ timer: NodeJS.Timeout; ticket: Ticket }>();
+  private seq = 0;
+  private pumping = false;
 
   constructor(
     pacing: Partial<PacingOptions> = {},
     private readonly logger?: Pick<Logger, 'warn'>,
     /** Told of every 429 (the platform-429 metric). */
     private readonly onRateLimited?: () => void,
+    /** Where posts are counted; by default this process alone. */
+    budget?: PostBudget,
   ) {
     this.pacing = { ...TELEGRAM_PACING, ...pacing };
+    this.budget = budget ?? new LocalBudget(this.pacing);
   }
 
   /**
@@ -81,12 +76,18 @@ export class SendQueue {
   /** Rejects every waiting send; the one in flight finishes. */
   close(): void {
     this.closing.abort();
+    for (const { timer, ticket } of this.held) {
+      clearTimeout(timer);
+      ticket.fail(new SendQueueClosedError());
+    }
+    this.held.clear();
+    for (const ticket of this.ready.splice(0)) ticket.fail(new SendQueueClosedError());
   }
 
   private lane(chatId: string): Lane {
     let lane = this.lanes.get(chatId);
     if (!lane) {
-      lane = { tail: Promise.resolve(), waiting: 0, lastAt: 0, pausedUntil: 0, stamps: [] };
+      lane = { tail: Promise.resolve(), waiting: 0, pausedUntil: 0 };
       this.lanes.set(chatId, lane);
     }
     return lane;
@@ -94,10 +95,8 @@ export class SendQueue {
 
   private settled(chatId: string, lane: Lane): void {
     lane.waiting -= 1;
-    // An idle lane whose limits have all lapsed carries no information: forget it.
-    const now = Date.now();
-    const quietSince = Math.max(lane.lastAt + this.pacing.perChatIntervalMs, lane.pausedUntil, (lane.stamps.at(-1) ?? 0) + this.pacing.groupWindowMs);
-    if (lane.waiting === 0 && quietSince <= now) this.lanes.delete(chatId);
+    // An idle lane past its pause carries no information (the budget keeps the rates): forget it.
+    if (lane.waiting === 0 && lane.pausedUntil <= Date.now()) this.lanes.delete(chatId);
   }
 
   private async execute<T>(chatId: string, lane: Lane, task: () => Promise<T>, retry: boolean): Promise<T> {
@@ -117,43 +116,80 @@ export class SendQueue {
     }
   }
 
-  /** Waits until the chat, its group window and the global window all allow one more send, and takes it. */
+  /** Waits out the chat's 429 pause, then for the budget to allow one more post, and takes it. */
   private async slot(chatId: string, lane: Lane): Promise<void> {
-    const group = chatId.startsWith('-');
-    for (;;) {
-      if (this.closing.signal.aborted) throw new SendQueueClosedError();
-      const now = Date.now();
-      prune(this.globalStamps, now - this.pacing.globalWindowMs);
-      if (group) prune(lane.stamps, now - this.pacing.groupWindowMs);
-      const at = Math.max(
-        lane.pausedUntil,
-        lane.lastAt + this.pacing.perChatIntervalMs,
-        windowSlot(this.globalStamps, this.pacing.globalLimit, this.pacing.globalWindowMs),
-        group ? windowSlot(lane.stamps, this.pacing.groupLimit, this.pacing.groupWindowMs) : 0,
-      );
-      if (at <= now) {
-        lane.lastAt = now;
-        this.globalStamps.push(now);
-        if (group) lane.stamps.push(now);
-        return;
+    if (this.closing.signal.aborted) throw new SendQueueClosedError();
+    const seq = (this.seq += 1);
+    await new Promise<void>((grant, fail) => {
+      const ticket: Ticket = { chatId, seq, grant, fail };
+      const pause = lane.pausedUntil - Date.now();
+      if (pause > 0) this.hold(ticket, pause);
+      else this.enqueue(ticket);
+    });
+  }
+
+  /** Back in line after `ms`, at the place its first arrival gave it. */
+  private hold(ticket: Ticket, ms: number): void {
+    const entry = { ticket, timer: setTimeout(() => {
+      this.held.delete(entry);
+      this.enqueue(ticket);
+    }, ms) };
+    this.held.add(entry);
+  }
+
+  private enqueue(ticket: Ticket): void {
+    if (this.closing.signal.aborted) return ticket.fail(new SendQueueClosedError());
+    let at = this.ready.length;
+    while (at > 0 && (this.ready[at - 1]?.seq ?? 0) > ticket.seq) at -= 1;
+    this.ready.splice(at, 0, ticket);
+    void this.pump();
+  }
+
+  /** Asks the budget for the oldest ready chat until none is left; one question at a time. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const head = this.ready[0];
+        if (head === undefined || this.closing.signal.aborted) return;
+        let decision;
+        try {
+          decision = await this.budget.take(head.chatId);
+        } catch (error) {
+          // A budget never throws (the shared one falls back); should one, the post goes out unpaced rather than stall.
+          this.logger?.warn({ err: error instanceof Error ? { message: error.message } : String(error) }, 'telegram pacing failed: posting anyway');
+          decision = { waitMs: 0, scope: 'go' as const };
+        }
+        if (this.ready[0] !== head) continue;
+        if (decision.waitMs <= 0) {
+          this.ready.shift();
+          head.grant();
+        } else if (decision.scope === 'chat') {
+          // Its own chat holds it back: the others go meanwhile.
+          this.ready.shift();
+          this.hold(head, decision.waitMs);
+        } else {
+          await this.sleep(decision.waitMs);
+        }
       }
-      try {
-        await sleep(at - now, undefined, { signal: this.closing.signal });
-      } catch {
-        throw new SendQueueClosedError();
-      }
+    } finally {
+      this.pumping = false;
     }
   }
-}
 
-function prune(stamps: number[], before: number): void {
-  let drop = 0;
-  while (drop < stamps.length && (stamps[drop] ?? 0) <= before) drop += 1;
-  if (drop > 0) stamps.splice(0, drop);
-}
-
-/** When the sliding window has room again (0 when it has room now). */
-function windowSlot(stamps: number[], limit: number, windowMs: number): number {
-  if (stamps.length < limit) return 0;
-  return (stamps[stamps.length - limit] ?? 0) + windowMs + 1;
+  private sleep(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const signal = this.closing.signal;
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', stop);
+        done();
+      }, ms);
+      const stop = (): void => {
+        clearTimeout(timer);
+        done();
+      };
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  }
 }

@@ -10,8 +10,8 @@ import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 import type { Attachment, MessageHandler } from '../../src/core/types.js';
 import { ALBUM_INBOX_PREFIX, AlbumCollector, parseAlbumParts, PartSchema } from './album-collector.js';
 import { PUBLIC_DOWNLOAD_LIMIT_BYTES, TelegramFiles } from './attachments.js';
-import type { ButtonAction, ButtonRecord, ButtonStore } from '../../src/core/button-store.js';
-import { parseCallbackData, telegramButtonStore } from './button-store.js';
+import type { ButtonAction, ButtonStore, ButtonTarget } from '../../src/core/button-store.js';
+import { telegramButtonStore } from './button-store.js';
 import { registerCommands } from './commands.js';
 import { apiErrorOf, describeTelegramError, TelegramFileTooBigError, TelegramStartError } from './errors.js';
 import { addressOf, mergeAlbum, normalizeMessage, TelegramMessageSchema, toIncomingMessage, type BotIdentity, type FileRef, type NormalizedMessage } from './normalize.js';
@@ -41,7 +41,7 @@ export interface TelegramBotDeps {
   logger: Logger;
   /** Every reply goes through it (pacing, 429s, topics). */
   outbox: TelegramOutbox;
-  /** The same store the outbox writes buttons to; one is made on `redis` when absent. */
+  /** The same store the outbox encodes buttons with; one is made on `redis` when absent. */
   buttons?: ButtonStore;
   /** The same store the outbox keeps links in for `/start <id>`; one is made on `redis` when absent. */
   privateLinks?: PrivateLinkStore;
@@ -267,7 +267,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       if (await firstSight(updateId)) await albums.add(message);
       return;
     }
-    const admitted = await firstSight(updateId, { id: `${INBOX_PREFIX}${updateId}`, payload: message });
+    const admitted = await firstSight(updateId, { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message });
     if (admitted) handOff(message, admitted.inboxId);
   };
 
@@ -298,19 +298,22 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
     const query = parsed.data;
     const lang = detectLanguage(query.from.language_code, '');
     // Looked up before telegraf confirms the update, so the press is kept like a message.
-    const ref = query.data === undefined ? undefined : parseCallbackData(query.data);
-    // A button acts only in the chat it was posted in: a forged press elsewhere carrying its data does nothing.
-    const press = ref
-      ? await buttons.press(ref.rowId, ref.action, { userId: String(query.from.id), chatId: query.message ? String(query.message.chat.id) : undefined })
-      : ({ kind: 'expired' } as const);
-    const elsewhere = press.kind === 'elsewhere';
+    // A button acts only for its owner, in the chat it was posted in: a forged press does nothing.
+    const press = query.data === undefined
+      ? ({ kind: 'expired' } as const)
+      : await buttons.press(query.data, { userId: String(query.from.id), chatId: query.message ? String(query.message.chat.id) : undefined });
     if (press.kind === 'elsewhere') {
-      logger.warn({ updateId, chatId: query.message?.chat.id, buttonChatId: press.record.chatId }, 'button pressed outside the chat it was posted in: refused');
+      logger.warn({ updateId, chatId: query.message?.chat.id }, 'button pressed outside the chat it was posted in: refused');
     }
-    const message = press.kind === 'act' ? pressed(query, press.action, press.record) : undefined;
-    const admitted = await firstSight(updateId, message ? { id: `${INBOX_PREFIX}${updateId}`, payload: message } : undefined);
+    if (press.kind === 'not-yours') logger.info({ updateId }, "button pressed by someone other than its owner: refused");
+    const message = press.kind === 'act' ? pressed(query, press.action, press.target) : undefined;
+    const refusal = press.kind === 'elsewhere' ? 'buttonElsewhere' : press.kind === 'not-yours' ? 'buttonNotYours' : 'buttonExpired';
+    const admitted = await firstSight(
+      updateId,
+      message ? { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message } : undefined,
+    );
     if (!admitted) return;
-    answerPress(query.id, message ? undefined : tt(lang, elsewhere ? 'buttonElsewhere' : 'buttonExpired'));
+    answerPress(query.id, message ? undefined : tt(lang, refusal));
     if (message) handOff(message, admitted.inboxId);
   };
 
@@ -489,7 +492,7 @@ function refusals(logger: Logger, count?: (reason: WebhookRefusal) => void): (re
 }
 
 /** A button press as a message: the person who pressed, in the chat and topic the button was posted in (in a group, their own session). */
-function pressed(query: z.infer<typeof CallbackQuerySchema>, action: ButtonAction, target: ButtonRecord): NormalizedMessage {
+function pressed(query: z.infer<typeof CallbackQuerySchema>, action: ButtonAction, target: ButtonTarget): NormalizedMessage {
   const message: NormalizedMessage = {
     messageId: query.message?.message_id ?? 0,
     chatId: target.chatId,

@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Telegram, TelegramError } from 'telegraf';
-import type { InlineKeyboardMarkup, Opts } from 'telegraf/types';
+import type { InlineKeyboardButton, InlineKeyboardMarkup, Opts } from 'telegraf/types';
 import { request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { t } from '../../src/core/i18n.js';
@@ -11,14 +12,15 @@ import {
   PlatformRateLimitedError,
   type Button,
   type ChatAddress,
+  type ClipPreviewMessage,
   type Outbox,
   type PrivateReply,
   type SendOptions,
   type VideoFile,
 } from '../../src/core/types.js';
-import { multipartStream, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
+import { multipartStream, type MultipartBufferPart, type MultipartField, type MultipartStream } from '../../src/lib/multipart-stream.js';
 import type { ButtonStore } from '../../src/core/button-store.js';
-import { callbackData } from './button-store.js';
+import type { RedisKeys } from '../../src/core/redis-keys.js';
 import {
   describeTelegramError,
   isMarkupError,
@@ -32,11 +34,15 @@ import {
   TelegramRateLimitedError,
 } from './errors.js';
 import type { PrivateLinkStore } from './private-links.js';
-import { SendQueue, type PacingOptions } from './send-queue.js';
+import type { PacingOptions } from './pacing.js';
+import { SendQueue } from './send-queue.js';
+import { botIdOf, SharedBudget } from './shared-budget.js';
 import { tt } from './texts.js';
 
 export const TEXT_LIMIT = 4096;
 export const CAPTION_LIMIT = 1024;
+/** Telegram downloads a video given by URL itself, up to this size. */
+export const URL_FETCH_LIMIT_BYTES = 20 * 1024 * 1024;
 /** The Bot API's multipart upload limit on the public server. */
 export const PUBLIC_UPLOAD_LIMIT_BYTES = 50 * 1024 * 1024;
 
@@ -52,6 +58,11 @@ export interface TelegramOutboxOptions {
   privateLinks?: PrivateLinkStore;
   /** Telegram's limits by default; tests shrink them. */
   pacing?: Partial<PacingOptions>;
+  /**
+   * Where the token's budget is counted for every process posting with it (bot replicas and
+   * render workers); without it this process paces alone.
+   */
+  sharedBudget?: { redis: Redis; keys: RedisKeys };
   /** `upload_video` shows for 5 s: it is repeated this often while a video uploads (default 4 s). */
   chatActionIntervalMs?: number;
   /** Told of every 429 from the Bot API (the platform-429 metric). */
@@ -84,16 +95,15 @@ export class TelegramOutbox implements Outbox {
   constructor(private readonly options: TelegramOutboxOptions) {
     this.logger = options.logger.child({ component: 'telegram-outbox' });
     this.telegram = new Telegram(options.token, { apiRoot: telegrafApiRoot(options.apiRoot), webhookReply: false });
-    this.queue = new SendQueue(options.pacing, this.logger, options.onRateLimited);
+    const shared = options.sharedBudget;
+    const budget = shared ? new SharedBudget({ ...shared, botId: botIdOf(options.token), logger: this.logger, ...(options.pacing ? { pacing: options.pacing } : {}) }) : undefined;
+    this.queue = new SendQueue(options.pacing, this.logger, options.onRateLimited, budget);
   }
 
   async sendText(to: ChatAddress, text: string, options?: SendOptions): Promise<string> {
     const chunks = splitText(text, TEXT_LIMIT);
-    // Started now, awaited in the last chunk's turn: the queue keeps call order meanwhile.
-    const keyboard = this.keyboard(to, options?.buttons ?? []);
-    const sent = chunks.map((chunk, index) =>
-      this.queue.run(to.chatId, async () => this.postText(to, chunk, index === chunks.length - 1 ? await keyboard : undefined)),
-    );
+    const keyboard = this.keyboard(to, options?.buttons ?? [], options?.project);
+    const sent = chunks.map((chunk, index) => this.queue.run(to.chatId, () => this.postText(to, chunk, index === chunks.length - 1 ? keyboard : undefined)));
     const ids = await Promise.all(sent);
     return ids.at(-1) ?? '';
   }
@@ -142,6 +152,33 @@ export class TelegramOutbox implements Outbox {
       if (!video.stream.destroyed) video.stream.destroy();
     }
     if (!captionFits) await this.sendText(to, video.caption);
+  }
+
+  /**
+   * A generated clip as a player: Telegram fetches the URL itself (up to 20 MB). Known larger,
+   * or refused (too large, unreachable), it goes as its link. The bot never fetches the URL.
+   */
+  async sendClipPreview(to: ChatAddress, clip: ClipPreviewMessage): Promise<void> {
+    if (clip.sizeBytes === undefined || clip.sizeBytes <= URL_FETCH_LIMIT_BYTES) {
+      const duration = clip.durationSec === undefined ? undefined : Math.max(1, Math.round(clip.durationSec));
+      try {
+        await this.queue.run(to.chatId, () =>
+          this.telegram.callApi('sendVideo', {
+            chat_id: to.chatId,
+            video: clip.url,
+            caption: clip.caption.slice(0, CAPTION_LIMIT),
+            supports_streaming: true,
+            ...(duration === undefined ? {} : { duration }),
+            ...placement(to),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (error instanceof OutboxClosedError) throw error;
+        this.logger.info({ err: describeTelegramError(error) }, 'Telegram did not take the clip by URL: sending its link');
+      }
+    }
+    await this.sendText(to, `${clip.caption}\n${clip.url}`);
   }
 
   maxUploadBytes(_to: ChatAddress): number {
@@ -207,25 +244,28 @@ export class TelegramOutbox implements Outbox {
     this.queue.close();
   }
 
-  private async keyboard(to: ChatAddress, buttons: readonly Button[]): Promise<InlineKeyboardMarkup | undefined> {
-    if (buttons.length === 0) return undefined;
-    if (!this.options.buttons) return undefined;
-    try {
-      const rowId = await this.options.buttons.save({
-        ownerId: to.userId,
-        chatId: to.chatId,
-        ...(to.threadId === undefined ? {} : { threadId: to.threadId }),
-        actions: buttons.map((button) => button.action),
-      });
-      const row = buttons.map((button) => ({ text: button.label, callback_data: callbackData(rowId, button.action) }));
-      // Two per row: four labels in one row get cut on a phone.
-      const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
-      for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
-      return { inline_keyboard: rows };
-    } catch (error) {
-      this.logger.warn({ err: describeTelegramError(error) }, 'could not store buttons: sending the answer without them');
+  /** Each button names its action, owner and project: nothing is stored for it. */
+  private keyboard(to: ChatAddress, buttons: readonly Button[], project: string | undefined): InlineKeyboardMarkup | undefined {
+    if (buttons.length === 0 || !this.options.buttons) return undefined;
+    if (project === undefined) {
+      this.logger.warn('buttons without a project to name: sending the answer without them');
       return undefined;
     }
+    const store = this.options.buttons;
+    const target = { ownerId: to.userId, chatId: to.chatId, threadId: to.threadId, project };
+    const row: InlineKeyboardButton.CallbackButton[] = [];
+    for (const button of buttons) {
+      const data = store.encode(target, button.action);
+      if (data === undefined) {
+        this.logger.warn('button data would not fit callback_data: sending the answer without buttons');
+        return undefined;
+      }
+      row.push({ text: button.label, callback_data: data });
+    }
+    // Two per row: four labels in one row get cut on a phone.
+    const rows: InlineKeyboardMarkup['inline_keyboard'] = [];
+    for (let i = 0; i < row.length; i += 2) rows.push(row.slice(i, i + 2));
+    return { inline_keyboard: rows };
   }
 
   private async postText(to: ChatAddress, text: string, keyboard: InlineKeyboardMarkup | undefined): Promise<string> {
@@ -346,9 +386,26 @@ function videoUpload(to: ChatAddress, video: VideoFile, caption: string | undefi
   if (place.message_thread_id !== undefined) fields.push({ name: 'message_thread_id', value: String(place.message_thread_id) });
   if (caption) fields.push({ name: 'caption', value: caption });
   fields.push({ name: 'supports_streaming', value: 'true' });
+  // The player's frame and length before the file loads: read from the file by the worker.
+  if (video.meta !== undefined) {
+    fields.push({ name: 'duration', value: String(Math.max(1, Math.round(video.meta.durationSec))) });
+    fields.push({ name: 'width', value: String(video.meta.width) });
+    fields.push({ name: 'height', value: String(video.meta.height) });
+  }
+  // Thumbnail and cover (Bot API 8.3) are new files of this upload, named by `attach://`.
+  const buffers: MultipartBufferPart[] = [];
+  if (video.thumbnail !== undefined) {
+    fields.push({ name: 'thumbnail', value: 'attach://thumbnail' });
+    buffers.push({ field: 'thumbnail', filename: 'thumbnail.jpg', contentType: 'image/jpeg', bytes: video.thumbnail });
+  }
+  if (video.cover !== undefined) {
+    fields.push({ name: 'cover', value: 'attach://cover' });
+    buffers.push({ field: 'cover', filename: 'cover.jpg', contentType: 'image/jpeg', bytes: video.cover });
+  }
   if (place.reply_parameters !== undefined) fields.push({ name: 'reply_parameters', value: JSON.stringify(place.reply_parameters) });
   return multipartStream({
     fields,
+    buffers,
     file: { field: 'video', filename: video.filename, contentType: 'video/mp4', size: video.size, source: video.stream },
     sizeMismatchError: ({ expected, received }) =>
       new VideoStreamError(received > expected ? `video stream is longer than the ${expected} bytes announced` : `video stream ended after ${received} of ${expected} bytes`),

@@ -38,6 +38,13 @@ export interface BenchPlan {
   idle: { keys: number; windowMs: number };
   /** Chat turns at `rate` a second over `users` people for `durationMs`, recovery sweeping meanwhile. */
   recovery: { users: number; rate: number; durationMs: number };
+  /** People who each get credits, 5 chat turns and 1 export through Telegram before Redis is measured. */
+  redisPerUser: { users: number };
+  /**
+   * Telegram pacing: 3 processes (1 bot + 2 workers) each posting to `postsPerProcess` chats at
+   * once with one token; `creditsUsers` new users asking "credits" at the same moment.
+   */
+  pacing: { postsPerProcess: number; creditsUsers: number; timeoutMs: number };
 }
 
 const QUICK: BenchPlan = {
@@ -53,6 +60,8 @@ const QUICK: BenchPlan = {
   documents: { pdfPages: 200, maxPdfPages: 10, docxXmlMb: 100, inThreadPages: 3 },
   idle: { keys: 200_000, windowMs: 16_000 },
   recovery: { users: 1_000, rate: 250, durationMs: 8_000 },
+  redisPerUser: { users: 50 },
+  pacing: { postsPerProcess: 40, creditsUsers: 100, timeoutMs: 60_000 },
 };
 
 const FULL: BenchPlan = {
@@ -68,6 +77,8 @@ const FULL: BenchPlan = {
   documents: { pdfPages: 1_000, maxPdfPages: 50, docxXmlMb: 100, inThreadPages: 20 },
   idle: { keys: 2_000_000, windowMs: 45_000 },
   recovery: { users: 2_000, rate: 250, durationMs: 60_000 },
+  redisPerUser: { users: 500 },
+  pacing: { postsPerProcess: 200, creditsUsers: 100, timeoutMs: 120_000 },
 };
 
 export function benchPlan(env: NodeJS.ProcessEnv = process.env): BenchPlan {

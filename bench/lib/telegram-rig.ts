@@ -2,7 +2,8 @@ import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
 import { startTelegramBot, type TelegramBot } from '../../adapters/telegram/telegram-bot.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
-import { connectRedis, createApp, type App } from '../../src/app.js';
+import { createApp, type App } from '../../src/app.js';
+import { connectRedis } from '../../src/lib/redis-connection.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { IncomingMessage } from '../../src/core/types.js';
 import { Inbox } from '../../src/core/inbox.js';
@@ -23,13 +24,19 @@ const MB = 1024 * 1024;
  * the adapter and the engine, not the one-message-a-second rule (the load benchmark runs with
  * the real pacing too). 429s would still be waited out; the fake sends none.
  */
-export const NO_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1_000_000, globalLimit: 1_000_000 };
+export const NO_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1_000_000, globalLimit: 1_000_000, globalBurst: 1_000_000 };
 
 export interface TelegramRigOptions {
   /** Private chats, one person each. */
   users: number;
   /** The outbox's pacing; Telegram's own limits (`TELEGRAM_PACING`) when absent. */
   pacing?: Partial<PacingOptions>;
+  /** Run the render worker in the process too (exports end in a delivered video); default off. */
+  worker?: boolean;
+  /** Settings laid over the rig's own (e.g. `RENDER_POLL_INTERVAL_MS`). */
+  env?: Record<string, string>;
+  /** The token's budget counted in Redis, as `buildOutboxes` wires it in production (one Redis call per post); else in the process. */
+  sharedBudget?: boolean;
 }
 
 export interface TelegramUser {
@@ -92,9 +99,10 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
       SHUTDOWN_TIMEOUT_MS: '1000',
       // Each person here sends hundreds of messages a minute on purpose: flood control must let them by.
       USER_MESSAGES_PER_MINUTE: '100000000',
+      ...options.env,
     });
     // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
-    const redis = cleanup.add(connectRedis(redisServer.url, logs.logger), (client) => client.disconnect());
+    const redis = cleanup.add(connectRedis({ url: redisServer.url }, { role: 'queue', logger: logs.logger }), (client) => client.disconnect());
     const buttons = telegramButtonStore(redis, createRedisKeys(PREFIX));
     const outbox = cleanup.add(
       new TelegramOutbox({
@@ -104,11 +112,12 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         logger: logs.logger,
         buttons,
         ...(options.pacing ? { pacing: options.pacing } : {}),
+        ...(options.sharedBudget ? { sharedBudget: { redis, keys: createRedisKeys(PREFIX) } } : {}),
       }),
       (opened) => opened.close(),
     );
     const app = cleanup.add(
-      createApp({ config, redisUrl: redisServer.url, redis, logger: logs.logger, outboxes: { telegram: outbox }, worker: false, prefix: PREFIX }),
+      createApp({ config, redisUrl: redisServer.url, redis, logger: logs.logger, outboxes: { telegram: outbox }, worker: options.worker ?? false, ...(options.worker ? { renderFirstPollMs: config.renderPollIntervalMs } : {}), prefix: PREFIX }),
       (opened) => opened.close(),
     );
     const bot = cleanup.add(

@@ -1,4 +1,6 @@
 import { describeError } from '../lib/describe-error.js';
+import type { ClipPreview } from './clip-previews.js';
+import { t } from './i18n.js';
 import type { ChatAddress, Language, Outbox, SendOptions } from './types.js';
 
 /** An answer whose `text` may hold a link for one person: `publicText` is what a shared chat may read. */
@@ -39,6 +41,25 @@ export class ChatReply {
   /** `text` holds a link for this person alone: a shared chat reads `publicText` and where the link went. */
   sendPrivate(text: string, publicText?: string): Promise<void> {
     return this.outbox.sendPrivate(this.address, { kind: 'private-link', text, ...(publicText === undefined ? {} : { publicText }), language: this.lang });
+  }
+
+  /** A generated clip before export: a player where the platform can, else its link. Never throws. */
+  async preview(clip: ClipPreview): Promise<void> {
+    const caption = t(this.lang, 'clipPreview');
+    try {
+      if (this.outbox.sendClipPreview) {
+        await this.outbox.sendClipPreview(this.address, {
+          url: clip.url,
+          caption,
+          ...(clip.sizeBytes === undefined ? {} : { sizeBytes: clip.sizeBytes }),
+          ...(clip.durationSec === undefined ? {} : { durationSec: clip.durationSec }),
+        });
+      } else {
+        await this.outbox.sendText(this.address, `${caption}\n${clip.url}`);
+      }
+    } catch (error) {
+      this.logger?.warn({ err: describeError(error), platform: this.address.platform }, 'clip preview could not be sent');
+    }
   }
 
   /** An answer that may hold a personal link (an error's registration link). */

@@ -120,12 +120,15 @@ export class Inbox {
    * script, keeps `message` when given: a kill cannot fall between "seen" and "kept".
    */
   async admit(seenKey: string, ttlSeconds: number, message?: { id: string; payload: unknown }): Promise<boolean> {
+    // On a cluster the mark goes into the entry's slot (the id names it): one script writes both.
+    const seen = message ? this.keys.seenWith(seenKey, message.id) : seenKey;
+    const inbox = message ? this.keys.inboxOf(message.id) : undefined;
     const admitted = await this.redis.eval(
       ADMIT,
       3,
-      seenKey,
-      this.keys.inbox(),
-      this.keys.inboxIndex(),
+      seen,
+      inbox ?? seen,
+      inbox ? this.keys.inboxIndexOf(inbox) : seen,
       randomUUID(),
       ttlSeconds,
       message?.id ?? '',
@@ -135,8 +138,15 @@ export class Inbox {
     return Number(admitted) === 1;
   }
 
+  /** The entry and its place in the index go in one step. */
   async release(id: string): Promise<void> {
-    await this.redis.multi().hdel(this.keys.inbox(), id).zrem(this.keys.inboxIndex(), id).exec();
+    const inbox = this.keys.inboxOf(id);
+    await this.redis.multi().hdel(inbox, id).zrem(this.keys.inboxIndexOf(inbox), id).exec();
+  }
+
+  /** The id to keep a person's message under (on a cluster it names the person's slot). */
+  entryId(id: string, platform: string, userId: string): string {
+    return this.keys.inboxEntryId(id, platform, userId);
   }
 
   /**
@@ -146,48 +156,50 @@ export class Inbox {
    * or the keyspace; a live owner's entry older than a heartbeat's life moves to the back.
    */
   async claimOrphans(idPrefix: string): Promise<InboxEntry[]> {
-    const inbox = this.keys.inbox();
-    const index = this.keys.inboxIndex();
     const claimed: InboxEntry[] = [];
     const alive = new Map<string, boolean>();
-    const now = Date.now();
-    for (let page = 0; page < SWEEP_PAGES; page++) {
-      const ids = await this.redis.zrangebyscore(index, '-inf', '+inf', 'WITHSCORES', 'LIMIT', page * SWEEP_PAGE, SWEEP_PAGE);
-      if (ids.length === 0) break;
-      const members: Array<{ id: string; since: number }> = [];
-      for (let i = 0; i < ids.length; i += 2) members.push({ id: ids[i] as string, since: Number(ids[i + 1]) });
-      const raws = await this.redis.hmget(inbox, ...members.map((member) => member.id));
-      for (const [at, { id, since }] of members.entries()) {
-        const raw = raws[at];
-        // Released meanwhile (its index entry went in the same step); a leftover is dropped.
-        if (raw === null || raw === undefined) {
-          await this.redis.zrem(index, id);
-          continue;
-        }
-        if (!id.startsWith(idPrefix)) continue;
-        const entry = parse(raw, this.cipher);
-        // This process's own entries are being handled right now.
-        if (entry?.owner === this.ownerId) continue;
-        if (entry) {
-          let live = alive.get(entry.owner);
-          if (live === undefined) {
-            live = (await this.redis.exists(this.heartbeatKey(entry.owner))) === 1;
-            alive.set(entry.owner, live);
-          }
-          if (live) {
-            // A long-lived entry of a live owner is looked at again once that owner could have lapsed.
-            if (since < now - HEARTBEAT_TTL_SECONDS * 1000) await this.redis.zadd(index, 'XX', now, id);
+    // One inbox, or one per bucket on a cluster (a bounded number), each with its index.
+    for (const inbox of this.keys.inboxes()) {
+      const index = this.keys.inboxIndexOf(inbox);
+      const now = Date.now();
+      for (let page = 0; page < SWEEP_PAGES; page++) {
+        const ids = await this.redis.zrangebyscore(index, '-inf', '+inf', 'WITHSCORES', 'LIMIT', page * SWEEP_PAGE, SWEEP_PAGE);
+        if (ids.length === 0) break;
+        const members: Array<{ id: string; since: number }> = [];
+        for (let i = 0; i < ids.length; i += 2) members.push({ id: ids[i] as string, since: Number(ids[i + 1]) });
+        const raws = await this.redis.hmget(inbox, ...members.map((member) => member.id));
+        for (const [at, { id, since }] of members.entries()) {
+          const raw = raws[at];
+          // Released meanwhile (its index entry went in the same step); a leftover is dropped.
+          if (raw === null || raw === undefined) {
+            await this.redis.zrem(index, id);
             continue;
           }
+          if (!id.startsWith(idPrefix)) continue;
+          const entry = parse(raw, this.cipher);
+          // This process's own entries are being handled right now.
+          if (entry?.owner === this.ownerId) continue;
+          if (entry) {
+            let live = alive.get(entry.owner);
+            if (live === undefined) {
+              live = (await this.redis.exists(this.heartbeatKey(entry.owner))) === 1;
+              alive.set(entry.owner, live);
+            }
+            if (live) {
+              // A long-lived entry of a live owner is looked at again once that owner could have lapsed.
+              if (since < now - HEARTBEAT_TTL_SECONDS * 1000) await this.redis.zadd(index, 'XX', now, id);
+              continue;
+            }
+          }
+          if (!entry || !entry.readable) {
+            await this.release(id);
+            continue;
+          }
+          const mine = this.entry(entry.payload);
+          if (Number(await this.redis.eval(CLAIM, 1, inbox, id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
         }
-        if (!entry || !entry.readable) {
-          await this.release(id);
-          continue;
-        }
-        const mine = this.entry(entry.payload);
-        if (Number(await this.redis.eval(CLAIM, 1, inbox, id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
+        if (ids.length < SWEEP_PAGE * 2) break;
       }
-      if (ids.length < SWEEP_PAGE * 2) break;
     }
     return claimed;
   }
@@ -197,10 +209,13 @@ export class Inbox {
    * HLEN and ZCARD are O(1), so nothing more is read when the two agree.
    */
   private async indexLeftovers(): Promise<void> {
-    const [entries, indexed] = await Promise.all([this.redis.hlen(this.keys.inbox()), this.redis.zcard(this.keys.inboxIndex())]);
-    if (entries <= indexed) return;
-    const ids = await this.redis.hkeys(this.keys.inbox());
-    if (ids.length > 0) await this.redis.zadd(this.keys.inboxIndex(), 'NX', ...ids.flatMap((id) => [0, id]));
+    for (const inbox of this.keys.inboxes()) {
+      const index = this.keys.inboxIndexOf(inbox);
+      const [entries, indexed] = await Promise.all([this.redis.hlen(inbox), this.redis.zcard(index)]);
+      if (entries <= indexed) continue;
+      const ids = await this.redis.hkeys(inbox);
+      if (ids.length > 0) await this.redis.zadd(index, 'NX', ...ids.flatMap((id) => [0, id]));
+    }
   }
 
   private entry(payload: unknown): string {

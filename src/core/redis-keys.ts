@@ -20,6 +20,32 @@ export function sessionKeyId(key: SessionKeyParts): string {
   return `${key.platform}:${escapePart(key.chatId)}:${escapePart(key.userId)}`;
 }
 
+/**
+ * On a cluster, keys carry a hash tag: every key of one person (sessions in every chat, limits,
+ * queued and journaled turns, inbox entries, seen marks of their updates) falls in one of
+ * `PERSON_BUCKETS` slots, chosen by a hash of platform and user id, so one person's multi-key
+ * scripts stay in one slot while different people spread over the cluster's masters. Fixed for
+ * ever: a change would move every key.
+ */
+export const PERSON_BUCKETS = 128;
+
+/** A person's bucket: FNV-1a of `platform:userId`, modulo `PERSON_BUCKETS`. */
+export function personBucket(platform: string, userId: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(`${platform}:${userId}`, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % PERSON_BUCKETS;
+}
+
+const TAG = /\{b(\d{1,3})\}/;
+
+export interface RedisKeysOptions {
+  /** Hash tags per person (REDIS_CLUSTER_NODES set). Off elsewhere, so that a deployed Redis keeps its keys. */
+  hashTags?: boolean;
+}
+
 function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
@@ -30,34 +56,57 @@ function utcDay(now: number): string {
  * BullMQ's keys are BullMQ's own and not here.
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  readonly hashTags: boolean;
+
+  constructor(
+    readonly prefix: string,
+    options: RedisKeysOptions = {},
+  ) {
+    this.hashTags = options.hashTags ?? false;
+  }
+
+  /** `{b17}:` (with hash tags) or '' : goes right after a key's family, before its ids. */
+  private tag(platform: string, userId: string): string {
+    return this.hashTags ? `{b${personBucket(platform, userId)}}:` : '';
+  }
+
+  /** The tag of a session id (`sessionKeyId`): its platform and (unescaped) user id. */
+  private tagOfKeyId(keyId: string): string {
+    if (!this.hashTags) return '';
+    const [platform = '', , userId = ''] = keyId.split(':');
+    return this.tag(platform, decodeURIComponent(userId));
+  }
+
+  private sessionTag(key: SessionKeyParts): string {
+    return this.tag(key.platform, key.userId);
+  }
 
   // Sessions and people.
   session(key: SessionKeyParts): string {
-    return `${this.prefix}:session:${sessionKeyId(key)}`;
+    return `${this.prefix}:session:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   identity(platform: Platform, userId: string): string {
-    return `${this.prefix}:identity:${platform}:${escapePart(userId)}`;
+    return `${this.prefix}:identity:${this.tag(platform, userId)}${platform}:${escapePart(userId)}`;
   }
 
   /** The lease on creating a session's project; `keyId` is a `sessionKeyId`. */
   creating(keyId: string): string {
-    return `${this.prefix}:creating:${keyId}`;
+    return `${this.prefix}:creating:${this.tagOfKeyId(keyId)}${keyId}`;
   }
 
   /** Remembers that a refused person was told once. */
   refused(platform: Platform, userId: string): string {
-    return `${this.prefix}:refused:${platform}:${userId}`;
+    return `${this.prefix}:refused:${this.tag(platform, userId)}${platform}:${userId}`;
   }
 
   // Limits. The user id goes last and whole: `:` inside it cannot make two people share a key.
   floodRate(window: number, platform: Platform, userId: string): string {
-    return `${this.prefix}:flood:rate:${window}:${platform}:${userId}`;
+    return `${this.prefix}:flood:rate:${this.tag(platform, userId)}${window}:${platform}:${userId}`;
   }
 
   quota(kind: string, now: number, platform: Platform, userId: string): string {
-    return `${this.prefix}:quota:${kind}:${utcDay(now)}:${platform}:${userId}`;
+    return `${this.prefix}:quota:${kind}:${this.tag(platform, userId)}${utcDay(now)}:${platform}:${userId}`;
   }
 
   stats(kind: string, now: number): string {
@@ -66,7 +115,8 @@ export class RedisKeys {
 
   /** The people who started a turn on `now`'s UTC day: a HyperLogLog (12 KB at most). */
   statsPeople(now: number): string {
-    return `${this.prefix}:stats:people-hll:${utcDay(now)}`;
+    // One slot for every day on a cluster: `/stats` counts the union of several days in one PFCOUNT.
+    return `${this.prefix}:stats:people-hll:${this.hashTags ? '{people}:' : ''}${utcDay(now)}`;
   }
 
   /** NemoVideo errors by code in one 5-minute bucket (a hash; `bucket` is minutes since the epoch / 5). */
@@ -75,9 +125,39 @@ export class RedisKeys {
   }
 
   // Messages on their way in.
-  /** The hash of received messages not yet safe elsewhere. */
+  /** The hash of received messages not yet safe elsewhere (one per bucket with hash tags). */
   inbox(): string {
     return `${this.prefix}:inbox`;
+  }
+
+  /** Every inbox hash: the one, or one per bucket (the sweep reads them all). */
+  inboxes(): string[] {
+    if (!this.hashTags) return [this.inbox()];
+    return Array.from({ length: PERSON_BUCKETS }, (_, bucket) => `${this.prefix}:inbox:{b${bucket}}`);
+  }
+
+  /** The id under which a person's message is kept: with hash tags it names the person's bucket. */
+  inboxEntryId(id: string, platform: string, userId: string): string {
+    return this.hashTags ? `${id}:${this.tag(platform, userId).slice(0, -1)}` : id;
+  }
+
+  /** The inbox hash holding entry `id` (an `inboxEntryId`, or an album's id, which carries the album key's tag). */
+  inboxOf(id: string): string {
+    const bucket = TAG.exec(id)?.[1];
+    return this.hashTags && bucket !== undefined ? `${this.prefix}:inbox:{b${bucket}}` : this.inbox();
+  }
+
+  /** The inbox hash of a person's entries (a script that may release one names it even when it releases none). */
+  inboxFor(platform: string, userId: string): string {
+    return this.hashTags ? `${this.prefix}:inbox:${this.tag(platform, userId).slice(0, -1)}` : this.inbox();
+  }
+
+  /** `seenKey` (a platform's seen mark) in the slot of inbox entry `entryId`, so one script writes both. */
+  seenWith(seenKey: string, entryId: string): string {
+    const bucket = TAG.exec(entryId)?.[1];
+    if (!this.hashTags || bucket === undefined || TAG.test(seenKey)) return seenKey;
+    const family = seenKey.slice(0, this.prefix.length + 1);
+    return `${family}{b${bucket}}:${seenKey.slice(this.prefix.length + 1)}`;
   }
 
   /** A process's heartbeat: its inbox entries are taken over once it lapses. */
@@ -85,9 +165,29 @@ export class RedisKeys {
     return `${this.prefix}:alive:${owner}`;
   }
 
-  /** Inbox entry ids by the time their owner's heartbeat must be checked (sorted set): the orphan sweep reads what is due. */
-  inboxIndex(): string {
-    return `${this.prefix}:index:inbox`;
+  // Sweep indexes: small sorted sets of what a sweep looks for, by deadline. With hash tags there
+  // is one per bucket, in the slot of what it indexes, so the scripts that create or end an
+  // entry and its place in the index stay in one slot; a sweep reads every bucket's.
+
+  /** `:{b17}` for a key carrying bucket 17's tag (with hash tags), else ''. */
+  private bucketSuffix(key: string): string {
+    const bucket = TAG.exec(key)?.[1];
+    return this.hashTags && bucket !== undefined ? `:{b${bucket}}` : '';
+  }
+
+  private everyBucket(family: string): string[] {
+    if (!this.hashTags) return [`${this.prefix}:index:${family}`];
+    return Array.from({ length: PERSON_BUCKETS }, (_, bucket) => `${this.prefix}:index:${family}:{b${bucket}}`);
+  }
+
+  /** Inbox entry ids by admission time (sorted set), beside the inbox hash `inboxKey` (an `inboxOf`/`inboxFor`): the orphan sweep reads it. */
+  inboxIndexOf(inboxKey: string): string {
+    return `${this.prefix}:index:inbox${this.bucketSuffix(inboxKey)}`;
+  }
+
+  /** Every inbox index: the one, or one per bucket. */
+  inboxIndexes(): string[] {
+    return this.everyBucket('inbox');
   }
 
   // Turns. The `…Of` forms take a `sessionKeyId`, as the indexes hold it.
@@ -96,7 +196,7 @@ export class RedisKeys {
   }
 
   turnLockOf(keyId: string): string {
-    return `${this.prefix}:turn:lock:${keyId}`;
+    return `${this.prefix}:turn:lock:${this.tagOfKeyId(keyId)}${keyId}`;
   }
 
   turnPending(key: SessionKeyParts): string {
@@ -104,16 +204,21 @@ export class RedisKeys {
   }
 
   turnPendingOf(keyId: string): string {
-    return `${this.prefix}:turn:pending:${keyId}`;
+    return `${this.prefix}:turn:pending:${this.tagOfKeyId(keyId)}${keyId}`;
   }
 
-  /** Sessions with turns waiting, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s): the sweep reads what is due. */
-  turnPendingIndex(): string {
-    return `${this.prefix}:index:turn-pending`;
+  /** Sessions with turns waiting, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s) in `key`'s slot: the sweep reads what is due. */
+  turnPendingIndex(key: SessionKeyParts): string {
+    return `${this.prefix}:index:turn-pending${this.bucketSuffix(this.sessionTag(key))}`;
+  }
+
+  /** Every waiting-turn index: the one, or one per bucket. */
+  turnPendingIndexes(): string[] {
+    return this.everyBucket('turn-pending');
   }
 
   turnFull(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:full:${sessionKeyId(key)}`;
+    return `${this.prefix}:turn:full:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
   inflight(key: SessionKeyParts): string {
@@ -121,12 +226,17 @@ export class RedisKeys {
   }
 
   inflightOf(keyId: string): string {
-    return `${this.prefix}:inflight:${keyId}`;
+    return `${this.prefix}:inflight:${this.tagOfKeyId(keyId)}${keyId}`;
   }
 
-  /** Journaled turns, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s): recovery reads what is due. */
-  inflightIndex(): string {
-    return `${this.prefix}:index:inflight`;
+  /** Journaled turns, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s) in `key`'s slot: recovery reads what is due. */
+  inflightIndex(key: SessionKeyParts): string {
+    return `${this.prefix}:index:inflight${this.bucketSuffix(this.sessionTag(key))}`;
+  }
+
+  /** Every journal index: the one, or one per bucket. */
+  inflightIndexes(): string[] {
+    return this.everyBucket('inflight');
   }
 
   // Renders.
@@ -151,9 +261,34 @@ export class RedisKeys {
     return `${this.prefix}:tg:plink:${id}`;
   }
 
+  /** `botId`, hash-tagged on a cluster: the budget's script touches the token's and a chat's keys in one slot. */
+  private paceId(botId: string): string {
+    return this.hashTags ? `{${botId}}` : botId;
+  }
+
+  /** The bot token's post log (its 30-a-second budget), shared by every process posting with it. */
+  telegramPaceToken(botId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}`;
+  }
+
+  /** When the bot token's posts are spaced out again (the even pace past its burst). */
+  telegramPaceTokenSpacing(botId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}:spacing`;
+  }
+
+  /** One chat's burst bucket under the bot token `botId`. */
+  telegramPaceChat(botId: string, chatId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}:chat:${chatId}`;
+  }
+
+  /** One group's post log (20 a minute) under the bot token `botId`. */
+  telegramPaceGroup(botId: string, chatId: string): string {
+    return `${this.prefix}:tg:pace:${this.paceId(botId)}:group:${chatId}`;
+  }
+
   /** The parts of one album (`groupId`: its media group id, or the message id). */
-  telegramAlbum(chatId: string | number, groupId: string | number): string {
-    return `${this.prefix}:tg:album:${chatId}:${groupId}`;
+  telegramAlbum(chatId: string | number, groupId: string | number, userId: string | number = ''): string {
+    return `${this.prefix}:tg:album:${this.hashTags ? this.tag('telegram', String(userId)) : ''}${chatId}:${groupId}`;
   }
 
   /** The "still arriving" marker of the album whose parts key is `albumKey`. */
@@ -171,9 +306,14 @@ export class RedisKeys {
     return `${this.prefix}:tg:album:${albumId}`;
   }
 
-  /** Albums by when they count as abandoned (sorted set of `telegramAlbumId`s): the sweep reads what is due. */
-  telegramAlbumIndex(): string {
-    return `${this.prefix}:index:tg-album`;
+  /** Albums by when they count as abandoned (sorted set of `telegramAlbumId`s), in the slot of the album `albumKey`: the sweep reads what is due. */
+  telegramAlbumIndexOf(albumKey: string): string {
+    return `${this.prefix}:index:tg-album${this.bucketSuffix(albumKey)}`;
+  }
+
+  /** Every album index: the one, or one per bucket. */
+  telegramAlbumIndexes(): string[] {
+    return this.everyBucket('tg-album');
   }
 
   // Discord.
@@ -198,6 +338,6 @@ export class RedisKeys {
 }
 
 /** The key map for `prefix` (`REDIS_PREFIX`): built once at start and passed to every store. */
-export function createRedisKeys(prefix = 'nvb'): RedisKeys {
-  return new RedisKeys(prefix);
+export function createRedisKeys(prefix = 'nvb', options: RedisKeysOptions = {}): RedisKeys {
+  return new RedisKeys(prefix, options);
 }

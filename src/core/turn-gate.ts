@@ -204,17 +204,18 @@ export class TurnGate {
     const json = JSON.stringify(PendingTurnSchema.parse({ ...turn, nonce: lockToken }));
     const [lock, pending, full] = this.keys(key);
     const { rate } = options;
+    const inbox = options.inboxId ? this.keyMap.inboxOf(options.inboxId) : this.keyMap.inboxFor(key.platform, key.userId);
     const result = Number(
       await this.redis.eval(
         ENTER,
         7,
         lock,
         pending,
-        this.keyMap.inbox(),
+        inbox,
         full,
         rate?.key ?? full,
-        this.keyMap.turnPendingIndex(),
-        this.keyMap.inboxIndex(),
+        this.keyMap.turnPendingIndex(key),
+        this.keyMap.inboxIndexOf(inbox),
         lockToken,
         this.lockTtlMs,
         json,
@@ -264,7 +265,7 @@ export class TurnGate {
     const [lock, pending, full] = this.keys(key);
     let done = finished;
     for (;;) {
-      const raw = await this.redis.eval(NEXT, 4, lock, pending, full, this.keyMap.turnPendingIndex(), lockToken, this.lockTtlMs, done, sessionKeyId(key));
+      const raw = await this.redis.eval(NEXT, 4, lock, pending, full, this.keyMap.turnPendingIndex(key), lockToken, this.lockTtlMs, done, sessionKeyId(key));
       if (typeof raw !== 'string') return undefined;
       const turn = parseTurn(raw);
       if (turn !== undefined) return { ...turn, entry: raw };
@@ -278,7 +279,7 @@ export class TurnGate {
    */
   async clear(key: SessionKey, lockToken?: string): Promise<void> {
     const [lock, pending, full] = this.keys(key);
-    await this.redis.eval(CLEAR, 4, lock, pending, full, this.keyMap.turnPendingIndex(), lockToken ?? '', sessionKeyId(key));
+    await this.redis.eval(CLEAR, 4, lock, pending, full, this.keyMap.turnPendingIndex(key), lockToken ?? '', sessionKeyId(key));
   }
 
   /**
@@ -288,19 +289,20 @@ export class TurnGate {
    * validate is dropped.
    */
   async claimWaiting(upTo = this.now()): Promise<WaitingTurn[]> {
-    const index = this.keyMap.turnPendingIndex();
-    const due = await this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH);
     const claimed: WaitingTurn[] = [];
-    for (const id of due) {
-      const lockToken = leaseValue();
-      const lock = this.keyMap.turnLockOf(id);
-      const raw = await runScript(this.redis, TURN_WAITING_CLAIM, [this.keyMap.turnPendingOf(id), lock, index], [id, lockToken, this.lockTtlMs, this.now()]);
-      if (typeof raw !== 'string') continue;
-      const turn = parseTurn(raw);
-      if (turn) claimed.push({ ...turn, lockToken });
-      else {
-        await this.redis.multi().del(this.keyMap.turnPendingOf(id)).zrem(index, id).exec();
-        await new Lease(this.redis, lock, this.lockTtlMs, lockToken).release();
+    for (const index of this.keyMap.turnPendingIndexes()) {
+      const due = await this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH);
+      for (const id of due) {
+        const lockToken = leaseValue();
+        const lock = this.keyMap.turnLockOf(id);
+        const raw = await runScript(this.redis, TURN_WAITING_CLAIM, [this.keyMap.turnPendingOf(id), lock, index], [id, lockToken, this.lockTtlMs, this.now()]);
+        if (typeof raw !== 'string') continue;
+        const turn = parseTurn(raw);
+        if (turn) claimed.push({ ...turn, lockToken });
+        else {
+          await this.redis.multi().del(this.keyMap.turnPendingOf(id)).zrem(index, id).exec();
+          await new Lease(this.redis, lock, this.lockTtlMs, lockToken).release();
+        }
       }
     }
     return claimed;

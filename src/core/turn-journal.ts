@@ -81,14 +81,15 @@ export class TurnJournal {
    * from here on a crash means recovery, never a second send.
    */
   async begin(turn: InterruptedTurn, source: TurnSource = {}): Promise<void> {
+    const inbox = source.inboxId ? this.keys.inboxOf(source.inboxId) : this.keys.inboxFor(turn.key.platform, turn.key.userId);
     await this.redis.eval(
       BEGIN,
       5,
       this.keyOf(turn.key),
-      this.keys.inbox(),
+      inbox,
       this.keys.turnPending(turn.key),
-      this.keys.inflightIndex(),
-      this.keys.inboxIndex(),
+      this.keys.inflightIndex(turn.key),
+      this.keys.inboxIndexOf(inbox),
       JSON.stringify(InterruptedTurnSchema.parse(turn)),
       ENTRY_TTL_SECONDS,
       source.inboxId ?? '',
@@ -100,7 +101,7 @@ export class TurnJournal {
 
   /** The entry and its place in the index go in one step. */
   async end(key: SessionKey): Promise<void> {
-    await this.redis.multi().del(this.keyOf(key)).zrem(this.keys.inflightIndex(), sessionKeyId(key)).exec();
+    await this.redis.multi().del(this.keyOf(key)).zrem(this.keys.inflightIndex(key), sessionKeyId(key)).exec();
   }
 
   /**
@@ -109,18 +110,19 @@ export class TurnJournal {
    * and the lock free. Reads the index, never the keyspace; unreadable entries are dropped.
    */
   async claimInterrupted(upTo = this.now()): Promise<ClaimedTurn[]> {
-    const index = this.keys.inflightIndex();
-    const due = await this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH);
     const claimed: ClaimedTurn[] = [];
-    for (const id of due) {
-      const lockToken = leaseValue();
-      const raw = await runScript(this.redis, TURN_RECOVER_CLAIM, [this.keys.inflightOf(id), this.keys.turnLockOf(id), index], [id, lockToken, this.lockTtlMs, this.now()]);
-      if (typeof raw !== 'string') continue;
-      const parsed = InterruptedTurnSchema.safeParse(safeJson(raw));
-      if (parsed.success) claimed.push({ turn: parsed.data, lockToken });
-      else {
-        await this.redis.multi().del(this.keys.inflightOf(id)).zrem(index, id).exec();
-        await runScript(this.redis, LEASE_RELEASE, [this.keys.turnLockOf(id)], [lockToken]);
+    for (const index of this.keys.inflightIndexes()) {
+      const due = await this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH);
+      for (const id of due) {
+        const lockToken = leaseValue();
+        const raw = await runScript(this.redis, TURN_RECOVER_CLAIM, [this.keys.inflightOf(id), this.keys.turnLockOf(id), index], [id, lockToken, this.lockTtlMs, this.now()]);
+        if (typeof raw !== 'string') continue;
+        const parsed = InterruptedTurnSchema.safeParse(safeJson(raw));
+        if (parsed.success) claimed.push({ turn: parsed.data, lockToken });
+        else {
+          await this.redis.multi().del(this.keys.inflightOf(id)).zrem(index, id).exec();
+          await runScript(this.redis, LEASE_RELEASE, [this.keys.turnLockOf(id)], [lockToken]);
+        }
       }
     }
     return claimed;

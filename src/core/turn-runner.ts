@@ -6,6 +6,7 @@ import { translateAgentText } from './gui-translate.js';
 import { t } from './i18n.js';
 import { describeChanges, timelineSummary } from './timeline-text.js';
 import { buttonRows, type ButtonAction } from './commands.js';
+import { clipsIn, type ClipPreview } from './clip-previews.js';
 import type { Button, Language } from './types.js';
 
 export interface TurnApi {
@@ -51,6 +52,8 @@ export function answerButtons(lang: Language): Button[] {
   return buttonRows().map((row) => ({ label: t(lang, row.label), action: row.action as ButtonAction }));
 }
 
+const MAX_PREVIEWS_PER_TURN = 4;
+
 // The agent sometimes appends this after a normal answer; it means nothing to the user then.
 const TRAILING_NOISE = /encountered a temporary issue/i;
 
@@ -65,6 +68,8 @@ interface TurnLog {
   modelError?: string;
   /** An error frame (`{"error":…}`) ended the turn: the agent failed, maybe midway. */
   serverError: boolean;
+  /** Clip URLs already shown as previews in this turn. */
+  previewed: Set<string>;
 }
 
 export type ModelErrorKind = 'refusal' | 'cut_short' | 'trouble';
@@ -93,7 +98,7 @@ export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<Tur
   const lang = reply.lang;
   const before = input.draftBefore ?? (await readDraft(deps, input));
   const started = Date.now();
-  const log: TurnLog = { texts: [], partial: '', generated: false, rawVideoReady: false, edited: false, serverError: false };
+  const log: TurnLog = { texts: [], partial: '', generated: false, rawVideoReady: false, edited: false, serverError: false, previewed: new Set() };
 
   await reply.progress(t(lang, 'thinking'));
   const stillWorking = startStillWorking(deps, reply, started);
@@ -132,7 +137,12 @@ export async function runChatTurn(deps: TurnDeps, input: TurnInput): Promise<Tur
     });
   }
 
-  const after = await readDraft(deps, input);
+  let stateClips: ClipPreview[] = [];
+  const after = await readDraft(deps, input, (state) => {
+    // A generate whose result carried no URL: the newest clip the project state lists, if any.
+    if (log.generated && log.previewed.size === 0) stateClips = clipsIn([state.generatedMedia, state.videoInfos]).slice(-1);
+  });
+  for (const clip of stateClips) await input.reply.preview(clip);
   await report(input, log, before, after);
   return { draftAfter: after ?? before, outcome: 'answered' };
 }
@@ -162,6 +172,12 @@ async function onEvent(event: TurnEvent, log: TurnLog, reply: ChatReply): Promis
       if (/generate/i.test(event.name) && !log.rawVideoReady) {
         log.rawVideoReady = true;
         await reply.progress(t(lang, 'rawVideoReady'));
+      }
+      // A generated clip is shown at once, before the answer and long before an export.
+      for (const clip of clipsIn(event.response)) {
+        if (log.previewed.has(clip.url) || log.previewed.size >= MAX_PREVIEWS_PER_TURN) continue;
+        log.previewed.add(clip.url);
+        await reply.preview(clip);
       }
       return;
     case 'model_error':
@@ -207,7 +223,7 @@ async function report(input: TurnInput, log: TurnLog, beforeRaw: unknown, afterR
   else if (translated.intents.includes('export')) parts.push(t(lang, 'exportHint'));
 
   await reply.progress(doneText(lang, log, errorKind));
-  await reply.send(parts.join('\n\n'), { buttons: answerButtons(lang) });
+  await reply.send(parts.join('\n\n'), { buttons: answerButtons(lang), project: input.sessionId });
 }
 
 function doneText(lang: Language, log: TurnLog, errorKind: ModelErrorKind | undefined): string {
@@ -265,6 +281,7 @@ export async function recoverFromState(
       await reply.progress(t(lang, 'doneTurn'));
       await reply.send(t(lang, 'recovered', { lines: describeChanges(changes, lang).join('\n') }) + '\n\n' + t(lang, 'nextSteps'), {
         buttons: answerButtons(lang),
+        project: input.sessionId,
       });
       return { draftAfter: afterRaw, outcome: 'recovered' };
     }
@@ -274,9 +291,11 @@ export async function recoverFromState(
   return { draftAfter: beforeRaw, outcome: 'failed' };
 }
 
-async function readDraft(deps: TurnDeps, input: Pick<TurnInput, 'cred' | 'sessionId'>): Promise<unknown> {
+async function readDraft(deps: TurnDeps, input: Pick<TurnInput, 'cred' | 'sessionId'>, onState?: (state: SessionState) => void): Promise<unknown> {
   try {
-    return (await deps.api.state(input.cred, input.sessionId)).draft;
+    const state = await deps.api.state(input.cred, input.sessionId);
+    onState?.(state);
+    return state.draft;
   } catch (error) {
     deps.logger.warn({ err: { name: (error as Error).name, code: (error as { code?: unknown }).code } }, 'state read failed');
     return undefined;

@@ -63,6 +63,8 @@ export interface Button {
 
 export interface SendOptions {
   buttons?: Button[];
+  /** The session id of the project the buttons act on: each button names it (no key is stored per button). */
+  project?: string;
 }
 
 /**
@@ -87,6 +89,20 @@ export interface VideoFile {
   caption: string;
   /** Unique per render: lets an outbox make a retried delivery idempotent where it can. */
   deliveryId: string;
+  /** Read with ffprobe from the file sent: the player shows its frame and length before it loads. */
+  meta?: VideoMeta;
+  /** A small JPEG poster (≤ 320 px, ≤ 200 kB): the chat's preview. */
+  thumbnail?: Buffer;
+  /** The same frame at up to 1280 px: Telegram's `cover`. */
+  cover?: Buffer;
+  /** Says what the file is (Discord's attachment description). */
+  description?: string;
+}
+
+export interface VideoMeta {
+  durationSec: number;
+  width: number;
+  height: number;
 }
 
 /**
@@ -111,6 +127,19 @@ export interface Outbox {
   isShared(to: ChatAddress): boolean;
   /** Sends a reply only `to.userId` may read (see `PrivateReply`): its `text` never goes into a shared chat. */
   sendPrivate(to: ChatAddress, reply: PrivateReply): Promise<void>;
+  /**
+   * Shows a generated clip by its URL before export, as a player where the platform fetches
+   * URLs itself (Telegram, when small enough); without this method the caption and the link go as text.
+   */
+  sendClipPreview?(to: ChatAddress, clip: ClipPreviewMessage): Promise<void>;
+}
+
+export interface ClipPreviewMessage {
+  url: string;
+  /** Says it is the raw clip; the URL is added by the outbox. */
+  caption: string;
+  sizeBytes?: number;
+  durationSec?: number;
 }
 
 /**

@@ -30,9 +30,19 @@ export interface MultipartFilePart {
   source: Readable | (() => Readable | Promise<Readable>);
 }
 
+/** A small file held in memory (a poster JPEG), sent whole before the streamed file. */
+export interface MultipartBufferPart {
+  field: string;
+  filename: string;
+  contentType: string;
+  bytes: Buffer;
+}
+
 export interface MultipartStreamOptions {
   /** Text parts, sent in this order before the file. */
   fields?: readonly MultipartField[];
+  /** Small files, after the text parts and before the streamed one. */
+  buffers?: readonly MultipartBufferPart[];
   file: MultipartFilePart;
   /** What to throw on a size mismatch, when a caller has an error of its own for it. */
   sizeMismatchError?: (mismatch: MultipartSizeMismatchError) => Error;
@@ -73,8 +83,16 @@ export function multipartStream(options: MultipartStreamOptions): MultipartStrea
   for (const field of options.fields ?? []) {
     headText += `${partHead(boundary, `name="${escapeHeaderValue(field.name)}"`, field.contentType)}${field.value}\r\n`;
   }
-  headText += partHead(boundary, `name="${escapeHeaderValue(file.field)}"; filename="${escapeHeaderValue(file.filename)}"`, file.contentType);
-  const head = Buffer.from(headText, 'utf8');
+  const headParts: Buffer[] = [Buffer.from(headText, 'utf8')];
+  for (const part of options.buffers ?? []) {
+    headParts.push(
+      Buffer.from(partHead(boundary, `name="${escapeHeaderValue(part.field)}"; filename="${escapeHeaderValue(part.filename)}"`, part.contentType), 'utf8'),
+      part.bytes,
+      Buffer.from('\r\n', 'utf8'),
+    );
+  }
+  headParts.push(Buffer.from(partHead(boundary, `name="${escapeHeaderValue(file.field)}"; filename="${escapeHeaderValue(file.filename)}"`, file.contentType), 'utf8'));
+  const head = Buffer.concat(headParts);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
   const mismatch = (received: number): Error => {
     const error = new MultipartSizeMismatchError(file.size, received);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Attachment } from '../core/types.js';
+import { childEnv } from './child-process.js';
 
 /** Voice notes larger than this are refused before a byte is read (Telegram's download limit). */
 export const VOICE_NOTE_MAX_BYTES = 20 * 1024 * 1024;
@@ -117,15 +118,6 @@ function ffmpegArgs(output: string): string[] {
     '-c:a', 'aac', '-b:a', '96k',
     '-movflags', '+faststart', '-f', 'ipod', '-n', output,
   ];
-}
-
-// The bot's tokens stay out of a process that parses users' bytes: only what finds and runs ffmpeg.
-const CHILD_ENV_KEYS = ['PATH', 'LD_LIBRARY_PATH', 'SystemRoot'] as const;
-
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of CHILD_ENV_KEYS) if (process.env[key] !== undefined) env[key] = process.env[key];
-  return env;
 }
 
 interface TranscodeSettings {

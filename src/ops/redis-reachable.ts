@@ -1,12 +1,12 @@
-import { Redis } from 'ioredis';
+import { connectRedis, topologyKind, type RedisTopology } from '../lib/redis-connection.js';
 
 /** The Redis in REDIS_URL did not answer at start: one line that names the setting, never its password. */
 export class RedisUnreachableError extends Error {
   readonly code = 'redis_unreachable';
-  constructor(readonly url: string, readonly reason: string, timeoutMs: number) {
+  constructor(readonly url: string, readonly reason: string, timeoutMs: number, readonly setting = 'REDIS_URL') {
     super(
-      `REDIS_URL (${redactRedisUrl(url)}) does not answer (${reason === 'no answer' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : reason}). ` +
-        'Start that Redis, fix REDIS_URL, or unset it to let the terminal chat start a private one.',
+      `${setting} (${setting === 'REDIS_URL' ? redactRedisUrl(url) : url}) does not answer (${reason === 'no answer' ? `no answer within ${Math.round(timeoutMs / 1000)} s` : reason}). ` +
+        `Start that Redis, fix ${setting}${setting === 'REDIS_URL' ? ', or unset it to let the terminal chat start a private one' : ''}.`,
     );
     this.name = 'RedisUnreachableError';
   }
@@ -28,15 +28,13 @@ export function redactRedisUrl(url: string): string {
  * One PING on a throwaway connection that never retries, bounded by `timeoutMs` in total:
  * resolves when Redis answers, rejects with a RedisUnreachableError otherwise.
  */
-export async function checkRedisReachable(url: string, timeoutMs = 3_000): Promise<void> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
+export async function checkRedisReachable(target: string | RedisTopology, timeoutMs = 3_000): Promise<void> {
+  const topology = typeof target === 'string' ? { url: target } : target;
+  const kind = topologyKind(topology);
+  // The nodes are host:port lists without secrets; REDIS_URL's password is never shown.
+  const setting = kind === 'cluster' ? 'REDIS_CLUSTER_NODES' : kind === 'sentinel' ? 'REDIS_SENTINELS' : 'REDIS_URL';
+  const shown = kind === 'cluster' ? nodeList(topology.clusterNodes) : kind === 'sentinel' ? nodeList(topology.sentinels) : topology.url;
+  const redis = connectRedis(topology, { role: 'probe', timeoutMs });
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => (lastError = error));
   let timer: NodeJS.Timeout | undefined;
@@ -52,11 +50,15 @@ export async function checkRedisReachable(url: string, timeoutMs = 3_000): Promi
       deadline,
     ]);
   } catch (error) {
-    throw new RedisUnreachableError(url, reasonOf(lastError ?? error), timeoutMs);
+    throw new RedisUnreachableError(shown, reasonOf(lastError ?? error), timeoutMs, setting);
   } finally {
     clearTimeout(timer);
     redis.disconnect();
   }
+}
+
+function nodeList(nodes: RedisTopology['clusterNodes']): string {
+  return (nodes ?? []).map((node) => `${node.host}:${node.port}`).join(', ');
 }
 
 /** A short cause: the errno code, or Redis's own refusal (WRONGPASS, NOAUTH), never the URL. */

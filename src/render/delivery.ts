@@ -10,7 +10,11 @@ export interface DeliveryGuardOptions {
   workerId: string;
   /** A delivering worker holds its lease this long, renewed while it sends; a killed one's lease lapses. */
   leaseMs: number;
-  /** How long the `delivered` marker outlives the delivery; default 30 days. */
+  /**
+   * How long the `delivered` marker outlives the delivery; default 2 days: longer than a
+   * completed job is kept (1 day, when a duplicate enqueue is a no-op anyway), and the render
+   * id comes from one inbox entry, which cannot come back later than that.
+   */
   keepDeliveredSeconds?: number;
 }
 
@@ -23,6 +27,7 @@ export type DeliveryOutcome =
   | { kind: 'busy'; retryInMs: number };
 
 const DELIVERED = 'delivered';
+const DELIVERED_TTL_SECONDS = 2 * 86_400;
 
 /**
  * Runs `send` at most once per delivery id across processes and BullMQ re-runs (BullMQ
@@ -56,7 +61,7 @@ export async function deliverOnce(
     throw error;
   }
   renewing.stop();
-  await redis.set(key, DELIVERED, 'EX', options.keepDeliveredSeconds ?? 30 * 24 * 3600);
+  await redis.set(key, DELIVERED, 'EX', options.keepDeliveredSeconds ?? DELIVERED_TTL_SECONDS);
   return { kind: 'delivered' };
 }
 

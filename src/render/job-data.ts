@@ -25,6 +25,8 @@ export const RenderJobDataSchema = z.object({
    * for an anonymous person, so its presence is the worker's "anonymous" for `errorAnswer`.
    */
   nemoUserId: z.string().optional(),
+  /** The project's name as the draft gave it at submit (read tolerantly): names the file in the chat. */
+  title: z.string().max(200).optional(),
   /** Only until submitted: dropped from the job afterwards. */
   draft: z.unknown().optional(),
   phase: RenderPhaseSchema,

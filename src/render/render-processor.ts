@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/redis-keys.js';
 import type { Logger } from 'pino';
 import { errorAnswer } from '../core/error-reply.js';
 import { t } from '../core/i18n.js';
-import { FileTooLargeForPlatformError, OutboxClosedError, PlatformRateLimitedError, type Language, type Outbox, type Platform } from '../core/types.js';
+import {
+  FileTooLargeForPlatformError,
+  OutboxClosedError,
+  PlatformRateLimitedError,
+  type Language,
+  type Outbox,
+  type Platform,
+  type VideoFile,
+} from '../core/types.js';
 import { describeError } from '../lib/describe-error.js';
 import { scrubSecrets } from '../log.js';
 import { NemoApiError, NemoCode, classify, redactTokens } from '../nemo/errors.js';
@@ -13,6 +23,8 @@ import type { NemoCredentials, RenderStatus } from '../nemo/types.js';
 import { deliverOnce } from './delivery.js';
 import { RenderJobDataSchema, type RenderJobData } from './job-data.js';
 import type { RenderApi } from './render-api.js';
+import { draftTitle, videoDescription, videoFilename } from './video-naming.js';
+import { prepareVideo, type PreparedVideo, type VideoPrepSettings } from './video-prep.js';
 
 /** How a render job ended (the job's return value). */
 export type RenderOutcome =
@@ -47,6 +59,8 @@ export interface RenderProcessorDeps {
   /** A delivering worker's lease; a killed worker's delivery is retried after it. */
   deliveryLeaseMs: number;
   logger: Logger;
+  /** ffmpeg work before the upload (fit, metadata, poster); absent: the file streams straight through. */
+  video?: VideoPrepSettings;
 }
 
 const MAX_REASON_CHARS = 160;
@@ -149,7 +163,8 @@ class RenderRun {
       }
     }
     this.log.info({ nemoRenderId: this.data.renderId }, 'render submitted');
-    await this.save({ phase: 'poll', draft: undefined });
+    const title = this.data.title ?? draftTitle(this.data.draft);
+    await this.save({ phase: 'poll', draft: undefined, ...(title === undefined ? {} : { title }) });
     return this.delay(Math.min(this.deps.pollIntervalMs, this.deps.firstPollMs ?? FIRST_POLL_MS));
   }
 
@@ -270,58 +285,123 @@ class RenderRun {
     if (this.data.fileRefused) return this.sendLink('the platform refused the file on an earlier run', 'refused');
     await this.editProgress(t(language, 'renderDownloading'));
     const limit = this.outbox.maxUploadBytes(address);
-    let outcome: RenderOutcome;
+    const video = this.deps.video;
+    if (video !== undefined) return this.sendPrepared(deliveryId, limit, video);
     if (this.data.sizeBytes !== undefined && this.data.sizeBytes > limit) {
-      outcome = await this.sendLink('size announced by the render exceeds the platform limit');
-    } else {
-      const status: RenderStatus = { id: this.data.renderId, status: 'completed' };
-      if (this.data.outputUrl !== undefined) status.url = this.data.outputUrl;
-      if (this.data.sizeBytes !== undefined) status.sizeBytes = this.data.sizeBytes;
-      const opened = await this.deps.api.openRenderOutput(await this.cred(), status);
-      // Destroying an HTTP body emits an abort error; with no listener it would crash the process.
-      // Consumers (pipeline, for await) still see errors through their own listeners. Any other
-      // error is the download's own failure, not the platform's: it is retried, not linked.
-      let sourceError: unknown;
-      opened.stream.on('error', (error: unknown) => {
-        sourceError ??= error;
-      });
-      const size = opened.size ?? this.data.sizeBytes;
-      try {
-        if (size === undefined || size > limit) {
-          opened.stream.destroy();
-          outcome = await this.sendLink(size === undefined ? 'size unknown' : 'download exceeds the platform limit');
-        } else {
-          const { projectLink } = this.data;
-          // The claim link opens the project for whoever has it: in a group it goes to the person privately.
-          const privateLink = projectLink !== undefined && this.outbox.isShared(address);
-          const caption =
-            projectLink === undefined || privateLink ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link: projectLink });
-          try {
-            await this.outbox.sendVideo(address, { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption, deliveryId });
-            outcome = 'delivered';
-            if (privateLink) await this.projectLinkPrivately(projectLink);
-          } catch (error) {
-            if (error instanceof FileTooLargeForPlatformError) {
-              outcome = await this.sendLink('the platform refused the upload as too large');
-            } else if (
-              error instanceof PlatformRateLimitedError ||
-              error instanceof OutboxClosedError ||
-              sourceFailed(sourceError ?? opened.stream.errored)
-            ) {
-              // A wait asked by the platform, a stopping process, or a broken download: the job tries the file again.
-              throw error;
-            } else {
-              this.log.warn({ error: describeError(error) }, 'the platform refused the video file: sending the link instead');
-              await this.save({ fileRefused: true });
-              outcome = await this.sendLink('the platform refused the file', 'refused');
-            }
-          }
-        }
-      } finally {
-        if (!opened.stream.destroyed) opened.stream.destroy();
-      }
+      return this.sendLink('size announced by the render exceeds the platform limit');
     }
-    return outcome;
+    const opened = await this.openOutput();
+    const size = opened.size ?? this.data.sizeBytes;
+    try {
+      if (size === undefined || size > limit) {
+        opened.stream.destroy();
+        return await this.sendLink(size === undefined ? 'size unknown' : 'download exceeds the platform limit');
+      }
+      return await this.upload(
+        { filename: `${deliveryId}.mp4`, size, stream: opened.stream, caption: this.caption(false), deliveryId },
+        () => sourceFailed(opened.error() ?? opened.stream.errored),
+      );
+    } finally {
+      if (!opened.stream.destroyed) opened.stream.destroy();
+    }
+  }
+
+  /**
+   * The render through the worker's ffmpeg step: downloaded to a work file, fitted under the
+   * chat's limit when larger (with progress in the chat), sent with its size, length and poster.
+   * The work directory is removed whatever happens.
+   */
+  private async sendPrepared(deliveryId: string, limit: number, settings: VideoPrepSettings): Promise<RenderOutcome> {
+    if (this.data.sizeBytes !== undefined && this.data.sizeBytes > settings.maxInputBytes) {
+      return this.sendLink('size announced by the render exceeds what the worker fits');
+    }
+    const opened = await this.openOutput();
+    let prepared: PreparedVideo;
+    try {
+      if (opened.size !== undefined && opened.size > settings.maxInputBytes) {
+        return await this.sendLink('download exceeds what the worker fits');
+      }
+      let shown = Promise.resolve();
+      let lastStep = -1;
+      const platform = platformName(this.outbox.platform);
+      const preparation = await prepareVideo(opened.stream, limit, settings, {
+        log: this.log,
+        onFitting: (percent) => {
+          // A step of 10 %: the chat's edit pacing would drop most finer ones anyway.
+          const step = Math.floor(percent / 10);
+          if (step <= lastStep) return;
+          lastStep = step;
+          shown = shown.then(() => this.editProgress(t(this.data.language, 'videoFitting', { platform, percent: step * 10 })));
+        },
+      });
+      await shown;
+      if (preparation.kind === 'link') return await this.sendLink(preparation.why);
+      prepared = preparation.video;
+    } finally {
+      if (!opened.stream.destroyed) opened.stream.destroy();
+    }
+    try {
+      const { info, frames, fitted } = prepared;
+      const file: VideoFile = {
+        filename: videoFilename(this.data.title, this.data.sessionId),
+        size: prepared.size,
+        stream: createReadStream(prepared.path),
+        caption: this.caption(fitted !== undefined),
+        deliveryId,
+        ...(info === undefined ? {} : { meta: { durationSec: info.durationSec, width: info.width, height: info.height } }),
+        ...(frames.thumbnail === undefined ? {} : { thumbnail: frames.thumbnail }),
+        ...(frames.cover === undefined ? {} : { cover: frames.cover }),
+        ...(info === undefined ? {} : { description: videoDescription(this.data.language, this.data.title, info) }),
+      };
+      // The work file is local: a read error here is the disk's, and the job tries again.
+      return await this.upload(file, () => sourceFailed(file.stream.errored));
+    } finally {
+      await prepared.cleanup();
+    }
+  }
+
+  private async openOutput(): Promise<{ stream: Readable; size: number | undefined; error(): unknown }> {
+    const status: RenderStatus = { id: this.data.renderId, status: 'completed' };
+    if (this.data.outputUrl !== undefined) status.url = this.data.outputUrl;
+    if (this.data.sizeBytes !== undefined) status.sizeBytes = this.data.sizeBytes;
+    const opened = await this.deps.api.openRenderOutput(await this.cred(), status);
+    // Destroying an HTTP body emits an abort error; with no listener it would crash the process.
+    // Consumers (pipeline, for await) still see errors through their own listeners. Any other
+    // error is the download's own failure, not the platform's: it is retried, not linked.
+    let sourceError: unknown;
+    opened.stream.on('error', (error: unknown) => {
+      sourceError ??= error;
+    });
+    return { stream: opened.stream, size: opened.size ?? this.data.sizeBytes, error: () => sourceError };
+  }
+
+  /** The caption: the project link where the chat may read it, and the full-quality link under a fitted video. */
+  private caption(fitted: boolean): string {
+    const { projectLink, language, outputUrl, address } = this.data;
+    const privateLink = projectLink !== undefined && this.outbox.isShared(address);
+    if (fitted && outputUrl !== undefined) return t(language, 'videoFitted', { url: outputUrl, link: privateLink ? '' : (projectLink ?? '') });
+    return projectLink === undefined || privateLink ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link: projectLink });
+  }
+
+  /** Sends the file; the link instead when the platform refuses it. Throws what the job should retry. */
+  private async upload(file: VideoFile, sourceBroken: () => boolean): Promise<RenderOutcome> {
+    const { projectLink, address } = this.data;
+    const privateLink = projectLink !== undefined && this.outbox.isShared(address);
+    try {
+      await this.outbox.sendVideo(address, file);
+    } catch (error) {
+      if (error instanceof FileTooLargeForPlatformError) return this.sendLink('the platform refused the upload as too large');
+      if (error instanceof PlatformRateLimitedError || error instanceof OutboxClosedError || sourceBroken()) {
+        // A wait asked by the platform, a stopping process, or a broken download: the job tries the file again.
+        throw error;
+      }
+      this.log.warn({ error: describeError(error) }, 'the platform refused the video file: sending the link instead');
+      await this.save({ fileRefused: true });
+      return this.sendLink('the platform refused the file', 'refused');
+    }
+    // The claim link opens the project for whoever has it: in a group it goes to the person privately.
+    if (privateLink) await this.projectLinkPrivately(projectLink);
+    return 'delivered';
   }
 
   /**
@@ -430,6 +510,11 @@ class RenderRun {
     await this.job.moveToDelayed(Date.now() + ms, this.token);
     throw new DelayedError();
   }
+}
+
+/** How the progress line names the chat. */
+function platformName(platform: Platform): string {
+  return platform === 'telegram' ? 'Telegram' : platform === 'discord' ? 'Discord' : 'the terminal';
 }
 
 /** The download broke by itself (`errored` is set at once; the event may come later), not by its reader's destroy. */

@@ -9,7 +9,7 @@ import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from '.
 import { RENDER_QUEUE_NAME } from './render-queue.js';
 
 export interface RenderWorkerDeps
-  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'firstPollMs' | 'maxPolls' | 'logger'> {
+  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'firstPollMs' | 'maxPolls' | 'logger' | 'video'> {
   /** BullMQ's connection; a Redis instance must have `maxRetriesPerRequest: null`. */
   connection: ConnectionOptions | Redis;
   /** BullMQ key prefix (default `bull`); without `keys`, also prefixes the delivery markers (default `nvb`). */
@@ -46,6 +46,7 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
     workerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     deliveryLeaseMs: deps.deliveryLeaseMs ?? 60_000,
     logger,
+    ...(deps.video === undefined ? {} : { video: deps.video }),
   });
   const worker = new Worker<RenderJobData, RenderOutcome>(RENDER_QUEUE_NAME, (job, token) => processor.process(job, token), {
     connection: deps.connection,

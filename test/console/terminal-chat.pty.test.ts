@@ -54,7 +54,8 @@ describe('terminal chat in a pseudo-terminal, typed into as a person types', () 
     c.typeLine('Generate a video of a city timelapse');
     await c.waitScreen(/Keep them, or say/, 60_000);
     c.typeLine('export');
-    const screen = await c.waitScreen(/\.mp4\n(?:.*\n)*you ›\s*$/, 60_000);
+    // The saved file's path after "Video ready": the clip preview before export ends in .mp4 too.
+    const screen = await c.waitScreen(/Video ready[^\n]*\n[^\n]*\.mp4\n(?:.*\n)*you ›\s*$/, 60_000);
 
     // Nothing was printed after the prompt on its line.
     expect(screen).not.toMatch(/you › bot ›/);

@@ -13,6 +13,8 @@ afterEach(() => {
 
 const SESSIONS = 40;
 const TURNS_EACH = 60;
+// Turns go on until the sweepers have run this often, whatever the machine's speed.
+const MIN_SWEEPS = 100;
 
 function session(n: number): SessionKey {
   return { platform: 'telegram', chatId: `c${n}`, userId: `u${n}` };
@@ -47,7 +49,7 @@ describe('recovery racing finishing turns', () => {
     let finished = 0;
     const runSession = async (n: number) => {
       const key = session(n);
-      for (let i = 0; i < TURNS_EACH; i++) {
+      for (let i = 0; i < TURNS_EACH || sweeps < MIN_SWEEPS; i++) {
         const entered = await gate.enter(key, { text: `t${i}`, language: 'en', address: { platform: 'telegram', chatId: key.chatId, userId: key.userId }, receivedAt: Date.now() });
         if (!entered.acquired) throw new Error('one turn at a time per session here: the lock is always free');
         await journal.begin({ key, address: { platform: 'telegram', chatId: key.chatId, userId: key.userId }, language: 'en', sessionId: `s${n}`, startedAt: Date.now() });
@@ -67,8 +69,8 @@ describe('recovery racing finishing turns', () => {
     running = false;
     await Promise.all(sweeping);
 
-    expect(finished).toBe(SESSIONS * TURNS_EACH);
-    expect(sweeps).toBeGreaterThan(50);
+    expect(finished).toBeGreaterThanOrEqual(SESSIONS * TURNS_EACH);
+    expect(sweeps).toBeGreaterThanOrEqual(MIN_SWEEPS);
     expect(claims.map((claim) => claim.turn.sessionId)).toEqual(['cut']);
     expect(await turnsRedis.get(keys.turnLock(cut))).toBe(claims[0]?.lockToken);
   }, 180_000);

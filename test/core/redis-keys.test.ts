@@ -22,13 +22,13 @@ describe('RedisKeys', () => {
       nemoErrors: keys.nemoErrors(5_900_000),
       inbox: keys.inbox(),
       alive: keys.alive('owner-1'),
-      inboxIndex: keys.inboxIndex(),
+      inboxIndex: keys.inboxIndexOf(keys.inbox()),
       turnLock: keys.turnLock(key),
       turnPending: keys.turnPending(key),
-      turnPendingIndex: keys.turnPendingIndex(),
+      turnPendingIndex: keys.turnPendingIndex(key),
       turnFull: keys.turnFull(key),
       inflight: keys.inflight(key),
-      inflightIndex: keys.inflightIndex(),
+      inflightIndex: keys.inflightIndex(key),
       exportSlot: keys.exportSlot('sess-1'),
       delivery: keys.delivery('render-1'),
       telegramUpdate: keys.telegramUpdate(777, 123456),
@@ -36,7 +36,7 @@ describe('RedisKeys', () => {
       telegramPrivateLink: keys.telegramPrivateLink('lAbCdEfGhIjKlMnOp'),
       telegramAlbum: keys.telegramAlbum('-1001', 'grp9'),
       telegramAlbumArriving: keys.telegramAlbumArriving(keys.telegramAlbum('-1001', 'grp9')),
-      telegramAlbumIndex: keys.telegramAlbumIndex(),
+      telegramAlbumIndex: keys.telegramAlbumIndexOf(keys.telegramAlbum('-1001', 'grp9')),
       telegramAlbumOf: keys.telegramAlbumOf('-1001:grp9'),
       telegramAlbumId: keys.telegramAlbumId(keys.telegramAlbum('-1001', 'grp9')),
       discordSeenMessage: keys.discordSeen('message:5'),
@@ -95,5 +95,27 @@ describe('RedisKeys', () => {
     const a = keys.session({ platform: 'discord', chatId: 'a:b', userId: 'c' });
     const b = keys.session({ platform: 'discord', chatId: 'a', userId: 'b:c' });
     expect(a).not.toBe(b);
+  });
+
+  it('when keys carry hash tags (a cluster), then each sweep index sits in the slot of what it indexes, and the sweep reads every bucket', () => {
+    const tagged = createRedisKeys('nvb', { hashTags: true });
+    const tag = (k: string) => /\{[^}]+\}/.exec(k)?.[0];
+    const session = { platform: 'telegram' as const, chatId: '-100:5', userId: '42' };
+    const id = 'x:y';
+    expect(tag(tagged.inflightIndex(session))).toBe(tag(tagged.inflight(session)));
+    expect(tag(tagged.inflightIndex(session))).toBe(tag(tagged.turnLock(session)));
+    expect(tagged.inflightOf('telegram:-100%3A5:42')).toBe(tagged.inflight(session));
+    expect(tagged.turnLockOf('telegram:-100%3A5:42')).toBe(tagged.turnLock(session));
+    expect(tag(tagged.turnPendingIndex(session))).toBe(tag(tagged.turnPending(session)));
+    const inbox = tagged.inboxOf(tagged.inboxEntryId(id, 'telegram', '42'));
+    expect(tag(tagged.inboxIndexOf(inbox))).toBe(tag(inbox));
+    const album = tagged.telegramAlbum('-100', 'g', '42');
+    expect(tag(tagged.telegramAlbumIndexOf(album))).toBe(tag(album));
+    expect(tagged.telegramAlbumOf(tagged.telegramAlbumId(album))).toBe(album);
+    for (const all of [tagged.inflightIndexes(), tagged.turnPendingIndexes(), tagged.inboxIndexes(), tagged.telegramAlbumIndexes()]) expect(new Set(all).size).toBe(128);
+    expect(tagged.inflightIndexes()).toContain(tagged.inflightIndex(session));
+    // Every day's people in one slot: /stats counts their union in one PFCOUNT.
+    expect(tag(tagged.statsPeople(0))).toBe(tag(tagged.statsPeople(86_400_000)));
+    expect(keys.inflightIndexes()).toEqual(['nvb:index:inflight']);
   });
 });

@@ -116,7 +116,7 @@ describe('Redis steps resent after a lost answer', () => {
     expect((await gate.next(key, first.lockToken, b?.entry))?.text).toBe('c');
     // Journaled once, and indexed for recovery.
     expect(await direct.exists(createRedisKeys(prefix).inflight(key))).toBe(1);
-    expect(await direct.zrange(createRedisKeys(prefix).inflightIndex(), 0, -1)).toEqual([sessionKeyId(key)]);
+    expect(await direct.zrange(createRedisKeys(prefix).inflightIndex(key), 0, -1)).toEqual([sessionKeyId(key)]);
   });
 
   it('when the answer to claiming a dead process\'s message is lost, then the claimer still gets it and owns it', async () => {

@@ -35,9 +35,9 @@ describe('the sweep indexes', () => {
     const { redis, keys } = rig();
     const journal = new TurnJournal(redis, keys, { lockTtlMs: 30_000, now: () => 1_000_000 });
     await journal.begin(interrupted());
-    expect(await redis.zrange(keys.inflightIndex(), 0, -1, 'WITHSCORES')).toEqual([sessionKeyId(key), '1030000']);
+    expect(await redis.zrange(keys.inflightIndex(key), 0, -1, 'WITHSCORES')).toEqual([sessionKeyId(key), '1030000']);
     await journal.end(key);
-    expect(await redis.exists(keys.inflightIndex(), keys.inflight(key))).toBe(0);
+    expect(await redis.exists(keys.inflightIndex(key), keys.inflight(key))).toBe(0);
   });
 
   it('when the sweep meets a journaled turn whose lock is held, then it takes nothing and looks again once the lock could lapse; once free, it claims turn and lock together', async () => {
@@ -52,7 +52,7 @@ describe('the sweep indexes', () => {
     // Looked at anyway (as at start): the live lock pushes the deadline to its own expiry.
     const before = Date.now();
     expect(await journal.claimInterrupted(Infinity)).toEqual([]);
-    expect(Number(await redis.zscore(keys.inflightIndex(), sessionKeyId(key)))).toBeGreaterThanOrEqual(before + 19_000);
+    expect(Number(await redis.zscore(keys.inflightIndex(key), sessionKeyId(key)))).toBeGreaterThanOrEqual(before + 19_000);
     // The holder dies (its lock goes): the turn is claimed with the lock, once.
     await redis.del(keys.turnLock(key));
     const [claimed, again] = await Promise.all([journal.claimInterrupted(Infinity), new TurnJournal(redis, keys).claimInterrupted(Infinity)]);
@@ -67,7 +67,7 @@ describe('the sweep indexes', () => {
     await journal.begin(interrupted());
     await redis.del(keys.inflight(key));
     expect(await journal.claimInterrupted(Infinity)).toEqual([]);
-    expect(await redis.exists(keys.inflightIndex(), keys.turnLock(key))).toBe(0);
+    expect(await redis.exists(keys.inflightIndex(key), keys.turnLock(key))).toBe(0);
   });
 
   it('when turns queue behind a holder, then the session is indexed; drained or cleared, it leaves the index in the same step', async () => {
@@ -76,19 +76,19 @@ describe('the sweep indexes', () => {
     const first = await gate.enter(key, turn('a'));
     if (!first.acquired) throw new Error('expected the lock');
     await gate.enter(key, turn('b'));
-    expect(await redis.zrange(keys.turnPendingIndex(), 0, -1)).toEqual([sessionKeyId(key)]);
+    expect(await redis.zrange(keys.turnPendingIndex(key), 0, -1)).toEqual([sessionKeyId(key)]);
     // The holder lives: the sweep takes nothing.
     expect(await gate.claimWaiting(Infinity)).toEqual([]);
     const b = await gate.next(key, first.lockToken);
     expect(await gate.next(key, first.lockToken, b?.entry)).toBeUndefined();
-    expect(await redis.exists(keys.turnPendingIndex())).toBe(0);
+    expect(await redis.exists(keys.turnPendingIndex(key))).toBe(0);
 
     const again = await gate.enter(key, turn('c'));
     if (!again.acquired) throw new Error('expected the lock');
     await gate.enter(key, turn('d'));
-    expect(await redis.zcard(keys.turnPendingIndex())).toBe(1);
+    expect(await redis.zcard(keys.turnPendingIndex(key))).toBe(1);
     await gate.clear(key, again.lockToken);
-    expect(await redis.exists(keys.turnPendingIndex())).toBe(0);
+    expect(await redis.exists(keys.turnPendingIndex(key))).toBe(0);
   });
 
   it('when a message is kept and released, then the inbox index follows it; entries of a dead owner are found through the index', async () => {
@@ -97,9 +97,9 @@ describe('the sweep indexes', () => {
     await owner.start();
     await owner.admit(keys.telegramUpdate(1, 1), 60, { id: 'telegram:1', payload: { text: 'one' } });
     await owner.admit(keys.telegramUpdate(1, 2), 60, { id: 'telegram:2', payload: { text: 'two' } });
-    expect((await redis.zrange(keys.inboxIndex(), 0, -1)).sort()).toEqual(['telegram:1', 'telegram:2']);
+    expect((await redis.zrange(keys.inboxIndexOf(keys.inbox()), 0, -1)).sort()).toEqual(['telegram:1', 'telegram:2']);
     await owner.release('telegram:1');
-    expect(await redis.zrange(keys.inboxIndex(), 0, -1)).toEqual(['telegram:2']);
+    expect(await redis.zrange(keys.inboxIndexOf(keys.inbox()), 0, -1)).toEqual(['telegram:2']);
     owner.stop();
     await redis.del(keys.alive(owner.ownerId));
     const taker = new Inbox(redis, keys);

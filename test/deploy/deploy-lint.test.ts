@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { startHealthServer } from '../../src/ops/health-server.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { composeServices, configDefault, read, ROOT } from './settings-sources.js';
+import { composeServices, configDefault, read, ROOT, type ComposeService } from './settings-sources.js';
 import { NODE_FLAGS } from '../../bench/lib/relay-process.js';
 
 interface Instruction {
@@ -193,6 +193,25 @@ describe('docker-compose.yml', () => {
     expect(redis?.command?.join(' ')).toBe('redis-server --appendonly yes --appendfsync everysec --maxmemory-policy noeviction');
     expect(redis?.volumes).toEqual(['redis-data:/data']);
     expect((redis?.healthcheck as { test?: string[] } | undefined)?.test).toEqual(['CMD', 'redis-cli', 'ping']);
-    expect(Object.keys((parse(read('docker-compose.yml')) as { volumes: Record<string, unknown> }).volumes)).toEqual(['redis-data']);
+    expect(Object.keys((parse(read('docker-compose.yml')) as { volumes: Record<string, unknown> }).volumes)).toEqual(['redis-data', 'telegram-bot-api-data']);
+  });
+
+  it('when the local-bot-api profile is chosen, then Telegram’s Bot API server runs in --local mode with its credentials from .env, and the bot reads its files by path', () => {
+    const server = services['telegram-bot-api'] as (ComposeService & { profiles?: string[] }) | undefined;
+    expect(server?.profiles).toEqual(['local-bot-api']);
+    expect(server?.image).toMatch(/^aiogram\/telegram-bot-api:\d+\.\d+$/);
+    expect(server?.environment).toEqual({
+      TELEGRAM_API_ID: '${TELEGRAM_API_ID:-}',
+      TELEGRAM_API_HASH: '${TELEGRAM_API_HASH:-}',
+      TELEGRAM_LOCAL: '${TELEGRAM_LOCAL:-1}',
+    });
+    expect(server?.volumes).toEqual(['telegram-bot-api-data:/var/lib/telegram-bot-api']);
+    // Not started without the profile, and no host port: only the bot and the worker reach it.
+    expect(server?.ports).toBeUndefined();
+    expect(services.bot?.volumes).toEqual(['telegram-bot-api-data:/var/lib/telegram-bot-api:ro']);
+    // The README says how to point the bot at it.
+    const readme = read('README.md');
+    expect(readme).toContain('docker compose --profile local-bot-api up -d');
+    expect(readme).toContain('TELEGRAM_API_ROOT=http://telegram-bot-api:8081');
   });
 });

@@ -1,54 +1,62 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { discordButtonStore, buttonCustomId, parseButtonCustomId } from '../../adapters/discord/button-store.js';
-import { testRedis } from '../helpers/redis.js';
+import { CUSTOM_ID_MAX_CHARS, discordButtonStore, parseLegacyCustomId } from '../../adapters/discord/button-store.js';
+import { BUTTON_ACTIONS } from '../../src/core/commands.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { SessionStore } from '../../src/core/session-store.js';
+import { testRedis } from '../helpers/redis.js';
 
-const { url, prefix } = testRedis();
+const { url } = testRedis();
 const redis = new Redis(url);
 
 afterAll(() => {
   redis.disconnect();
 });
 
-describe('ButtonStore', () => {
-  it('when a row is saved, then a second store (another process) reads it back by the id in the custom id', async () => {
-    const id = await discordButtonStore(redis, createRedisKeys(prefix)).save({ ownerId: 'u1', chatId: 'c1', actions: ['export', 'new'] });
-    const customId = buttonCustomId(id, 'export');
-    expect(customId.length).toBeLessThanOrEqual(100);
-    const parsed = parseButtonCustomId(customId);
-    expect(parsed).toEqual({ rowId: id, action: 'export' });
-    const row = await discordButtonStore(redis, createRedisKeys(prefix)).read(parsed?.rowId ?? '');
-    expect(row).toMatchObject({ ownerId: 'u1', chatId: 'c1', actions: ['export', 'new'] });
+function rig() {
+  const { prefix } = testRedis();
+  const keys = createRedisKeys(prefix);
+  return { keys, sessions: new SessionStore(redis, keys), store: discordButtonStore(redis, keys) };
+}
+
+describe('Discord buttons (the core ButtonStore)', () => {
+  it('when the ids are the longest Discord gives (20-digit snowflakes), then every custom id fits 100 characters and a fresh store acts on it', async () => {
+    const { keys, sessions, store } = rig();
+    const owner = '18446744073709551615';
+    const channel = '18446744073709551614';
+    await sessions.write({ platform: 'discord', chatId: channel, userId: owner }, { taskId: 't', sessionId: 'sess', nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 });
+    for (const action of BUTTON_ACTIONS) {
+      const customId = store.encode({ ownerId: owner, chatId: channel, project: 'sess' }, action) ?? '';
+      expect(customId.length).toBeGreaterThan(0);
+      expect(customId.length).toBeLessThanOrEqual(CUSTOM_ID_MAX_CHARS);
+      expect(await discordButtonStore(redis, keys).press(customId, { userId: owner, chatId: channel })).toMatchObject({ kind: 'act', action });
+    }
   });
 
-  it('when a row is saved, then it expires after the configured time', async () => {
-    const id = await discordButtonStore(redis, createRedisKeys(prefix), { ttlSeconds: 120 }).save({ ownerId: 'u1', chatId: 'c1', actions: ['status'] });
-    const ttl = await redis.ttl(createRedisKeys(prefix).discordButtons(id));
-    expect(ttl).toBeGreaterThan(100);
-    expect(ttl).toBeLessThanOrEqual(120);
+  it('when someone other than its owner presses, then it is theirs not to use; the owner acts', async () => {
+    const { sessions, store } = rig();
+    await sessions.write({ platform: 'discord', chatId: 'c1', userId: 'u1' }, { taskId: 't', sessionId: 'sess', nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 });
+    const customId = store.encode({ ownerId: 'u1', chatId: 'c1', project: 'sess' }, 'export') ?? '';
+    expect(await store.press(customId, { userId: 'u2', chatId: 'c1' })).toEqual({ kind: 'not-yours', ownerId: 'u1' });
+    expect(await store.press(customId, { userId: 'u1', chatId: 'c1' })).toMatchObject({ kind: 'act', action: 'export' });
   });
 
-  it('when a row is missing or not what the store wrote, then it reads as undefined', async () => {
-    const store = discordButtonStore(redis, createRedisKeys(prefix));
-    expect(await store.read('AAAAAAAAAAAAAAAA')).toBeUndefined();
-    await redis.set(createRedisKeys(prefix).discordButtons('BBBBBBBBBBBBBBBB'), '{not json');
-    expect(await store.read('BBBBBBBBBBBBBBBB')).toBeUndefined();
-    await redis.set(createRedisKeys(prefix).discordButtons('CCCCCCCCCCCCCCCC'), JSON.stringify({ ownerId: 'u', chatId: 'c', actions: ['delete-everything'], createdAt: 1 }));
-    expect(await store.read('CCCCCCCCCCCCCCCC')).toBeUndefined();
+  it('when a row the previous version stored (nvb:<row>:<action>) is pressed while its key lives, then its owner acts; others are refused', async () => {
+    const { keys, store } = rig();
+    await redis.set(keys.button('discord', 'BBBBBBBBBBBBBBBB'), JSON.stringify({ ownerId: 'u1', chatId: 'c1', actions: ['export', 'new'], createdAt: 1 }), 'EX', 600);
+    expect(store.recognizes('nvb:BBBBBBBBBBBBBBBB:export')).toBe(true);
+    expect(await store.press('nvb:BBBBBBBBBBBBBBBB:export', { userId: 'u1', chatId: 'c1' })).toMatchObject({ kind: 'act', action: 'export', target: { ownerId: 'u1', chatId: 'c1' } });
+    expect(await store.press('nvb:BBBBBBBBBBBBBBBB:export', { userId: 'u2', chatId: 'c1' })).toEqual({ kind: 'not-yours', ownerId: 'u1' });
+    expect(await store.press('nvb:AAAAAAAAAAAAAAAA:export', { userId: 'u1', chatId: 'c1' })).toEqual({ kind: 'expired' });
+    await redis.set(keys.button('discord', 'CCCCCCCCCCCCCCCC'), JSON.stringify({ ownerId: 'u', chatId: 'c', actions: ['delete-everything'], createdAt: 1 }));
+    expect(await store.readLegacy('CCCCCCCCCCCCCCCC')).toBeUndefined();
   });
 
-  it('when someone other than its owner presses a row, then it is theirs not to use; the owner acts', async () => {
-    const store = discordButtonStore(redis, createRedisKeys(prefix));
-    const id = await store.save({ ownerId: 'u1', chatId: 'c1', actions: ['export', 'new'] });
-    expect(await store.press(id, 'export', { userId: 'u2', chatId: 'c1' })).toMatchObject({ kind: 'not-yours', record: { ownerId: 'u1' } });
-    expect(await store.press(id, 'export', { userId: 'u1', chatId: 'c1' })).toMatchObject({ kind: 'act', action: 'export' });
-    expect(await store.press('AAAAAAAAAAAAAAAA', 'export', { userId: 'u1', chatId: 'c1' })).toEqual({ kind: 'expired' });
-  });
-
-  it('when a custom id is not one of ours, then it does not parse', () => {
-    for (const id of ['', 'nvb:short:export', 'nvb:AAAAAAAAAAAAAAAA:launch', 'other:AAAAAAAAAAAAAAAA:export', 'nvb:AAAAAAAAAAAAAAAA:export:x']) {
-      expect(parseButtonCustomId(id)).toBeUndefined();
+  it('when a custom id is not one of ours, then it is not recognized', () => {
+    const { store } = rig();
+    for (const id of ['', 'nvb:short:export', 'nvb:AAAAAAAAAAAAAAAA:launch', 'other:AAAAAAAAAAAAAAAA:export', 'nvb:AAAAAAAAAAAAAAAA:export:x', 'nvp:export:u1']) {
+      expect(parseLegacyCustomId(id)).toBeUndefined();
+      expect(store.recognizes(id)).toBe(false);
     }
   });
 });

@@ -15,6 +15,7 @@ import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { SessionStore } from '../../src/core/session-store.js';
 
 interface BotRig {
   fake: FakeDiscord;
@@ -258,14 +259,15 @@ describe('Discord bot', () => {
     expect(fake.messages(fake.channelId).find((m) => m.content === 'echo: /credits')?.via).toBe('bot');
   });
 
-  it("when a button's row has expired, then the presser gets an ephemeral notice and the engine hears nothing", async () => {
+  it("when a button's project is no longer the owner's (a new project since), then the presser gets an ephemeral notice and the engine hears nothing", async () => {
     const { fake, outbox, handled, redis, prefix } = await startRig();
     const address = { platform: 'discord' as const, chatId: fake.channelId, userId: fake.users.alice.id };
-    const messageId = await outbox.sendText(address, 'Done.', { buttons: [{ label: 'Export', action: 'export' }] });
+    const sessions = new SessionStore(redis, createRedisKeys(prefix));
+    const record = { taskId: 't', sessionId: 'sess-1', nemoUserId: 'n', language: 'en' as const, createdAt: 1, updatedAt: 1 };
+    await sessions.write(address, record);
+    const messageId = await outbox.sendText(address, 'Done.', { buttons: [{ label: 'Export', action: 'export' }], project: 'sess-1' });
     const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
-    const keys = await redis.keys(createRedisKeys(prefix).discordButtons('*'));
-    expect(keys).toHaveLength(1);
-    await redis.del(...keys);
+    await sessions.write(address, { ...record, sessionId: 'sess-2' });
 
     const press = fake.pressButton({ user: fake.users.alice, messageId, customId });
     await waitFor(() => press.ackType !== undefined, { message: 'the notice' });
@@ -284,6 +286,7 @@ describe('Discord bot', () => {
     const { fake, outbox, handled, logs } = await startRig(echo, { bot: { redis: broken } });
     const messageId = await outbox.sendText({ platform: 'discord', chatId: fake.channelId, userId: fake.users.alice.id }, 'Done.', {
       buttons: [{ label: 'Status', action: 'status' }],
+      project: 'sess-1',
     });
     const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
     const press = fake.pressButton({ user: fake.users.alice, messageId, customId });
@@ -453,6 +456,7 @@ describe('Discord bot', () => {
     const { fake, outbox, handled, logs } = await startRig(echo);
     const messageId = await outbox.sendText({ platform: 'discord', chatId: fake.channelId, userId: fake.users.alice.id }, 'Done.', {
       buttons: [{ label: 'Status', action: 'status' }],
+      project: 'sess-1',
     });
     const customId = /"custom_id":"([^"]+)"/.exec(JSON.stringify(fake.message(messageId)?.components))?.[1] ?? '';
     const press = fake.pressButton({ user: fake.users.alice, messageId, customId, locale: 'zh-CN', messageOverrides: { thread: null } });

@@ -155,7 +155,7 @@ export const hasButtons = (m: FakeMessage): boolean => m.components.length > 0;
 /** The custom id of a button of a message, by its action. */
 export function buttonId(message: FakeMessage, action: string): string {
   const text = JSON.stringify(message.components);
-  const match = new RegExp(`"custom_id":"(nvb:[A-Za-z0-9_-]+:${action})"`).exec(text);
+  const match = new RegExp(`"custom_id":"(nvp:${action}:[^"]+)"`).exec(text);
   if (!match?.[1]) throw new Error(`no ${action} button on message ${message.id}: ${text}`);
   return match[1];
 }

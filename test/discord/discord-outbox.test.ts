@@ -3,7 +3,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { discordButtonStore, parseButtonCustomId } from '../../adapters/discord/button-store.js';
+import { discordButtonStore } from '../../adapters/discord/button-store.js';
+import { SessionStore } from '../../src/core/session-store.js';
 import { DiscordRequestError } from '../../adapters/discord/discord-errors.js';
 import { DiscordOutbox } from '../../adapters/discord/discord-outbox.js';
 import { createLogger } from '../../src/log.js';
@@ -154,7 +155,7 @@ describe('DiscordOutbox', () => {
   it('when a text is longer than 2000 characters, then it is split at line breaks into messages of at most 2000', async () => {
     const outbox = await setup();
     const lines = Array.from({ length: 60 }, (_, i) => `Line ${i}: ${'x'.repeat(60)}`);
-    await outbox.sendText(channelAddress(), lines.join('\n'), { buttons: [{ label: 'Export', action: 'export' }] });
+    await outbox.sendText(channelAddress(), lines.join('\n'), { buttons: [{ label: 'Export', action: 'export' }], project: 'sess-1' });
     const messages = fake.messages(fake.channelId);
     expect(messages.length).toBe(3);
     for (const message of messages) expect([...message.content].length).toBeLessThanOrEqual(2000);
@@ -165,21 +166,28 @@ describe('DiscordOutbox', () => {
     expect(messages[2]?.components).not.toEqual([]);
   });
 
-  it('when a reply carries buttons, then each custom id names a Redis row with the owner and the chat', async () => {
+  it('when a reply carries buttons, then each custom id names action, owner and project, no key is written, and the owner can press them', async () => {
     const outbox = await setup();
+    const keys = createRedisKeys(prefix);
+    await new SessionStore(redis, keys).write(
+      { platform: 'discord', chatId: fake.channelId, userId: fake.users.alice.id },
+      { taskId: 't', sessionId: 'sess-1', nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 },
+    );
+    const keysBefore = await redis.dbsize();
     await outbox.sendText(channelAddress(), 'Done.', {
       buttons: [
         { label: 'Export', action: 'export' },
         { label: 'Status', action: 'status' },
       ],
+      project: 'sess-1',
     });
+    expect(await redis.dbsize()).toBe(keysBefore);
     const [message] = fake.messages(fake.channelId);
     const ids = [...JSON.stringify(message?.components).matchAll(/"custom_id":"([^"]+)"/g)].map((m) => m[1] ?? '');
     expect(ids).toHaveLength(2);
-    const parsed = ids.map((id) => parseButtonCustomId(id));
-    expect(parsed.map((p) => p?.action)).toEqual(['export', 'status']);
-    const row = await discordButtonStore(redis, createRedisKeys(prefix)).read(parsed[0]?.rowId ?? '');
-    expect(row).toMatchObject({ ownerId: fake.users.alice.id, chatId: fake.channelId, actions: ['export', 'status'] });
+    const store = discordButtonStore(redis, keys);
+    const presses = await Promise.all(ids.map((id) => store.press(id, { userId: fake.users.alice.id, chatId: fake.channelId })));
+    expect(presses.map((press) => (press.kind === 'act' ? press.action : press.kind))).toEqual(['export', 'status']);
   });
 
   it('when Discord answers 429, then discord.js waits and the message is posted once', async () => {

@@ -102,7 +102,7 @@ describe('personal links in a Discord guild', () => {
     const { discord } = r;
     const generate = discord.slashCommand({ user: discord.users.alice, channelId: discord.channelId, name: 'video', options: { prompt: 'Generate a video of a city timelapse' } });
     const answer = await r.waitMessage(discord.channelId, (m) => m.components.length > 0 && m.interactionId === generate.id, 'the answer with buttons');
-    const customId = /"custom_id":"(nvb:[A-Za-z0-9_-]+:export)"/.exec(JSON.stringify(answer.components))?.[1] ?? '';
+    const customId = /"custom_id":"(nvp:export:[^"]+)"/.exec(JSON.stringify(answer.components))?.[1] ?? '';
     const press = discord.pressButton({ user: discord.users.alice, messageId: answer.id, customId });
 
     const video = await r.waitMessage(discord.channelId, (m) => m.files.length > 0, 'the video');

@@ -89,9 +89,9 @@ describe('two bot replicas and two workers sharing one Redis', () => {
     });
     for (const [i, { user, chat }] of people.entries()) tg.say(chat, user, { text: `Generate a video of harbour number ${i}` });
     const answered = (chatId: string, pattern: RegExp) => tg!.sent.filter((m) => String(m.chatId) === chatId && pattern.test(m.text ?? '')).length;
-    await waitFor(() => people.every(({ chat }) => answered(String(chat.id), /Keep them, or say/) === 1), { timeoutMs: 30_000, message: 'every generation answered' });
+    await waitFor(() => people.every(({ chat }) => answered(String(chat.id), /Keep them, or say/) === 1), { timeoutMs: 60_000, message: 'every generation answered' });
     for (const { user, chat } of people) tg.say(chat, user, { text: '/export' });
-    await waitFor(() => tg!.sent.filter((m) => m.kind === 'video').length === USERS, { timeoutMs: 30_000, message: 'every video delivered' });
+    await waitFor(() => tg!.sent.filter((m) => m.kind === 'video').length === USERS, { timeoutMs: 60_000, message: 'every video delivered' });
 
     // Give a duplicate the time to show up, then count: one answer, one video per person.
     await waitFor(async () => {
@@ -110,5 +110,5 @@ describe('two bot replicas and two workers sharing one Redis', () => {
     expect(tg.violations).toEqual([]);
     const output = processes.map((proc) => proc.output()).join('\n');
     for (const token of [tg.token, SECRET, ...nemo.issuedTokens]) expect(output).not.toContain(token);
-  }, 90_000);
+  }, 150_000);
 });

@@ -25,6 +25,10 @@ export interface SentVideo {
   caption: string;
   deliveryId: string;
   bytes: Buffer;
+  meta?: VideoFile['meta'];
+  thumbnail?: Buffer;
+  cover?: Buffer;
+  description?: string;
 }
 
 /** A fake platform: records what the worker posts, reading each video stream to the end. */
@@ -58,7 +62,18 @@ export class RecordingOutbox implements Outbox {
     }
     const bytes = await readAll(video.stream);
     if (bytes.length !== video.size) throw new Error(`stream gave ${bytes.length} bytes, announced ${video.size}`);
-    this.videos.push({ to, filename: video.filename, size: video.size, caption: video.caption, deliveryId: video.deliveryId, bytes });
+    this.videos.push({
+      to,
+      filename: video.filename,
+      size: video.size,
+      caption: video.caption,
+      deliveryId: video.deliveryId,
+      bytes,
+      ...(video.meta === undefined ? {} : { meta: video.meta }),
+      ...(video.thumbnail === undefined ? {} : { thumbnail: video.thumbnail }),
+      ...(video.cover === undefined ? {} : { cover: video.cover }),
+      ...(video.description === undefined ? {} : { description: video.description }),
+    });
   }
 
   maxUploadBytes(_to: ChatAddress): number {
@@ -140,7 +155,7 @@ export interface RenderRig {
   /** Waits until the job is completed (or failed) and returns its state and return value. */
   finished(renderId: string, timeoutMs?: number): Promise<FinishedJob>;
   /** The usual case: starts the worker, queues one render and waits until its job is done. */
-  renderOnce(options?: { worker?: Partial<RenderWorkerDeps>; input?: Partial<RenderJobInput> }): Promise<{ input: RenderJobInput; done: FinishedJob }>;
+  renderOnce(options?: { worker?: Partial<RenderWorkerDeps>; input?: Partial<RenderJobInput>; timeoutMs?: number }): Promise<{ input: RenderJobInput; done: FinishedJob }>;
   close(): Promise<void>;
 }
 
@@ -221,7 +236,7 @@ export async function renderRig(options: RigOptions): Promise<RenderRig> {
       rig.startWorker(options.worker);
       const input = rig.input(options.input);
       await queue.enqueue(input);
-      return { input, done: await rig.finished(input.renderId) };
+      return { input, done: await rig.finished(input.renderId, options.timeoutMs) };
     },
     async close() {
       await rig.worker?.close();

@@ -5,6 +5,8 @@
  *
  * Env: REDIS_URL, NEMO_URL, NEMO_TOKEN, VIDEO_DIR, BULL_PREFIX, POLL_MS, LOCK_MS, STALLED_MS,
  * LEASE_MS, and CHUNK_DELAY_MS (slows each chunk of a video stream, to be killed mid-send).
+ * With FIT_ROOT the worker fits videos larger than MAX_UPLOAD_BYTES with ffmpeg in work
+ * directories under it, and prints `EDIT <text>` for each progress edit.
  */
 import { Transform } from 'node:stream';
 import { Redis } from 'ioredis';
@@ -12,6 +14,7 @@ import { ConsoleOutbox } from '../../adapters/console/console-outbox.js';
 import type { ChatAddress, VideoFile } from '../../src/core/types.js';
 import { createLogger } from '../../src/log.js';
 import { NemoClient } from '../../src/nemo/client.js';
+import { EncodeSlots } from '../../src/media/encode-slots.js';
 import { startRenderWorker } from '../../src/render/render-worker.js';
 
 function env(name: string): string {
@@ -23,8 +26,19 @@ function env(name: string): string {
 const redisUrl = new URL(env('REDIS_URL'));
 const token = env('NEMO_TOKEN');
 const chunkDelayMs = Number(process.env.CHUNK_DELAY_MS ?? '0');
+const fitRoot = process.env.FIT_ROOT;
+const maxUploadBytes = process.env.MAX_UPLOAD_BYTES === undefined ? undefined : Number(process.env.MAX_UPLOAD_BYTES);
 
 class AnnouncingOutbox extends ConsoleOutbox {
+  override maxUploadBytes(to: ChatAddress): number {
+    return maxUploadBytes ?? super.maxUploadBytes(to);
+  }
+
+  override async editText(to: ChatAddress, messageId: string, text: string): Promise<void> {
+    process.stdout.write(`EDIT ${text.replace(/\n/g, ' ')}\n`);
+    await super.editText(to, messageId, text);
+  }
+
   override async sendVideo(to: ChatAddress, video: VideoFile): Promise<void> {
     process.stdout.write(`SENDING ${video.deliveryId}\n`);
     const stream =
@@ -66,6 +80,9 @@ const handle = startRenderWorker({
   stalledIntervalMs: Number(env('STALLED_MS')),
   deliveryLeaseMs: Number(env('LEASE_MS')),
   logger,
+  ...(fitRoot === undefined
+    ? {}
+    : { video: { slots: new EncodeSlots(1), timeoutMs: 120_000, maxInputBytes: 200 * 1024 * 1024, workRoot: fitRoot } }),
 });
 
 await handle.worker.waitUntilReady();

@@ -158,7 +158,7 @@ describe('AlbumCollector', () => {
     const keys = createRedisKeys(prefix);
     const direct = new Redis(testRedisUrl());
     clients.push(direct);
-    expect(await direct.zcard(keys.telegramAlbumIndex())).toBe(1);
+    expect(await direct.zcard(keys.telegramAlbumIndexOf(keys.telegramAlbum('-100777', 'orphan')))).toBe(1);
     // Not abandoned yet: the sweep leaves it.
     await sweeper?.sweep();
     expect(albums).toEqual([]);
@@ -166,6 +166,6 @@ describe('AlbumCollector', () => {
     await sweeper?.sweep(Date.now() + 60_000);
     expect(albums.map((album) => album.by)).toEqual([1]);
     expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2]);
-    expect(await direct.exists(keys.telegramAlbumIndex(), keys.telegramAlbum('-100777', 'orphan'))).toBe(0);
+    expect(await direct.exists(keys.telegramAlbumIndexOf(keys.telegramAlbum('-100777', 'orphan')), keys.telegramAlbum('-100777', 'orphan'))).toBe(0);
   });
 });

@@ -1,76 +1,78 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callbackData, parseCallbackData, telegramButtonStore } from '../../adapters/telegram/button-store.js';
-import { testRedis } from '../helpers/redis.js';
+import { CALLBACK_DATA_MAX_BYTES, parseLegacyCallbackData, telegramButtonStore } from '../../adapters/telegram/button-store.js';
+import { BUTTON_ACTIONS } from '../../src/core/commands.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { SessionStore } from '../../src/core/session-store.js';
+import { testRedis } from '../helpers/redis.js';
 
 const clients: Redis[] = [];
 afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
 });
 
-function store(options: { ttlSeconds?: number } = {}) {
+function store() {
   const { url, prefix } = testRedis();
   const redis = new Redis(url);
   clients.push(redis);
-  return { redis, prefix, store: telegramButtonStore(redis, createRedisKeys(prefix), options) };
+  const keys = createRedisKeys(prefix);
+  return { redis, prefix, keys, sessions: new SessionStore(redis, keys), store: telegramButtonStore(redis, keys) };
 }
 
 describe('Telegram buttons (the core ButtonStore)', () => {
-  it('when a row is saved, then each button gets short callback data that a fresh store (a restarted bot) resolves', async () => {
-    const { redis, prefix, store: first } = store();
-    const rowId = await first.save({ ownerId: '42', chatId: '-100123', threadId: '7', actions: ['export', 'status'] });
-    const data = (['export', 'status'] as const).map((action) => callbackData(rowId, action));
-    expect(new Set(data).size).toBe(2);
-    for (const item of data) expect(Buffer.byteLength(item)).toBeLessThanOrEqual(64);
-
-    const restarted = telegramButtonStore(redis, createRedisKeys(prefix));
-    const ref = parseCallbackData(data[0] ?? '');
-    expect(ref).toEqual({ rowId, action: 'export' });
-    expect(await restarted.read(rowId)).toMatchObject({ ownerId: '42', chatId: '-100123', threadId: '7', actions: ['export', 'status'] });
-    const press = await restarted.press(rowId, parseCallbackData(data[1] ?? '')?.action, { userId: '42', chatId: '-100123' });
-    expect(press).toMatchObject({ kind: 'act', action: 'status' });
-  });
-
-  it('when another member of the group presses, then it acts (in their own project); pressed from another chat, it is refused', async () => {
+  it('when the ids are the longest Telegram gives (a 52-bit user, a supergroup, a topic), then every button fits 64 bytes of callback_data', () => {
     const { store: s } = store();
-    const rowId = await s.save({ ownerId: '42', chatId: '-100123', actions: ['export'] });
-    expect(await s.press(rowId, 'export', { userId: '77', chatId: '-100123' })).toMatchObject({ kind: 'act', action: 'export' });
-    expect(await s.press(rowId, 'export', { userId: '42', chatId: '-100999' })).toMatchObject({ kind: 'elsewhere' });
-    expect(await s.press(rowId, 'export', { userId: '42', chatId: undefined })).toMatchObject({ kind: 'elsewhere' });
-    // An action the row never offered is no button of ours.
-    expect(await s.press(rowId, 'new', { userId: '42', chatId: '-100123' })).toEqual({ kind: 'expired' });
+    for (const action of BUTTON_ACTIONS) {
+      const data = s.encode({ ownerId: String(2 ** 52), chatId: '-1009999999999', threadId: '2147483647', project: 'a'.repeat(64) }, action);
+      expect(data).toBeDefined();
+      expect(Buffer.byteLength(data ?? '')).toBeLessThanOrEqual(CALLBACK_DATA_MAX_BYTES);
+    }
   });
 
-  it('when a button stored before rows (one key per button) is pressed, then it still works until it expires', async () => {
-    const { redis, prefix, store: s } = store();
-    await redis.set(createRedisKeys(prefix).telegramButton('OLDBUTTON123'), JSON.stringify({ action: 'credits', platform: 'telegram', chatId: '-1005', userId: '42', threadId: '3' }));
-    const ref = parseCallbackData('b:OLDBUTTON123');
-    expect(ref).toEqual({ rowId: 'OLDBUTTON123' });
-    expect(await s.press(ref?.rowId ?? '', ref?.action, { userId: '9', chatId: '-1005' })).toMatchObject({
+  it('when the owner presses in the chat, then it acts; another member is refused as not theirs (Telegram now checks who pressed)', async () => {
+    const { store: s, sessions } = store();
+    await sessions.write({ platform: 'telegram', chatId: '-100123', userId: '42' }, { taskId: 't', sessionId: 'sess', nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 });
+    const data = s.encode({ ownerId: '42', chatId: '-100123', project: 'sess' }, 'export') ?? '';
+    expect(await s.press(data, { userId: '42', chatId: '-100123' })).toMatchObject({ kind: 'act', action: 'export' });
+    expect(await s.press(data, { userId: '77', chatId: '-100123' })).toEqual({ kind: 'not-yours', ownerId: '42' });
+  });
+
+  it('when a row stored by the previous version (b:<row>:<action>) is pressed while its key lives, then it acts for its owner in its chat only', async () => {
+    const { redis, keys, store: s } = store();
+    await redis.set(keys.button('telegram', 'ROWROWROWROWROW1'), JSON.stringify({ ownerId: '42', chatId: '-1005', threadId: '3', actions: ['export', 'status'], createdAt: 1 }), 'EX', 600);
+    expect(parseLegacyCallbackData('b:ROWROWROWROWROW1:status')).toEqual({ rowId: 'ROWROWROWROWROW1', action: 'status' });
+    expect(s.recognizes('b:ROWROWROWROWROW1:status')).toBe(true);
+    expect(await s.press('b:ROWROWROWROWROW1:status', { userId: '42', chatId: '-1005' })).toEqual({
       kind: 'act',
-      action: 'credits',
-      record: { ownerId: '42', chatId: '-1005', threadId: '3', actions: ['credits'] },
+      action: 'status',
+      target: { ownerId: '42', chatId: '-1005', threadId: '3' },
     });
+    expect(await s.press('b:ROWROWROWROWROW1:status', { userId: '9', chatId: '-1005' })).toEqual({ kind: 'not-yours', ownerId: '42' });
+    expect(await s.press('b:ROWROWROWROWROW1:status', { userId: '42', chatId: '-1006' })).toEqual({ kind: 'elsewhere' });
+    // An action the row never offered is no button of ours.
+    expect(await s.press('b:ROWROWROWROWROW1:new', { userId: '42', chatId: '-1005' })).toEqual({ kind: 'expired' });
+    // Once the key expired, the button is refused as expired.
+    await redis.del(keys.button('telegram', 'ROWROWROWROWROW1'));
+    expect(await s.press('b:ROWROWROWROWROW1:status', { userId: '42', chatId: '-1005' })).toEqual({ kind: 'expired' });
   });
 
-  it('when a row is saved, then it expires after the configured time', async () => {
-    const { redis, prefix, store: s } = store({ ttlSeconds: 3600 });
-    const rowId = await s.save({ ownerId: '1', chatId: '1', actions: ['credits'] });
-    const ttl = await redis.ttl(createRedisKeys(prefix).telegramButton(rowId));
-    expect(ttl).toBeGreaterThan(3500);
-    expect(ttl).toBeLessThanOrEqual(3600);
+  it('when a button stored before rows (one key per button, b:<id>) is pressed, then it still works until it expires', async () => {
+    const { redis, keys, store: s } = store();
+    await redis.set(keys.button('telegram', 'OLDBUTTON123'), JSON.stringify({ action: 'credits', platform: 'telegram', chatId: '-1005', userId: '42', threadId: '3' }));
+    expect(parseLegacyCallbackData('b:OLDBUTTON123')).toEqual({ rowId: 'OLDBUTTON123' });
+    expect(await s.press('b:OLDBUTTON123', { userId: '42', chatId: '-1005' })).toMatchObject({ kind: 'act', action: 'credits', target: { ownerId: '42', chatId: '-1005', threadId: '3' } });
   });
 
   it('when callback data is unknown, foreign or tampered with, then nothing acts', async () => {
-    const { redis, prefix, store: s } = store();
-    expect(parseCallbackData('export')).toBeUndefined();
-    expect(parseCallbackData('b:../../etc')).toBeUndefined();
-    expect(parseCallbackData('b:AAAAAAAAAAAA:launch')).toBeUndefined();
-    expect(await s.press('AAAAAAAAAAAA', undefined, { userId: '1', chatId: '1' })).toEqual({ kind: 'expired' });
-    await redis.set(createRedisKeys(prefix).telegramButton('BADJSON12345'), '{not json');
-    expect(await s.read('BADJSON12345')).toBeUndefined();
-    await redis.set(createRedisKeys(prefix).telegramButton('WRONGSHAPE12'), JSON.stringify({ action: 'delete-everything', platform: 'telegram', chatId: '1', userId: '1' }));
-    expect(await s.read('WRONGSHAPE12')).toBeUndefined();
+    const { redis, keys, store: s } = store();
+    expect(parseLegacyCallbackData('export')).toBeUndefined();
+    expect(parseLegacyCallbackData('b:../../etc')).toBeUndefined();
+    expect(parseLegacyCallbackData('b:AAAAAAAAAAAA:launch')).toBeUndefined();
+    expect(await s.press('b:AAAAAAAAAAAA', { userId: '1', chatId: '1' })).toEqual({ kind: 'expired' });
+    await redis.set(keys.button('telegram', 'BADJSON12345'), '{not json');
+    expect(await s.readLegacy('BADJSON12345')).toBeUndefined();
+    await redis.set(keys.button('telegram', 'WRONGSHAPE12'), JSON.stringify({ action: 'delete-everything', platform: 'telegram', chatId: '1', userId: '1' }));
+    expect(await s.readLegacy('WRONGSHAPE12')).toBeUndefined();
+    expect(await s.press('b:WRONGSHAPE12', { userId: '1', chatId: '1' })).toEqual({ kind: 'expired' });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { TelegramRateLimitedError } from '../../adapters/telegram/errors.js';
 import { SendQueue, SendQueueClosedError } from '../../adapters/telegram/send-queue.js';
 
-const NO_PACING = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000 };
+const NO_PACING = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000, globalBurst: 1000 };
 const WINDOW_MS = 1000;
 
 function tooMany(seconds: number): TelegramError {
@@ -89,8 +89,8 @@ describe('SendQueue', () => {
     await expect(queue.run('3', async () => 'next')).resolves.toBe('next');
   });
 
-  it('when sends pile up in one chat, then they are spaced by the per-chat interval', async () => {
-    const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 60 });
+  it('when sends pile up in one chat past its burst, then they are spaced by the per-chat interval', async () => {
+    const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 60, perChatBurst: 1 });
     const at: number[] = [];
     await Promise.all([1, 2, 3].map(() => queue.run('11', async () => void at.push(Date.now()))));
     expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(59);
@@ -120,6 +120,24 @@ describe('SendQueue', () => {
     at.sort((x, y) => x - y);
     expect(at[2] ?? 0).toBeLessThan(WINDOW_MS);
     expect(at[3] ?? 0).toBeGreaterThanOrEqual(WINDOW_MS);
+  });
+
+  it('when a private chat gets posts past its burst, then the burst goes at once and the rest are spaced by the interval', async () => {
+    const queue = new SendQueue({ ...NO_PACING, perChatIntervalMs: 1000, perChatBurst: 3 });
+    const at: number[] = [];
+    const started = Date.now();
+    await Promise.all([1, 2, 3, 4].map(() => queue.run('12', async () => void at.push(Date.now() - started))));
+    // Without the burst the third would wait 2 s.
+    expect(at[2] ?? Infinity).toBeLessThan(1900);
+    expect(at[3] ?? 0).toBeGreaterThanOrEqual(995);
+  });
+
+  it('when many chats wait for the global budget, then the slots go to them in the order they asked', async () => {
+    const queue = new SendQueue({ ...NO_PACING, globalLimit: 1, globalWindowMs: 40, globalBurst: 1 });
+    const order: string[] = [];
+    const chats = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await Promise.all(chats.map((chat) => queue.run(chat, async () => void order.push(chat))));
+    expect(order).toEqual(chats);
   });
 
   it('when the queue is closed, then waiting sends are rejected with send_queue_closed', async () => {

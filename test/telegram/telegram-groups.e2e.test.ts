@@ -88,7 +88,7 @@ describe('telegram groups and forum topics, end to end', () => {
     expect(rig.nemo.sseCalls.map((c) => c.text)).toEqual(['Generate a video of a city timelapse']);
   });
 
-  it("when another member presses a button under someone's answer, then it runs in the presser's own project", async () => {
+  it("when another member presses a button under someone's answer, then only they are told it is not theirs, and nothing happens; the owner's press acts", async () => {
     rig = await startTelegramRig();
     const { tg, nemo } = rig;
     const alice = tg.user();
@@ -100,12 +100,14 @@ describe('telegram groups and forum topics, end to end', () => {
 
     const from = tg.sent.length;
     tg.press(bob, answer, status?.callback_data ?? '');
-    // Bob has no project yet: one is made for him, and his (empty) timeline is shown.
-    await rig.waitSent(group.id, /Setting things up/, { from });
-    const shown = await rig.waitSent(group.id, /The timeline is empty\./, { from });
-    expect(shown.replyTo).toBe(answer.messageId);
-    await waitFor(() => nemo.sessions.size === 2, { message: "bob's own project" });
     await waitFor(() => tg.callbackAnswers.length === 1, { message: 'the button press answered' });
-    expect(tg.callbackAnswers[0]?.text).toBeUndefined();
+    expect(tg.callbackAnswers[0]?.text).toMatch(/someone else's project/);
+    tg.press(alice, answer, status?.callback_data ?? '');
+    await rig.waitSent(group.id, /Timeline \(3 tracks\)/, { from });
+    await waitFor(() => tg.callbackAnswers.length === 2, { message: "the owner's press answered" });
+    expect(tg.callbackAnswers[1]?.text).toBeUndefined();
+    // Bob's press posted nothing and made no project for him.
+    expect(rig.sentTo(group.id).slice(from).map((m) => m.history[0])).not.toContainEqual(expect.stringMatching(/Setting things up|timeline is empty/));
+    expect(nemo.sessions.size).toBe(1);
   });
 });

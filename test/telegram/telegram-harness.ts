@@ -3,13 +3,13 @@ import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { Redis } from 'ioredis';
 import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import { startTelegramBot, type TelegramBot, type TelegramWebhookOptions } from '../../adapters/telegram/telegram-bot.js';
 import { PrivateLinkStore } from '../../adapters/telegram/private-links.js';
 import { TelegramOutbox } from '../../adapters/telegram/telegram-outbox.js';
 import type { PacingOptions } from '../../adapters/telegram/send-queue.js';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, redisTopology, type App } from '../../src/app.js';
+import { connectRedis, topologyKind } from '../../src/lib/redis-connection.js';
 import { Inbox } from '../../src/core/inbox.js';
 import type { DocumentParser } from '../../src/core/document-pool.js';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -22,7 +22,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 /** No pacing beyond Telegram's answers: tests would otherwise wait a second per message. */
-export const TEST_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000 };
+export const TEST_PACING: Partial<PacingOptions> = { perChatIntervalMs: 0, groupLimit: 1000, globalLimit: 1000, globalBurst: 1000 };
 
 export const WEBHOOK_SECRET = 'right-secret_123';
 
@@ -88,19 +88,23 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
   logStream.on('data', (chunk: Buffer) => (logText += chunk.toString('utf8')));
   const logger = createLogger({ level: config.logLevel, destination: logStream, secrets: [tg.token] });
 
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const buttons = telegramButtonStore(redis, createRedisKeys(prefix));
+  // As start.ts connects: a Sentinel or Cluster topology when the env names one, keys hash-tagged on a cluster.
+  const topology = redisTopology(config, redisUrl);
+  const keys = createRedisKeys(prefix, { hashTags: topologyKind(topology) === 'cluster' });
+  const redis = connectRedis(topology, { role: 'queue' });
+  redis.on('error', () => undefined);
+  const buttons = telegramButtonStore(redis, keys);
   const outbox = new TelegramOutbox({
     token: config.telegramBotToken ?? '',
     apiRoot: config.telegramApiRoot,
     maxUploadBytes: config.telegramMaxUploadMb * 1024 * 1024,
     logger,
     buttons,
-    privateLinks: new PrivateLinkStore(redis, createRedisKeys(prefix)),
+    privateLinks: new PrivateLinkStore(redis, keys),
     pacing: options.pacing ?? TEST_PACING,
     chatActionIntervalMs: 50,
   });
-  const app = createApp({ config, redisUrl, logger, outboxes: { telegram: outbox }, worker: options.worker ?? true, prefix, ...(options.documents ? { documents: options.documents } : {}) });
+  const app = createApp({ config, redisUrl, logger, outboxes: { telegram: outbox }, worker: options.worker ?? true, prefix, keys, ...(options.documents ? { documents: options.documents } : {}) });
 
   // Webhook mode: the bot's listener mounted on a server of ours, as the lead's HTTP server would.
   let listener: RequestListener | undefined;
@@ -123,13 +127,13 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
       apiRoot: config.telegramApiRoot,
       handler: app.engine,
       redis,
-      keys: createRedisKeys(prefix),
+      keys,
       logger,
       outbox,
       buttons,
       mediaGroupWaitMs: options.mediaGroupWaitMs ?? 150,
       // As in production: each start is a new process, with an inbox of its own.
-      inbox: new Inbox(redis, createRedisKeys(prefix)),
+      inbox: new Inbox(redis, keys),
       ...(webhook ? { webhook } : {}),
     });
     await bot.ready;

@@ -149,7 +149,7 @@ describe('telegram attachments, end to end', () => {
     if (stage === 'gathering') {
       await redis.rpush(partsKey, ...parts.map((part) => JSON.stringify(part)));
       await redis.pexpire(partsKey, 10 * 60_000 - 25_000);
-      await redis.zadd(keys.telegramAlbumIndex(), Date.now() - 5_000, keys.telegramAlbumId(partsKey));
+      await redis.zadd(keys.telegramAlbumIndexOf(partsKey), Date.now() - 5_000, keys.telegramAlbumId(partsKey));
     } else {
       await redis.hset(inboxKey(rig.prefix), `telegram:album:${chat.id}:lost-album`, JSON.stringify({ owner: 'dead-process', payload: parts }));
     }
@@ -161,7 +161,7 @@ describe('telegram attachments, end to end', () => {
     expect(await redis.exists(partsKey)).toBe(0);
     expect(await redis.hkeys(inboxKey(rig.prefix))).toEqual([]);
     // Nothing left in the indexes the sweeps read.
-    expect(await redis.exists(keys.telegramAlbumIndex(), keys.inboxIndex())).toBe(0);
+    expect(await redis.exists(keys.telegramAlbumIndexOf(partsKey), keys.inboxIndexOf(keys.inbox()))).toBe(0);
     redis.disconnect();
   });
 

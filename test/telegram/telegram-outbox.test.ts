@@ -3,7 +3,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseCallbackData, telegramButtonStore } from '../../adapters/telegram/button-store.js';
+import { telegramButtonStore } from '../../adapters/telegram/button-store.js';
+import { SessionStore } from '../../src/core/session-store.js';
 import { splitText, TelegramOutbox, VideoStreamError } from '../../adapters/telegram/telegram-outbox.js';
 import { FileTooLargeForPlatformError, PlatformRateLimitedError, type ChatAddress, type VideoFile } from '../../src/core/types.js';
 import { FIXTURE_MP4 } from '../fakes/nemo/index.js';
@@ -88,7 +89,7 @@ describe('TelegramOutbox, texts', () => {
   it('when a text is longer than 4096 characters, then it is split at line breaks, in order, and the buttons sit under the last part', async () => {
     const { tg, outbox, to } = await setup({ buttons: true });
     const lines = Array.from({ length: 400 }, (_, i) => `${i}: ${'x'.repeat(20)}`);
-    const id = await outbox.sendText(to, lines.join('\n'), { buttons: [{ label: 'Export', action: 'export' }] });
+    const id = await outbox.sendText(to, lines.join('\n'), { buttons: [{ label: 'Export', action: 'export' }], project: 'sess-1' });
     expect(tg.sent.length).toBeGreaterThanOrEqual(3);
     expect(tg.sent.map((m) => m.text).join('\n')).toBe(lines.join('\n'));
     expect(tg.sent.every((m) => (m.text ?? '').length <= 4096)).toBe(true);
@@ -97,30 +98,42 @@ describe('TelegramOutbox, texts', () => {
     expect(id).toBe(String(tg.sent.at(-1)?.messageId));
   });
 
-  it('when buttons are sent, then their callback data is a short id that the store resolves to the action and the chat', async () => {
+  it('when buttons are sent, then their callback data names action, owner and project, writes no key, and a press by the owner acts', async () => {
     const { tg, outbox, to, redis, prefix } = await setup({ buttons: true });
-    const threaded = { ...to };
-    await outbox.sendText(threaded, 'Done.', {
+    const keys = createRedisKeys(prefix);
+    await new SessionStore(redis, keys).write(
+      { platform: 'telegram', chatId: to.chatId, userId: to.userId },
+      { taskId: 't', sessionId: 'sess-1', nemoUserId: 'n', language: 'en', createdAt: 1, updatedAt: 1 },
+    );
+    const keysBefore = await redis.dbsize();
+    await outbox.sendText(to, 'Done.', {
       buttons: [
         { label: 'Export', action: 'export' },
         { label: 'Status', action: 'status' },
         { label: 'Credits', action: 'credits' },
         { label: 'New project', action: 'new' },
       ],
+      project: 'sess-1',
     });
+    expect(await redis.dbsize()).toBe(keysBefore);
     const rows = tg.sent[0]?.replyMarkup?.inline_keyboard ?? [];
     expect(rows.map((row) => row.length)).toEqual([2, 2]);
-    const store = telegramButtonStore(redis, createRedisKeys(prefix));
-    const refs = rows.flat().map((b) => parseCallbackData(b.callback_data ?? ''));
-    expect(refs.map((ref) => ref?.action)).toEqual(['export', 'status', 'credits', 'new']);
-    const row = await store.read(refs[0]?.rowId ?? '');
-    expect(row).toMatchObject({ chatId: to.chatId, ownerId: to.userId, actions: ['export', 'status', 'credits', 'new'] });
+    const store = telegramButtonStore(redis, keys);
+    const presses = await Promise.all(rows.flat().map((b) => store.press(b.callback_data ?? '', { userId: to.userId, chatId: to.chatId })));
+    expect(presses.map((press) => (press.kind === 'act' ? press.action : press.kind))).toEqual(['export', 'status', 'credits', 'new']);
+  });
+
+  it('when buttons come without a project to name, then the text goes out without them', async () => {
+    const { tg, outbox, to } = await setup({ buttons: true });
+    await outbox.sendText(to, 'Done.', { buttons: [{ label: 'Export', action: 'export' }] });
+    expect(tg.sent[0]?.text).toBe('Done.');
+    expect(tg.sent[0]?.replyMarkup).toBeUndefined();
   });
 
   it('when Telegram refuses the markup, then the same text goes out as plain text without the keyboard', async () => {
     const { tg, outbox, to } = await setup({ buttons: true });
     tg.failNext('sendMessage', { code: 400, description: "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 5" });
-    await outbox.sendText(to, 'Done_ with *it', { buttons: [{ label: 'Export', action: 'export' }] });
+    await outbox.sendText(to, 'Done_ with *it', { buttons: [{ label: 'Export', action: 'export' }], project: 'sess-1' });
     expect(tg.sent).toHaveLength(1);
     expect(tg.sent[0]?.text).toBe('Done_ with *it');
     expect(tg.sent[0]?.replyMarkup).toBeUndefined();

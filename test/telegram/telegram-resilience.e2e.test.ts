@@ -45,6 +45,8 @@ describe('telegram under rate limits and restarts, end to end', () => {
       'Setting things up…',
       expect.stringMatching(/^Ready!/),
       'Working on it…',
+      // The generated clip, shown by URL before the answer (issue 15).
+      'Raw clip, as generated (export for the final cut):',
       answer.history[0],
     ]);
     // The progress message, edited in place despite the 429, ends saying the generation is done.

@@ -225,7 +225,22 @@ function validMessage(context: Context, body: Body, what: string): boolean {
   if (body.files.length > 0 && (!Array.isArray(attachments) || attachments.length !== body.files.length)) {
     state.violation(`${what}: files sent without matching attachments in payload_json`);
   }
+  for (const attachment of Array.isArray(attachments) ? (attachments as Array<Record<string, unknown>>) : []) {
+    const description = attachment.description;
+    if (description !== undefined && (typeof description !== 'string' || description.length > 1024)) {
+      state.violation(`${what}: attachment description is not a string of at most 1024 characters`);
+    }
+  }
   return true;
+}
+
+/** The files with the descriptions `payload_json.attachments` gave them (Discord's alt text). */
+function described(body: Body): StoredFile[] {
+  const attachments = Array.isArray(body.json?.attachments) ? (body.json.attachments as Array<Record<string, unknown>>) : [];
+  return body.files.map((file, index) => {
+    const description = attachments[index]?.description;
+    return typeof description === 'string' ? { ...file, description } : file;
+  });
 }
 
 // ---- routes --------------------------------------------------------------------------------
@@ -302,7 +317,7 @@ async function createMessage(context: Context): Promise<void> {
       content,
       via: 'bot',
       components: Array.isArray(json.components) ? json.components : [],
-      files: body.files,
+      files: described(body),
       ...(nonce !== undefined ? { nonce } : {}),
     }),
   );
@@ -470,7 +485,7 @@ async function followup(context: Context): Promise<void> {
       interactionId: interaction.id,
       ephemeral,
       components: Array.isArray(json.components) ? json.components : [],
-      files: body.files,
+      files: described(body),
     }),
   );
   interaction.followupIds.push(message.id);

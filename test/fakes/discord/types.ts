@@ -74,6 +74,8 @@ export interface StoredFile {
   size: number;
   sha256: string;
   bytes: Buffer;
+  /** The attachment's description from `payload_json` (Discord's alt text), when sent. */
+  description?: string;
 }
 
 export interface FakeMessage {

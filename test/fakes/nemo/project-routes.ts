@@ -27,7 +27,7 @@ export function sessionState(context: AuthedContext): void {
       draft: session.draft,
       video_infos: [],
       canvas_config: { width: 1080, height: 1920 },
-      generated_media: [],
+      generated_media: session.generatedMedia ?? [],
     },
   });
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -68,6 +68,7 @@ export function pollAnswer(record: RenderRecord, view: PollView, outputUrl: stri
 }
 
 export function outputSize(script: RenderScript): number {
+  if (script.outputFile !== undefined) return statSync(script.outputFile).size;
   return script.outputSize ?? script.outputBytes?.length ?? FIXTURE_MP4.length;
 }
 
@@ -84,7 +85,8 @@ function* syntheticBytes(size: number): Generator<Buffer> {
 
 export function outputSha256(script: RenderScript): string {
   const hash = createHash('sha256');
-  if (script.outputSize !== undefined) for (const chunk of syntheticBytes(script.outputSize)) hash.update(chunk);
+  if (script.outputFile !== undefined) hash.update(readFileSync(script.outputFile));
+  else if (script.outputSize !== undefined) for (const chunk of syntheticBytes(script.outputSize)) hash.update(chunk);
   else hash.update(script.outputBytes ?? FIXTURE_MP4);
   return hash.digest('hex');
 }
@@ -93,6 +95,10 @@ export async function sendOutput(res: ServerResponse, script: RenderScript, head
   res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': String(outputSize(script)) });
   if (headOnly) {
     res.end();
+    return;
+  }
+  if (script.outputFile !== undefined) {
+    await pipeline(createReadStream(script.outputFile), res).catch(() => undefined);
     return;
   }
   if (script.outputSize === undefined) {

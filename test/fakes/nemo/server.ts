@@ -89,6 +89,9 @@ export async function startFakeNemo(options: FakeNemoOptions = {}): Promise<Fake
     setDraft: (sessionId, draft) => {
       live.session(sessionId).draft = structuredClone(draft);
     },
+    setGeneratedMedia: (sessionId, media) => {
+      live.session(sessionId).generatedMedia = structuredClone(media);
+    },
     scriptTurn: (script) => {
       live.turnScripts.push(script);
     },

@@ -75,6 +75,8 @@ export interface RenderScript {
   outputBytes?: Buffer;
   /** The render stays `processing` at this percent from its first poll on, never completing (an operator's view of a render in flight). */
   holdAtPercent?: number;
+  /** An MP4 on disk served as the output, streamed (a test render made with ffmpeg). */
+  outputFile?: string;
   /** Submit answer: `{success,data}` (default) or the code envelope. */
   submitShape?: 'success' | 'envelope';
 }
@@ -146,6 +148,8 @@ export interface FakeSession {
   userId: string;
   language: string;
   draft: unknown;
+  /** `state.generated_media`: clips the agent made, in a shape tests choose (the real one is undocumented). */
+  generatedMedia?: unknown[];
 }
 
 export interface FakeNemoOptions {
@@ -190,6 +194,8 @@ export interface FakeNemo {
   creditsOf(token: string): CreditsState;
   draftOf(sessionId: string): unknown;
   setDraft(sessionId: string, draft: unknown): void;
+  /** What `state.generated_media` lists for a session from now on. */
+  setGeneratedMedia(sessionId: string, media: unknown[]): void;
   /** Queued: the next matching `/run_sse` plays it instead of the default agent. */
   scriptTurn(script: TurnScript): void;
   /** The next render submit uses this script instead of `renderScript`. */

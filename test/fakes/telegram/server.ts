@@ -14,6 +14,7 @@ import type {
   TgMessage,
   TgUpdate,
   UnfriendlyMode,
+  VideoPlayer,
 } from './types.js';
 import { UpdateQueue } from './updates.js';
 import { fileChunks, now, World } from './world.js';
@@ -103,7 +104,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     calls.push(call);
     try {
       checkPenalty(method, chatId);
-      const hostile = unfriendlyAnswer(method);
+      const hostile = unfriendlyAnswer(method, files.length > 0);
       if (hostile === 'unshaped') {
         // A proxy or a broken server in front of the Bot API: 200, but not the Bot API's JSON.
         call.failed = 200;
@@ -143,10 +144,11 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
   }
 
   /** The unfriendly mode's answer to `method`, if it refuses it; `unshaped`: a body that is not the Bot API's. */
-  function unfriendlyAnswer(method: string): ApiError | 'unshaped' | undefined {
+  function unfriendlyAnswer(method: string, uploading: boolean): ApiError | 'unshaped' | undefined {
     if (unfriendly.unshaped?.includes(method)) return 'unshaped';
     if (method === 'editMessageText' && unfriendly.edits !== undefined) return new ApiError(...EDIT_REFUSALS[unfriendly.edits]);
-    if ((method === 'sendVideo' || method === 'sendDocument') && unfriendly.uploads !== undefined) return new ApiError(...UPLOAD_REFUSALS[unfriendly.uploads]);
+    // Uploads only: a file given by URL is fetched by Telegram, not uploaded.
+    if ((method === 'sendVideo' || method === 'sendDocument') && uploading && unfriendly.uploads !== undefined) return new ApiError(...UPLOAD_REFUSALS[unfriendly.uploads]);
     return undefined;
   }
 
@@ -279,6 +281,8 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
 
   function sendFile(field: 'video' | 'document', params: Params, files: UploadedPart[]): TgMessage {
     const chat = chatOf(params);
+    const byUrl = str(params[field]);
+    if (byUrl !== undefined && files.every((f) => f.field !== field) && /^https?:\/\//.test(byUrl)) return sendByUrl(field, chat, params, byUrl);
     const part = files.find((f) => f.field === field);
     if (!part) throw new ApiError(400, `Bad Request: there is no ${field} in the request`);
     if (part.size > maxUploadBytes) throw new ApiError(413, 'Request Entity Too Large');
@@ -292,13 +296,64 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
     const message = botMessage(chat, params, field === 'video' ? { video: { ...media, width: 160, height: 120, duration: 2 } } : { document: media });
     if (caption !== undefined) message.caption = caption;
     const streaming = params.supports_streaming === true || params.supports_streaming === 'true';
+    const player = field === 'video' ? videoPlayer(params, files) : undefined;
+    if (player?.width !== undefined && player.height !== undefined && message.video !== undefined) {
+      message.video = { ...message.video, width: player.width, height: player.height, ...(player.duration === undefined ? {} : { duration: player.duration }) };
+    }
     const sent = record(message, field, {
       ...(caption === undefined ? {} : { caption }),
       file: { field, filename: part.filename, size: part.size, sha256: part.sha256, bytes: part.bytes, ...(part.contentType ? { contentType: part.contentType } : {}) },
       ...(field === 'video' ? { supportsStreaming: streaming } : {}),
+      ...(player === undefined ? {} : { player }),
     });
     if (caption !== undefined) sent.history.push(caption);
     return message;
+  }
+
+  /** A file Telegram fetches from a URL itself (it would refuse one past 20 MB: tests script that with failNext). */
+  function sendByUrl(field: 'video' | 'document', chat: TgChat, params: Params, fileUrl: string): TgMessage {
+    const caption = str(params.caption);
+    const media = { file_id: `url-${randomBytes(6).toString('hex')}`, file_unique_id: randomBytes(6).toString('hex'), mime_type: 'video/mp4' };
+    const message = botMessage(chat, params, field === 'video' ? { video: { ...media, width: 0, height: 0, duration: int(params.duration) ?? 0 } } : { document: media });
+    if (caption !== undefined) message.caption = caption;
+    const sent = record(message, field === 'video' ? 'video-by-url' : field, {
+      ...(caption === undefined ? {} : { caption }),
+      url: fileUrl,
+      ...(field === 'video' ? { supportsStreaming: params.supports_streaming === true || params.supports_streaming === 'true' } : {}),
+    });
+    if (caption !== undefined) sent.history.push(caption);
+    return message;
+  }
+
+  /**
+   * sendVideo's player fields as the Bot API checks them: whole numbers, and a thumbnail or
+   * cover named `attach://<part>` of this upload (the thumbnail a JPEG of at most 200 kB).
+   */
+  function videoPlayer(params: Params, files: UploadedPart[]): VideoPlayer {
+    const player: VideoPlayer = {};
+    for (const key of ['duration', 'width', 'height'] as const) {
+      if (params[key] === undefined) continue;
+      const value = int(params[key]);
+      if (value === undefined || value < 0) throw new ApiError(400, `Bad Request: bad ${key}`);
+      player[key] = value;
+    }
+    for (const key of ['thumbnail', 'cover'] as const) {
+      const value = str(params[key]);
+      if (value === undefined) continue;
+      const name = /^attach:\/\/(.+)$/.exec(value)?.[1];
+      if (name === undefined) {
+        violations.push(`sendVideo: ${key} is not attach://<name> (${value.slice(0, 40)})`);
+        throw new ApiError(400, `Bad Request: wrong ${key} specified`);
+      }
+      const image = files.find((f) => f.field === name);
+      if (image === undefined) throw new ApiError(400, `Bad Request: ${key} file ${name} not found in the request`);
+      if (key === 'thumbnail' && (image.size > 200 * 1024 || image.bytes[0] !== 0xff || image.bytes[1] !== 0xd8)) {
+        violations.push(`sendVideo: thumbnail of ${image.size} bytes is not a JPEG under 200 kB`);
+        throw new ApiError(400, 'Bad Request: wrong thumbnail');
+      }
+      player[key] = { filename: image.filename, size: image.size, bytes: image.bytes, ...(image.contentType ? { contentType: image.contentType } : {}) };
+    }
+    return player;
   }
 
   function chatOf(params: Params): TgChat {

@@ -79,7 +79,8 @@ export interface BotMessage {
   chatId: string;
   threadId?: number;
   replyTo?: number;
-  kind: 'text' | 'video' | 'document';
+  /** `video-by-url`: a video Telegram fetched from a URL (a clip preview), not an upload. */
+  kind: 'text' | 'video' | 'video-by-url' | 'document';
   text?: string;
   caption?: string;
   replyMarkup?: InlineKeyboard;
@@ -87,7 +88,26 @@ export interface BotMessage {
   history: string[];
   file?: { field: string; filename: string; size: number; sha256: string; bytes: Buffer; contentType?: string };
   supportsStreaming?: boolean;
+  /** A file sent by URL (Telegram fetches it), instead of `file`. */
+  url?: string;
+  /** What sendVideo said about the player: size and length, and the poster files it attached. */
+  player?: VideoPlayer;
   at: number;
+}
+
+export interface AttachedImage {
+  filename: string;
+  size: number;
+  contentType?: string;
+  bytes: Buffer;
+}
+
+export interface VideoPlayer {
+  duration?: number;
+  width?: number;
+  height?: number;
+  thumbnail?: AttachedImage;
+  cover?: AttachedImage;
 }
 
 export interface ApiCall {
