@@ -138,8 +138,9 @@ export class AlbumCollector {
    * Reads the album indexes (one, or one per bucket on a cluster) for what is due, never the keyspace.
    */
   async sweep(now = Date.now()): Promise<void> {
-    for (const index of this.keyMap.telegramAlbumIndexes()) {
-      const due = await this.options.redis.zrangebyscore(index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+    const indexes = this.keyMap.telegramAlbumIndexes();
+    const dues = await Promise.all(indexes.map((index) => this.options.redis.zrangebyscore(index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH)));
+    for (const due of dues) {
       for (const id of due) {
         const parts = this.keyMap.telegramAlbumOf(id);
         if (this.timers.has(parts)) continue;

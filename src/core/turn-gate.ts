@@ -290,9 +290,11 @@ export class TurnGate {
    */
   async claimWaiting(upTo = this.now()): Promise<WaitingTurn[]> {
     const claimed: WaitingTurn[] = [];
-    for (const index of this.keyMap.turnPendingIndexes()) {
-      const due = await this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH);
-      for (const id of due) {
+    // One index, or one per bucket on a cluster: read together, in one round trip per node.
+    const indexes = this.keyMap.turnPendingIndexes();
+    const dues = await Promise.all(indexes.map((index) => this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH)));
+    for (const [at, index] of indexes.entries()) {
+      for (const id of dues[at] ?? []) {
         const lockToken = leaseValue();
         const lock = this.keyMap.turnLockOf(id);
         const raw = await runScript(this.redis, TURN_WAITING_CLAIM, [this.keyMap.turnPendingOf(id), lock, index], [id, lockToken, this.lockTtlMs, this.now()]);

@@ -111,9 +111,11 @@ export class TurnJournal {
    */
   async claimInterrupted(upTo = this.now()): Promise<ClaimedTurn[]> {
     const claimed: ClaimedTurn[] = [];
-    for (const index of this.keys.inflightIndexes()) {
-      const due = await this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH);
-      for (const id of due) {
+    // One index, or one per bucket on a cluster: read together, in one round trip per node.
+    const indexes = this.keys.inflightIndexes();
+    const dues = await Promise.all(indexes.map((index) => this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH)));
+    for (const [at, index] of indexes.entries()) {
+      for (const id of dues[at] ?? []) {
         const lockToken = leaseValue();
         const raw = await runScript(this.redis, TURN_RECOVER_CLAIM, [this.keys.inflightOf(id), this.keys.turnLockOf(id), index], [id, lockToken, this.lockTtlMs, this.now()]);
         if (typeof raw !== 'string') continue;
