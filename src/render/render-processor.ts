@@ -343,7 +343,7 @@ class RenderRun {
     try {
       const { info, frames, fitted } = prepared;
       const file: VideoFile = {
-        filename: videoFilename(this.data.title, this.data.sessionId),
+        filename: videoFilename(this.data.title, this.data.sessionId, deliveryId),
         size: prepared.size,
         stream: createReadStream(prepared.path),
         caption: this.caption(fitted !== undefined),

@@ -15,8 +15,11 @@ export function draftTitle(draft: unknown): string | undefined {
   return undefined;
 }
 
-/** `My Trip!.mp4` → `my-trip.mp4`; without a title, `nemovideo-<session>.mp4`. */
-export function videoFilename(title: string | undefined, sessionId: string): string {
+/**
+ * `My Trip!` → `my-trip-<tag>.mp4`; without a title, `nemovideo-<session>-<tag>.mp4`. The tag (the
+ * delivery id's last 6 letters or digits) tells a project's exports apart in a chat's file list.
+ */
+export function videoFilename(title: string | undefined, sessionId: string, deliveryId: string): string {
   const slug = (title ?? '')
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
@@ -25,7 +28,9 @@ export function videoFilename(title: string | undefined, sessionId: string): str
     .replace(/^-+|-+$/g, '')
     .slice(0, 60)
     .replace(/-+$/, '');
-  return `${slug === '' ? `nemovideo-${sessionId.replace(/[^A-Za-z0-9_-]/g, '')}` : slug}.mp4`;
+  const tag = deliveryId.replace(/[^A-Za-z0-9]/g, '').slice(-6);
+  const base = slug === '' ? `nemovideo-${sessionId.replace(/[^A-Za-z0-9_-]/g, '')}` : slug;
+  return `${base}${tag === '' ? '' : `-${tag}`}.mp4`;
 }
 
 function clock(seconds: number): string {

@@ -52,7 +52,7 @@ describe('Discord bot, end to end', () => {
     expect(exportPress.ackType).toBe(5);
     expect(video.via).toBe('bot');
     // Named after the project (the session, as the draft has no title), with a description (issue 15).
-    expect(video.files[0]?.filename).toMatch(/^nemovideo-\d+\.mp4$/);
+    expect(video.files[0]?.filename).toMatch(/^nemovideo-\d+-[A-Za-z0-9]{1,6}\.mp4$/);
     expect(video.files[0]?.bytes.equals(FIXTURE_MP4)).toBe(true);
     // A guild channel: the claim link goes to the person alone, in a message only they see.
     expect(video.content).toBe('Video ready.');

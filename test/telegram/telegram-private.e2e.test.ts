@@ -43,7 +43,7 @@ describe('telegram private chat, end to end', () => {
     const [renderId] = [...nemo.renders.keys()];
     expect(video?.file?.sha256).toBe(nemo.outputSha256(renderId ?? ''));
     // Named after the project (the session, as the draft has no title): issue 15.
-    expect(video?.file?.filename).toMatch(/^nemovideo-\d+\.mp4$/);
+    expect(video?.file?.filename).toMatch(/^nemovideo-\d+-[A-Za-z0-9]{1,6}\.mp4$/);
     expect(video?.supportsStreaming).toBe(true);
     expect(video?.caption).toMatch(/^Video ready\. Project: https:\/\/nemovideo\.com\/workspace\/claim\?ct=clm_/);
     expect(video?.chatId).toBe(String(chat.id));
