@@ -15,6 +15,7 @@ import { benchOpenTurns } from './open-turns.js';
 import { benchRedisPerUser } from './redis-per-user.js';
 import { benchRelay } from './relay.js';
 import { benchSession } from './session-cost.js';
+import { benchFalseRecovery, benchIdleRedis } from './sweeps.js';
 import { benchTelegram } from './telegram-overhead.js';
 import { benchTelegramPacing } from './telegram-pacing.js';
 import { benchVideoFit } from './video-fit.js';
@@ -68,6 +69,8 @@ async function main(): Promise<void> {
     await timed('document bombs off the event loop', () => benchDocumentBombs(plan)),
     await timed('Redis bytes per user', () => benchRedisPerUser(plan)),
     await timed('video fit to the upload limit', () => benchVideoFit(plan)),
+    await timed('Redis CPU of an idle bot', () => benchIdleRedis(plan)),
+    await timed('false recoveries under load', () => benchFalseRecovery(plan)),
   ];
 
   const file = resultsFile(plan.mode, startedAt, results);

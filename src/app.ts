@@ -111,7 +111,7 @@ export function createApp(options: AppOptions): App {
   const ownsQueueRedis = options.queueRedis === undefined && ownsRedis;
   const queueRedis = options.queueRedis ?? (ownsRedis ? connectRedis(topology, { role: 'queue', logger }) : redis);
   const nemoErrors = new NemoErrorCounts(redis, keys);
-  const usage = new UsageStats(redis, keys);
+  const usage = new UsageStats(redis, keys, { peopleDays: config.sessionTtlDays });
   const cipher = config.tokenEncryptionKey ? new TokenCipher(config.tokenEncryptionKey) : undefined;
   const sessions = new SessionStore(redis, keys, { ttlSeconds: config.sessionTtlDays * 86_400, cipher });
   const messages = new MessageProjects(redis, keys, config.sessionTtlDays * 86_400);
@@ -123,7 +123,7 @@ export function createApp(options: AppOptions): App {
     sessions,
     messages,
     gate,
-    journal: new TurnJournal(redis, keys),
+    journal: new TurnJournal(redis, keys, { lockTtlMs: TURN_LOCK_TTL_MS }),
     renders,
     exportSlot: new ExportSlot(redis, keys),
     flood: new FloodControl(redis, keys, { messagesPerWindow: config.userMessagesPerMinute, ...(options.now ? { now: options.now } : {}) }),

@@ -201,10 +201,11 @@ async function main(argv: string[]): Promise<void> {
   if (mode !== 'worker') {
     // Turns cut by the last stop or crash are reported from the project state, never re-sent.
     // Swept again now and then: a crashed holder's lock keeps its turn until the lock expires.
-    const recover = () =>
-      app.engine.recoverInterrupted().catch((error: unknown) => logger.error({ err: error }, 'recovering interrupted turns failed'));
-    void recover();
-    setInterval(() => void recover(), RECOVERY_SWEEP_MS).unref();
+    // At start everything indexed is looked at (turns a stop handed back); then only what is due.
+    const recover = (upTo: number) =>
+      app.engine.recoverInterrupted(upTo).catch((error: unknown) => logger.error({ err: error }, 'recovering interrupted turns failed'));
+    void recover(Infinity);
+    setInterval(() => void recover(Date.now()), RECOVERY_SWEEP_MS).unref();
   }
 
   if (mode === 'console') {

@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { scanKeys } from '../../src/lib/scan-keys.js';
 import { z } from 'zod';
 import { entryPayload, LIST_ENTRY_LUA, withoutLoginTokens, type Inbox } from '../../src/core/inbox.js';
 import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
@@ -24,7 +23,9 @@ const TAKE = `
 -- KEYS[1] the album's parts (a list of JSON messages)
 -- KEYS[2] the "still arriving" marker, set with a PX of the quiet time at every part
 -- KEYS[3] the inbox
--- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id
+-- KEYS[4] the album index (sorted set): the album leaves it once taken, or found gone
+-- KEYS[5] the inbox index: the album's entry joins it with the entry
+-- ARGV[1] the album's inbox id; ARGV[2] the taker's owner id; ARGV[3] the album's id in the index; ARGV[4] now in ms
 -- Returns {ms} while parts are still arriving (ms until the marker lapses), else {-1, part...}
 -- and deletes the parts, so exactly one caller gets them. The parts move into the inbox under
 -- the taker, in the same step; a resent call (its answer lost) finds them there.
@@ -33,12 +34,14 @@ local ttl = redis.call('PTTL', KEYS[2])
 if ttl > 0 then return {ttl} end
 local parts = redis.call('LRANGE', KEYS[1], 0, -1)
 local head = inbox_list_head(ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[3])
 if #parts == 0 then
   local kept = redis.call('HGET', KEYS[3], ARGV[1])
   if kept and string.sub(kept, 1, #head) == head then return {-2, kept} end
   return {-1}
 end
 redis.call('HSET', KEYS[3], ARGV[1], inbox_list_entry(ARGV[2], parts))
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
 redis.call('DEL', KEYS[1])
 table.insert(parts, 1, -1)
 return parts
@@ -58,6 +61,9 @@ const FileRefSchema = z.object({
 
 /** How long an album must have been quiet before a sweep takes it (its own process's timer fires long before). */
 const ABANDONED_AFTER_MS = 20_000;
+
+// Albums taken up per sweep: the rest wait for the next one.
+const SWEEP_BATCH = 200;
 
 /** A normalized Telegram message as kept in Redis (album parts, inbox entries). */
 export const PartSchema = z.object({
@@ -111,6 +117,8 @@ export class AlbumCollector {
       .rpush(keys.parts, JSON.stringify(withoutLoginTokens(part)))
       .pexpire(keys.parts, PARTS_TTL_MS)
       .set(keys.marker, '1', 'PX', this.options.quietMs)
+      // Found by another process's sweep once abandoned; no keyspace walk.
+      .zadd(this.keyMap.telegramAlbumIndexOf(keys.parts), Date.now() + ABANDONED_AFTER_MS, this.keyMap.telegramAlbumId(keys.parts))
       .exec();
     this.schedule(keys, this.options.quietMs);
   }
@@ -127,14 +135,18 @@ export class AlbumCollector {
     }
   }
 
-  /** Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`. */
-  async sweep(): Promise<void> {
-    const { redis } = this.options;
-    for await (const keys of scanKeys(redis, this.keyMap.telegramAlbumPattern())) {
-      for (const parts of keys) {
-        if (parts.endsWith(':arriving') || this.timers.has(parts)) continue;
-        const ttl = await redis.pttl(parts);
-        if (ttl > 0 && ttl < PARTS_TTL_MS - ABANDONED_AFTER_MS) await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
+  /**
+   * Takes the albums whose process died before it took them: quiet for `ABANDONED_AFTER_MS`.
+   * Reads the album indexes (one, or one per bucket on a cluster) for what is due, never the keyspace.
+   */
+  async sweep(now = Date.now()): Promise<void> {
+    const indexes = this.keyMap.telegramAlbumIndexes();
+    const dues = await Promise.all(indexes.map((index) => this.options.redis.zrangebyscore(index, '-inf', now, 'LIMIT', 0, SWEEP_BATCH)));
+    for (const due of dues) {
+      for (const id of due) {
+        const parts = this.keyMap.telegramAlbumOf(id);
+        if (this.timers.has(parts)) continue;
+        await this.check({ parts, marker: this.keyMap.telegramAlbumArriving(parts) });
       }
     }
   }
@@ -159,12 +171,16 @@ export class AlbumCollector {
     const inboxId = `${ALBUM_INBOX_PREFIX}${this.keyMap.telegramAlbumId(keys.parts)}`;
     const answer = (await this.options.redis.eval(
       TAKE,
-      3,
+      5,
       keys.parts,
       keys.marker,
       this.keyMap.inboxOf(inboxId),
+      this.keyMap.telegramAlbumIndexOf(keys.parts),
+      this.keyMap.inboxIndexOf(this.keyMap.inboxOf(inboxId)),
       inboxId,
       this.options.inbox.ownerId,
+      this.keyMap.telegramAlbumId(keys.parts),
+      Date.now(),
     )) as Array<number | string>;
     const [head, ...raw] = answer;
     if (typeof head === 'number' && head >= 0) {

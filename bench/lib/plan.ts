@@ -1,6 +1,6 @@
 import type { SampleLoop } from './stats.js';
 
-/** How much each benchmark runs: `BENCH_QUICK=1` for CI (under 3 minutes), else the full run (under 10). */
+/** How much each benchmark runs: `BENCH_QUICK=1` for CI (under 3 minutes), else the full run (under 15). */
 export interface BenchPlan {
   mode: 'quick' | 'full';
   /** Raw loopback HTTP round trips (the limit of the engine figures). */
@@ -34,6 +34,10 @@ export interface BenchPlan {
    * PDF are also parsed on the event loop, as before issue 11, for the stall they cost.
    */
   documents: { pdfPages: number; maxPdfPages: number; docxXmlMb: number; inThreadPages: number };
+  /** An idle bot process with `keys` keys in Redis: Redis CPU over `windowMs` (three sweep periods in full). */
+  idle: { keys: number; windowMs: number };
+  /** Chat turns at `rate` a second over `users` people for `durationMs`, recovery sweeping meanwhile. */
+  recovery: { users: number; rate: number; durationMs: number };
   /** People who each get credits, 5 chat turns and 1 export through Telegram before Redis is measured. */
   redisPerUser: { users: number };
   /**
@@ -59,6 +63,8 @@ const QUICK: BenchPlan = {
   openTurns: { turns: 200, keepAliveMs: 1_000, holdMs: 10_000, windowMs: 3_000, rampTimeoutMs: 20_000 },
   load: { users: 100, spreadMs: 6_000, drainTimeoutMs: 60_000 },
   documents: { pdfPages: 200, maxPdfPages: 10, docxXmlMb: 100, inThreadPages: 3 },
+  idle: { keys: 200_000, windowMs: 16_000 },
+  recovery: { users: 1_000, rate: 250, durationMs: 8_000 },
   redisPerUser: { users: 50 },
   pacing: { postsPerProcess: 40, creditsUsers: 100, timeoutMs: 60_000 },
   onePost: { signUsers: 100, usersPerSecond: 50, quickTurns: 10, slowTurns: 2, timeoutMs: 60_000 },
@@ -75,6 +81,8 @@ const FULL: BenchPlan = {
   openTurns: { turns: 2_000, keepAliveMs: 1_000, holdMs: 40_000, windowMs: 10_000, rampTimeoutMs: 60_000 },
   load: { users: 1_000, spreadMs: 60_000, drainTimeoutMs: 180_000 },
   documents: { pdfPages: 1_000, maxPdfPages: 50, docxXmlMb: 100, inThreadPages: 20 },
+  idle: { keys: 2_000_000, windowMs: 45_000 },
+  recovery: { users: 2_000, rate: 250, durationMs: 60_000 },
   redisPerUser: { users: 500 },
   pacing: { postsPerProcess: 200, creditsUsers: 100, timeoutMs: 120_000 },
   onePost: { signUsers: 500, usersPerSecond: 50, quickTurns: 50, slowTurns: 5, timeoutMs: 120_000 },

@@ -104,9 +104,12 @@ export class Engine implements MessageHandler {
     // The inbox entry is released by the intake that handed the message over (core/intake.ts).
   }
 
-  /** Turns a restart or a crash cut off, and turns left waiting: see `TurnScheduler.recoverInterrupted`. */
-  recoverInterrupted(): Promise<number> {
-    return this.scheduler.recoverInterrupted();
+  /**
+   * Turns a restart or a crash cut off, and turns left waiting: see `TurnScheduler.recoverInterrupted`.
+   * `upTo`: only what is due by then (the periodic sweep passes now); default everything indexed (at start).
+   */
+  recoverInterrupted(upTo = Infinity): Promise<number> {
+    return this.scheduler.recoverInterrupted(upTo);
   }
 
   /** Stops taking work; running turns get until `deadlineMs` (see `TurnScheduler.stop`). */

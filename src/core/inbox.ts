@@ -11,12 +11,12 @@ export function inboxKey(prefix: string): string {
 
 /**
  * Lua that releases an entry inside another script's atomic step (a turn queued or journaled is
- * durable, so its message leaves the inbox in that same step, with no extra round trip). `key`
- * and `id` are Lua expressions (such as `KEYS[3]`, `ARGV[5]`) naming the inbox and the entry id,
- * '' for none.
+ * durable, so its message leaves the inbox, and the inbox index, in that same step, with no extra
+ * round trip). `key`, `index` and `id` are Lua expressions (such as `KEYS[3]`, `ARGV[5]`) naming
+ * the inbox, its index and the entry id, '' for none.
  */
-export function releaseInScript(key: string, id: string): string {
-  return `if ${id} ~= '' then\n  redis.call('HDEL', ${key}, ${id})\nend`;
+export function releaseInScript(key: string, index: string, id: string): string {
+  return `if ${id} ~= '' then\n  redis.call('HDEL', ${key}, ${id})\n  redis.call('ZREM', ${index}, ${id})\nend`;
 }
 
 /**
@@ -54,16 +54,21 @@ const HEARTBEAT_TTL_SECONDS = 30;
 // A client resends a command whose answer a Redis restart cut off, so each script recognises its
 // own first run by a nonce and answers the same again: a resent SET NX must not read "seen".
 const ADMIT = `
--- KEYS[1] the update's seen mark; KEYS[2] the inbox
--- ARGV[1] this call's nonce; ARGV[2] mark TTL in s; ARGV[3] inbox id or ''; ARGV[4] the entry
+-- KEYS[1] the update's seen mark; KEYS[2] the inbox; KEYS[3] the inbox index (sorted set: id by admission time)
+-- ARGV[1] this call's nonce; ARGV[2] mark TTL in s; ARGV[3] inbox id or ''; ARGV[4] the entry; ARGV[5] now in ms
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) and redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 if ARGV[3] ~= '' then
   redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 end
 return 1
 `;
+
+// Entries looked at per sweep, in pages: the sweep reads the index, never the whole inbox.
+const SWEEP_PAGE = 200;
+const SWEEP_PAGES = 10;
 
 const CLAIM = `
 -- KEYS[1] the inbox; ARGV[1] id; ARGV[2] the entry as the dead owner left it; ARGV[3] the entry under the new owner
@@ -101,6 +106,7 @@ export class Inbox {
   /** Starts proving this process alive; call before `admit`. */
   async start(): Promise<void> {
     await this.beat();
+    await this.indexLeftovers();
     this.timer = setInterval(() => void this.beat().catch(() => undefined), HEARTBEAT_MS);
     this.timer.unref();
   }
@@ -116,21 +122,26 @@ export class Inbox {
   async admit(seenKey: string, ttlSeconds: number, message?: { id: string; payload: unknown }): Promise<boolean> {
     // On a cluster the mark goes into the entry's slot (the id names it): one script writes both.
     const seen = message ? this.keys.seenWith(seenKey, message.id) : seenKey;
+    const inbox = message ? this.keys.inboxOf(message.id) : undefined;
     const admitted = await this.redis.eval(
       ADMIT,
-      2,
+      3,
       seen,
-      message ? this.keys.inboxOf(message.id) : seen,
+      inbox ?? seen,
+      inbox ? this.keys.inboxIndexOf(inbox) : seen,
       randomUUID(),
       ttlSeconds,
       message?.id ?? '',
       message ? this.entry(message.payload) : '',
+      Date.now(),
     );
     return Number(admitted) === 1;
   }
 
+  /** The entry and its place in the index go in one step. */
   async release(id: string): Promise<void> {
-    await this.redis.hdel(this.keys.inboxOf(id), id);
+    const inbox = this.keys.inboxOf(id);
+    await this.redis.multi().hdel(inbox, id).zrem(this.keys.inboxIndexOf(inbox), id).exec();
   }
 
   /** The id to keep a person's message under (on a cluster it names the person's slot). */
@@ -141,35 +152,70 @@ export class Inbox {
   /**
    * Takes over the entries (ids starting with `idPrefix`) whose owner is dead: each becomes this
    * process's own, so a second crash does not lose it either. Of several processes sweeping at
-   * once, one gets each.
+   * once, one gets each. Reads the inbox index in pages, oldest first, never the whole hash
+   * or the keyspace; a live owner's entry older than a heartbeat's life moves to the back.
    */
   async claimOrphans(idPrefix: string): Promise<InboxEntry[]> {
-    // One hash, or one per bucket on a cluster (a bounded number, read at once).
-    const hashes = await Promise.all(this.keys.inboxes().map((key) => this.redis.hgetall(key)));
-    const all = Object.assign({}, ...hashes) as Record<string, string>;
     const claimed: InboxEntry[] = [];
     const alive = new Map<string, boolean>();
-    for (const [id, raw] of Object.entries(all)) {
-      if (!id.startsWith(idPrefix)) continue;
-      const entry = parse(raw, this.cipher);
-      // This process's own entries are being handled right now.
-      if (entry?.owner === this.ownerId) continue;
-      if (entry) {
-        let live = alive.get(entry.owner);
-        if (live === undefined) {
-          live = (await this.redis.exists(this.heartbeatKey(entry.owner))) === 1;
-          alive.set(entry.owner, live);
+    // One inbox, or one per bucket on a cluster (a bounded number), each with its index.
+    for (const inbox of this.keys.inboxes()) {
+      const index = this.keys.inboxIndexOf(inbox);
+      const now = Date.now();
+      for (let page = 0; page < SWEEP_PAGES; page++) {
+        const ids = await this.redis.zrangebyscore(index, '-inf', '+inf', 'WITHSCORES', 'LIMIT', page * SWEEP_PAGE, SWEEP_PAGE);
+        if (ids.length === 0) break;
+        const members: Array<{ id: string; since: number }> = [];
+        for (let i = 0; i < ids.length; i += 2) members.push({ id: ids[i] as string, since: Number(ids[i + 1]) });
+        const raws = await this.redis.hmget(inbox, ...members.map((member) => member.id));
+        for (const [at, { id, since }] of members.entries()) {
+          const raw = raws[at];
+          // Released meanwhile (its index entry went in the same step); a leftover is dropped.
+          if (raw === null || raw === undefined) {
+            await this.redis.zrem(index, id);
+            continue;
+          }
+          if (!id.startsWith(idPrefix)) continue;
+          const entry = parse(raw, this.cipher);
+          // This process's own entries are being handled right now.
+          if (entry?.owner === this.ownerId) continue;
+          if (entry) {
+            let live = alive.get(entry.owner);
+            if (live === undefined) {
+              live = (await this.redis.exists(this.heartbeatKey(entry.owner))) === 1;
+              alive.set(entry.owner, live);
+            }
+            if (live) {
+              // A long-lived entry of a live owner is looked at again once that owner could have lapsed.
+              if (since < now - HEARTBEAT_TTL_SECONDS * 1000) await this.redis.zadd(index, 'XX', now, id);
+              continue;
+            }
+          }
+          if (!entry || !entry.readable) {
+            await this.release(id);
+            continue;
+          }
+          const mine = this.entry(entry.payload);
+          if (Number(await this.redis.eval(CLAIM, 1, inbox, id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
         }
-        if (live) continue;
+        if (ids.length < SWEEP_PAGE * 2) break;
       }
-      if (!entry || !entry.readable) {
-        await this.redis.hdel(this.keys.inboxOf(id), id);
-        continue;
-      }
-      const mine = this.entry(entry.payload);
-      if (Number(await this.redis.eval(CLAIM, 1, this.keys.inboxOf(id), id, raw, mine)) === 1) claimed.push({ id, payload: entry.payload });
     }
     return claimed;
+  }
+
+  /**
+   * Indexes entries kept before the inbox had an index (an upgrade), so the sweep finds them;
+   * HLEN and ZCARD are O(1), so nothing more is read when the two agree.
+   */
+  private async indexLeftovers(): Promise<void> {
+    for (const inbox of this.keys.inboxes()) {
+      const index = this.keys.inboxIndexOf(inbox);
+      const [entries, indexed] = await Promise.all([this.redis.hlen(inbox), this.redis.zcard(index)]);
+      if (entries <= indexed) continue;
+      const ids = await this.redis.hkeys(inbox);
+      if (ids.length > 0) await this.redis.zadd(index, 'NX', ...ids.flatMap((id) => [0, id]));
+    }
   }
 
   private entry(payload: unknown): string {

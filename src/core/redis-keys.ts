@@ -103,11 +103,6 @@ export class RedisKeys {
     return `${this.prefix}:identity:${this.tag(platform, userId)}${platform}:${escapePart(userId)}`;
   }
 
-  /** SCAN pattern of every identity (`/stats`, never on a hot path). */
-  identityPattern(): string {
-    return `${this.prefix}:identity:*`;
-  }
-
   /** The lease on creating a session's project; `keyId` is a `sessionKeyId`. */
   creating(keyId: string): string {
     return `${this.prefix}:creating:${this.tagOfKeyId(keyId)}${keyId}`;
@@ -133,7 +128,8 @@ export class RedisKeys {
 
   /** The people who started a turn on `now`'s UTC day: a HyperLogLog (12 KB at most). */
   statsPeople(now: number): string {
-    return `${this.prefix}:stats:people-hll:${utcDay(now)}`;
+    // One slot for every day on a cluster: `/stats` counts the union of several days in one PFCOUNT.
+    return `${this.prefix}:stats:people-hll:${this.hashTags ? '{people}:' : ''}${utcDay(now)}`;
   }
 
   /** NemoVideo errors by code in one 5-minute bucket (a hash; `bucket` is minutes since the epoch / 5). */
@@ -182,18 +178,56 @@ export class RedisKeys {
     return `${this.prefix}:alive:${owner}`;
   }
 
-  // Turns.
+  // Sweep indexes: small sorted sets of what a sweep looks for, by deadline. With hash tags there
+  // is one per bucket, in the slot of what it indexes, so the scripts that create or end an
+  // entry and its place in the index stay in one slot; a sweep reads every bucket's.
+
+  /** `:{b17}` for a key carrying bucket 17's tag (with hash tags), else ''. */
+  private bucketSuffix(key: string): string {
+    const bucket = TAG.exec(key)?.[1];
+    return this.hashTags && bucket !== undefined ? `:{b${bucket}}` : '';
+  }
+
+  private everyBucket(family: string): string[] {
+    if (!this.hashTags) return [`${this.prefix}:index:${family}`];
+    return Array.from({ length: PERSON_BUCKETS }, (_, bucket) => `${this.prefix}:index:${family}:{b${bucket}}`);
+  }
+
+  /** Inbox entry ids by admission time (sorted set), beside the inbox hash `inboxKey` (an `inboxOf`/`inboxFor`): the orphan sweep reads it. */
+  inboxIndexOf(inboxKey: string): string {
+    return `${this.prefix}:index:inbox${this.bucketSuffix(inboxKey)}`;
+  }
+
+  /** Every inbox index: the one, or one per bucket. */
+  inboxIndexes(): string[] {
+    return this.everyBucket('inbox');
+  }
+
+  // Turns. The `…Of` forms take a `sessionKeyId`, as the indexes hold it.
   turnLock(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:lock:${this.sessionTag(key)}${sessionKeyId(key)}`;
+    return this.turnLockOf(sessionKeyId(key));
+  }
+
+  turnLockOf(keyId: string): string {
+    return `${this.prefix}:turn:lock:${this.tagOfKeyId(keyId)}${keyId}`;
   }
 
   turnPending(key: SessionKeyParts): string {
-    return `${this.prefix}:turn:pending:${this.sessionTag(key)}${sessionKeyId(key)}`;
+    return this.turnPendingOf(sessionKeyId(key));
   }
 
-  /** SCAN pattern of every pending list (the sweep). */
-  turnPendingPattern(): string {
-    return `${this.prefix}:turn:pending:*`;
+  turnPendingOf(keyId: string): string {
+    return `${this.prefix}:turn:pending:${this.tagOfKeyId(keyId)}${keyId}`;
+  }
+
+  /** Sessions with turns waiting, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s) in `key`'s slot: the sweep reads what is due. */
+  turnPendingIndex(key: SessionKeyParts): string {
+    return `${this.prefix}:index:turn-pending${this.bucketSuffix(this.sessionTag(key))}`;
+  }
+
+  /** Every waiting-turn index: the one, or one per bucket. */
+  turnPendingIndexes(): string[] {
+    return this.everyBucket('turn-pending');
   }
 
   turnFull(key: SessionKeyParts): string {
@@ -201,12 +235,21 @@ export class RedisKeys {
   }
 
   inflight(key: SessionKeyParts): string {
-    return `${this.prefix}:inflight:${this.sessionTag(key)}${sessionKeyId(key)}`;
+    return this.inflightOf(sessionKeyId(key));
   }
 
-  /** SCAN pattern of every journaled turn (recovery at start). */
-  inflightPattern(): string {
-    return `${this.prefix}:inflight:*`;
+  inflightOf(keyId: string): string {
+    return `${this.prefix}:inflight:${this.tagOfKeyId(keyId)}${keyId}`;
+  }
+
+  /** Journaled turns, by when their lock lapses unless renewed (sorted set of `sessionKeyId`s) in `key`'s slot: recovery reads what is due. */
+  inflightIndex(key: SessionKeyParts): string {
+    return `${this.prefix}:index:inflight${this.bucketSuffix(this.sessionTag(key))}`;
+  }
+
+  /** Every journal index: the one, or one per bucket. */
+  inflightIndexes(): string[] {
+    return this.everyBucket('inflight');
   }
 
   // Renders.
@@ -266,14 +309,24 @@ export class RedisKeys {
     return `${albumKey}:arriving`;
   }
 
-  /** SCAN pattern of every album's keys (the sweep); markers match too. */
-  telegramAlbumPattern(): string {
-    return `${this.prefix}:tg:album:*`;
-  }
-
-  /** `chatId:groupId` of an album's parts key: the inbox id is built from it. */
+  /** `chatId:groupId` of an album's parts key: the inbox id and the index member are built from it. */
   telegramAlbumId(albumKey: string): string {
     return albumKey.slice(`${this.prefix}:tg:album:`.length);
+  }
+
+  /** The parts key of the album whose `telegramAlbumId` is `albumId`. */
+  telegramAlbumOf(albumId: string): string {
+    return `${this.prefix}:tg:album:${albumId}`;
+  }
+
+  /** Albums by when they count as abandoned (sorted set of `telegramAlbumId`s), in the slot of the album `albumKey`: the sweep reads what is due. */
+  telegramAlbumIndexOf(albumKey: string): string {
+    return `${this.prefix}:index:tg-album${this.bucketSuffix(albumKey)}`;
+  }
+
+  /** Every album index: the one, or one per bucket. */
+  telegramAlbumIndexes(): string[] {
+    return this.everyBucket('tg-album');
   }
 
   // Discord.

@@ -1,11 +1,12 @@
 import { RATE_STEP_LUA, type RateCheck } from './flood-control.js';
-import { scanKeys } from '../lib/scan-keys.js';
 import { releaseInScript } from './inbox.js';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { Lease, leaseValue } from '../lib/lease.js';
 import { ProjectRefSchema } from './project-ref.js';
-import type { RedisKeys } from './redis-keys.js';
+import { runScript } from '../lib/lua/script.js';
+import { TURN_WAITING_CLAIM } from '../lib/lua/turn-waiting-claim.js';
+import { sessionKeyId, type RedisKeys } from './redis-keys.js';
 import { ChatAddressSchema, LanguageSchema, type SessionKey } from './session-store.js';
 import type { ChatAddress, Language } from './types.js';
 
@@ -34,6 +35,14 @@ const PendingTurnSchema = z.object({
   nonce: z.string().optional(),
 });
 
+/** A waiting turn taken up by the sweep, its session's lock now held with `lockToken`. */
+export interface WaitingTurn extends PendingTurn {
+  lockToken: string;
+}
+
+// Sessions taken up per sweep: the rest wait for the next one.
+const CLAIM_BATCH = 200;
+
 /** Why a turn was not queued; `notify`: the first refusal of its kind, so the person is told (once). */
 export interface EnterRefusal {
   reason: 'queue_full' | 'rate_limited';
@@ -59,6 +68,8 @@ export interface TurnGateOptions {
   pendingTtlMs?: number;
   /** Turns that may wait behind the running one; more are refused (flood control). Default: no cap. */
   maxQueued?: number;
+  /** The clock the sweep index's deadlines are read against; default `Date.now`. */
+  now?: () => number;
 }
 
 const ENTER = `${RATE_STEP_LUA}
@@ -67,6 +78,8 @@ const ENTER = `${RATE_STEP_LUA}
 -- KEYS[3] the inbox of received messages (hash)
 -- KEYS[4] the session's "queue full, told" mark
 -- KEYS[5] the person's message counter for this window (unused when ARGV[7] is '')
+-- KEYS[6] the index of sessions with turns waiting
+-- KEYS[7] the inbox index
 -- ARGV[1] the new lock token
 -- ARGV[2] lock TTL in ms
 -- ARGV[3] the turn, as JSON
@@ -75,6 +88,7 @@ const ENTER = `${RATE_STEP_LUA}
 -- ARGV[6] most turns that may wait (0: no cap)
 -- ARGV[7] messages per window, or '' when the caller counted this message already
 -- ARGV[8] the counter's TTL in ms
+-- ARGV[9] the session's id in the index; ARGV[10] now in ms
 -- Returns 0 when the lock was taken, n > 0 the turn's position in the pending list (1 = next),
 -- -1 / -2 queue full (-1: the first time since it drained, so tell), -3 / -4 over the rate (-3: tell).
 -- A client resends a script whose answer a Redis restart cut off: the lock token and the
@@ -104,7 +118,11 @@ if cap > 0 and redis.call('LLEN', KEYS[2]) >= cap then
 end
 local position = redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-${releaseInScript('KEYS[3]', 'ARGV[5]')}
+-- Due for the sweep once the holder's lock could have lapsed (a live holder drains it first).
+local lockTtl = redis.call('PTTL', KEYS[1])
+if lockTtl < 0 then lockTtl = tonumber(ARGV[2]) end
+redis.call('ZADD', KEYS[6], tonumber(ARGV[10]) + lockTtl, ARGV[9])
+${releaseInScript('KEYS[3]', 'KEYS[7]', 'ARGV[5]')}
 return position
 `;
 
@@ -112,9 +130,11 @@ const NEXT = `
 -- KEYS[1] the session's turn lock
 -- KEYS[2] the session's pending turns
 -- KEYS[3] the session's "queue full, told" mark: dropped once the queue drains
+-- KEYS[4] the index of sessions with turns waiting: the session leaves it once the queue drains
 -- ARGV[1] the caller's lock token
 -- ARGV[2] lock TTL in ms
 -- ARGV[3] the entry of the turn the caller just finished, or ''
+-- ARGV[4] the session's id in the index
 -- Returns the next turn's JSON, keeping (and refreshing) the lock; or false after releasing it
 -- when none wait, or when another holder owns the lock (that holder drains the list).
 -- The turn stays at the head of the list until it is journaled or finished: a holder that dies
@@ -133,6 +153,7 @@ if turn then
   return turn
 end
 redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[4])
 if holder then
   redis.call('DEL', KEYS[1])
 end
@@ -143,8 +164,11 @@ const CLEAR = `
 -- KEYS[1] the session's turn lock
 -- KEYS[2] the session's pending turns
 -- KEYS[3] the session's "queue full, told" mark
+-- KEYS[4] the index of sessions with turns waiting
 -- ARGV[1] the caller's lock token, or '' to leave the lock to whoever holds it
+-- ARGV[2] the session's id in the index
 redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[2])
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
 end
@@ -160,6 +184,7 @@ export class TurnGate {
   private readonly lockTtlMs: number;
   private readonly pendingTtlMs: number;
   private readonly maxQueued: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly redis: Redis,
@@ -169,6 +194,7 @@ export class TurnGate {
     this.lockTtlMs = options.lockTtlMs;
     this.pendingTtlMs = options.pendingTtlMs ?? 24 * 3600 * 1000;
     this.maxQueued = options.maxQueued ?? 0;
+    this.now = options.now ?? Date.now;
   }
 
   /**
@@ -182,15 +208,18 @@ export class TurnGate {
     const json = JSON.stringify(PendingTurnSchema.parse({ ...turn, nonce: lockToken }));
     const [lock, pending, full] = this.keys(key);
     const { rate } = options;
+    const inbox = options.inboxId ? this.keyMap.inboxOf(options.inboxId) : this.keyMap.inboxFor(key.platform, key.userId);
     const result = Number(
       await this.redis.eval(
         ENTER,
-        5,
+        7,
         lock,
         pending,
-        options.inboxId ? this.keyMap.inboxOf(options.inboxId) : this.keyMap.inboxFor(key.platform, key.userId),
+        inbox,
         full,
         rate?.key ?? full,
+        this.keyMap.turnPendingIndex(key),
+        this.keyMap.inboxIndexOf(inbox),
         lockToken,
         this.lockTtlMs,
         json,
@@ -199,6 +228,8 @@ export class TurnGate {
         this.maxQueued,
         rate?.limit ?? '',
         rate?.ttlMs ?? 0,
+        sessionKeyId(key),
+        this.now(),
       ),
     );
     if (result === 0) return { acquired: true, lockToken };
@@ -238,7 +269,7 @@ export class TurnGate {
     const [lock, pending, full] = this.keys(key);
     let done = finished;
     for (;;) {
-      const raw = await this.redis.eval(NEXT, 3, lock, pending, full, lockToken, this.lockTtlMs, done);
+      const raw = await this.redis.eval(NEXT, 4, lock, pending, full, this.keyMap.turnPendingIndex(key), lockToken, this.lockTtlMs, done, sessionKeyId(key));
       if (typeof raw !== 'string') return undefined;
       const turn = parseTurn(raw);
       if (turn !== undefined) return { ...turn, entry: raw };
@@ -252,23 +283,35 @@ export class TurnGate {
    */
   async clear(key: SessionKey, lockToken?: string): Promise<void> {
     const [lock, pending, full] = this.keys(key);
-    await this.redis.eval(CLEAR, 3, lock, pending, full, lockToken ?? '');
+    await this.redis.eval(CLEAR, 4, lock, pending, full, this.keyMap.turnPendingIndex(key), lockToken ?? '', sessionKeyId(key));
   }
 
   /**
-   * The oldest waiting turn of every session that has any: a sweep drains the ones whose lock
-   * is free (their holder died before it could take them).
+   * The oldest waiting turn of each session whose lock lapsed by `upTo` (default now;
+   * \`Infinity\` at start), its lock taken in the same step that found it free: its holder died
+   * before it could take them. Reads the index, never the keyspace. A queue whose head does not
+   * validate is dropped.
    */
-  async waiting(): Promise<PendingTurn[]> {
-    const turns: PendingTurn[] = [];
-    for await (const keys of scanKeys(this.redis, this.keyMap.turnPendingPattern())) {
-      for (const key of keys) {
-        const raw = await this.redis.lindex(key, 0);
-        const turn = raw === null ? undefined : parseTurn(raw);
-        if (turn) turns.push(turn);
+  async claimWaiting(upTo = this.now()): Promise<WaitingTurn[]> {
+    const claimed: WaitingTurn[] = [];
+    // One index, or one per bucket on a cluster: read together, in one round trip per node.
+    const indexes = this.keyMap.turnPendingIndexes();
+    const dues = await Promise.all(indexes.map((index) => this.redis.zrangebyscore(index, '-inf', upTo === Infinity ? '+inf' : upTo, 'LIMIT', 0, CLAIM_BATCH)));
+    for (const [at, index] of indexes.entries()) {
+      for (const id of dues[at] ?? []) {
+        const lockToken = leaseValue();
+        const lock = this.keyMap.turnLockOf(id);
+        const raw = await runScript(this.redis, TURN_WAITING_CLAIM, [this.keyMap.turnPendingOf(id), lock, index], [id, lockToken, this.lockTtlMs, this.now()]);
+        if (typeof raw !== 'string') continue;
+        const turn = parseTurn(raw);
+        if (turn) claimed.push({ ...turn, lockToken });
+        else {
+          await this.redis.multi().del(this.keyMap.turnPendingOf(id)).zrem(index, id).exec();
+          await new Lease(this.redis, lock, this.lockTtlMs, lockToken).release();
+        }
       }
     }
-    return turns;
+    return claimed;
   }
 
   /** How many turns wait (for tests and /status). */

@@ -77,17 +77,20 @@ export class TurnScheduler {
 
   /**
    * Finds turns that a restart or a crash cut off and reports their outcome from the project
-   * state, and runs turns left waiting behind a dead holder. Each runs under the session's
-   * lock, so of several replicas only one picks it up, and never while a live turn holds the
-   * session. Returns how many sessions it took up.
+   * state, and runs turns left waiting behind a dead holder. Each is claimed with its session's
+   * lock in one Redis step that finds the turn still journaled (or queued) and the lock free, so
+   * of several replicas only one picks it up, never while a live turn holds the session, and a
+   * turn that ends while the sweep looks is never taken for interrupted. `upTo`: what is due by
+   * then (default now; `Infinity` at start). Returns how many sessions it took up.
    */
-  async recoverInterrupted(): Promise<number> {
+  async recoverInterrupted(upTo?: number): Promise<number> {
     const recoveries: Promise<void>[] = [];
-    for (const turn of await this.deps.journal.list()) {
-      const lockToken = await this.deps.gate.tryLock(turn.key);
-      if (!lockToken) continue;
+    for (const { turn, lockToken } of await this.deps.journal.claimInterrupted(upTo)) {
       const conv = this.deps.conversation(turn.address, turn.language);
-      if (!conv) continue;
+      if (!conv) {
+        await this.deps.gate.release(turn.key, lockToken);
+        continue;
+      }
       recoveries.push(
         this.drain(conv, lockToken, async () => {
           try {
@@ -109,16 +112,14 @@ export class TurnScheduler {
       );
     }
     // Turns queued behind a holder that died before journaling anything: run them now.
-    for (const turn of await this.deps.gate.waiting()) {
+    for (const turn of await this.deps.gate.claimWaiting(upTo)) {
       const key: SessionKey = { platform: turn.address.platform, chatId: turn.address.chatId, userId: turn.address.userId };
-      const lockToken = await this.deps.gate.tryLock(key);
-      if (!lockToken) continue;
       const conv = this.deps.conversation(turn.address, turn.language);
       if (!conv) {
-        await this.deps.gate.release(key, lockToken);
+        await this.deps.gate.release(key, turn.lockToken);
         continue;
       }
-      recoveries.push(this.drain(conv, lockToken, () => Promise.resolve(undefined)));
+      recoveries.push(this.drain(conv, turn.lockToken, () => Promise.resolve(undefined)));
     }
     await Promise.all(recoveries);
     return recoveries.length;

@@ -23,11 +23,23 @@ function personKeys(platform: Platform, userId: string, chatId: string): string[
     keys.turnPending(session),
     keys.turnFull(session),
     keys.inflight(session),
+    keys.inflightIndex(session),
+    keys.turnPendingIndex(session),
     keys.inboxFor(platform, userId),
+    keys.inboxIndexOf(keys.inboxFor(platform, userId)),
     keys.inboxOf(entry),
+    keys.inboxIndexOf(keys.inboxOf(entry)),
     keys.seenWith(keys.telegramUpdate(777, 12345), entry),
     keys.seenWith(keys.discordSeen('message:5'), entry),
-    ...(platform === 'telegram' ? [album, keys.telegramAlbumArriving(album), keys.inboxOf(`telegram:album:${keys.telegramAlbumId(album)}`)] : []),
+    ...(platform === 'telegram'
+      ? [
+          album,
+          keys.telegramAlbumArriving(album),
+          keys.telegramAlbumIndexOf(album),
+          keys.inboxOf(`telegram:album:${keys.telegramAlbumId(album)}`),
+          keys.inboxIndexOf(keys.inboxOf(`telegram:album:${keys.telegramAlbumId(album)}`)),
+        ]
+      : []),
   ];
 }
 

@@ -15,7 +15,6 @@ describe('RedisKeys', () => {
       projects: keys.projects(key),
       messageProject: keys.messageProject('discord', 'chan:1', '99%'),
       identity: keys.identity('telegram', '12:3%'),
-      identityPattern: keys.identityPattern(),
       creating: keys.creating('telegram:-100:7'),
       refused: keys.refused('discord', '55:6'),
       floodRate: keys.floodRate(29_000_123, 'telegram', '42:x'),
@@ -25,12 +24,13 @@ describe('RedisKeys', () => {
       nemoErrors: keys.nemoErrors(5_900_000),
       inbox: keys.inbox(),
       alive: keys.alive('owner-1'),
+      inboxIndex: keys.inboxIndexOf(keys.inbox()),
       turnLock: keys.turnLock(key),
       turnPending: keys.turnPending(key),
-      turnPendingPattern: keys.turnPendingPattern(),
+      turnPendingIndex: keys.turnPendingIndex(key),
       turnFull: keys.turnFull(key),
       inflight: keys.inflight(key),
-      inflightPattern: keys.inflightPattern(),
+      inflightIndex: keys.inflightIndex(key),
       exportSlot: keys.exportSlot('sess-1'),
       delivery: keys.delivery('render-1'),
       telegramUpdate: keys.telegramUpdate(777, 123456),
@@ -38,7 +38,8 @@ describe('RedisKeys', () => {
       telegramPrivateLink: keys.telegramPrivateLink('lAbCdEfGhIjKlMnOp'),
       telegramAlbum: keys.telegramAlbum('-1001', 'grp9'),
       telegramAlbumArriving: keys.telegramAlbumArriving(keys.telegramAlbum('-1001', 'grp9')),
-      telegramAlbumPattern: keys.telegramAlbumPattern(),
+      telegramAlbumIndex: keys.telegramAlbumIndexOf(keys.telegramAlbum('-1001', 'grp9')),
+      telegramAlbumOf: keys.telegramAlbumOf('-1001:grp9'),
       telegramAlbumId: keys.telegramAlbumId(keys.telegramAlbum('-1001', 'grp9')),
       discordSeenMessage: keys.discordSeen('message:5'),
       discordSeenInteraction: keys.discordSeen('interaction:6'),
@@ -51,7 +52,6 @@ describe('RedisKeys', () => {
       projects: 'nvb:projects:discord:guild%3A1%252:u%3A3',
       messageProject: 'nvb:msgproj:discord:chan%3A1:99%25',
       identity: 'nvb:identity:telegram:12%3A3%25',
-      identityPattern: 'nvb:identity:*',
       creating: 'nvb:creating:telegram:-100:7',
       refused: 'nvb:refused:discord:55:6',
       floodRate: 'nvb:flood:rate:29000123:telegram:42:x',
@@ -61,12 +61,13 @@ describe('RedisKeys', () => {
       nemoErrors: 'nvb:stats:nemo-errors:5900000',
       inbox: 'nvb:inbox',
       alive: 'nvb:alive:owner-1',
+      inboxIndex: 'nvb:index:inbox',
       turnLock: 'nvb:turn:lock:discord:guild%3A1%252:u%3A3',
       turnPending: 'nvb:turn:pending:discord:guild%3A1%252:u%3A3',
-      turnPendingPattern: 'nvb:turn:pending:*',
+      turnPendingIndex: 'nvb:index:turn-pending',
       turnFull: 'nvb:turn:full:discord:guild%3A1%252:u%3A3',
       inflight: 'nvb:inflight:discord:guild%3A1%252:u%3A3',
-      inflightPattern: 'nvb:inflight:*',
+      inflightIndex: 'nvb:index:inflight',
       exportSlot: 'nvb:export:slot:sess-1',
       delivery: 'nvb:delivery:render-1',
       telegramUpdate: 'nvb:tg:update:777:123456',
@@ -74,7 +75,8 @@ describe('RedisKeys', () => {
       telegramPrivateLink: 'nvb:tg:plink:lAbCdEfGhIjKlMnOp',
       telegramAlbum: 'nvb:tg:album:-1001:grp9',
       telegramAlbumArriving: 'nvb:tg:album:-1001:grp9:arriving',
-      telegramAlbumPattern: 'nvb:tg:album:*',
+      telegramAlbumIndex: 'nvb:index:tg-album',
+      telegramAlbumOf: 'nvb:tg:album:-1001:grp9',
       telegramAlbumId: '-1001:grp9',
       discordSeenMessage: 'nvb:dc:message:5',
       discordSeenInteraction: 'nvb:dc:interaction:6',
@@ -97,5 +99,27 @@ describe('RedisKeys', () => {
     const a = keys.session({ platform: 'discord', chatId: 'a:b', userId: 'c' });
     const b = keys.session({ platform: 'discord', chatId: 'a', userId: 'b:c' });
     expect(a).not.toBe(b);
+  });
+
+  it('when keys carry hash tags (a cluster), then each sweep index sits in the slot of what it indexes, and the sweep reads every bucket', () => {
+    const tagged = createRedisKeys('nvb', { hashTags: true });
+    const tag = (k: string) => /\{[^}]+\}/.exec(k)?.[0];
+    const session = { platform: 'telegram' as const, chatId: '-100:5', userId: '42' };
+    const id = 'x:y';
+    expect(tag(tagged.inflightIndex(session))).toBe(tag(tagged.inflight(session)));
+    expect(tag(tagged.inflightIndex(session))).toBe(tag(tagged.turnLock(session)));
+    expect(tagged.inflightOf('telegram:-100%3A5:42')).toBe(tagged.inflight(session));
+    expect(tagged.turnLockOf('telegram:-100%3A5:42')).toBe(tagged.turnLock(session));
+    expect(tag(tagged.turnPendingIndex(session))).toBe(tag(tagged.turnPending(session)));
+    const inbox = tagged.inboxOf(tagged.inboxEntryId(id, 'telegram', '42'));
+    expect(tag(tagged.inboxIndexOf(inbox))).toBe(tag(inbox));
+    const album = tagged.telegramAlbum('-100', 'g', '42');
+    expect(tag(tagged.telegramAlbumIndexOf(album))).toBe(tag(album));
+    expect(tagged.telegramAlbumOf(tagged.telegramAlbumId(album))).toBe(album);
+    for (const all of [tagged.inflightIndexes(), tagged.turnPendingIndexes(), tagged.inboxIndexes(), tagged.telegramAlbumIndexes()]) expect(new Set(all).size).toBe(128);
+    expect(tagged.inflightIndexes()).toContain(tagged.inflightIndex(session));
+    // Every day's people in one slot: /stats counts their union in one PFCOUNT.
+    expect(tag(tagged.statsPeople(0))).toBe(tag(tagged.statsPeople(86_400_000)));
+    expect(keys.inflightIndexes()).toEqual(['nvb:index:inflight']);
   });
 });

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SessionKey } from '../../src/core/session-store.js';
-import { TurnGate, type PendingTurn } from '../../src/core/turn-gate.js';
+import { TurnGate, type PendingTurn, type WaitingTurn } from '../../src/core/turn-gate.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 
@@ -179,11 +179,12 @@ describe('TurnGate', () => {
     if (!first.acquired) throw new Error('expected lock');
     await dying.enter(key, turn('b'));
     expect((await dying.next(key, first.lockToken))?.text).toBe('b');
-    // The holder is gone: its lock lapses, and the sweep finds the turn still waiting.
+    // The holder is gone: its lock lapses, and the sweep claims the turn still waiting, with the lock.
     const successor = gate(10_000, redis);
-    let token: string | undefined;
-    await waitFor(async () => (token = await successor.tryLock(key)) !== undefined, { timeoutMs: 3000, intervalMs: 20, message: 'lock expiry' });
-    expect((await successor.waiting()).map((t) => t.text)).toEqual(['b']);
+    let claimed: WaitingTurn[] = [];
+    await waitFor(async () => (claimed = await successor.claimWaiting()).length > 0, { timeoutMs: 3000, intervalMs: 20, message: 'lock expiry' });
+    expect(claimed.map((t) => t.text)).toEqual(['b']);
+    const token = claimed[0]?.lockToken;
     const taken = await successor.next(key, token as string);
     expect(taken?.text).toBe('b');
     expect(await successor.next(key, token as string, taken?.entry)).toBeUndefined();

@@ -153,7 +153,7 @@ describe('queued turns per person', () => {
     expect(duringFlood.filter((text) => QUEUE_FULL.test(text))).toHaveLength(1);
     expect(duringFlood).toHaveLength(4);
     // At most three turns wait in Redis, not 300.
-    const pending = await keysWithTtl(r, createRedisKeys(r.redis.prefix).turnPendingPattern());
+    const pending = await keysWithTtl(r, createRedisKeys(r.redis.prefix).turnPending({ platform: 'telegram', chatId: '*', userId: '*' }));
     expect(await probe(r.redis.url).llen(pending[0]?.key ?? 'none')).toBe(3);
 
     // The other person was answered all along, by the agent.

@@ -92,7 +92,7 @@ describe('a bot process killed in the middle of a turn', () => {
       async () =>
         nemo!.sseCalls.length === 1 &&
         tg!.sent.some((m) => m.history.includes(t('en', 'editing'))) &&
-        (await keysOf(redis!, createRedisKeys(prefix).inflightPattern())).length === 1,
+        (await keysOf(redis!, createRedisKeys(prefix).inflight(ANY_TELEGRAM_SESSION))).length === 1,
       { timeoutMs: 20_000, message: 'the turn running at the agent, journaled' },
     );
     await first.kill();
@@ -112,7 +112,7 @@ describe('a bot process killed in the middle of a turn', () => {
     await waitFor(
       async () =>
         (await redis!.hlen(inboxKey(prefix))) === 0 &&
-        (await keysOf(redis!, createRedisKeys(prefix).inflightPattern())).length === 0 &&
+        (await keysOf(redis!, createRedisKeys(prefix).inflight(ANY_TELEGRAM_SESSION))).length === 0 &&
         (await Promise.all(turnPatterns(prefix).map((pattern) => keysOf(redis!, pattern)))).flat().length === 0,
       { timeoutMs: 20_000, message: 'the inbox, the journal and the turn locks empty' },
     );

@@ -2,8 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, closeRedis } from '../../src/lib/redis-connection.js';
-import { scanKeys } from '../../src/lib/scan-keys.js';
+import { scanKeys } from '../helpers/scan-keys.js';
 import { checkRedisReachable } from '../../src/ops/redis-reachable.js';
+import { Inbox } from '../../src/core/inbox.js';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { TurnGate } from '../../src/core/turn-gate.js';
+import { TurnJournal } from '../../src/core/turn-journal.js';
 import { adkTurn } from '../fakes/nemo/index.js';
 import type { FakeFile } from '../fakes/telegram/index.js';
 import { keySlot, startClusterTopology, startSentinelTopology, type RedisTopologyHandle } from '../helpers/redis-topologies.js';
@@ -85,6 +89,41 @@ describe.each([
     }
   });
 
+  it('when a turn is cut, a turn waits behind a dead holder and a dead process left a message, then the sweeps find each through the indexes, on every master', async () => {
+    const nodes = topology.kind === 'cluster' ? { clusterNodes: topology.clusterNodes } : { sentinels: topology.sentinels, sentinelName: 'mymaster' };
+    const redis = connectRedis({ url: topology.url, ...nodes }, { role: 'commands' });
+    const keys = createRedisKeys(`sweeps-${topology.kind}`, { hashTags: topology.kind === 'cluster' });
+    try {
+      const people = Array.from({ length: 6 }, (_, i) => ({ platform: 'telegram' as const, chatId: String(7000 + i * 131), userId: String(7000 + i * 131) }));
+      const journal = new TurnJournal(redis, keys, { lockTtlMs: 30_000 });
+      const gate = new TurnGate(redis, keys, { lockTtlMs: 30_000 });
+      for (const [i, key] of people.entries()) {
+        const address = { platform: 'telegram' as const, chatId: key.chatId, userId: key.userId };
+        const entered = await gate.enter(key, { text: 'first', language: 'en', address, receivedAt: Date.now() });
+        if (!entered.acquired) throw new Error('expected the lock');
+        if (i % 2 === 0) await journal.begin({ key, address, language: 'en', sessionId: `cut-${i}`, startedAt: Date.now() });
+        else await gate.enter(key, { text: `waiting-${i}`, language: 'en', address, receivedAt: Date.now() });
+        // The holder dies: its lock goes.
+        await redis.del(keys.turnLock(key));
+      }
+      const dead = new Inbox(redis, keys);
+      const entryId = dead.entryId('telegram:99', 'telegram', people[0]!.userId);
+      expect(await dead.admit(keys.telegramUpdate(1, 99), 60, { id: entryId, payload: { text: 'left behind' } })).toBe(true);
+      await redis.del(keys.alive(dead.ownerId));
+
+      const recovered = await journal.claimInterrupted(Infinity);
+      expect(recovered.map((claim) => claim.turn.sessionId).sort()).toEqual(['cut-0', 'cut-2', 'cut-4']);
+      const waiting = await gate.claimWaiting(Infinity);
+      expect(waiting.map((turn) => turn.text).sort()).toEqual(['waiting-1', 'waiting-3', 'waiting-5']);
+      const taker = new Inbox(redis, keys);
+      await taker.start();
+      expect(await taker.claimOrphans('telegram:')).toEqual([{ id: entryId, payload: { text: 'left behind' } }]);
+      taker.stop();
+    } finally {
+      await closeRedis(redis);
+    }
+  });
+
   it('when people chat, queue follow-ups, send an album, start over and export, then every answer and the video arrive once; on a cluster every multi-key script ran with its keys in one slot', async () => {
     // On a cluster, every command every master receives is watched: EVALs carry their keys.
     const monitors: Redis[] = [];
@@ -107,7 +146,7 @@ describe.each([
       const alice = tg.user();
       const chat = tg.privateChat(alice);
       tg.say(chat, alice, { text: '/start' });
-      await rig.waitSent(chat.id, /^Ready!/, { timeoutMs: 30_000 });
+      await rig.waitSent(chat.id, /^Hi! I make and edit videos/, { timeoutMs: 30_000 });
 
       // A chat turn held by the agent; two follow-ups wait in the session's queue meanwhile.
       let release!: () => void;

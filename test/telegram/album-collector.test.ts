@@ -6,6 +6,7 @@ import type { NormalizedMessage } from '../../adapters/telegram/normalize.js';
 import { inboxKey } from '../../src/core/inbox.js';
 import { startReplyCutter } from '../helpers/reply-cutter.js';
 import { testRedis, waitFor } from '../helpers/redis.js';
+import { inject } from 'vitest';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 
 // Wide enough that parts sent back to back stay one album on a loaded machine; a lapse of the
@@ -13,6 +14,7 @@ import { createRedisKeys } from '../../src/core/redis-keys.js';
 const QUIET_MS = 1000;
 
 const clients: Redis[] = [];
+const testRedisUrl = (): string => inject('redisUrl');
 afterEach(() => {
   for (const client of clients.splice(0)) client.disconnect();
 });
@@ -143,5 +145,27 @@ describe('AlbumCollector', () => {
     } finally {
       await cutter.close();
     }
+  });
+
+  it('when the replica holding an album dies before taking it, then another finds it through the album index once abandoned, and the index is left empty', async () => {
+    const { collectors, albums, errors, prefix } = replicas(2, 100);
+    const [dying, sweeper] = collectors;
+    await dying?.add(part(1, 'orphan'));
+    await dying?.add(part(2, 'orphan'));
+    // Its connection goes before its timer fires: the take fails there, the parts stay in Redis.
+    clients[0]?.disconnect();
+    await waitFor(() => errors.length > 0, { message: 'the dying replica failing to take the album' });
+    const keys = createRedisKeys(prefix);
+    const direct = new Redis(testRedisUrl());
+    clients.push(direct);
+    expect(await direct.zcard(keys.telegramAlbumIndexOf(keys.telegramAlbum('-100777', 'orphan')))).toBe(1);
+    // Not abandoned yet: the sweep leaves it.
+    await sweeper?.sweep();
+    expect(albums).toEqual([]);
+    // Twenty seconds on, it is.
+    await sweeper?.sweep(Date.now() + 60_000);
+    expect(albums.map((album) => album.by)).toEqual([1]);
+    expect(albums[0]?.parts.map((p) => p.messageId).sort()).toEqual([1, 2]);
+    expect(await direct.exists(keys.telegramAlbumIndexOf(keys.telegramAlbum('-100777', 'orphan')), keys.telegramAlbum('-100777', 'orphan'))).toBe(0);
   });
 });

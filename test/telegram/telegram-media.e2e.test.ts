@@ -141,13 +141,15 @@ describe('telegram attachments, end to end', () => {
       addressed: true,
       mediaGroupId: 'lost-album',
     }));
-    // What a dead process leaves behind: its parts, quiet for 25 s with nobody's timer on them,
-    // or the album it took into the inbox, under an owner with no heartbeat.
+    // What a dead process leaves behind: its parts, quiet for 25 s with nobody's timer on them
+    // (indexed as abandoned 5 s ago), or the album it took into the inbox, under an owner with no heartbeat.
     const redis = new Redis(rig.redisUrl);
-    const partsKey = createRedisKeys(rig.prefix).telegramAlbum(chat.id, 'lost-album');
+    const keys = createRedisKeys(rig.prefix);
+    const partsKey = keys.telegramAlbum(chat.id, 'lost-album');
     if (stage === 'gathering') {
       await redis.rpush(partsKey, ...parts.map((part) => JSON.stringify(part)));
       await redis.pexpire(partsKey, 10 * 60_000 - 25_000);
+      await redis.zadd(keys.telegramAlbumIndexOf(partsKey), Date.now() - 5_000, keys.telegramAlbumId(partsKey));
     } else {
       await redis.hset(inboxKey(rig.prefix), `telegram:album:${chat.id}:lost-album`, JSON.stringify({ owner: 'dead-process', payload: parts }));
     }
@@ -158,6 +160,8 @@ describe('telegram attachments, end to end', () => {
     expect(nemo.sseCalls.map((c) => c.text)).toEqual(['make these into a slideshow']);
     expect(await redis.exists(partsKey)).toBe(0);
     expect(await redis.hkeys(inboxKey(rig.prefix))).toEqual([]);
+    // Nothing left in the indexes the sweeps read.
+    expect(await redis.exists(keys.telegramAlbumIndexOf(partsKey), keys.inboxIndexOf(keys.inbox()))).toBe(0);
     redis.disconnect();
   });
 
