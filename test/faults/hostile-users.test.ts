@@ -366,7 +366,8 @@ describe('hostile users among ordinary ones', () => {
 
       // Mentions in a name and a file name reach the texts as plain text: no parse mode anywhere.
       expect(docxRefusal.text).toContain(`"${MENTIONS}.docx"`);
-      expect(mentionEcho.text).toBe(`Happy to help with: ${MENTIONS} say hi`);
+      // A first answer carries the one-line welcome under it (issue 14).
+      expect(mentionEcho.text?.split('\n')[0]).toBe(`Happy to help with: ${MENTIONS} say hi`);
       expect(tg.calls.filter((call) => call.params.parse_mode !== undefined || call.params.entities !== undefined)).toEqual([]);
 
       // The /login in the group: deleted, never echoed there.

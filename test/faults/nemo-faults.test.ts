@@ -91,6 +91,8 @@ describe('NemoVideo faults at random, many people at once', () => {
       RATE_LIMIT_RETRY_MS: '20',
       NEMO_REQUEST_TIMEOUT_MS: '5000',
       LOG_LEVEL: 'info',
+      // Every progress step is read below ("recovering"), so none waits for the delay.
+      PROGRESS_DELAY_MS: '0',
     });
     const { logger, logs } = captureLogs({ level: config.logLevel });
     const outbox = new RecordingOutbox('telegram');
