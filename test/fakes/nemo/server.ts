@@ -79,6 +79,7 @@ export async function startFakeNemo(options: FakeNemoOptions = {}): Promise<Fake
       server.closeAllConnections();
       await closed;
     },
+    pendingTurnFaults: (sessionIds) => live.pendingTurnFaults(sessionIds),
     failNext(route: FakeRoute, failure: Failure, times = 1) {
       live.failNext(route, failure, times);
     },

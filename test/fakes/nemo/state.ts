@@ -165,6 +165,16 @@ export class FakeState {
     session.draft = typeof update === 'function' ? (update as (before: unknown) => unknown)(structuredClone(session.draft)) : structuredClone(update);
   }
 
+  /**
+   * Scripted faults that can still meet a turn: `run_sse` failures, and turn scripts for any
+   * session or for one of `sessionIds` (a script for a session since replaced never plays).
+   */
+  pendingTurnFaults(sessionIds: readonly string[]): number {
+    const live = new Set(sessionIds);
+    const scripts = this.turnScripts.filter((script) => script.sessionId === undefined || live.has(script.sessionId)).length;
+    return scripts + (this.failures.get('run_sse')?.length ?? 0);
+  }
+
   failNext(route: FakeRoute, failure: Failure, times: number): void {
     const queue = this.failures.get(route) ?? [];
     for (let i = 0; i < times; i += 1) queue.push(failure);

@@ -188,6 +188,8 @@ export interface FakeNemo {
   /** Default for renders submitted from now on. */
   renderScript: RenderScript;
   failNext(route: FakeRoute, failure: Failure, times?: number): void;
+  /** Scripted `run_sse` failures and turn scripts (any session, or one of `sessionIds`) no turn has met yet. */
+  pendingTurnFaults(sessionIds: readonly string[]): number;
   /** Later uses of the token answer 1001. */
   expireToken(token: string): void;
   setCredits(token: string, credits: CreditsState): void;
