@@ -122,14 +122,21 @@ export class RedisKeys {
     return `${this.prefix}:quota:${kind}:${this.tag(platform, userId)}${utcDay(now)}:${platform}:${userId}`;
   }
 
+  /**
+   * On a cluster the day's counters and people share one slot (`{stats}`): a turn's count and
+   * its person go in one MULTI, and `/stats` reads the union of several days in one PFCOUNT.
+   */
+  private statsTag(): string {
+    return this.hashTags ? '{stats}:' : '';
+  }
+
   stats(kind: string, now: number): string {
-    return `${this.prefix}:stats:${kind}:${utcDay(now)}`;
+    return `${this.prefix}:stats:${kind}:${this.statsTag()}${utcDay(now)}`;
   }
 
   /** The people who started a turn on `now`'s UTC day: a HyperLogLog (12 KB at most). */
   statsPeople(now: number): string {
-    // One slot for every day on a cluster: `/stats` counts the union of several days in one PFCOUNT.
-    return `${this.prefix}:stats:people-hll:${this.hashTags ? '{people}:' : ''}${utcDay(now)}`;
+    return `${this.prefix}:stats:people-hll:${this.statsTag()}${utcDay(now)}`;
   }
 
   /** NemoVideo errors by code in one 5-minute bucket (a hash; `bucket` is minutes since the epoch / 5). */

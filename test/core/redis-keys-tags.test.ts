@@ -88,3 +88,11 @@ describe('hash tags on a cluster', () => {
     expect(plain.telegramAlbum('-1', 'g', '2')).toBe('nvb:tg:album:-1:g');
   });
 });
+
+describe('the day counters on a cluster', () => {
+  it("when a turn is counted with its person in one transaction, then the day's counters and people share one slot, every day", () => {
+    const days = [NOW, NOW + 86_400_000, NOW + 40 * 86_400_000];
+    const slots = new Set(days.flatMap((day) => [keys.stats('turns', day), keys.stats('renders', day), keys.statsPeople(day)].map(keySlot)));
+    expect(slots.size).toBe(1);
+  });
+});

@@ -186,6 +186,8 @@ describe.each([
       const videos = tg.sent.filter((m) => m.kind === 'video');
       expect(videos).toHaveLength(1);
       expect(videos[0]?.file?.sha256).toBe(nemo.outputSha256(renderId ?? ''));
+      // Transactions (MULTI) are not in the script check above: a cross-slot one shows in the logs.
+      expect(rig.logs()).not.toMatch(/CROSSSLOT|EXECABORT/);
     } finally {
       await closeAndCheck(rig);
       for (const monitor of monitors) monitor.disconnect();

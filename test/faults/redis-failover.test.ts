@@ -105,7 +105,12 @@ describe.each([
       throw new Error(`${(error as Error).message}\n${unanswered(people, 2)}\n${errors}`);
     });
     const answeredAfterMs = Date.now() - killedAt;
-    await waitFor(() => tg.sent.filter((m) => m.kind === 'video').length >= USERS, { timeoutMs: 120_000, message: 'every video' });
+    await waitFor(() => tg.sent.filter((m) => m.kind === 'video').length >= USERS, { timeoutMs: 120_000, message: 'every video' }).catch((error: unknown) => {
+      const without = people.filter((p) => !rig!.sentTo(p.chat.id).some((m) => m.kind === 'video'));
+      const chats = without.map((p) => `chat ${p.chat.id}:\n${rig!.sentTo(p.chat.id).map((m) => `  ${m.history.join(' ⟶ ')}`).join('\n')}`).join('\n');
+      const errors = rig!.logs().split('\n').filter((line) => /"level":(40|50)/.test(line)).slice(-20).join('\n');
+      throw new Error(`${(error as Error).message}\n${chats}\n${errors}`);
+    });
     // Nothing more may come: the queue drains with no job left to deliver a second copy.
     await waitFor(async () => (await app.renders.inFlight()) === 0, { timeoutMs: 60_000, message: 'the render queue drained' });
 
