@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { parseStored } from '../lib/stored-json.js';
 import { z } from 'zod';
 import type { RedisKeys } from './redis-keys.js';
 import { ProjectRefSchema } from './project-ref.js';
@@ -32,15 +33,7 @@ export class MessageProjects {
 
   /** The project `messageId` was posted for, or undefined when it is not one of ours (or expired). */
   async lookup(where: { platform: Platform; chatId: string }, messageId: string): Promise<MessageOwner | undefined> {
-    const raw = await this.redis.get(this.keys.messageProject(where.platform, where.chatId, messageId));
-    if (raw === null) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      return undefined;
-    }
-    const parsed = StoredSchema.safeParse(json);
-    return parsed.success ? { userId: parsed.data.u, projectRef: parsed.data.p } : undefined;
+    const stored = parseStored(await this.redis.get(this.keys.messageProject(where.platform, where.chatId, messageId)), StoredSchema);
+    return stored ? { userId: stored.u, projectRef: stored.p } : undefined;
   }
 }

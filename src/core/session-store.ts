@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { parseStored } from '../lib/stored-json.js';
 import { z } from 'zod';
 import { Lease } from '../lib/lease.js';
 import { PROJECT_WRITE } from '../lib/lua/project-write.js';
@@ -127,7 +128,7 @@ export class SessionStore {
   }
 
   async read(key: SessionKey): Promise<SessionRecord | undefined> {
-    return parse(await this.redis.get(this.sessionKey(key)), SessionRecordSchema);
+    return parseStored(await this.redis.get(this.sessionKey(key)), SessionRecordSchema);
   }
 
   /**
@@ -163,7 +164,7 @@ export class SessionStore {
   /** One listed project, by its reference; undefined when gone or expired. */
   async readProject(key: SessionKey, ref: string): Promise<ProjectInfo | undefined> {
     const [raw, title, exports] = await this.redis.hmget(this.keys.projects(key), ref, ref + TITLE_FIELD, ref + EXPORTS_FIELD);
-    const record = parse(raw ?? null, SessionRecordSchema);
+    const record = parseStored(raw ?? null, SessionRecordSchema);
     return record && this.fresh(record) ? info(record, title, exports) : undefined;
   }
 
@@ -179,7 +180,7 @@ export class SessionStore {
     const all = await this.redis.hgetall(this.keys.projects(key));
     return Object.entries(all)
       .filter(([field]) => !field.includes('#'))
-      .map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }))
+      .map(([ref, raw]) => ({ ref, record: parseStored(raw, SessionRecordSchema) }))
       .filter((entry): entry is { ref: string; record: SessionRecord } => entry.record !== undefined && this.fresh(entry.record))
       .map(({ ref, record }) => info(record, all[ref + TITLE_FIELD], all[ref + EXPORTS_FIELD]))
       .sort((a, b) => b.record.updatedAt - a.record.updatedAt);
@@ -208,7 +209,7 @@ export class SessionStore {
     const keep = new Set(
       Object.entries(all)
         .filter(([field]) => !field.includes('#'))
-        .map(([ref, raw]) => ({ ref, record: parse(raw, SessionRecordSchema) }))
+        .map(([ref, raw]) => ({ ref, record: parseStored(raw, SessionRecordSchema) }))
         .filter((entry) => entry.record !== undefined && this.fresh(entry.record))
         .sort((a, b) => (b.record?.updatedAt ?? 0) - (a.record?.updatedAt ?? 0))
         .slice(0, max)
@@ -254,7 +255,7 @@ export class SessionStore {
     const results = await this.redis.multi().get(key).expire(key, this.ttlSeconds).exec();
     const [readError, raw] = results?.[0] ?? [new Error('the identity read was discarded'), null];
     if (readError) throw readError;
-    const stored = parse(raw as string | null, UserIdentitySchema);
+    const stored = parseStored(raw as string | null, UserIdentitySchema);
     if (!stored?.token) return stored;
     if (isSealed(stored.token)) {
       const token = this.open(stored.token);
@@ -304,14 +305,3 @@ function withoutAnonymousToken(identity: UserIdentity): UserIdentity {
   return rest;
 }
 
-function parse<T>(raw: string | null, schema: z.ZodType<T>): T | undefined {
-  if (raw === null) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  const result = schema.safeParse(json);
-  return result.success ? result.data : undefined;
-}
