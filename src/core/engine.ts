@@ -17,6 +17,7 @@ import { ProjectService } from './project-service.js';
 import { route, type Route, type RouteAction } from './router.js';
 import type { SessionKey } from './session-store.js';
 import { TurnScheduler } from './turn-scheduler.js';
+import { TypingThrottle } from './typing-throttle.js';
 import type { ChatAddress, IncomingMessage, Language, MessageHandler } from './types.js';
 
 /** Answers about the account, not a project: a reply to them has no project to continue (and no map write, issue 14). */
@@ -42,6 +43,8 @@ export class Engine implements MessageHandler {
   private readonly projects: ProjectService;
   private readonly scheduler: TurnScheduler;
   private readonly commands: ProjectCommandDeps & ChatCommandDeps;
+  /** One typing indicator per chat every few seconds, however fast messages come. */
+  private readonly typing = new TypingThrottle();
 
   constructor(private readonly deps: EngineDeps) {
     const sleep = deps.sleep ?? ((ms: number) => delay(ms));
@@ -88,7 +91,7 @@ export class Engine implements MessageHandler {
         return;
       }
       // Seen at once: a quick answer is then the only post, a slow one gets its progress message later.
-      conv.reply.typing();
+      if (this.typing.due(`${message.address.platform}:${message.address.chatId}`)) conv.reply.typing();
       if (!(await followReply({ messages: this.deps.messages, projects: this.projects }, conv, message))) return;
       await this.dispatch(conv, message);
     } catch (error) {

@@ -88,4 +88,19 @@ describe('telegram: one post for a quick answer, end to end', () => {
     expect(progress.text).toBe('Done.');
     expect(answer.text).toMatch(/Welcome!/);
   });
+
+  it('when a person floods a chat with messages, then the typing indicator goes out once, not once per message', async () => {
+    rig = await startTelegramRig({ env: QUICK });
+    const { tg } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    for (let i = 0; i < 30; i++) tg.say(chat, user, { text: `/credits ${i}` });
+    await rig.waitSent(chat.id, /Credits/);
+    await rig.bot.idle();
+    const typing = tg.chatActions.filter((a) => a.chatId === String(chat.id) && a.action === 'typing');
+    expect(typing.length).toBeGreaterThanOrEqual(1);
+    // 30 messages arrive within a few seconds: one indicator every 4 s at most.
+    expect(typing.length).toBeLessThanOrEqual(3);
+  });
 });
+

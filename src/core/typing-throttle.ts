@@ -1,0 +1,28 @@
+/**
+ * At most one typing indicator per chat every `intervalMs`: Telegram's lasts about 5 s, and a
+ * person flooding a chat must not turn each message into a call on the bot token's budget.
+ * Bounded: past `maxChats` the oldest chats are forgotten (they may then show typing early).
+ */
+export class TypingThrottle {
+  private readonly shownAt = new Map<string, number>();
+
+  constructor(
+    private readonly intervalMs = 4_000,
+    private readonly maxChats = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when `chat` may show typing now (and counts it as shown). */
+  due(chat: string): boolean {
+    const now = this.now();
+    const last = this.shownAt.get(chat);
+    if (last !== undefined && now - last < this.intervalMs) return false;
+    this.shownAt.delete(chat);
+    this.shownAt.set(chat, now);
+    if (this.shownAt.size > this.maxChats) {
+      const oldest = this.shownAt.keys().next().value;
+      if (oldest !== undefined) this.shownAt.delete(oldest);
+    }
+    return true;
+  }
+}
