@@ -102,5 +102,19 @@ describe('telegram: one post for a quick answer, end to end', () => {
     // 30 messages arrive within a few seconds: one indicator every 4 s at most.
     expect(typing.length).toBeLessThanOrEqual(3);
   });
+
+  it('when Telegram refuses the typing indicator (a 400 of its own), then the answer still comes, once', async () => {
+    rig = await startTelegramRig({ env: QUICK });
+    const { tg } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.failNext('sendChatAction', { code: 400, description: 'Bad Request: not enough rights to send chat actions' });
+    tg.say(chat, user, { text: '/credits' });
+    await rig.waitSent(chat.id, /Credits/);
+    await rig.bot.idle();
+    expect(tg.calls.some((c) => c.method === 'sendChatAction')).toBe(true);
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+    expect(rig.logs()).toMatch(/typing indicator failed/);
+  });
 });
 
