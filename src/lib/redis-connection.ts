@@ -72,6 +72,11 @@ export function connectRedis(topology: RedisTopology, options: ConnectOptions): 
       retryDelayOnClusterDown: RETRY_DELAY_MS,
       retryDelayOnTryAgain: RETRY_DELAY_MS,
       slotsRefreshTimeout: 2_000,
+      // With the ready check, a reconnect made while a master is down (cluster_state:fail) is
+      // retried by a `disconnect(true)` that orphans the first `connect()` promise: BullMQ's
+      // worker awaits it after its blocking read times out, and never takes a job again.
+      // Commands sent meanwhile get CLUSTERDOWN and retry (`retryDelayOnClusterDown`).
+      enableReadyCheck: false,
       ...(options.role === 'probe' ? { clusterRetryStrategy: () => null } : {}),
       // Names the nodes announce are the ones to dial (TLS checks the names in URLs as given).
       ...(node.tls ? { dnsLookup: (address: string, done: (error: null, address: string) => void) => done(null, address) } : {}),

@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRedisReady } from '../../src/ops/redis-ready.js';
@@ -105,11 +108,16 @@ describe.each([
       throw new Error(`${(error as Error).message}\n${unanswered(people, 2)}\n${errors}`);
     });
     const answeredAfterMs = Date.now() - killedAt;
-    await waitFor(() => tg.sent.filter((m) => m.kind === 'video').length >= USERS, { timeoutMs: 120_000, message: 'every video' }).catch((error: unknown) => {
+    await waitFor(() => tg.sent.filter((m) => m.kind === 'video').length >= USERS, { timeoutMs: 120_000, message: 'every video' }).catch(async (error: unknown) => {
       const without = people.filter((p) => !rig!.sentTo(p.chat.id).some((m) => m.kind === 'video'));
       const chats = without.map((p) => `chat ${p.chat.id}:\n${rig!.sentTo(p.chat.id).map((m) => `  ${m.history.join(' ⟶ ')}`).join('\n')}`).join('\n');
       const errors = rig!.logs().split('\n').filter((line) => /"level":(40|50)/.test(line)).slice(-20).join('\n');
-      throw new Error(`${(error as Error).message}\n${chats}\n${errors}`);
+      // The whole log, for what the warnings do not show (a hang is silent).
+      const logFile = join(tmpdir(), `redis-failover-${name}-${Date.now()}.log`);
+      // A hung worker logs nothing: the queue's counts say whether the jobs wait or are gone.
+      const counts = await Promise.race([rig!.app.renders.counts(), new Promise((resolve) => setTimeout(() => resolve('no answer in 5 s'), 5_000))]);
+      writeFileSync(logFile, rig!.logs());
+      throw new Error(`${(error as Error).message}\n${chats}\n${errors}\nrender queue: ${JSON.stringify(counts)}\nfull log: ${logFile}`);
     });
     // Nothing more may come: the queue drains with no job left to deliver a second copy.
     await waitFor(async () => (await app.renders.inFlight()) === 0, { timeoutMs: 60_000, message: 'the render queue drained' });

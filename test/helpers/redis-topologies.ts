@@ -41,34 +41,38 @@ export async function startSentinelTopology(): Promise<RedisTopologyHandle> {
   const procs: Proc[] = [];
   const name = 'mymaster';
   try {
-    const masterPort = await freePort();
-    procs.push(await launchServer(['--port', String(masterPort), ...common(dir, `m${masterPort}`)], masterPort));
-    const replicaPort = await freePort();
-    procs.push(
-      await launchServer(['--port', String(replicaPort), ...common(dir, `r${replicaPort}`), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort),
+    const master = await onFreshPorts(1, ([port]) => launchServer(['--port', String(port), ...common(dir, `m${port}`)], port!));
+    procs.push(master);
+    const masterPort = master.port;
+    const replica = await onFreshPorts(1, ([port]) =>
+      launchServer(['--port', String(port), ...common(dir, `r${port}`), '--replicaof', '127.0.0.1', String(masterPort)], port!),
     );
+    procs.push(replica);
+    const replicaPort = replica.port;
     await waitFor(async () => /master_link_status:up/.test(await info(replicaPort, 'replication')), { timeoutMs: START_TIMEOUT_MS, intervalMs: 50 });
 
     const sentinels: RedisNode[] = [];
     for (let i = 0; i < 3; i++) {
-      const port = await freePort();
-      const conf = join(dir, `sentinel-${port}.conf`);
-      await writeFile(
-        conf,
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          'protected-mode no',
-          `dir ${dir}`,
-          `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
-          `sentinel down-after-milliseconds ${name} ${NODE_DOWN_MS}`,
-          `sentinel failover-timeout ${name} 10000`,
-          `sentinel parallel-syncs ${name} 1`,
-          '',
-        ].join('\n'),
-      );
-      procs.push(await launch('redis-sentinel', [conf], port));
-      sentinels.push({ host: '127.0.0.1', port });
+      const sentinel = await onFreshPorts(1, async ([port]) => {
+        const conf = join(dir, `sentinel-${port}.conf`);
+        await writeFile(
+          conf,
+          [
+            `port ${port}`,
+            'bind 127.0.0.1',
+            'protected-mode no',
+            `dir ${dir}`,
+            `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
+            `sentinel down-after-milliseconds ${name} ${NODE_DOWN_MS}`,
+            `sentinel failover-timeout ${name} 10000`,
+            `sentinel parallel-syncs ${name} 1`,
+            '',
+          ].join('\n'),
+        );
+        return launch('redis-sentinel', [conf], port!);
+      });
+      procs.push(sentinel);
+      sentinels.push({ host: '127.0.0.1', port: sentinel.port });
     }
     // Each sentinel must know the replica and the two others, or a failover cannot be voted.
     for (const sentinel of sentinels) {
@@ -116,26 +120,28 @@ export async function startSentinelTopology(): Promise<RedisTopologyHandle> {
   }
 }
 
+const CLUSTER_SLOTS = 16_384;
+
 export async function startClusterTopology(): Promise<RedisTopologyHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'nemo-cluster-'));
   const procs: Proc[] = [];
   try {
     for (let i = 0; i < 6; i++) {
-      const port = await freePort();
-      const busPort = await freePort();
       procs.push(
-        await launchServer(
-          [
-            '--port', String(port),
-            ...common(dir, `c${port}`),
-            '--cluster-enabled', 'yes',
-            '--cluster-port', String(busPort),
-            '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout', String(NODE_DOWN_MS),
-            // A loaded test machine may be slow to sync: a replica always stands for election.
-            '--cluster-replica-validity-factor', '0',
-          ],
-          port,
+        await onFreshPorts(2, ([port, busPort]) =>
+          launchServer(
+            [
+              '--port', String(port),
+              ...common(dir, `c${port}`),
+              '--cluster-enabled', 'yes',
+              '--cluster-port', String(busPort),
+              '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+              '--cluster-node-timeout', String(NODE_DOWN_MS),
+              // A loaded test machine may be slow to sync: a replica always stands for election.
+              '--cluster-replica-validity-factor', '0',
+            ],
+            port!,
+          ),
         ),
       );
     }
@@ -163,9 +169,13 @@ export async function startClusterTopology(): Promise<RedisTopologyHandle> {
           async () => {
             const live = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
             const states = await Promise.all(live.map((p) => info(p.port, 'cluster', 'CLUSTER').catch(() => '')));
-            // Every slot served by a live master (a dead one still "ok" until it is flagged failed).
+            // Every slot served by a live master: a dead one is only "fail?" (and the cluster still
+            // "ok") for a node timeout, so counting its slots as lost keeps this from passing early.
             const masters = await clusterMasters(procs);
-            const served = masters.every((m) => m.slots.length === 0 || live.some((p) => p.port === m.port));
+            const servedSlots = masters
+              .filter((m) => live.some((p) => p.port === m.port))
+              .reduce((sum, m) => sum + m.slots.reduce((n, [from, to]) => n + to - from + 1, 0), 0);
+            const served = servedSlots === CLUSTER_SLOTS;
             return served && states.every((state) => /cluster_state:ok/.test(state));
           },
           { timeoutMs, intervalMs: 100 },
@@ -227,6 +237,22 @@ async function clusterMasters(procs: Proc[]): Promise<Array<{ port: number; slot
   }));
 }
 
+/**
+ * Starts a process on ports from `freePort`, again on fresh ones when one was taken meanwhile
+ * (another test's server may bind a port between our probe and the launch).
+ */
+async function onFreshPorts<T>(count: number, start: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await freePort());
+    try {
+      return await start(ports);
+    } catch (error) {
+      if (attempt >= 3 || !/Address already in use/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
 async function launchServer(args: string[], port: number): Promise<Proc> {
   return launch('redis-server', args, port);
 }
@@ -243,10 +269,16 @@ async function launch(binary: string, args: string[], port: number): Promise<Pro
     throw new Error(`${binary} could not start (${(error as Error).message}); install it (apt-get install redis-server redis-sentinel)`);
   });
   spawnFailed.catch(() => undefined);
+  // A server that could not bind its port exits at once: no point waiting for its PONG.
+  const exited = once(child, 'exit').then(() => {
+    throw new Error('it exited');
+  });
+  exited.catch(() => undefined);
   try {
     await Promise.race([
       waitFor(async () => (await adminCall(port, 'PING').catch(() => undefined)) === 'PONG', { timeoutMs: START_TIMEOUT_MS, intervalMs: 20 }),
       spawnFailed,
+      exited,
     ]);
   } catch (error) {
     child.kill('SIGKILL');
