@@ -114,6 +114,8 @@ export class RenderProcessor {
 /** One run of one job: the job, its data as saved so far, and where to talk. */
 class RenderRun {
   private credentials: NemoCredentials | undefined;
+  /** Set while a delivery runs: its map writes and private link wait for the delivered marker. */
+  private afterMarker: Array<() => Promise<void>> | undefined;
 
   constructor(
     private readonly deps: RenderProcessorDeps,
@@ -231,6 +233,7 @@ class RenderRun {
   private async deliver(send?: () => Promise<RenderOutcome>): Promise<RenderOutcome> {
     const deliveryId = this.job.id ?? this.data.renderId;
     let outcome: RenderOutcome = 'delivered';
+    this.afterMarker = [];
     const result = await deliverOnce(
       {
         redis: this.deps.redis,
@@ -246,14 +249,18 @@ class RenderRun {
     switch (result.kind) {
       case 'delivered':
         this.log.info({ outcome }, 'video delivered');
-        // After the delivered mark, not inside the guarded send: a paced edit there widened the
-        // window in which a killed worker's lease lapsed and another sent the video again.
+        // After the delivered mark, not inside the guarded send: a paced edit (or any Redis or
+        // platform call) there widened the window in which a killed worker's lease lapsed and
+        // another sent the video again.
+        for (const task of this.takeAfterMarker()) await task();
         await this.editProgress(t(this.data.language, this.data.fileRefused ? 'videoSentAsLink' : 'videoReadyNoLink'));
         return outcome;
       case 'already-delivered':
+        this.takeAfterMarker();
         this.log.info('video was already delivered by an earlier run: nothing to do');
         return 'already-delivered';
       case 'busy':
+        this.takeAfterMarker();
         this.log.info({ retryInMs: result.retryInMs }, 'another worker is delivering this video: checking again later');
         return this.delay(result.retryInMs);
     }
@@ -390,8 +397,25 @@ class RenderRun {
     return t(language, 'videoReadyVersion', { version, link: link ?? '', replies: address.platform !== 'console' });
   }
 
+  /** What a delivery leaves for after its marker; undefined outside a delivery. */
+  private takeAfterMarker(): Array<() => Promise<void>> {
+    const tasks = this.afterMarker ?? [];
+    this.afterMarker = undefined;
+    return tasks;
+  }
+
+  /** During a delivery, `task` waits for the delivered marker; otherwise it runs now. */
+  private async afterDelivered(task: () => Promise<void>): Promise<void> {
+    if (this.afterMarker) this.afterMarker.push(task);
+    else await task();
+  }
+
   /** Best effort: the video is out either way; only a reply to it would not find its project. */
   private async mapToProject(messageId: string | undefined): Promise<void> {
+    await this.afterDelivered(() => this.mapToProjectNow(messageId));
+  }
+
+  private async mapToProjectNow(messageId: string | undefined): Promise<void> {
     const { messages } = this.deps;
     const { projectRef, address, sessionKey } = this.data;
     const target = messageId === undefined ? undefined : (this.outbox.replyTarget?.(messageId) ?? messageId);
@@ -422,7 +446,7 @@ class RenderRun {
     }
     await this.mapToProject(messageId);
     // The claim link opens the project for whoever has it: in a group it goes to the person privately.
-    if (privateLink) await this.projectLinkPrivately(projectLink);
+    if (privateLink) await this.afterDelivered(() => this.projectLinkPrivately(projectLink));
     return 'delivered';
   }
 

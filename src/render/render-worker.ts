@@ -63,6 +63,17 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
   });
   return {
     worker,
-    close: () => worker.close(),
+    close: async () => {
+      // A worker closed while its connections still start would ask Redis for its version after
+      // the shared connection is gone, and reject where nobody listens any more (BullMQ drops
+      // its listeners on close). Bounded: a Redis that is away must not hold the shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((done) => (timer = setTimeout(done, READY_BEFORE_CLOSE_MS)));
+      await Promise.race([worker.waitUntilReady().then(() => undefined, () => undefined), bound]);
+      clearTimeout(timer);
+      await worker.close();
+    },
   };
 }
+
+const READY_BEFORE_CLOSE_MS = 5_000;
