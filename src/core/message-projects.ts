@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
-import { parseStored } from '../lib/stored-json.js';
 import { z } from 'zod';
+import { MESSAGE_MAP_WRITE } from '../lib/lua/message-map-write.js';
+import { runScript } from '../lib/lua/script.js';
+import { parseStored } from '../lib/stored-json.js';
 import type { RedisKeys } from './redis-keys.js';
-import { ProjectRefSchema } from './project-ref.js';
+import { PROJECT_REF_CHARS, ProjectRefSchema } from './project-ref.js';
 import type { Platform } from './types.js';
 
 /** Whose project a posted message belongs to. */
@@ -12,12 +14,34 @@ export interface MessageOwner {
   projectRef: string;
 }
 
-const StoredSchema = z.object({ u: z.string(), p: ProjectRefSchema });
+/**
+ * Messages remembered per chat, the newest kept. 64: a private chat's last 30 or so turns, a
+ * busy group's last few screens (older projects are one /projects away), under listpack's 128.
+ */
+export const MESSAGE_MAP_CAP = 64;
+
+/**
+ * A map entry's value: the project ref, then the owner's id, left out when it is the chat's own
+ * (a Telegram private chat): 8 bytes there, under listpack's 64-byte value threshold elsewhere.
+ */
+const StoredOwnerSchema = z
+  .string()
+  .regex(new RegExp(`^[A-Za-z0-9_-]{${PROJECT_REF_CHARS}}`))
+  .transform((value) => ({ projectRef: value.slice(0, PROJECT_REF_CHARS), userId: value.slice(PROJECT_REF_CHARS) }));
+
+/** The former per-message key's JSON, read until those keys expire. */
+const LegacySchema = z.object({ u: z.string(), p: ProjectRefSchema });
+
+function encodeOwner(chatId: string, owner: MessageOwner): string {
+  // A ref of another length would move where the owner's id starts.
+  return ProjectRefSchema.parse(owner.projectRef) + (owner.userId === chatId ? '' : owner.userId);
+}
 
 /**
  * Which project each message the bot posted belongs to, so a reply to it (the video, an answer,
  * a progress line) continues that project. Written when the platform confirmed the post (its
- * message id is known); holds ids only, never the message's text; lives as long as a project.
+ * message id is known); holds ids only, never the message's text. One hash per chat, the
+ * newest `MESSAGE_MAP_CAP` messages kept, living a session TTL after the chat's last post.
  */
 export class MessageProjects {
   constructor(
@@ -26,14 +50,27 @@ export class MessageProjects {
     private readonly ttlSeconds: number,
   ) {}
 
+  /** Notes `messageId`'s owner; a message older than every one of a full map is not kept. */
   async remember(where: { platform: Platform; chatId: string }, messageId: string, owner: MessageOwner): Promise<void> {
-    const value = JSON.stringify({ u: owner.userId, p: owner.projectRef });
-    await this.redis.set(this.keys.messageProject(where.platform, where.chatId, messageId), value, 'EX', this.ttlSeconds);
+    await runScript(this.redis, MESSAGE_MAP_WRITE, [this.keys.messageMap(where.platform, where.chatId)], [
+      messageId,
+      encodeOwner(where.chatId, owner),
+      MESSAGE_MAP_CAP,
+      this.ttlSeconds,
+    ]);
   }
 
-  /** The project `messageId` was posted for, or undefined when it is not one of ours (or expired). */
+  /** The project `messageId` was posted for, or undefined when it is not one of ours (or trimmed, or expired). */
   async lookup(where: { platform: Platform; chatId: string }, messageId: string): Promise<MessageOwner | undefined> {
-    const stored = parseStored(await this.redis.get(this.keys.messageProject(where.platform, where.chatId, messageId)), StoredSchema);
-    return stored ? { userId: stored.u, projectRef: stored.p } : undefined;
+    const raw = await this.redis.hget(this.keys.messageMap(where.platform, where.chatId), messageId);
+    if (raw !== null) {
+      const parsed = StoredOwnerSchema.safeParse(raw);
+      if (!parsed.success) return undefined;
+      const { projectRef, userId } = parsed.data;
+      return { projectRef, userId: userId === '' ? where.chatId : userId };
+    }
+    // Posted before the map: its own key, until it expires (a session TTL after the upgrade).
+    const legacy = parseStored(await this.redis.get(this.keys.messageProject(where.platform, where.chatId, messageId)), LegacySchema);
+    return legacy ? { userId: legacy.u, projectRef: legacy.p } : undefined;
   }
 }
