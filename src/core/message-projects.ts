@@ -21,27 +21,27 @@ export interface MessageOwner {
 export const MESSAGE_MAP_CAP = 64;
 
 /**
- * A map entry's value: the project ref, then the owner's id, left out when it is the chat's own
- * (a Telegram private chat): 8 bytes there, under listpack's 64-byte value threshold elsewhere.
+ * A map entry's value: the project ref, then the owner's id unless they are the map's usual
+ * owner (its first, under the field ''; a private chat's only one): 8 bytes then, and under
+ * listpack's 64-byte value threshold always (a ref and a 20-digit id).
  */
-const StoredOwnerSchema = z
+const StoredEntrySchema = z
   .string()
   .regex(new RegExp(`^[A-Za-z0-9_-]{${PROJECT_REF_CHARS}}`))
   .transform((value) => ({ projectRef: value.slice(0, PROJECT_REF_CHARS), userId: value.slice(PROJECT_REF_CHARS) }));
 
+/** The map's usual owner. */
+const UsualOwnerSchema = z.string().min(1);
+
 /** The former per-message key's JSON, read until those keys expire. */
 const LegacySchema = z.object({ u: z.string(), p: ProjectRefSchema });
-
-function encodeOwner(chatId: string, owner: MessageOwner): string {
-  // A ref of another length would move where the owner's id starts.
-  return ProjectRefSchema.parse(owner.projectRef) + (owner.userId === chatId ? '' : owner.userId);
-}
 
 /**
  * Which project each message the bot posted belongs to, so a reply to it (the video, an answer,
  * a progress line) continues that project. Written when the platform confirmed the post (its
- * message id is known); holds ids only, never the message's text. One hash per chat, the
- * newest `MESSAGE_MAP_CAP` messages kept, living a session TTL after the chat's last post.
+ * message id is known); holds ids only, never the message's text. One hash per chat, the newest
+ * `MESSAGE_MAP_CAP` messages kept (`src/lib/lua/message-map-write.ts`), for a session TTL after
+ * the chat's last post.
  */
 export class MessageProjects {
   constructor(
@@ -52,22 +52,25 @@ export class MessageProjects {
 
   /** Notes `messageId`'s owner; a message older than every one of a full map is not kept. */
   async remember(where: { platform: Platform; chatId: string }, messageId: string, owner: MessageOwner): Promise<void> {
-    await runScript(this.redis, MESSAGE_MAP_WRITE, [this.keys.messageMap(where.platform, where.chatId)], [
-      messageId,
-      encodeOwner(where.chatId, owner),
-      MESSAGE_MAP_CAP,
-      this.ttlSeconds,
-    ]);
+    // A ref of another length would move where the owner's id starts; '' is the usual owner's field.
+    const ref = ProjectRefSchema.parse(owner.projectRef);
+    const userId = UsualOwnerSchema.parse(owner.userId);
+    if (messageId === '') return;
+    const map = this.keys.messageMap(where.platform, where.chatId);
+    await runScript(this.redis, MESSAGE_MAP_WRITE, [map], [messageId, ref, userId, MESSAGE_MAP_CAP, this.ttlSeconds]);
   }
 
   /** The project `messageId` was posted for, or undefined when it is not one of ours (or trimmed, or expired). */
   async lookup(where: { platform: Platform; chatId: string }, messageId: string): Promise<MessageOwner | undefined> {
-    const raw = await this.redis.hget(this.keys.messageMap(where.platform, where.chatId), messageId);
-    if (raw !== null) {
-      const parsed = StoredOwnerSchema.safeParse(raw);
-      if (!parsed.success) return undefined;
-      const { projectRef, userId } = parsed.data;
-      return { projectRef, userId: userId === '' ? where.chatId : userId };
+    if (messageId === '') return undefined;
+    const [raw, usual] = await this.redis.hmget(this.keys.messageMap(where.platform, where.chatId), messageId, '');
+    if (raw !== null && raw !== undefined) {
+      const entry = StoredEntrySchema.safeParse(raw);
+      if (!entry.success) return undefined;
+      const { projectRef, userId } = entry.data;
+      if (userId !== '') return { projectRef, userId };
+      const usualOwner = UsualOwnerSchema.safeParse(usual);
+      return usualOwner.success ? { projectRef, userId: usualOwner.data } : undefined;
     }
     // Posted before the map: its own key, until it expires (a session TTL after the upgrade).
     const legacy = parseStored(await this.redis.get(this.keys.messageProject(where.platform, where.chatId, messageId)), LegacySchema);

@@ -4,8 +4,10 @@ export const MESSAGE_MAP_WRITE = luaScript(
   'message-map-write',
   1,
   `
--- KEYS[1] one chat's message map (a hash: message id -> owner)
--- ARGV[1] the message id; ARGV[2] its owner; ARGV[3] the most entries kept; ARGV[4] TTL in seconds
+-- KEYS[1] one chat's message map (a hash: message id -> project ref, followed by the owner's id
+--         unless the owner is the map's usual one, kept under the field '' and never trimmed)
+-- ARGV[1] the message id (never ''); ARGV[2] the project ref; ARGV[3] the owner's id
+-- ARGV[4] the most messages kept; ARGV[5] TTL in seconds
 -- Returns 1 when the entry is kept, 0 when the map is full of newer messages (nothing written).
 -- Ids grow with time (Telegram's per chat, Discord's snowflakes, the terminal's per process):
 -- shorter is older, then byte by byte, so 20-digit snowflakes compare right without numbers.
@@ -19,19 +21,28 @@ local function older(a, b)
   end
   return false
 end
-local id, cap = ARGV[1], tonumber(ARGV[3])
-if redis.call('HLEN', KEYS[1]) >= cap and redis.call('HEXISTS', KEYS[1], id) == 0 then
-  local ids = redis.call('HKEYS', KEYS[1])
-  table.insert(ids, id)
+local key, id, owner, cap = KEYS[1], ARGV[1], ARGV[3], tonumber(ARGV[4])
+local usual = redis.call('HGET', key, '')
+if not usual then
+  usual = owner
+  redis.call('HSET', key, '', owner)
+end
+if redis.call('HLEN', key) - 1 >= cap and redis.call('HEXISTS', key, id) == 0 then
+  local ids = { id }
+  for _, field in ipairs(redis.call('HKEYS', key)) do
+    if field ~= '' then table.insert(ids, field) end
+  end
   table.sort(ids, older)
   local kept = true
   for i = 1, #ids - cap do
-    if ids[i] == id then kept = false else redis.call('HDEL', KEYS[1], ids[i]) end
+    if ids[i] == id then kept = false else redis.call('HDEL', key, ids[i]) end
   end
   if not kept then return 0 end
 end
-redis.call('HSET', KEYS[1], id, ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+local value = ARGV[2]
+if owner ~= usual then value = value .. owner end
+redis.call('HSET', key, id, value)
+redis.call('EXPIRE', key, ARGV[5])
 return 1
 `,
 );
