@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { MESSAGE_MAP_CAP } from '../src/core/message-projects.js';
 import type { ApiCall } from '../test/fakes/telegram/index.js';
 import { withCleanup } from './lib/cleanup.js';
 import type { BenchPlan } from './lib/plan.js';
@@ -10,14 +11,17 @@ export const BENCHMARK = 'Redis per user';
 
 /** Issue 21: Redis bytes per user after credits + 5 chat turns + 1 export, at steady state. */
 export const BYTES_PER_USER_TARGET = 2048;
-/** "Not growing with turns": what a further chat turn leaves behind for the month, at most. */
+/** "Not growing with turns": what a further chat turn leaves behind for the month once the message map is full, at most. */
 export const BYTES_PER_TURN_TARGET = 16;
+/** People who talk on until their chat's message map is full (`MESSAGE_MAP_CAP` more turns each). */
+const FULL_MAP_USERS = 10;
 /** Keys that live at most this long are the active days', not the month's: gone at steady state. */
 const SHORT_LIVED_SECONDS = 2 * 86_400;
 const TIMEOUT_MS = 60_000;
 const CONCURRENCY = 20;
 
 const INBOX = 'inbox';
+const MESSAGE_MAP = 'msgmap';
 const BULLMQ_QUEUE = 'bullmq queue';
 const BULLMQ_JOB = 'bullmq completed job';
 
@@ -44,6 +48,8 @@ interface Census {
  * delivered by the worker) and four more chat turns, all through the Telegram adapter. Every
  * key is then measured (MEMORY USAGE) and grouped by family; families whose keys expire within
  * a day (update marks, flood windows, completed render jobs) are the day's, not the month's.
+ * Then a few of them talk on until their chat's message map is at its cap, and four turns more:
+ * what those leave behind is the steady state's growth per turn.
  */
 export async function benchRedisPerUser(plan: BenchPlan): Promise<BenchResult> {
   const started = Date.now();
@@ -89,9 +95,27 @@ export async function benchRedisPerUser(plan: BenchPlan): Promise<BenchResult> {
     const usedSteadyPerUser = ((await usedMemory(redis)) - empty.usedMemory) / users;
     const datasetSteadyPerUser = ((await datasetMemory(redis)) - empty.datasetMemory) / users;
 
+    // Past the cap each new post drops the oldest: a further turn adds nothing for the month.
+    const talkers = Math.min(users, FULL_MAP_USERS);
+    await eachUser(talkers, async (index) => {
+      for (let turn = 0; turn < MESSAGE_MAP_CAP; turn++) await rig.ask(index, CHAT, CHAT_REPLY, TIMEOUT_MS);
+    });
+    const mapFull = await census(redis);
+    await eachUser(talkers, async (index) => {
+      for (let turn = 0; turn < 4; turn++) await rig.ask(index, CHAT, CHAT_REPLY, TIMEOUT_MS);
+    });
+    rig.check();
+    const afterFull = await census(redis);
+    const fullMapUser = steady + (monthBytes(mapFull) - monthBytes(afterFiveTurns)) / talkers;
+    const perTurnFull = (monthBytes(afterFull) - monthBytes(mapFull)) / talkers / 4;
+    // The others' maps are as they were after five turns.
+    const fullMap = (familyBytes(mapFull, MESSAGE_MAP) - (familyBytes(afterFiveTurns, MESSAGE_MAP) * (users - talkers)) / users) / talkers;
+
     const figures: Figure[] = [
       withTargets({ benchmark: BENCHMARK, name: 'bytes per user, steady state (credits + 5 turns + 1 export)', value: steady, unit: 'B' }, valueAtMost(BYTES_PER_USER_TARGET)),
-      withTargets({ benchmark: BENCHMARK, name: 'steady-state bytes per further chat turn', value: perTurn, unit: 'B' }, valueAtMost(BYTES_PER_TURN_TARGET)),
+      withTargets({ benchmark: BENCHMARK, name: 'steady-state bytes per further chat turn (message map full)', value: perTurnFull, unit: 'B' }, valueAtMost(BYTES_PER_TURN_TARGET)),
+      { benchmark: BENCHMARK, name: `bytes per further chat turn while the message map fills (up to ${MESSAGE_MAP_CAP} posts)`, value: perTurn, unit: 'B' },
+      { benchmark: BENCHMARK, name: `bytes per user, message map full (${MESSAGE_MAP_CAP} posts)`, value: fullMapUser, unit: 'B' },
       { benchmark: BENCHMARK, name: 'bytes per user on an active day (+ keys gone within 2 days)', value: activeDay, unit: 'B' },
       { benchmark: BENCHMARK, name: 'shared, bounded (BullMQ queue keys, inbox), in all', value: shared, unit: 'B' },
     ];
@@ -105,6 +129,9 @@ export async function benchRedisPerUser(plan: BenchPlan): Promise<BenchResult> {
             `  ${name.padEnd(24)} ${family.bytes.toFixed(0).padStart(6)} B/user  ${family.keys.toFixed(2).padStart(5)} keys/user  ` +
             `TTL ${ttlText(family)}; ${LIFE_TEXT[lifeOf(name, family)]}`,
         ),
+      `  ${talkers} of them talked on (${MESSAGE_MAP_CAP} turns, then 4): their message map held ${MESSAGE_MAP_CAP} posts in ` +
+        `${fullMap.toFixed(0)} B (encoding ${await mapEncoding(redis)}); a person with a full map costs ${fullMapUser.toFixed(0)} B for the month, ` +
+        `and a turn past the cap ${perTurnFull.toFixed(1)} B`,
       `  INFO used_memory grew ${usedPerUser.toFixed(0)} B per user on the active day, ${usedSteadyPerUser.toFixed(0)} B at steady state ` +
         `(keys gone within 2 days removed), of which used_memory_dataset ${datasetSteadyPerUser.toFixed(0)} B (the rest: Redis's fixed costs, scripts and client buffers, spread over ${users} users)`,
     ];
@@ -113,7 +140,7 @@ export async function benchRedisPerUser(plan: BenchPlan): Promise<BenchResult> {
     return {
       benchmark: BENCHMARK,
       figures,
-      details: { users, steadyBytesPerUser: steady, bytesPerTurn: perTurn, activeDayBytesPerUser: activeDay, sharedBytes: shared, usedMemoryPerUser: usedPerUser, usedMemorySteadyPerUser: usedSteadyPerUser, datasetSteadyPerUser, families },
+      details: { users, steadyBytesPerUser: steady, bytesPerTurn: perTurn, bytesPerTurnMapFull: perTurnFull, fullMapBytesPerUser: fullMapUser, fullMapUsers: talkers, fullMapBytes: fullMap, activeDayBytesPerUser: activeDay, sharedBytes: shared, usedMemoryPerUser: usedPerUser, usedMemorySteadyPerUser: usedSteadyPerUser, datasetSteadyPerUser, families },
       notes,
       durationMs: Date.now() - started,
     };
@@ -203,6 +230,22 @@ async function removeWhere(redis: Redis, doomed: (family: string, ttl: number) =
     const gone = keys.filter((key, index) => doomed(familyOf(key), ttls[index] ?? -2));
     if (gone.length > 0) await redis.del(...gone);
   } while (cursor !== '0');
+}
+
+function familyBytes(c: Census, name: string): number {
+  return c.families[name]?.bytes ?? 0;
+}
+
+/** The encodings of the message maps (listpack while within Redis's thresholds). */
+async function mapEncoding(redis: Redis): Promise<string> {
+  const encodings = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `*:${MESSAGE_MAP}:*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) encodings.add(String(await redis.object('ENCODING', key)));
+  } while (cursor !== '0');
+  return [...encodings].join(', ') || 'none';
 }
 
 function sum(c: Census, include: (name: string, family: Family) => boolean): number {

@@ -94,7 +94,16 @@ export class RedisKeys {
     return `${this.prefix}:projects:${this.sessionTag(key)}${sessionKeyId(key)}`;
   }
 
-  /** Which project a message the bot posted belongs to (never its text); the session TTL. */
+  /**
+   * Which project each recent message the bot posted in a chat belongs to (a capped hash of
+   * message id → owner, never the text); the session TTL. Tagged by the chat: a Telegram
+   * private chat's map falls in its person's slot.
+   */
+  messageMap(platform: Platform, chatId: string): string {
+    return `${this.prefix}:msgmap:${this.tag(platform, chatId)}${platform}:${escapePart(chatId)}`;
+  }
+
+  /** The former one key per posted message: only read (a miss in `messageMap`) until the last expire, a session TTL after the upgrade. */
   messageProject(platform: Platform, chatId: string, messageId: string): string {
     return `${this.prefix}:msgproj:${platform}:${escapePart(chatId)}:${escapePart(messageId)}`;
   }

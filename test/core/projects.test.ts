@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageProjects } from '../../src/core/message-projects.js';
 import { projectRef } from '../../src/core/project-ref.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { MAX_PROJECTS, SessionStore, type SessionKey, type SessionRecord } from '../../src/core/session-store.js';
@@ -14,7 +13,7 @@ function record(sessionId: string, overrides: Partial<SessionRecord> = {}): Sess
   return { taskId: `task_${sessionId}`, sessionId, nemoUserId: 'anon_1', language: 'en', createdAt: now, updatedAt: now, ...overrides };
 }
 
-describe('projects of a person in a chat (SessionStore) and the message → project map', () => {
+describe('projects of a person in a chat (SessionStore)', () => {
   const clients: Redis[] = [];
   afterEach(() => {
     for (const client of clients.splice(0)) client.disconnect();
@@ -25,7 +24,7 @@ describe('projects of a person in a chat (SessionStore) and the message → proj
     const redis = new Redis(url);
     clients.push(redis);
     const keys = createRedisKeys(prefix);
-    return { redis, keys, store: new SessionStore(redis, keys, { ttlSeconds: TTL }), messages: new MessageProjects(redis, keys, TTL) };
+    return { redis, keys, store: new SessionStore(redis, keys, { ttlSeconds: TTL }) };
   }
 
   it('when a turn of a project the person switched away from ends, then its write updates the listing and never takes "current" back', async () => {
@@ -105,21 +104,5 @@ describe('projects of a person in a chat (SessionStore) and the message → proj
     await store.makeCurrent(key, record('sess-b'));
     await store.delete(key);
     expect(await store.listProjects(key)).toEqual([]);
-  });
-
-  it('when a posted message is mapped, then its project is found by chat and id, with the TTL, holding no text; junk reads as unknown', async () => {
-    const { redis, keys, messages } = setup();
-    const where = { platform: 'discord' as const, chatId: '111' };
-    await messages.remember(where, '999', { userId: 'u1', projectRef: projectRef('sess-a') });
-    expect(await messages.lookup(where, '999')).toEqual({ userId: 'u1', projectRef: projectRef('sess-a') });
-    expect(await messages.lookup({ ...where, chatId: '112' }, '999')).toBeUndefined();
-    expect(await messages.lookup({ platform: 'telegram', chatId: '111' }, '999')).toBeUndefined();
-    const stored = keys.messageProject('discord', '111', '999');
-    expect(JSON.parse((await redis.get(stored)) ?? '')).toEqual({ u: 'u1', p: projectRef('sess-a') });
-    expect(await redis.ttl(stored)).toBeGreaterThan(TTL - 10);
-    await redis.set(stored, '{"u":"u1","p":"../../x"}');
-    expect(await messages.lookup(where, '999')).toBeUndefined();
-    await redis.set(stored, 'not json');
-    expect(await messages.lookup(where, '999')).toBeUndefined();
   });
 });

@@ -13,7 +13,7 @@ const ALLOWED: Array<{ file: string; line: RegExp; why: string }> = [
 
 const RULES: Array<{ name: string; pattern: RegExp }> = [
   { name: 'a key built from a prefix', pattern: /\$\{[^}]*prefix[^}]*\}:/i },
-  { name: 'a key family after an interpolation', pattern: /\}:(?:session|identity|creating|refused|flood|quota|stats|inbox|alive|turn|inflight|index|export|delivery|tg|dc|discord)\b/ },
+  { name: 'a key family after an interpolation', pattern: /\}:(?:session|identity|creating|refused|flood|quota|stats|inbox|alive|turn|inflight|index|export|delivery|tg|dc|discord|msgmap|msgproj)\b/ },
   { name: 'the default prefix written out', pattern: /['"`]nvb(?::|['"`])/ },
 ];
 

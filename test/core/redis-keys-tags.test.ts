@@ -56,6 +56,8 @@ describe('hash tags on a cluster', () => {
       const slots = new Set(personKeys(platform, userId, chatId).map(keySlot));
       expect({ platform, userId, chatId, slots: slots.size }).toEqual({ platform, userId, chatId, slots: 1 });
     }
+    // A Telegram private chat's message map is in its person's slot (the chat's id is theirs).
+    expect(keySlot(keys.messageMap('telegram', '123'))).toBe(keySlot(keys.session({ platform: 'telegram', chatId: '123', userId: '123' })));
     // A person's chats share the slot too (flood control counts all their chats in one step).
     expect(keySlot(keys.session({ platform: 'telegram', chatId: '1', userId: '5' }))).toBe(keySlot(keys.session({ platform: 'telegram', chatId: '2', userId: '5' })));
   });
@@ -86,6 +88,7 @@ describe('hash tags on a cluster', () => {
     expect(plain.inboxes()).toEqual(['nvb:inbox']);
     expect(plain.seenWith('nvb:tg:update:1:5', 'telegram:5')).toBe('nvb:tg:update:1:5');
     expect(plain.telegramAlbum('-1', 'g', '2')).toBe('nvb:tg:album:-1:g');
+    expect(plain.messageMap('telegram', '-1')).toBe('nvb:msgmap:telegram:-1');
   });
 });
 

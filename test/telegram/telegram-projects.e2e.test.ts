@@ -104,13 +104,14 @@ describe('telegram projects: reply to continue, /projects, versions', () => {
     expect(nemo.sseCalls.find((c) => c.text === 'warmer colours')?.sessionId).toBe(second);
     await rig.waitSent(chat.id, /warmer colours|What changed|Done/, { from: mark });
 
-    // The map holds ids only, never the message's text, and expires with the project.
+    // The map holds ids only, never the message's text, and expires with the project: in a
+    // private chat an entry is the project's ref alone (the owner is the map's usual one).
     const redis = new Redis(rig.redisUrl);
     try {
-      const key = createRedisKeys(rig.prefix).messageProject('telegram', String(chat.id), String(v2.messageId));
-      const stored = JSON.parse((await redis.get(key)) ?? '{}') as Record<string, unknown>;
-      expect(Object.keys(stored).sort()).toEqual(['p', 'u']);
-      expect(stored['u']).toBe(String(alice.id));
+      const key = createRedisKeys(rig.prefix).messageMap('telegram', String(chat.id));
+      expect(await redis.hget(key, String(v2.messageId))).toMatch(/^[A-Za-z0-9_-]{8}$/);
+      expect(await redis.hget(key, '')).toBe(String(alice.id));
+      expect(await redis.object('ENCODING', key)).toBe('listpack');
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(rig.config.sessionTtlDays * 86_400);
