@@ -29,7 +29,7 @@ async function writeAtRate(request: Extract<FakeWorldRequest, { type: 'writeAtRa
   await tg.polling();
   const start = Date.now();
   const written: Array<Promise<{ handedOut: bigint; sign: bigint; answered: bigint; queued: bigint }>> = [];
-  for (const [index, { user, chat }] of people.entries()) {
+  for (const [index, { user, chat }] of people.slice(request.first, request.first + request.count).entries()) {
     const wait = start + (index * 1000) / request.usersPerSecond - Date.now();
     if (wait > 0) await delay(wait);
     const chatId = String(chat.id);

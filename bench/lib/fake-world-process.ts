@@ -2,10 +2,11 @@ import { startChild } from './child-process.js';
 
 export type FakeWorldRequest =
   /**
-   * Each user writes `text` once, `usersPerSecond` of them a second, in the child's own time;
-   * answered when every chat got a post matching `answer` (a RegExp source), or `timeoutMs` after the last.
+   * Users `first` to `first + count - 1` each write `text` once, `usersPerSecond` of them a second,
+   * in the child's own time; answered when every chat got a post matching `answer` (a RegExp
+   * source), or `timeoutMs` after the last.
    */
-  | { type: 'writeAtRate'; text: string; answer: string; usersPerSecond: number; timeoutMs: number }
+  | { type: 'writeAtRate'; first: number; count: number; text: string; answer: string; usersPerSecond: number; timeoutMs: number }
   | { type: 'check' }
   | { type: 'close' };
 
@@ -53,7 +54,7 @@ export async function startFakeWorldProcess(options: { users: number }): Promise
     users: ready.users,
     async writeAtRate(request) {
       // The writing itself, then up to `timeoutMs` for the last answers.
-      const budgetMs = (ready.users.length * 1000) / request.usersPerSecond + request.timeoutMs + 5_000;
+      const budgetMs = (request.count * 1000) / request.usersPerSecond + request.timeoutMs + 5_000;
       const { signAfterHandOut, signAfterQueued, answerAfterQueued } = await child.ask({ type: 'writeAtRate', ...request }, 'written', budgetMs);
       return { signAfterHandOut, signAfterQueued, answerAfterQueued };
     },
