@@ -1,11 +1,13 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { adkTurn } from '../test/fakes/nemo/index.js';
 import { withCleanup } from './lib/cleanup.js';
 import { KINDS } from './lib/engine-rig.js';
+import { startFakeWorldProcess, type WriteTimes } from './lib/fake-world-process.js';
+import { LogSink } from './lib/log-sink.js';
 import type { BenchPlan } from './lib/plan.js';
+import { startPrivateRedis } from './lib/redis-server.js';
 import { against, valueAtMost, ratioAtMost, withTargets, type BenchResult, type Figure } from './lib/report.js';
 import { summarize, type Summary } from './lib/stats.js';
-import { startTelegramRig, type TelegramRig } from './lib/telegram-rig.js';
+import { startBotUnderTest, startTelegramRig, warmUpDirect, type TelegramRig } from './lib/telegram-rig.js';
 
 export const BENCHMARK = 'one post';
 
@@ -16,6 +18,9 @@ const ANSWER = KINDS.chat.lastReply;
 const SLOW_ANSWER = /^Slow answer\./;
 // The agent holds a slow turn this much past the progress delay: the progress message must show.
 const SLOW_MARGIN_MS = 500;
+// People who write first, at the same rate, unmeasured: the bot's update path is compiled and warm,
+// as in a running bot (the measured people are others: each chat's typing is throttled for 4 s).
+const WARM_USERS = 50;
 
 /**
  * Issue 14's "answer in one message, at once", through the Telegram adapter with Telegram's
@@ -26,32 +31,24 @@ const SLOW_MARGIN_MS = 500;
 export async function benchOnePost(plan: BenchPlan, loopback: Summary): Promise<BenchResult> {
   const started = Date.now();
   const { signUsers, usersPerSecond, quickTurns, slowTurns, timeoutMs } = plan.onePost;
+  const times = await firstSigns(signUsers, usersPerSecond, timeoutMs);
+  const sign = summarize(times.signAfterHandOut);
+  const queuedSign = summarize(times.signAfterQueued);
+  const reply = summarize(times.answerAfterQueued.map((micros) => micros / 1000));
+  const rtt = { name: 'loopback RTT p50', value: loopback.p50, unit: 'µs' as const };
+  const figures: Figure[] = [
+    against({ benchmark: BENCHMARK, name: `first visible sign p50, ${usersPerSecond} users/s, pacing on`, value: sign.p50, unit: 'µs' }, rtt),
+    withTargets(
+      against({ benchmark: BENCHMARK, name: `first visible sign p99, ${usersPerSecond} users/s, pacing on`, value: sign.p99, unit: 'µs' }, rtt),
+      ratioAtMost(FIRST_SIGN_TARGET),
+    ),
+    // The same sign timed from the update being queued: adds the wait for the bot's next getUpdates.
+    against({ benchmark: BENCHMARK, name: `first visible sign p99 from the update queued, ${usersPerSecond} users/s`, value: queuedSign.p99, unit: 'µs' }, rtt),
+  ];
+
   return withCleanup(async (cleanup) => {
-    const rig = cleanup.add(await startTelegramRig({ users: signUsers }), (opened) => opened.close());
+    const rig = cleanup.add(await startTelegramRig({ users: Math.max(quickTurns, slowTurns) }), (opened) => opened.close());
     await rig.warmUpDirect(TEXT, ANSWER);
-    const figures: Figure[] = [];
-
-    // People writing at a steady rate, each once.
-    const start = Date.now();
-    const asked: Array<Promise<{ replyMicros: number; signMicros: number }>> = [];
-    for (let index = 0; index < signUsers; index++) {
-      const wait = start + (index * 1000) / usersPerSecond - Date.now();
-      if (wait > 0) await delay(wait);
-      asked.push(rig.askWithSign(index, TEXT, ANSWER, timeoutMs));
-    }
-    const outcomes = await Promise.all(asked);
-    await rig.bot.idle();
-    const sign = summarize(outcomes.map((outcome) => outcome.signMicros));
-    const reply = summarize(outcomes.map((outcome) => outcome.replyMicros / 1000));
-    const rtt = { name: 'loopback RTT p50', value: loopback.p50, unit: 'µs' as const };
-    figures.push(
-      against({ benchmark: BENCHMARK, name: `first visible sign p50, ${usersPerSecond} users/s, pacing on`, value: sign.p50, unit: 'µs' }, rtt),
-      withTargets(
-        against({ benchmark: BENCHMARK, name: `first visible sign p99, ${usersPerSecond} users/s, pacing on`, value: sign.p99, unit: 'µs' }, rtt),
-        ratioAtMost(FIRST_SIGN_TARGET),
-      ),
-    );
-
     const quick = await postsPerTurn(rig, quickTurns, TEXT, ANSWER, timeoutMs);
     const delayMs = rig.config.progressDelayMs;
     const slow = await postsPerTurn(rig, slowTurns, 'plan a long video', SLOW_ANSWER, timeoutMs, () =>
@@ -65,14 +62,44 @@ export async function benchOnePost(plan: BenchPlan, loopback: Summary): Promise<
     return {
       benchmark: BENCHMARK,
       figures,
-      details: { signUsers, usersPerSecond, firstSignMicros: sign, replyMs: reply, quick, slow, progressDelayMs: delayMs },
+      details: { signUsers, usersPerSecond, firstSignMicros: sign, queuedFirstSignMicros: queuedSign, replyMs: reply, quick, slow, progressDelayMs: delayMs },
       notes: [
-        `one post: ${signUsers} users at ${usersPerSecond}/s, pacing on: first sign p99 ${(sign.p99 / 1000).toFixed(2)} ms, answer p99 ${reply.p99.toFixed(0)} ms; ` +
+        `one post: ${signUsers} users at ${usersPerSecond}/s, pacing on: first sign p50 / p99 ${ms(sign.p50)} / ${ms(sign.p99)} ms after the update went to the bot ` +
+          `(${ms(queuedSign.p50)} / ${ms(queuedSign.p99)} ms after it was queued), answer p99 ${reply.p99.toFixed(0)} ms; ` +
           `a quick answer ${quick.posts} post(s) and ${quick.edits} edit(s), a slow turn ${slow.posts} post(s) and ${slow.edits} edit(s) (progress after PROGRESS_DELAY_MS ${delayMs} ms)`,
       ],
       durationMs: Date.now() - started,
     };
   });
+}
+
+/**
+ * People writing at a steady rate, each once, to the bot in this process; the fake Bot API,
+ * its people and the fake NemoVideo run in another, which times everything, as Telegram would
+ * see it. Returning users (warmed up directly), so first contacts stay out, and a first round
+ * of other people warms the update path.
+ */
+async function firstSigns(users: number, usersPerSecond: number, timeoutMs: number): Promise<WriteTimes> {
+  return withCleanup(async (cleanup) => {
+    const redisServer = cleanup.add(await startPrivateRedis(), (server) => server.stop());
+    const world = cleanup.add(await startFakeWorldProcess({ users: users + WARM_USERS }), (opened) => opened.close());
+    const logs = new LogSink();
+    const { bot, config } = await startBotUnderTest(cleanup, { redisUrl: redisServer.url, nemoUrl: world.nemoUrl, telegram: world.telegram, logs });
+    await warmUpDirect({ config, redisUrl: redisServer.url, logs, users: world.users, text: TEXT, reply: ANSWER });
+    const write = { text: TEXT, answer: ANSWER.source, usersPerSecond, timeoutMs };
+    await world.writeAtRate({ first: users, count: WARM_USERS, ...write });
+    await bot.idle();
+    const times = await world.writeAtRate({ first: 0, count: users, ...write });
+    await bot.idle();
+    const violations = await world.violations();
+    if (logs.errors > 0) throw new Error(`the bot logged ${logs.errors} errors; the last: ${logs.lastError}`);
+    if (violations.length > 0) throw new Error(`the fakes saw contract violations: ${violations.join('; ')}`);
+    return times;
+  });
+}
+
+function ms(micros: number): string {
+  return (micros / 1000).toFixed(2);
 }
 
 /** Posts (and edits) per turn, one turn at a time, each by another user: what the fake Bot API received. */

@@ -252,6 +252,8 @@ export function startDiscordBot(deps: DiscordBotDeps): DiscordBot {
     if (message.author.bot || message.system || message.webhookId !== null) return;
     const normalized = normalizeMessage(message, normalizeOptions());
     if (!normalized.addressed) return;
+    // "is typing…" before the Redis round trip of its first sight.
+    deps.handler.arrived?.(normalized.address);
     const sight = await firstSight(`message:${message.id}`, `${INBOX_PREFIX}${message.id}`, { kind: 'message', message: normalized });
     if (sight) handOff(incomingOf(normalized), sight.inboxId);
   }

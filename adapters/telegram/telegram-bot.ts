@@ -267,6 +267,9 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       if (await firstSight(updateId)) await albums.add(message);
       return;
     }
+    // This one will be answered: "typing…" now, before the Redis round trip of its first sight
+    // (a rare duplicate another replica answers shows it too, harmlessly).
+    deps.handler.arrived?.(addressOf(message));
     const admitted = await firstSight(updateId, { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message });
     if (admitted) handOff(message, admitted.inboxId);
   };

@@ -11,7 +11,8 @@ type ReplyOf<Reply extends Message, T extends Reply['type']> = Extract<Reply, { 
 
 /** A benchmark helper running in its own process, talked to over IPC. */
 export interface Child<Request extends Message, Reply extends Message> {
-  ask<T extends Reply['type']>(request: Request, replyType: T): Promise<ReplyOf<Reply, T>>;
+  /** `timeoutMs`: how long the answer may take (default 15 s). */
+  ask<T extends Reply['type']>(request: Request, replyType: T, timeoutMs?: number): Promise<ReplyOf<Reply, T>>;
   /** Sends `request` (the child's close), waits for the exit, kills it if it does not come. */
   stop(request: Request): Promise<void>;
 }
@@ -34,8 +35,8 @@ export async function startChild<Request extends Message, Reply extends Message>
     execArgv: [...process.execArgv, ...nodeFlags],
   });
   const child: Child<Request, Reply> = {
-    ask(request, replyType) {
-      const reply = nextReply<Reply, typeof replyType>(subprocess, replyType);
+    ask(request, replyType, timeoutMs = TIMEOUT_MS) {
+      const reply = nextReply<Reply, typeof replyType>(subprocess, replyType, timeoutMs);
       subprocess.send(request);
       return reply;
     },
@@ -61,7 +62,7 @@ export async function startChild<Request extends Message, Reply extends Message>
   }
 }
 
-function nextReply<Reply extends Message, T extends Reply['type']>(subprocess: ChildProcess, type: T): Promise<ReplyOf<Reply, T>> {
+function nextReply<Reply extends Message, T extends Reply['type']>(subprocess: ChildProcess, type: T, timeoutMs = TIMEOUT_MS): Promise<ReplyOf<Reply, T>> {
   const reply = new Promise<ReplyOf<Reply, T>>((resolve, reject) => {
     const onMessage = (message: Reply): void => {
       if (message.type !== type) return;
@@ -79,13 +80,13 @@ function nextReply<Reply extends Message, T extends Reply['type']>(subprocess: C
     subprocess.on('message', onMessage);
     subprocess.once('exit', onExit);
   });
-  return withTimeout(reply, `a "${type}" answer from a child process`);
+  return withTimeout(reply, `a "${type}" answer from a child process`, timeoutMs);
 }
 
-async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${TIMEOUT_MS} ms waiting for ${what}`)), TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
   });
   try {
     return await Promise.race([promise, timeout]);

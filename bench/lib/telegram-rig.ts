@@ -65,8 +65,6 @@ export interface TelegramRig {
    * at the fake to the fake receiving a reply matching `reply`.
    */
   ask(index: number, text: string, reply: RegExp, timeoutMs: number): Promise<number>;
-  /** As `ask`, and the microseconds to the first visible sign in the chat ("typing…" or a message). */
-  askWithSign(index: number, text: string, reply: RegExp, timeoutMs: number): Promise<{ replyMicros: number; signMicros: number }>;
   /**
    * Gives every user a token and a project without going through Telegram (a second engine on
    * the same Redis, replying to a counting outbox), so that a run with the real pacing
@@ -92,54 +90,16 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
     const tg = cleanup.add(await startFakeTelegram(), (server) => server.close());
     const watch = cleanup.add(new ReplyWatch(tg.calls), (watcher) => watcher.cancel());
     const logs = new LogSink();
-    const config = loadConfig({
-      NEMO_API_URL: nemo.url,
-      REDIS_URL: redisServer.url,
-      TELEGRAM_BOT_TOKEN: tg.token,
-      TELEGRAM_API_ROOT: tg.url,
-      // Engine.stop leaves its shutdown-deadline timer running; a short deadline lets the run end.
-      SHUTDOWN_TIMEOUT_MS: '1000',
-      // Each person here sends hundreds of messages a minute on purpose: flood control must let them by.
-      USER_MESSAGES_PER_MINUTE: '100000000',
-      ...options.env,
+    const { app, bot, config } = await startBotUnderTest(cleanup, {
+      redisUrl: redisServer.url,
+      nemoUrl: nemo.url,
+      telegram: { url: tg.url, token: tg.token },
+      logs,
+      ...(options.pacing ? { pacing: options.pacing } : {}),
+      ...(options.worker !== undefined ? { worker: options.worker } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.sharedBudget !== undefined ? { sharedBudget: options.sharedBudget } : {}),
     });
-    // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
-    const redis = cleanup.add(connectRedis({ url: redisServer.url }, { role: 'queue', logger: logs.logger }), (client) => client.disconnect());
-    const buttons = telegramButtonStore(redis, createRedisKeys(PREFIX));
-    const outbox = cleanup.add(
-      new TelegramOutbox({
-        token: tg.token,
-        apiRoot: tg.url,
-        maxUploadBytes: config.telegramMaxUploadMb * MB,
-        logger: logs.logger,
-        buttons,
-        ...(options.pacing ? { pacing: options.pacing } : {}),
-        ...(options.sharedBudget ? { sharedBudget: { redis, keys: createRedisKeys(PREFIX) } } : {}),
-      }),
-      (opened) => opened.close(),
-    );
-    const app = cleanup.add(
-      createApp({ config, redisUrl: redisServer.url, redis, logger: logs.logger, outboxes: { telegram: outbox }, worker: options.worker ?? false, ...(options.worker ? { renderFirstPollMs: config.renderPollIntervalMs } : {}), prefix: PREFIX }),
-      (opened) => opened.close(),
-    );
-    const bot = cleanup.add(
-      startTelegramBot({
-        token: tg.token,
-        apiRoot: tg.url,
-        handler: app.engine,
-        redis,
-        keys: createRedisKeys(PREFIX),
-        logger: logs.logger,
-        outbox,
-        buttons,
-        inbox: new Inbox(redis, createRedisKeys(PREFIX)),
-      }),
-      async (started) => {
-        await started.stop();
-        await started.idle();
-      },
-    );
-    await bot.ready;
     await tg.polling();
 
     const users: TelegramUser[] = [];
@@ -172,47 +132,8 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
         const at = await replied;
         return Number(at - start) / 1000;
       },
-      async askWithSign(index, text, reply, timeoutMs) {
-        const { user, chat, chatId } = userAt(index);
-        const replied = watch.next(chatId, reply, timeoutMs);
-        const sign = watch.nextSign(chatId);
-        const start = process.hrtime.bigint();
-        tg.say(chat, user, { text });
-        const at = await replied;
-        const signAt = await sign;
-        return { replyMicros: Number(at - start) / 1000, signMicros: Number(signAt - start) / 1000 };
-      },
-      async warmUpDirect(text, reply) {
-        const counting = new CountingOutbox('telegram');
-        const direct = createApp({
-          config,
-          redisUrl: redisServer.url,
-          logger: logs.logger,
-          outboxes: { telegram: counting },
-          worker: false,
-          prefix: PREFIX,
-        });
-        try {
-          for (const { user, chatId } of users) {
-            const userId = String(user.id);
-            const message: IncomingMessage = {
-              platform: 'telegram',
-              chatId,
-              userId,
-              platformLanguage: 'en',
-              text,
-              attachments: [],
-              addressed: true,
-              chatKind: 'private',
-              address: { platform: 'telegram', chatId, userId },
-            };
-            await direct.engine.handle(message);
-            if (!reply.test(counting.lastText)) throw new Error(`warm-up: unexpected reply ${JSON.stringify(counting.lastText)}`);
-          }
-        } finally {
-          await direct.close();
-        }
-      },
+      warmUpDirect: (text, reply) =>
+        warmUpDirect({ config, redisUrl: redisServer.url, logs, users: users.map(({ user, chatId }) => ({ userId: String(user.id), chatId })), text, reply }),
       forgetSent() {
         tg.sent.length = 0;
       },
@@ -226,5 +147,112 @@ export async function startTelegramRig(options: TelegramRigOptions): Promise<Tel
   } catch (error) {
     await cleanup.run().catch(() => undefined);
     throw error;
+  }
+}
+
+export interface BotUnderTestOptions {
+  redisUrl: string;
+  nemoUrl: string;
+  /** The Bot API to poll: the fake's root and token. */
+  telegram: { url: string; token: string };
+  logs: LogSink;
+  pacing?: Partial<PacingOptions>;
+  worker?: boolean;
+  env?: Record<string, string>;
+  sharedBudget?: boolean;
+}
+
+/**
+ * The bot as `npm start` wires it (createApp, `TelegramOutbox`, `startTelegramBot` long-polling
+ * on one Redis connection), against fakes that may run in this process or another one; resolves
+ * once it is ready (its first long poll is on its way). Everything it opens is closed by `cleanup`.
+ */
+export async function startBotUnderTest(cleanup: Cleanup, options: BotUnderTestOptions): Promise<{ app: App; bot: TelegramBot; config: Config }> {
+  const { logs } = options;
+  const tg = options.telegram;
+  const config = loadConfig({
+    NEMO_API_URL: options.nemoUrl,
+    REDIS_URL: options.redisUrl,
+    TELEGRAM_BOT_TOKEN: tg.token,
+    TELEGRAM_API_ROOT: tg.url,
+    // Engine.stop leaves its shutdown-deadline timer running; a short deadline lets the run end.
+    SHUTDOWN_TIMEOUT_MS: '1000',
+    // Each person here sends hundreds of messages a minute on purpose: flood control must let them by.
+    USER_MESSAGES_PER_MINUTE: '100000000',
+    ...options.env,
+  });
+  // One connection for the engine, the outbox's buttons and the bot, as `npm start` has it.
+  const redis = cleanup.add(connectRedis({ url: options.redisUrl }, { role: 'queue', logger: logs.logger }), (client) => client.disconnect());
+  const buttons = telegramButtonStore(redis, createRedisKeys(PREFIX));
+  const outbox = cleanup.add(
+    new TelegramOutbox({
+      token: tg.token,
+      apiRoot: tg.url,
+      maxUploadBytes: config.telegramMaxUploadMb * MB,
+      logger: logs.logger,
+      buttons,
+      ...(options.pacing ? { pacing: options.pacing } : {}),
+      ...(options.sharedBudget ? { sharedBudget: { redis, keys: createRedisKeys(PREFIX) } } : {}),
+    }),
+    (opened) => opened.close(),
+  );
+  const app = cleanup.add(
+    createApp({ config, redisUrl: options.redisUrl, redis, logger: logs.logger, outboxes: { telegram: outbox }, worker: options.worker ?? false, ...(options.worker ? { renderFirstPollMs: config.renderPollIntervalMs } : {}), prefix: PREFIX }),
+    (opened) => opened.close(),
+  );
+  const bot = cleanup.add(
+    startTelegramBot({
+      token: tg.token,
+      apiRoot: tg.url,
+      handler: app.engine,
+      redis,
+      keys: createRedisKeys(PREFIX),
+      logger: logs.logger,
+      outbox,
+      buttons,
+      inbox: new Inbox(redis, createRedisKeys(PREFIX)),
+    }),
+    async (started) => {
+      await started.stop();
+      await started.idle();
+    },
+  );
+  await bot.ready;
+  return { app, bot, config };
+}
+
+/**
+ * Gives every user a token and a project without going through Telegram (a second engine on
+ * the same Redis, replying to a counting outbox): see `TelegramRig.warmUpDirect`.
+ */
+export async function warmUpDirect(options: {
+  config: Config;
+  redisUrl: string;
+  logs: LogSink;
+  users: ReadonlyArray<{ userId: string; chatId: string }>;
+  text: string;
+  reply: RegExp;
+}): Promise<void> {
+  const { config, logs, text, reply } = options;
+  const counting = new CountingOutbox('telegram');
+  const direct = createApp({ config, redisUrl: options.redisUrl, logger: logs.logger, outboxes: { telegram: counting }, worker: false, prefix: PREFIX });
+  try {
+    for (const { userId, chatId } of options.users) {
+      const message: IncomingMessage = {
+        platform: 'telegram',
+        chatId,
+        userId,
+        platformLanguage: 'en',
+        text,
+        attachments: [],
+        addressed: true,
+        chatKind: 'private',
+        address: { platform: 'telegram', chatId, userId },
+      };
+      await direct.engine.handle(message);
+      if (!reply.test(counting.lastText)) throw new Error(`warm-up: unexpected reply ${JSON.stringify(counting.lastText)}`);
+    }
+  } finally {
+    await direct.close();
   }
 }

@@ -91,7 +91,8 @@ export class Engine implements MessageHandler {
         return;
       }
       // Seen at once: a quick answer is then the only post, a slow one gets its progress message later.
-      if (this.typing.due(`${message.address.platform}:${message.address.chatId}`)) conv.reply.typing();
+      // Usually `arrived` showed it already (the throttle then says no); albums, presses and swept messages come here first.
+      if (this.typing.due(typingKey(message.address))) conv.reply.typing();
       if (!(await followReply({ messages: this.deps.messages, projects: this.projects }, conv, message))) return;
       await this.dispatch(conv, message);
     } catch (error) {
@@ -105,6 +106,25 @@ export class Engine implements MessageHandler {
       conv.reply.finish();
     }
     // The inbox entry is released by the intake that handed the message over (core/intake.ts).
+  }
+
+  /**
+   * "typing…" the moment an adapter receives a message it will hand over, before its Redis steps
+   * (issue 14's first visible sign). Best effort and throttled like `handle`'s; nothing for a
+   * person the allow-lists keep out (a local check) or while stopping.
+   */
+  arrived(address: ChatAddress): void {
+    try {
+      const outbox = this.deps.outboxes[address.platform];
+      if (!outbox?.showTyping || this.scheduler.stopped || !this.deps.access.permits(address)) return;
+      if (!this.typing.due(typingKey(address))) return;
+      outbox.showTyping(address).catch((error: unknown) => {
+        this.deps.logger.warn({ err: describeError(error), platform: address.platform }, 'typing indicator failed');
+      });
+    } catch (error) {
+      // A sign only: whatever went wrong here, the message goes on as if it had not been tried.
+      this.deps.logger.warn({ err: describeError(error), platform: address.platform }, 'typing indicator failed');
+    }
   }
 
   /**
@@ -187,4 +207,9 @@ export class Engine implements MessageHandler {
     stats: { run: (conv, message) => stats(this.deps, conv, message.address) },
     chat: { run: (conv, _message, routed) => chat(this.commands, conv, routed.text, { uploadLinks: true, counted: false }) },
   };
+}
+
+/** The typing throttle's key: one indicator per chat (a forum's topics share it). */
+function typingKey(address: ChatAddress): string {
+  return `${address.platform}:${address.chatId}`;
 }

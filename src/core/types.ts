@@ -193,6 +193,11 @@ export class FileTooLargeForPlatformError extends Error {
 /** What an adapter hands every normalized message to. It never throws for one user's failure. */
 export interface MessageHandler {
   handle(message: IncomingMessage): Promise<void>;
+  /**
+   * A message that will be handled just came in, before the adapter's Redis steps (first-sight
+   * mark, inbox): a first sign to the person, at once. Never throws, never waits.
+   */
+  arrived?(address: ChatAddress): void;
 }
 
 /** The outbox is closing (the process stops): nothing was refused, the delivery is left to the next run. */

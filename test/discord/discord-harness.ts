@@ -23,6 +23,8 @@ export interface RigOptions {
   nemo?: FakeNemoOptions;
   discord?: FakeDiscordOptions;
   bot?: Partial<Pick<DiscordBotDeps, 'interactionTokenTtlMs' | 'freeTextInGuilds' | 'inboxSweepMs'>>;
+  /** A redis-server of the test's own (for a test that pauses it); default the shared one. */
+  redisUrl?: string;
 }
 
 export interface DiscordRig {
@@ -55,7 +57,9 @@ export interface DiscordRig {
 export async function startDiscordRig(options: RigOptions = {}): Promise<DiscordRig> {
   const nemo = await startFakeNemo(options.nemo);
   const discord = await startFakeDiscord(options.discord);
-  const { url, prefix } = testRedis();
+  const shared = testRedis();
+  const url = options.redisUrl ?? shared.url;
+  const { prefix } = shared;
   const config = loadConfig({
     ...FAST_ENV,
     NEMO_API_URL: nemo.url,

@@ -1,13 +1,27 @@
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { adkTurn } from '../fakes/nemo/index.js';
+import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
 let rig: TelegramRig | undefined;
+// A test that pauses Redis has a server of its own: CLIENT PAUSE holds every client of a server.
+let ownRedis: { server: RedisServerHandle; admin: Redis } | undefined;
 
 afterEach(async () => {
   const current = rig;
+  const own = ownRedis;
   rig = undefined;
-  if (current) await closeAndCheck(current);
+  ownRedis = undefined;
+  try {
+    if (own) await own.admin.client('UNPAUSE');
+    if (current) await closeAndCheck(current);
+  } finally {
+    own?.admin.disconnect();
+    await own?.server.stop();
+  }
 });
 
 // Long enough that no turn of the fake agent outlasts it on a loaded machine: the quick-answer
@@ -118,3 +132,64 @@ describe('telegram: one post for a quick answer, end to end', () => {
   });
 });
 
+describe('telegram: the first visible sign comes before the bot touches Redis', () => {
+  it('when Redis holds every write, then "typing…" still shows at once, before the update is even marked seen; the answer follows once Redis lets go', async () => {
+    const server = await startRedis();
+    ownRedis = { server, admin: new Redis(server.url) };
+    const { admin } = ownRedis;
+    rig = await startTelegramRig({ env: QUICK, redisUrl: server.url, worker: false });
+    const { tg, nemo } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    const handedOut: number[] = [];
+    tg.onHandOut((update) => handedOut.push(update.update_id));
+
+    // Reads still go; the update's first sight (a script) and everything after it wait.
+    await admin.client('PAUSE', 60_000, 'WRITE');
+    tg.say(chat, user, { text: 'hello there' });
+    await waitFor(() => tg.chatActions.some((a) => a.chatId === String(chat.id) && a.action === 'typing'), { message: '"typing…" while Redis is paused' });
+    const seen = createRedisKeys(rig.prefix).telegramUpdate(tg.bot.id, handedOut[0] ?? 0);
+    expect(handedOut).toHaveLength(1);
+    expect(await admin.exists(seen)).toBe(0);
+    expect(rig.sentTo(chat.id)).toEqual([]);
+    expect(nemo.sseCalls).toEqual([]);
+
+    await admin.client('UNPAUSE');
+    await rig.waitSent(chat.id, /Happy to help with: hello there/);
+    await rig.bot.idle();
+    expect(await admin.exists(seen)).toBe(1);
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+    // The engine's own indicator is the same one, throttled: one for the message.
+    expect(tg.chatActions.filter((a) => a.chatId === String(chat.id) && a.action === 'typing')).toHaveLength(1);
+  });
+
+  it('when a group member talks without addressing the bot, then no "typing…" shows there; a mention in another group shows it once', async () => {
+    rig = await startTelegramRig({ env: QUICK, worker: false });
+    const { tg } = rig;
+    const alice = tg.user();
+    const quiet = tg.group();
+    const asked = tg.group();
+    tg.say(quiet, alice, { text: 'ideas for a cat video, anyone?' });
+    tg.say(asked, alice, { text: `@${tg.bot.username} ideas for a dog video` });
+
+    // Updates are handled in order: once the second is answered, the first was looked at.
+    await rig.waitSent(asked.id, /Happy to help with: ideas for a dog video/);
+    await rig.bot.idle();
+    expect(tg.chatActions.filter((a) => a.chatId === String(quiet.id))).toEqual([]);
+    expect(rig.sentTo(quiet.id)).toEqual([]);
+    expect(tg.chatActions.filter((a) => a.chatId === String(asked.id) && a.action === 'typing')).toHaveLength(1);
+  });
+
+  it('when someone the allow-list keeps out writes, then no "typing…" shows; they get the one polite refusal', async () => {
+    rig = await startTelegramRig({ env: { ...QUICK, ALLOWED_USERS: 'telegram:1' }, worker: false });
+    const { tg } = rig;
+    const stranger = tg.user();
+    const chat = tg.privateChat(stranger);
+    tg.say(chat, stranger, { text: '/credits' });
+
+    await rig.waitSent(chat.id, /this bot is private/);
+    await rig.bot.idle();
+    expect(tg.chatActions.filter((a) => a.chatId === String(chat.id))).toEqual([]);
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+  });
+});

@@ -528,6 +528,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions = {}): Prom
       return id;
     },
     pushUpdate: (update: Omit<TgUpdate, 'update_id'>) => updates.push(update),
+    onHandOut: (listener) => updates.onHandOut(listener),
     openDeepLink(user, link) {
       // What a client does with t.me/<bot>?start=<payload> once the person presses Start.
       const url = new URL(link);

@@ -190,6 +190,11 @@ export interface FakeTelegram {
   openDeepLink(user: TgUser, link: string): TgMessage;
   /** Queues any update (a service message, an edited message…). */
   pushUpdate(update: Omit<TgUpdate, 'update_id'>): number;
+  /**
+   * `listener` is told of each update as it goes to the bot: right after a getUpdates answer
+   * carrying it is written (or before a webhook post). Returns the way to stop listening.
+   */
+  onHandOut(listener: (update: TgUpdate) => void): () => void;
   /** Everything the bot posted, in order (current text in `text`, all texts in `history`). */
   sent: BotMessage[];
   calls: ApiCall[];

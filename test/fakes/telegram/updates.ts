@@ -23,6 +23,7 @@ export class UpdateQueue {
   private pushing = false;
   private closed = false;
   private pollingListeners: Array<() => void> = [];
+  private readonly handOutListeners = new Set<(update: TgUpdate) => void>();
   readonly deliveries: Array<{ updateId: number; status: number }> = [];
 
   constructor(private readonly answer: (res: ServerResponse, status: number, body: unknown) => void) {}
@@ -32,6 +33,15 @@ export class UpdateQueue {
     this.pending.push(full);
     this.wake();
     return full.update_id;
+  }
+
+  /**
+   * `listener` is told of each update as it goes to the bot (a getUpdates answer written, a
+   * webhook post about to be made), every time it goes; returns the way to stop listening.
+   */
+  onHandOut(listener: (update: TgUpdate) => void): () => void {
+    this.handOutListeners.add(listener);
+    return () => this.handOutListeners.delete(listener);
   }
 
   unconfirmed(): number {
@@ -74,6 +84,7 @@ export class UpdateQueue {
     const ready = this.take(params.offset, params.limit, params.allowed);
     if (ready.length > 0 || params.timeout <= 0 || this.closed) {
       this.answer(res, 200, { ok: true, result: ready });
+      this.handedOut(ready);
       return;
     }
     const waiter: Waiter = {
@@ -128,6 +139,11 @@ export class UpdateQueue {
     clearTimeout(waiter.timer);
     this.waiter = undefined;
     this.answer(waiter.res, 200, { ok: true, result: ready });
+    this.handedOut(ready);
+  }
+
+  private handedOut(updates: TgUpdate[]): void {
+    for (const update of updates) for (const listener of this.handOutListeners) listener(update);
   }
 
   private endWaiter(status: number, description: string): void {
@@ -152,6 +168,7 @@ export class UpdateQueue {
           continue;
         }
         let status = 0;
+        this.handedOut([update]);
         try {
           const answer = await request(hook.url, {
             method: 'POST',
