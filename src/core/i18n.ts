@@ -112,8 +112,11 @@ const en = {
   renderDownloading: () => 'Rendered. Sending the video…',
   clipPreview: () => 'Raw clip, as generated (export for the final cut):',
   videoFitting: (p: { platform: string; percent: number }) => `Fitting the video for ${p.platform}… ${p.percent} %`,
-  videoFitted: (p: { url: string; link: string }) =>
-    `Video ready, made smaller to fit here. Full quality: ${p.url}` + (p.link ? `\nProject: ${p.link}` : ''),
+  videoFitted: (p: { url: string; link: string; version?: number; replies: boolean }) =>
+    `Video ready${p.version === undefined ? '' : `: v${p.version}`}, made smaller to fit here.` +
+    (p.version !== undefined && p.replies ? ' Reply to this message to change it.' : '') +
+    ` Full quality: ${p.url}` +
+    (p.link ? `\nProject: ${p.link}` : ''),
   videoDescription: (p: { title: string; height: number; length: string }) => `${p.title}: ${p.height}p video, ${p.length}`,
   videoReady: (p: { link: string }) => `Video ready. Project: ${p.link}`,
   videoReadyNoLink: () => 'Video ready.',
@@ -273,7 +276,11 @@ const zh: Catalog = {
   renderDownloading: () => '渲染完成，正在发送视频…',
   clipPreview: () => '生成的原始片段（导出后得到成片）：',
   videoFitting: (p) => `正在为 ${p.platform} 调整视频大小… ${p.percent} %`,
-  videoFitted: (p) => `视频已完成，已压缩以便在这里播放。原画质：${p.url}` + (p.link ? `\n项目：${p.link}` : ''),
+  videoFitted: (p) =>
+    `视频已完成${p.version === undefined ? '' : `：v${p.version}`}，已压缩以便在这里播放。` +
+    (p.version !== undefined && p.replies ? '回复这条消息即可修改它。' : '') +
+    `原画质：${p.url}` +
+    (p.link ? `\n项目：${p.link}` : ''),
   videoDescription: (p) => `${p.title}：${p.height}p 视频，${p.length}`,
   videoReady: (p) => `视频已完成。项目：${p.link}`,
   videoReadyNoLink: () => '视频已完成。',

@@ -387,14 +387,17 @@ class RenderRun {
 
   /** The caption: the project link where the chat may read it, and the full-quality link under a fitted video. */
   private caption(fitted: boolean): string {
-    const { projectLink, language, outputUrl, address } = this.data;
+    const { projectLink, language, outputUrl, address, version } = this.data;
     const privateLink = projectLink !== undefined && this.outbox.isShared(address);
-    if (fitted && outputUrl !== undefined) return t(language, 'videoFitted', { url: outputUrl, link: privateLink ? '' : (projectLink ?? '') });
+    // A terminal has no replies: it has /projects and /switch.
+    const replies = address.platform !== 'console';
+    if (fitted && outputUrl !== undefined) {
+      return t(language, 'videoFitted', { url: outputUrl, link: privateLink ? '' : (projectLink ?? ''), ...(version === undefined ? {} : { version }), replies });
+    }
     const link = projectLink === undefined || privateLink ? undefined : projectLink;
-    const { version } = this.data;
     if (version === undefined) return link === undefined ? t(language, 'videoReadyNoLink') : t(language, 'videoReady', { link });
-    // "Video ready: v3. Reply to this message to change it." A terminal has no replies: it has /projects and /switch.
-    return t(language, 'videoReadyVersion', { version, link: link ?? '', replies: address.platform !== 'console' });
+    // "Video ready: v3. Reply to this message to change it."
+    return t(language, 'videoReadyVersion', { version, link: link ?? '', replies });
   }
 
   /** What a delivery leaves for after its marker; undefined outside a delivery. */

@@ -77,7 +77,7 @@ describe('render delivery through ffmpeg', () => {
     const r = await setup(big);
     expect(bigSize).toBeGreaterThan(14 * MiB);
     r.outbox.maxBytes = 10 * MiB;
-    const { input, done } = await r.renderOnce({ timeoutMs: 90_000, worker: { video: prep() }, input: { draft: { ...DRAFT, title: 'City Timelapse!' } } });
+    const { input, done } = await r.renderOnce({ timeoutMs: 90_000, worker: { video: prep() }, input: { draft: { ...DRAFT, title: 'City Timelapse!' }, version: 3 } });
     expect(done.state).toBe('completed');
     expect(done.returnvalue).toBe('delivered');
     expect(r.outbox.videos).toHaveLength(1);
@@ -87,6 +87,8 @@ describe('render delivery through ffmpeg', () => {
     expect(sent?.filename).toMatch(/^city-timelapse-[A-Za-z0-9]{1,6}\.mp4$/);
     const outputUrl = `${r.fake.url}/cdn/${input.renderId}.mp4`;
     expect(sent?.caption).toContain(`Full quality: ${outputUrl}`);
+    // Which version it is, and that a reply changes it, as under a video sent as it came.
+    expect(sent?.caption).toMatch(/^Video ready: v3, made smaller to fit here\. Reply to this message to change it\./);
     expect(sent?.meta).toMatchObject({ width: 640, height: 360 });
     expect(Math.abs((sent?.meta?.durationSec ?? 0) - 10)).toBeLessThan(0.5);
     expect(sent?.thumbnail?.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
