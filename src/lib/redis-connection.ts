@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { settleWithin } from './settle-within.js';
 
 /** A `host:port` of a sentinel or a cluster node. */
 export interface RedisNode {
@@ -156,11 +157,6 @@ export function masterNodes(redis: Redis): Redis[] {
  * Redis that is away would never answer it.
  */
 export async function closeRedis(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((done) => (timer = setTimeout(done, 1_000)));
-    await Promise.race([redis.quit().then(() => undefined, () => undefined), bound]);
-    clearTimeout(timer);
-  }
+  if (redis.status === 'ready') await settleWithin(redis.quit(), 1_000);
   redis.disconnect();
 }

@@ -4,6 +4,7 @@ import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createRedisKeys, type RedisKeys } from '../core/redis-keys.js';
 import { describeError } from '../lib/describe-error.js';
+import { settleWithin } from '../lib/settle-within.js';
 import type { RenderJobData } from './job-data.js';
 import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from './render-processor.js';
 import { RENDER_QUEUE_NAME } from './render-queue.js';
@@ -67,10 +68,7 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
       // A worker closed while its connections still start would ask Redis for its version after
       // the shared connection is gone, and reject where nobody listens any more (BullMQ drops
       // its listeners on close). Bounded: a Redis that is away must not hold the shutdown.
-      let timer: NodeJS.Timeout | undefined;
-      const bound = new Promise<void>((done) => (timer = setTimeout(done, READY_BEFORE_CLOSE_MS)));
-      await Promise.race([worker.waitUntilReady().then(() => undefined, () => undefined), bound]);
-      clearTimeout(timer);
+      await settleWithin(worker.waitUntilReady(), READY_BEFORE_CLOSE_MS);
       await worker.close();
     },
   };

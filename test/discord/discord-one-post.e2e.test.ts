@@ -1,14 +1,13 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { adkTurn } from '../fakes/nemo/index.js';
-import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { startPausableRedis, type PausableRedis } from '../helpers/pausable-redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, startDiscordRig, type DiscordRig } from './discord-harness.js';
 
 let rig: DiscordRig | undefined;
-// A test that pauses Redis has a server of its own: CLIENT PAUSE holds every client of a server.
-let ownRedis: { server: RedisServerHandle; admin: Redis } | undefined;
+// A test that pauses Redis has a server of its own.
+let ownRedis: PausableRedis | undefined;
 
 afterEach(async () => {
   const current = rig;
@@ -16,11 +15,10 @@ afterEach(async () => {
   rig = undefined;
   ownRedis = undefined;
   try {
-    if (own) await own.admin.client('UNPAUSE');
+    await own?.unpause();
     if (current) await closeAndCheck(current);
   } finally {
-    own?.admin.disconnect();
-    await own?.server.stop();
+    await own?.stop();
   }
 });
 
@@ -71,21 +69,20 @@ describe('Discord: one post for a quick answer, end to end', () => {
   });
 
   it('when Redis holds every write, then "is typing" still shows at once, before the message is even marked seen; the answer follows once Redis lets go', async () => {
-    const server = await startRedis();
-    ownRedis = { server, admin: new Redis(server.url) };
-    const { admin } = ownRedis;
-    const r = (rig = await startDiscordRig({ env: QUICK, redisUrl: server.url }));
+    const own = (ownRedis = await startPausableRedis());
+    const { admin } = own;
+    const r = (rig = await startDiscordRig({ env: QUICK, redisUrl: own.url }));
     const channelId = r.discord.channelId;
 
     // Reads still go; the message's first sight (a script) and everything after it wait.
-    await admin.client('PAUSE', 60_000, 'WRITE');
+    await own.pauseWrites();
     const said = r.discord.userMessage({ author: r.discord.users.bob, channelId, content: 'make an intro about otters', mentionBot: true });
     await waitFor(() => r.discord.requests.some((q) => q.route === 'typing'), { message: '"is typing" while Redis is paused' });
     const seen = createRedisKeys(r.prefix).discordSeen(`message:${said.id}`);
     expect(await admin.exists(seen)).toBe(0);
     expect(r.discord.messages(channelId).filter((m) => m.via !== 'user')).toEqual([]);
 
-    await admin.client('UNPAUSE');
+    await own.unpause();
     await r.waitMessage(channelId, (m) => m.via === 'bot' && /Happy to help with: make an intro about otters/.test(m.content), 'the answer');
     await r.nemo.turnsEnded(1);
     expect(await admin.exists(seen)).toBe(1);

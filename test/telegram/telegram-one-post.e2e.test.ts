@@ -1,14 +1,13 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { adkTurn } from '../fakes/nemo/index.js';
-import { startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { startPausableRedis, type PausableRedis } from '../helpers/pausable-redis.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { closeAndCheck, startTelegramRig, type TelegramRig } from './telegram-harness.js';
 
 let rig: TelegramRig | undefined;
-// A test that pauses Redis has a server of its own: CLIENT PAUSE holds every client of a server.
-let ownRedis: { server: RedisServerHandle; admin: Redis } | undefined;
+// A test that pauses Redis has a server of its own.
+let ownRedis: PausableRedis | undefined;
 
 afterEach(async () => {
   const current = rig;
@@ -16,11 +15,10 @@ afterEach(async () => {
   rig = undefined;
   ownRedis = undefined;
   try {
-    if (own) await own.admin.client('UNPAUSE');
+    await own?.unpause();
     if (current) await closeAndCheck(current);
   } finally {
-    own?.admin.disconnect();
-    await own?.server.stop();
+    await own?.stop();
   }
 });
 
@@ -134,10 +132,9 @@ describe('telegram: one post for a quick answer, end to end', () => {
 
 describe('telegram: the first visible sign comes before the bot touches Redis', () => {
   it('when Redis holds every write, then "typing…" still shows at once, before the update is even marked seen; the answer follows once Redis lets go', async () => {
-    const server = await startRedis();
-    ownRedis = { server, admin: new Redis(server.url) };
-    const { admin } = ownRedis;
-    rig = await startTelegramRig({ env: QUICK, redisUrl: server.url, worker: false });
+    const own = (ownRedis = await startPausableRedis());
+    const { admin } = own;
+    rig = await startTelegramRig({ env: QUICK, redisUrl: own.url, worker: false });
     const { tg, nemo } = rig;
     const user = tg.user();
     const chat = tg.privateChat(user);
@@ -145,7 +142,7 @@ describe('telegram: the first visible sign comes before the bot touches Redis', 
     tg.onHandOut((update) => handedOut.push(update.update_id));
 
     // Reads still go; the update's first sight (a script) and everything after it wait.
-    await admin.client('PAUSE', 60_000, 'WRITE');
+    await own.pauseWrites();
     tg.say(chat, user, { text: 'hello there' });
     await waitFor(() => tg.chatActions.some((a) => a.chatId === String(chat.id) && a.action === 'typing'), { message: '"typing…" while Redis is paused' });
     const seen = createRedisKeys(rig.prefix).telegramUpdate(tg.bot.id, handedOut[0] ?? 0);
@@ -154,7 +151,7 @@ describe('telegram: the first visible sign comes before the bot touches Redis', 
     expect(rig.sentTo(chat.id)).toEqual([]);
     expect(nemo.sseCalls).toEqual([]);
 
-    await admin.client('UNPAUSE');
+    await own.unpause();
     await rig.waitSent(chat.id, /Happy to help with: hello there/);
     await rig.bot.idle();
     expect(await admin.exists(seen)).toBe(1);
