@@ -128,6 +128,21 @@ describe('telegram: one post for a quick answer, end to end', () => {
     expect(rig.sentTo(chat.id)).toHaveLength(1);
     expect(rig.logs()).toMatch(/typing indicator failed/);
   });
+
+  it('when a server that is not Telegram answers the typing indicator with a page instead of JSON, then the answer still comes, once, and the log names no token', async () => {
+    rig = await startTelegramRig({ env: QUICK });
+    const { tg } = rig;
+    const user = tg.user();
+    const chat = tg.privateChat(user);
+    tg.setUnfriendly({ unshaped: ['sendChatAction'] });
+    tg.say(chat, user, { text: 'hello there' });
+    await rig.waitSent(chat.id, /Happy to help with: hello there/);
+    await rig.bot.idle();
+    expect(tg.calls.some((c) => c.method === 'sendChatAction')).toBe(true);
+    expect(rig.sentTo(chat.id)).toHaveLength(1);
+    expect(rig.logs()).toMatch(/typing indicator failed/);
+    expect(rig.logs()).not.toContain(tg.token);
+  });
 });
 
 describe('telegram: the first visible sign comes before the bot touches Redis', () => {
