@@ -132,7 +132,11 @@ export class SendQueue {
   private hold(ticket: Ticket, ms: number): void {
     const entry = { ticket, timer: setTimeout(() => {
       this.held.delete(entry);
-      this.enqueue(ticket);
+      // A timer may fire a millisecond before Date.now() reaches the 429 pause's end (the loop's
+      // clock is not the wall clock): the rest is waited out, never a write before retry_after.
+      const rest = (this.lanes.get(ticket.chatId)?.pausedUntil ?? 0) - Date.now();
+      if (rest > 0) this.hold(ticket, rest);
+      else this.enqueue(ticket);
     }, ms) };
     this.held.add(entry);
   }
