@@ -1,4 +1,7 @@
 import { adkTurn } from '../test/fakes/nemo/index.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import { startChild } from './lib/child-process.js';
 import { withCleanup } from './lib/cleanup.js';
 import { KINDS } from './lib/engine-rig.js';
 import { startFakeWorldProcess, type WriteTimes } from './lib/fake-world-process.js';
@@ -21,6 +24,7 @@ const SLOW_MARGIN_MS = 500;
 // People who write first, at the same rate, unmeasured: the bot's update path is compiled and warm,
 // as in a running bot (the measured people are others: each chat's typing is throttled for 4 s).
 const WARM_USERS = 50;
+const WARM_ROUND_TRIPS = 50;
 
 /**
  * Issue 14's "answer in one message, at once", through the Telegram adapter with Telegram's
@@ -31,6 +35,7 @@ const WARM_USERS = 50;
 export async function benchOnePost(plan: BenchPlan, loopback: Summary): Promise<BenchResult> {
   const started = Date.now();
   const { signUsers, usersPerSecond, quickTurns, slowTurns, timeoutMs } = plan.onePost;
+  const paced = summarize(await pacedRoundTrips(signUsers, usersPerSecond));
   const times = await firstSigns(signUsers, usersPerSecond, timeoutMs);
   const sign = summarize(times.signAfterHandOut);
   const queuedSign = summarize(times.signAfterQueued);
@@ -44,6 +49,14 @@ export async function benchOnePost(plan: BenchPlan, loopback: Summary): Promise<
     ),
     // The same sign timed from the update being queued: adds the wait for the bot's next getUpdates.
     against({ benchmark: BENCHMARK, name: `first visible sign p99 from the update queued, ${usersPerSecond} users/s`, value: queuedSign.p99, unit: 'µs' }, rtt),
+    // The sign crosses from one process to another and back, each woken from idle: what one bare
+    // round trip costs that way, at the same pace, is the floor the figures above cannot show.
+    { benchmark: BENCHMARK, name: `bare round trip between two processes, ${usersPerSecond}/s, p50`, value: paced.p50, unit: 'µs' },
+    { benchmark: BENCHMARK, name: `bare round trip between two processes, ${usersPerSecond}/s, p99`, value: paced.p99, unit: 'µs' },
+    against(
+      { benchmark: BENCHMARK, name: `first visible sign p99, ${usersPerSecond} users/s, over that round trip's p99`, value: sign.p99, unit: 'µs' },
+      { name: `two-process round trip p99, ${usersPerSecond}/s`, value: paced.p99, unit: 'µs' },
+    ),
   ];
 
   return withCleanup(async (cleanup) => {
@@ -62,9 +75,10 @@ export async function benchOnePost(plan: BenchPlan, loopback: Summary): Promise<
     return {
       benchmark: BENCHMARK,
       figures,
-      details: { signUsers, usersPerSecond, firstSignMicros: sign, queuedFirstSignMicros: queuedSign, replyMs: reply, quick, slow, progressDelayMs: delayMs },
+      details: { signUsers, usersPerSecond, pacedRoundTripMicros: paced, firstSignMicros: sign, queuedFirstSignMicros: queuedSign, replyMs: reply, quick, slow, progressDelayMs: delayMs },
       notes: [
         `one post: ${signUsers} users at ${usersPerSecond}/s, pacing on: first sign p50 / p99 ${ms(sign.p50)} / ${ms(sign.p99)} ms after the update went to the bot ` +
+          `(a bare round trip between two processes at that pace: ${ms(paced.p50)} / ${ms(paced.p99)} ms) ` +
           `(${ms(queuedSign.p50)} / ${ms(queuedSign.p99)} ms after it was queued), answer p99 ${reply.p99.toFixed(0)} ms; ` +
           `a quick answer ${quick.posts} post(s) and ${quick.edits} edit(s), a slow turn ${slow.posts} post(s) and ${slow.edits} edit(s) (progress after PROGRESS_DELAY_MS ${delayMs} ms)`,
       ],
@@ -94,6 +108,35 @@ async function firstSigns(users: number, usersPerSecond: number, timeoutMs: numb
     const violations = await world.violations();
     if (logs.errors > 0) throw new Error(`the bot logged ${logs.errors} errors; the last: ${logs.lastError}`);
     if (violations.length > 0) throw new Error(`the fakes saw contract violations: ${violations.join('; ')}`);
+    return times;
+  });
+}
+
+/**
+ * `count` bare HTTP round trips (undici, one keep-alive Agent, a small JSON answer) to a server
+ * in another process, `perSecond` of them a second: both sides idle in between, as the bot and
+ * Telegram are between one person's update and the next.
+ */
+async function pacedRoundTrips(count: number, perSecond: number): Promise<number[]> {
+  return withCleanup(async (cleanup) => {
+    const { child, ready } = await startChild<{ type: 'close' }, { type: 'ready'; port: number }>(new URL('./lib/loopback-child.ts', import.meta.url), {});
+    cleanup.add(child, (opened) => opened.stop({ type: 'close' }));
+    const agent = cleanup.add(new Agent(), (opened) => opened.close());
+    const url = `http://127.0.0.1:${ready.port}/`;
+    const roundTrip = async (): Promise<number> => {
+      const start = process.hrtime.bigint();
+      const answer = await request(url, { dispatcher: agent, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"chat_id":1,"action":"typing"}' });
+      JSON.parse(await answer.body.text());
+      return Number(process.hrtime.bigint() - start) / 1000;
+    };
+    for (let i = 0; i < WARM_ROUND_TRIPS; i++) await roundTrip();
+    const times: number[] = [];
+    const start = Date.now();
+    for (let i = 0; i < count; i++) {
+      const wait = start + (i * 1000) / perSecond - Date.now();
+      if (wait > 0) await delay(wait);
+      times.push(await roundTrip());
+    }
     return times;
   });
 }

@@ -139,6 +139,7 @@ export function startAdapters(
       maxDownloadBytes: downloadLimitBytes({ apiRoot: config.telegramApiRoot, maxUploadMb: config.telegramMaxUploadMb }),
       inbox: new Inbox(deps.redis, deps.keys, cipher),
       onWebhookRefused: (reason) => deps.onWebhookRefused?.('telegram', reason),
+      firstSign: { access: config },
       ...(webhook ? { webhook } : {}),
     });
     state.telegram = false;

@@ -20,6 +20,10 @@ import { telegrafApiRoot, type TelegramOutbox } from './telegram-outbox.js';
 import { tt } from './texts.js';
 import type { Inbox } from '../../src/core/inbox.js';
 import { Intake } from '../../src/core/intake.js';
+import type { AccessLists } from '../../src/core/access-policy.js';
+import { TYPING_INTERVAL_MS } from '../../src/core/typing-throttle.js';
+import type { Update } from 'telegraf/types';
+import { startUpdatePoller, type UpdatePoller } from './update-poller.js';
 
 export interface TelegramWebhookOptions {
   /** The public HTTPS URL Telegram posts updates to (TELEGRAM_WEBHOOK_URL). */
@@ -55,6 +59,11 @@ export interface TelegramBotDeps {
   inbox: Inbox;
   /** Told of every webhook post refused before telegraf saw it (the metric). */
   onWebhookRefused?: (reason: WebhookRefusal) => void;
+  /**
+   * Long polling shows "typing…" from its own thread, before this one sees the message, to the
+   * people these lists let in (the engine's); without it the handler's `arrived` shows it.
+   */
+  firstSign?: { access: AccessLists; typingIntervalMs?: number };
 }
 
 /** Why a webhook post was refused: a wrong or missing secret, a body over the cap, a body that is no update. */
@@ -118,7 +127,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const inflight = new Set<Promise<void>>();
   let identity: BotIdentity | undefined;
   let stopRequested = false;
-  let polling: Promise<void> | undefined;
+  let poller: UpdatePoller | undefined;
   let server: Server | undefined;
   let sweeper: NodeJS.Timeout | undefined;
 
@@ -268,8 +277,9 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       return;
     }
     // This one will be answered: "typing…" now, before the Redis round trip of its first sight
-    // (a rare duplicate another replica answers shows it too, harmlessly).
-    deps.handler.arrived?.(addressOf(message));
+    // (a rare duplicate another replica answers shows it too, harmlessly). When polling, the
+    // intake thread has shown it already: the engine only counts it.
+    deps.handler.arrived?.(addressOf(message), poller && deps.firstSign ? { signed: true } : undefined);
     const admitted = await firstSight(updateId, { id: deps.inbox.entryId(`${INBOX_PREFIX}${updateId}`, 'telegram', message.userId), payload: message });
     if (admitted) handOff(message, admitted.inboxId);
   };
@@ -367,10 +377,18 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       logger.info({ username: identity.username, path: new URL(deps.webhook.url).pathname }, 'telegram bot receiving updates by webhook');
       return;
     }
-    // Done here rather than left to launch(), so that `ready` means "polling is about to start".
     await bot.telegram.deleteWebhook({ drop_pending_updates: false });
-    polling = bot.launch({ allowedUpdates: [...ALLOWED_UPDATES], dropPendingUpdates: false }).catch((error: unknown) => {
-      if (!stopRequested) logger.error({ err: describeTelegramError(error) }, 'telegram polling stopped (another poller on this token?)');
+    if (stopRequested) return;
+    // Not telegraf's launch(): the polling thread shows a person's first sign while this thread is busy.
+    const me = identity;
+    poller = startUpdatePoller({
+      api: { apiRoot: deps.apiRoot, token: deps.token },
+      allowedUpdates: ALLOWED_UPDATES,
+      logger,
+      onUpdates: async (updates) => {
+        await Promise.all(updates.map((update) => bot.handleUpdate(update as Update)));
+      },
+      ...(deps.firstSign ? { sign: { identity: me, access: deps.firstSign.access, typingIntervalMs: deps.firstSign.typingIntervalMs ?? TYPING_INTERVAL_MS } } : {}),
     });
     logger.info({ username: identity.username }, 'telegram bot polling');
   })();
@@ -395,14 +413,7 @@ export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
       clearInterval(sweeper);
       deps.inbox.stop();
       await ready.catch(() => undefined);
-      if (polling) {
-        try {
-          bot.stop('shutdown');
-        } catch {
-          // Not running yet or already stopped.
-        }
-        await polling;
-      }
+      if (poller) await poller.stop();
       if (server) {
         server.close();
         server.closeAllConnections();

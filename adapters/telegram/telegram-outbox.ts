@@ -1,10 +1,8 @@
-import { STATUS_CODES } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Telegram, TelegramError } from 'telegraf';
+import { Telegram } from 'telegraf';
 import type { InlineKeyboardButton, InlineKeyboardMarkup, Opts } from 'telegraf/types';
 import { request, type Dispatcher } from 'undici';
-import { z } from 'zod';
 import { t } from '../../src/core/i18n.js';
 import {
   FileTooLargeForPlatformError,
@@ -29,7 +27,6 @@ import {
   isTooLarge,
   isUnreachableUser,
   retryAfterMs,
-  scrubBotPath,
   TelegramNetworkError,
   TelegramRateLimitedError,
 } from './errors.js';
@@ -37,6 +34,7 @@ import type { PrivateLinkStore } from './private-links.js';
 import type { PacingOptions } from './pacing.js';
 import { SendQueue } from './send-queue.js';
 import { botIdOf, SharedBudget } from './shared-budget.js';
+import { botMethodUrl, readBotAnswer, sendTyping, sentAnswerSchema, telegrafApiRoot, threadIdOf } from './bot-api-call.js';
 import { tt } from './texts.js';
 
 export const TEXT_LIMIT = 4096;
@@ -69,10 +67,7 @@ export interface TelegramOutboxOptions {
   onRateLimited?: () => void;
 }
 
-/** The Bot API root as telegraf needs it: with a trailing slash, so that a path prefix survives. */
-export function telegrafApiRoot(apiRoot: string): string {
-  return apiRoot.endsWith('/') ? apiRoot : `${apiRoot}/`;
-}
+export { telegrafApiRoot } from './bot-api-call.js';
 
 interface PendingEdit {
   text: string;
@@ -112,23 +107,10 @@ export class TelegramOutbox implements Outbox {
    * "typing…" at once: a chat action is no post (it does not wait in the chat's paced queue),
    * and it lasts until the next message or 5 s, by when a slow turn shows its progress message.
    * Sent with undici, not telegraf's client: it reaches the wire a few hundred µs sooner, and it
-   * is the first thing the person sees (issue 14).
+   * is the first thing the person sees (issue 14). The intake thread sends it from `bot-api-call.ts` too.
    */
-  async showTyping(to: ChatAddress): Promise<void> {
-    const thread = placement(to).message_thread_id;
-    const params = { chat_id: to.chatId, action: 'typing', ...(thread === undefined ? {} : { message_thread_id: thread }) };
-    let response: Dispatcher.ResponseData;
-    try {
-      // The URL holds the token: it never goes into a log line or an error.
-      response = await request(`${telegrafApiRoot(this.options.apiRoot)}bot${this.options.token}/sendChatAction`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(params),
-      });
-    } catch (error) {
-      throw new TelegramNetworkError('sendChatAction', error);
-    }
-    await readBotAnswer(response, 'sendChatAction', doneAnswerSchema);
+  showTyping(to: ChatAddress): Promise<void> {
+    return sendTyping(this.options, to);
   }
 
   /** Edits waiting for their turn on the same message collapse into one with the newest text. */
@@ -352,7 +334,7 @@ export class TelegramOutbox implements Outbox {
       let response: Dispatcher.ResponseData;
       try {
         // The URL holds the token: it never goes into a log line or an error.
-        response = await request(`${telegrafApiRoot(this.options.apiRoot)}bot${this.options.token}/sendVideo`, {
+        response = await request(botMethodUrl(this.options, 'sendVideo'), {
           method: 'POST',
           headers: { 'content-type': upload.contentType, 'content-length': String(upload.contentLength) },
           body,
@@ -392,8 +374,8 @@ function placement(to: ChatAddress): {
   reply_parameters?: { message_id: number; allow_sending_without_reply: true };
 } {
   const out: ReturnType<typeof placement> = {};
-  const thread = to.threadId === undefined ? NaN : Number(to.threadId);
-  if (Number.isSafeInteger(thread)) out.message_thread_id = thread;
+  const thread = threadIdOf(to);
+  if (thread !== undefined) out.message_thread_id = thread;
   const replyTo = to.extra?.replyTo;
   if (typeof replyTo === 'number' && Number.isSafeInteger(replyTo)) {
     out.reply_parameters = { message_id: replyTo, allow_sending_without_reply: true };
@@ -467,61 +449,4 @@ export class VideoStreamError extends Error {
     super(message);
     this.name = 'VideoStreamError';
   }
-}
-
-const MAX_ANSWER_BYTES = 1024 * 1024;
-
-const refusedAnswerSchema = z.object({
-  ok: z.literal(false),
-  error_code: z.number(),
-  description: z.string().optional(),
-  parameters: z.object({ retry_after: z.number().optional(), migrate_to_chat_id: z.number().optional() }).optional(),
-});
-type RefusedAnswer = z.infer<typeof refusedAnswerSchema>;
-/** A send's answer: the message posted. */
-const sentAnswerSchema = z.union([z.object({ ok: z.literal(true), result: z.object({ message_id: z.number() }) }), refusedAnswerSchema]);
-/** A chat action's answer: `true`. */
-const doneAnswerSchema = z.union([z.object({ ok: z.literal(true), result: z.literal(true) }), refusedAnswerSchema]);
-
-/**
- * The Bot API's answer to a call: its result, or the `TelegramError` telegraf would throw
- * (the send queue reads its 429 `retry_after`). A proxy's non-JSON 413 is one too.
- */
-async function readBotAnswer<R>(response: Dispatcher.ResponseData, method: string, schema: z.ZodType<{ ok: true; result: R } | RefusedAnswer>): Promise<R> {
-  let text = '';
-  try {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_ANSWER_BYTES) break;
-      chunks.push(chunk);
-    }
-    text = Buffer.concat(chunks).toString('utf8');
-  } catch (error) {
-    throw new TelegramNetworkError(method, error);
-  } finally {
-    if (!response.body.destroyed) response.body.destroy();
-  }
-  let parsed: { ok: true; result: R } | RefusedAnswer | undefined;
-  try {
-    const result = schema.safeParse(JSON.parse(text));
-    if (result.success) parsed = result.data;
-  } catch {
-    // Not JSON: a proxy's page, described below by its status.
-  }
-  if (parsed?.ok === true) return parsed.result;
-  if (parsed?.ok === false) {
-    const { parameters } = parsed;
-    throw new TelegramError(
-      {
-        error_code: parsed.error_code,
-        description: scrubBotPath(parsed.description ?? ''),
-        ...(parameters === undefined ? {} : { parameters: parameters as NonNullable<TelegramError['parameters']> }),
-      },
-      { method },
-    );
-  }
-  const status = response.statusCode >= 400 ? response.statusCode : 502;
-  throw new TelegramError({ error_code: status, description: `${STATUS_CODES[status] ?? 'Error'}: unreadable answer from the Bot API` }, { method });
 }

@@ -211,6 +211,8 @@ export async function startBotUnderTest(cleanup: Cleanup, options: BotUnderTestO
       outbox,
       buttons,
       inbox: new Inbox(redis, createRedisKeys(PREFIX)),
+      // As `npm start` wires it (src/platforms.ts): the polling thread shows the first sign.
+      firstSign: { access: config },
     }),
     async (started) => {
       await started.stop();

@@ -13,20 +13,13 @@ export type AccessVerdict = 'allowed' | 'refuse' | 'ignore';
 // One refusal a day per person is polite; more would flood a group.
 const REFUSAL_MEMORY_SECONDS = 86_400;
 
-/**
- * Who may use the bot: `ALLOWED_USERS` and `ALLOWED_CHATS` (empty: everyone). A stranger
- * gets one polite refusal, then silence.
- */
-export class AccessPolicy {
+/** The allow-lists as a local test, no Redis: also what the Telegram intake thread checks before its "typing…". */
+export class AccessRules {
   private readonly users: ReadonlySet<string>;
   private readonly chats: ReadonlySet<string>;
   private readonly admins: ReadonlySet<string>;
 
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
-    lists: AccessLists,
-  ) {
+  constructor(lists: AccessLists) {
     this.users = new Set(lists.allowedUsers);
     this.chats = new Set(lists.allowedChats);
     this.admins = new Set(lists.adminUsers);
@@ -36,7 +29,7 @@ export class AccessPolicy {
     return address.platform === 'console' || this.admins.has(userRef(address));
   }
 
-  /** Whether the lists let `address` in: local, no Redis (a stranger's one refusal is `check`'s). */
+  /** Whether the lists let `address` in (a stranger's one refusal is `AccessPolicy.check`'s). */
   permits(address: ChatAddress): boolean {
     // The terminal is the operator's own machine.
     if (address.platform === 'console' || this.isAdmin(address)) return true;
@@ -47,6 +40,20 @@ export class AccessPolicy {
       this.chats.has(`${address.platform}:${address.chatId}`) ||
       (typeof guildId === 'string' && this.chats.has(`${address.platform}:guild:${guildId}`))
     );
+  }
+}
+
+/**
+ * Who may use the bot: `ALLOWED_USERS` and `ALLOWED_CHATS` (empty: everyone). A stranger
+ * gets one polite refusal, then silence.
+ */
+export class AccessPolicy extends AccessRules {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    lists: AccessLists,
+  ) {
+    super(lists);
   }
 
   async check(address: ChatAddress): Promise<AccessVerdict> {

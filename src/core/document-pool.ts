@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnThread } from '../lib/spawn-thread.js';
 import { z } from 'zod';
 import type { ParsedText } from './document-parsers.js';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from './docx-zip-check.js';
@@ -38,9 +38,6 @@ const Outcome = z.union([
   z.object({ ok: z.literal(false), code: z.enum(['document_too_complex', 'document_unreadable']), reason: z.string() }),
 ]);
 
-// Under tsx or vitest this file is TypeScript, and so is the worker: tsx is registered in its thread first.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './document-worker.ts' : './document-worker.js', import.meta.url);
 
 /**
  * Parses documents in worker threads, one fresh thread per document: a hostile PDF or .docx
@@ -137,9 +134,5 @@ export class DocumentPool implements DocumentParser {
 }
 
 function spawn(job: unknown, transfer: ArrayBuffer, resourceLimits: NonNullable<ConstructorParameters<typeof Worker>[1]>['resourceLimits']): Worker {
-  const options = { workerData: job, transferList: [transfer], resourceLimits };
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, options);
-  const tsx = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const boot = `require(${JSON.stringify(tsx)}).register(); import(${JSON.stringify(WORKER_URL.href)});`;
-  return new Worker(boot, { ...options, eval: true });
+  return spawnThread(import.meta.url, 'document-worker', { workerData: job, transferList: [transfer], ...(resourceLimits ? { resourceLimits } : {}) });
 }

@@ -18,7 +18,7 @@ import { route, type Route, type RouteAction } from './router.js';
 import type { SessionKey } from './session-store.js';
 import { TurnScheduler } from './turn-scheduler.js';
 import { TypingThrottle } from './typing-throttle.js';
-import type { ChatAddress, IncomingMessage, Language, MessageHandler } from './types.js';
+import type { ArrivedOptions, ChatAddress, IncomingMessage, Language, MessageHandler } from './types.js';
 
 /** Answers about the account, not a project: a reply to them has no project to continue (and no map write, issue 14). */
 const ACCOUNT_ACTIONS: ReadonlySet<RouteAction> = new Set<RouteAction>(['credits', 'stats', 'login', 'logout', 'help']);
@@ -113,8 +113,12 @@ export class Engine implements MessageHandler {
    * (issue 14's first visible sign). Best effort and throttled like `handle`'s; nothing for a
    * person the allow-lists keep out (a local check) or while stopping.
    */
-  arrived(address: ChatAddress): void {
+  arrived(address: ChatAddress, options?: ArrivedOptions): void {
     try {
+      if (options?.signed === true) {
+        this.typing.due(typingKey(address));
+        return;
+      }
       const outbox = this.deps.outboxes[address.platform];
       if (!outbox?.showTyping || this.scheduler.stopped || !this.deps.access.permits(address)) return;
       if (!this.typing.due(typingKey(address))) return;

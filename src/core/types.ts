@@ -197,7 +197,12 @@ export interface MessageHandler {
    * A message that will be handled just came in, before the adapter's Redis steps (first-sight
    * mark, inbox): a first sign to the person, at once. Never throws, never waits.
    */
-  arrived?(address: ChatAddress): void;
+  arrived?(address: ChatAddress, options?: ArrivedOptions): void;
+}
+
+export interface ArrivedOptions {
+  /** The adapter already showed the sign (Telegram's intake thread): only the throttle counts it. */
+  signed?: boolean;
 }
 
 /** The outbox is closing (the process stops): nothing was refused, the delivery is left to the next run. */

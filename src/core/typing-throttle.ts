@@ -3,11 +3,14 @@
  * person flooding a chat must not turn each message into a call on the bot token's budget.
  * Bounded: past `maxChats` the oldest chats are forgotten (they may then show typing early).
  */
+/** Telegram's "typing…" lasts about 5 s: once every 4 s keeps it on without gaps. */
+export const TYPING_INTERVAL_MS = 4_000;
+
 export class TypingThrottle {
   private readonly shownAt = new Map<string, number>();
 
   constructor(
-    private readonly intervalMs = 4_000,
+    private readonly intervalMs = TYPING_INTERVAL_MS,
     private readonly maxChats = 10_000,
     private readonly now: () => number = Date.now,
   ) {}

@@ -29,7 +29,7 @@ const outbox = new TelegramOutbox({
   pacing: { perChatIntervalMs: 0 },
 });
 const app = createApp({ config, redisUrl: config.redisUrl, logger, outboxes: { telegram: outbox }, worker: true, prefix });
-const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, keys: createRedisKeys(prefix), logger, outbox, buttons, inbox: new Inbox(redis, createRedisKeys(prefix)) });
+const bot = startTelegramBot({ token, apiRoot: config.telegramApiRoot, handler: app.engine, redis, keys: createRedisKeys(prefix), logger, outbox, buttons, inbox: new Inbox(redis, createRedisKeys(prefix)), firstSign: { access: config } });
 await bot.ready;
 process.stdout.write('READY\n');
 

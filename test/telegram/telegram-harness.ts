@@ -134,6 +134,8 @@ export async function startTelegramRig(options: TelegramRigOptions = {}): Promis
       mediaGroupWaitMs: options.mediaGroupWaitMs ?? 150,
       // As in production: each start is a new process, with an inbox of its own.
       inbox: new Inbox(redis, keys),
+      // As src/platforms.ts wires it: when polling, the intake thread shows "typing…".
+      firstSign: { access: config },
       ...(webhook ? { webhook } : {}),
     });
     await bot.ready;
