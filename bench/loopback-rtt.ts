@@ -1,7 +1,5 @@
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
+import { startBareServer } from './lib/bare-server.js';
 import type { BenchPlan } from './lib/plan.js';
 import type { BenchResult, Figure } from './lib/report.js';
 import { summarize, timeSequential, type Summary } from './lib/stats.js';
@@ -22,17 +20,8 @@ export interface LoopbackResult extends BenchResult {
  */
 export async function benchLoopback(plan: BenchPlan): Promise<LoopbackResult> {
   const started = Date.now();
-  const server = createServer((req, res) => {
-    // The request has no body, but it is read to its end as a real handler would.
-    req.resume();
-    req.once('end', () => {
-      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(BODY)) });
-      res.end(BODY);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/credits/balance/simple`;
+  const { server, port } = await startBareServer(BODY);
+  const url = `http://127.0.0.1:${port}/api/credits/balance/simple`;
   const agent = new Agent();
 
   const roundTrip = async (): Promise<void> => {

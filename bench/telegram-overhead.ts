@@ -21,14 +21,14 @@ function endpointOf(request: RecordedRequest): string {
 
 /**
  * Per-message latency through the real Telegram adapter: a user's message is queued at the
- * fake Bot API as an update, the bot long-polls it (telegraf), de-duplicates it in Redis,
+ * fake Bot API as an update, the bot long-polls it (its intake thread), de-duplicates it in Redis,
  * hands it to the engine, and the figure ends when the fake receives the reply (`sendMessage`
  * with the answer). The limit is every HTTP request the message needs — the NemoVideo calls
  * and the Bot API calls (getUpdates included) — times one raw loopback round trip.
  *
- * Pacing is off (`NO_PACING`): a chat turn posts three times into one chat (progress, its
- * edit, the answer), which Telegram's one-a-second rule would stretch to two seconds; the
- * load benchmark measures with the real pacing. Messages run one after another, and the
+ * Pacing is off (`NO_PACING`): 50 chats in rotation get a message each every few
+ * milliseconds, which Telegram's 30 posts a second would turn into a queue; the load and
+ * one-post benchmarks measure with the real pacing. Messages run one after another, and the
  * previous message's tail (session write, lock release) finishes before the next is queued.
  */
 export async function benchTelegram(plan: BenchPlan, loopback: Summary): Promise<BenchResult> {

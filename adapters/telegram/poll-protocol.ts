@@ -13,6 +13,8 @@ export const PollSetupSchema = z.object({
   timeoutSeconds: z.number().int().min(0),
   /** The first update to ask for: after a thread restart, the first not yet handled. */
   offset: z.number().int(),
+  /** A poll with no answer this long past `timeoutSeconds` is given up (a silent connection) and asked again. */
+  silentGraceMs: z.number().int().min(0),
   /** How long a refused or failed poll waits when Telegram gives no `retry_after`. */
   retryMs: z.number().int().min(0),
   /** Present: the thread shows "typing…" itself for a message that will be answered. */

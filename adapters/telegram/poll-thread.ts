@@ -23,7 +23,6 @@ const UpdatesAnswerSchema = z.union([
   refusedAnswerSchema,
 ]);
 type Update = { update_id: number; message?: unknown };
-const SILENT_POLL_GRACE_MS = 10_000;
 // Stopping waits for this at most: an unconfirmed batch is only given again, and de-duplicated.
 const CONFIRM_TIMEOUT_MS = 5_000;
 
@@ -32,7 +31,8 @@ export function runPollThread(setup: PollSetup, post: (event: FromPollThread) =>
   const sign = setup.sign;
   const rules = sign ? new AccessRules(sign.access) : undefined;
   const throttle = new TypingThrottle(sign?.typingIntervalMs);
-  const abort = new AbortController();
+  const stopped = new AbortController();
+  let polling: AbortController | undefined;
   let offset = setup.offset;
   let stopping = false;
   let handled: (() => void) | undefined;
@@ -46,8 +46,9 @@ export function runPollThread(setup: PollSetup, post: (event: FromPollThread) =>
       return;
     }
     stopping = true;
-    // Ends a long poll in progress; a batch in hand is still waited for, then confirmed.
-    abort.abort();
+    // Ends a long poll or a wait in progress; a batch in hand is still waited for, then confirmed.
+    polling?.abort();
+    stopped.abort();
   });
 
   /** "typing…" for a message the main thread will answer: the same tests as its `onMessage`. */
@@ -63,10 +64,13 @@ export function runPollThread(setup: PollSetup, post: (event: FromPollThread) =>
   };
 
   const poll = async (): Promise<Update[] | 'fatal' | 'retry'> => {
+    const controller = new AbortController();
+    polling = controller;
+    // A connection that went silent is given up past the long poll's own wait, and polled again.
+    const silent = setTimeout(() => controller.abort(), setup.timeoutSeconds * 1000 + setup.silentGraceMs);
     try {
       return await callBotApi(api, 'getUpdates', { timeout: setup.timeoutSeconds, offset, allowed_updates: setup.allowedUpdates }, UpdatesAnswerSchema, {
-        // A connection that went silent is given up past the long poll's own wait, and polled again.
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(setup.timeoutSeconds * 1000 + SILENT_POLL_GRACE_MS)]),
+        signal: controller.signal,
         maxAnswerBytes: MAX_UPDATES_ANSWER_BYTES,
       });
     } catch (error) {
@@ -79,8 +83,11 @@ export function runPollThread(setup: PollSetup, post: (event: FromPollThread) =>
       }
       const waitMs = retryAfterMs(error) ?? setup.retryMs;
       post({ type: 'retrying', error: describeTelegramError(error), waitMs });
-      await delay(waitMs, undefined, { signal: abort.signal }).catch(() => undefined);
+      await delay(waitMs, undefined, { signal: stopped.signal }).catch(() => undefined);
       return 'retry';
+    } finally {
+      clearTimeout(silent);
+      polling = undefined;
     }
   };
 

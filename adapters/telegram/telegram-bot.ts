@@ -107,9 +107,9 @@ const CallbackQuerySchema = z.object({
 });
 
 /**
- * Telegram in, engine out. Handlers only normalize, de-duplicate and hand off: telegraf's
- * polling loop waits for every handler of a batch, so a handler that awaited a turn or a
- * render would hold up every other user.
+ * Telegram in, engine out. Handlers only normalize, de-duplicate and hand off: the polling
+ * loop (`update-poller.ts`) waits for every handler of a batch, so a handler that awaited a
+ * turn or a render would hold up every other user.
  */
 export function startTelegramBot(deps: TelegramBotDeps): TelegramBot {
   const keys = deps.keys ?? createRedisKeys();

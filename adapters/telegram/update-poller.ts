@@ -19,6 +19,8 @@ export interface UpdatePollerOptions {
   timeoutSeconds?: number;
   /** A poll that failed with no `retry_after` is tried again after this; default 5 s, as telegraf's. */
   retryMs?: number;
+  /** A poll with no answer this long past its wait is given up and asked again; default 10 s. */
+  silentGraceMs?: number;
   /** Starts the thread; default `poll-thread.ts` on a worker thread (tests wrap it to stop one). */
   spawn?: (setup: PollSetup) => Worker;
 }
@@ -61,6 +63,7 @@ export function startUpdatePoller(options: UpdatePollerOptions): UpdatePoller {
     timeoutSeconds: options.timeoutSeconds ?? 50,
     offset,
     retryMs: options.retryMs ?? 5_000,
+    silentGraceMs: options.silentGraceMs ?? 10_000,
     ...(options.sign
       ? {
           sign: {

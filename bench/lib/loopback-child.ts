@@ -1,19 +1,8 @@
 /** A bare HTTP server in a process of its own (see `pacedRoundTrips` in one-post.ts). */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { serveParent } from './child-process.js';
+import { startBareServer } from './bare-server.js';
 
-const BODY = JSON.stringify({ ok: true, result: true });
-const server = createServer((req, res) => {
-  req.resume();
-  req.once('end', () => {
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(BODY)) });
-    res.end(BODY);
-  });
-});
-server.listen(0, '127.0.0.1');
-await once(server, 'listening');
+const { server, port } = await startBareServer(JSON.stringify({ ok: true, result: true }));
 
 const parent = serveParent<{ type: 'close' }, { type: 'ready'; port: number }>(
   () => Promise.resolve(undefined),
@@ -22,4 +11,4 @@ const parent = serveParent<{ type: 'close' }, { type: 'ready'; port: number }>(
     server.close();
   },
 );
-parent.reply({ type: 'ready', port: (server.address() as AddressInfo).port });
+parent.reply({ type: 'ready', port });

@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -126,5 +127,37 @@ describe('telegram intake thread', () => {
     await waitFor(() => texts().length === 1, { message: 'the message after two failed polls' });
     expect(logs().match(/telegram getUpdates failed; polling again soon/g)).toHaveLength(2);
     expect(logs()).not.toContain(tg.token);
+  });
+
+  it('when the Bot API takes a poll and never answers, then the poll is given up past its wait and asked again', async () => {
+    const sockets = new Set<Socket>();
+    let polls = 0;
+    // Accepts, reads, says nothing: a connection gone silent behind a proxy.
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('data', (chunk) => (polls += (chunk.toString('latin1').match(/getUpdates/g) ?? []).length));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    let logs = '';
+    const stream = new PassThrough();
+    stream.on('data', (chunk: Buffer) => (logs += chunk.toString('utf8')));
+    const poller = startUpdatePoller({
+      api: { apiRoot: `http://127.0.0.1:${port}`, token: '123:silent-token' },
+      allowedUpdates: ['message'],
+      logger: createLogger({ level: 'debug', destination: stream }),
+      onUpdates: () => Promise.resolve(),
+      timeoutSeconds: 0,
+      silentGraceMs: 100,
+      retryMs: 10,
+    });
+    cleanups.push(async () => {
+      await poller.stop();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    });
+    await waitFor(() => polls >= 3, { message: 'polls asked again after silence' });
+    expect(logs).toMatch(/telegram getUpdates failed; polling again soon/);
+    expect(logs).not.toContain('silent-token');
   });
 });
