@@ -110,10 +110,12 @@ export function runPollThread(setup: PollSetup, post: (event: FromPollThread) =>
   })();
 }
 
-if (parentPort) {
+// Runs only as the poller's thread (imported elsewhere, e.g. by a test runner's thread, it does nothing).
+const given = PollSetupSchema.safeParse(workerData);
+if (parentPort && given.success) {
   const port = parentPort;
   void runPollThread(
-    PollSetupSchema.parse(workerData),
+    given.data,
     (event) => port.postMessage(event),
     (listener) => port.on('message', listener),
   ).finally(() => port.close());

@@ -45,6 +45,11 @@ interface Person {
   exportedAgain?: boolean;
 }
 
+// A kill this soon after a video reached the fake may have hit its worker before the delivered mark.
+const RESEND_WINDOW_MS = 1_000;
+// The fake may read the last bytes of an upload a moment after the kill was timed.
+const RESEND_SLACK_MS = 100;
+
 interface KillRecord {
   at: number;
   victim: string;
@@ -254,8 +259,16 @@ describe('chaos through Telegram: SIGKILLed bot and worker processes, a Redis re
       const allVideos = fakeTg.sent.filter((m) => m.kind === 'video');
       const copies = new Map<string, BotMessage[]>();
       for (const video of allVideos) copies.set(video.file?.filename ?? '', [...(copies.get(video.file?.filename ?? '') ?? []), video]);
-      const duplicates = [...copies]
-        .filter(([, list]) => list.length > 1)
+      // The one repeat the design allows (README, "Delivery"): a worker killed in the instant between
+      // the platform taking the file and the delivered mark. A second copy counts against us unless
+      // such a kill came right after the first; the kill is timed just before the signal.
+      const killedWhileMarking = (first: BotMessage): boolean =>
+        kills.some((kill) => kill.victim.startsWith('worker') && kill.at - (first.at - began) >= -RESEND_SLACK_MS && kill.at - (first.at - began) <= RESEND_WINDOW_MS);
+      const repeated = [...copies].filter(([, list]) => list.length > 1);
+      const resentAfterKill = repeated.filter(([, list]) => list.length === 2 && list[0] !== undefined && killedWhileMarking(list[0]));
+      if (resentAfterKill.length > 0) process.stdout.write(`[chaos] sent again after a worker was killed while marking it delivered: ${resentAfterKill.map(([name]) => name).join(', ')}\n`);
+      const duplicates = repeated
+        .filter((entry) => !resentAfterKill.includes(entry))
         .map(([name, list]) => `${name} in chat ${list[0]?.chatId} ×${list.length}, at ${list.map((m) => m.at - began).join(' and ')} ms`);
       expect.soft(duplicates, `videos delivered more than once (seed ${seed}); kills at ${kills.map((k) => `${k.at} ms (${k.victim})`).join(', ')}`).toEqual([]);
       const fixture = fakeNemo.outputSha256([...fakeNemo.renders.keys()][0] ?? '');
