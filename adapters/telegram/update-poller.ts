@@ -25,7 +25,10 @@ export interface UpdatePollerOptions {
   spawn?: (setup: PollSetup) => Worker;
 }
 
-/** The intake thread as `npm start` runs it. */
+/**
+ * The intake thread as `npm start` runs it. No V8 heap limit: what it holds is bounded by the
+ * answer it reads (32 MiB at most), and a 64 MB limit made it spend half its time collecting garbage.
+ */
 export function spawnPollThread(setup: PollSetup): Worker {
   return spawnThread(import.meta.url, 'poll-thread', { workerData: setup });
 }
@@ -37,8 +40,6 @@ export interface UpdatePoller {
   stop(): Promise<void>;
 }
 
-// No V8 heap limit on the thread: what it holds is bounded by the answer it reads (32 MiB at
-// most), and a 64 MB limit made it spend half its time collecting garbage (6× the latency).
 // A thread that died of a bug is started again, from the first update not handled.
 const RESTART_MS = 1_000;
 

@@ -1,25 +1,17 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MESSAGE_MAP_CAP, MessageProjects } from '../../src/core/message-projects.js';
 import { projectRef } from '../../src/core/project-ref.js';
-import { createRedisKeys } from '../../src/core/redis-keys.js';
-import { testRedis } from '../helpers/redis.js';
+import { testRedisClients } from '../helpers/redis.js';
 
 const TTL = 1000;
 const REF_A = projectRef('sess-a');
 const REF_B = projectRef('sess-b');
 
 describe('the message → project map (one capped hash per chat)', () => {
-  const clients: Redis[] = [];
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.disconnect();
-  });
+  const connect = testRedisClients();
 
   function setup() {
-    const { url, prefix } = testRedis();
-    const redis = new Redis(url);
-    clients.push(redis);
-    const keys = createRedisKeys(prefix);
+    const { redis, keys } = connect();
     return { redis, keys, messages: new MessageProjects(redis, keys, TTL) };
   }
 

@@ -1,9 +1,7 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectRef } from '../../src/core/project-ref.js';
-import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { MAX_PROJECTS, SessionStore, type SessionKey, type SessionRecord } from '../../src/core/session-store.js';
-import { testRedis } from '../helpers/redis.js';
+import { testRedisClients } from '../helpers/redis.js';
 
 const key: SessionKey = { platform: 'telegram', chatId: '-100123', userId: '456' };
 const TTL = 1000;
@@ -14,16 +12,10 @@ function record(sessionId: string, overrides: Partial<SessionRecord> = {}): Sess
 }
 
 describe('projects of a person in a chat (SessionStore)', () => {
-  const clients: Redis[] = [];
-  afterEach(() => {
-    for (const client of clients.splice(0)) client.disconnect();
-  });
+  const connect = testRedisClients();
 
   function setup() {
-    const { url, prefix } = testRedis();
-    const redis = new Redis(url);
-    clients.push(redis);
-    const keys = createRedisKeys(prefix);
+    const { redis, keys } = connect();
     return { redis, keys, store: new SessionStore(redis, keys, { ttlSeconds: TTL }) };
   }
 

@@ -1,23 +1,17 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Inbox } from '../../src/core/inbox.js';
-import { createRedisKeys, sessionKeyId } from '../../src/core/redis-keys.js';
+import { sessionKeyId } from '../../src/core/redis-keys.js';
 import type { SessionKey } from '../../src/core/session-store.js';
 import { TurnGate, type PendingTurn } from '../../src/core/turn-gate.js';
 import { TurnJournal, type InterruptedTurn } from '../../src/core/turn-journal.js';
 import { UsageStats } from '../../src/core/usage-stats.js';
-import { testRedis } from '../helpers/redis.js';
+import { testRedisClients } from '../helpers/redis.js';
 
-const clients: Redis[] = [];
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
+const connect = testRedisClients();
 
 function rig() {
-  const { url, prefix } = testRedis();
-  const redis = new Redis(url);
-  clients.push(redis);
-  return { redis, keys: createRedisKeys(prefix) };
+  const { redis, keys } = connect();
+  return { redis, keys };
 }
 
 const key: SessionKey = { platform: 'telegram', chatId: '7', userId: '7' };

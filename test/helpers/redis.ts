@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterEach, inject } from 'vitest';
+import { createRedisKeys, type RedisKeys } from '../../src/core/redis-keys.js';
 
 export { waitFor } from './wait-for.js';
 
@@ -12,4 +14,21 @@ export interface TestRedis {
 
 export function testRedis(): TestRedis {
   return { url: inject('redisUrl'), prefix: `test:${randomUUID().slice(0, 8)}:` };
+}
+
+/**
+ * Clients on the run's redis-server, each with a prefix and key map of its own; every client
+ * made is disconnected after each test. Call once per file (or describe block).
+ */
+export function testRedisClients(): () => TestRedis & { redis: Redis; keys: RedisKeys } {
+  const clients: Redis[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+  return () => {
+    const { url, prefix } = testRedis();
+    const redis = new Redis(url);
+    clients.push(redis);
+    return { url, prefix, redis, keys: createRedisKeys(prefix) };
+  };
 }

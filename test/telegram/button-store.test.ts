@@ -1,21 +1,13 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CALLBACK_DATA_MAX_BYTES, parseLegacyCallbackData, telegramButtonStore } from '../../adapters/telegram/button-store.js';
 import { BUTTON_ACTIONS } from '../../src/core/commands.js';
-import { createRedisKeys } from '../../src/core/redis-keys.js';
 import { SessionStore } from '../../src/core/session-store.js';
-import { testRedis } from '../helpers/redis.js';
+import { testRedisClients } from '../helpers/redis.js';
 
-const clients: Redis[] = [];
-afterEach(() => {
-  for (const client of clients.splice(0)) client.disconnect();
-});
+const connect = testRedisClients();
 
 function store() {
-  const { url, prefix } = testRedis();
-  const redis = new Redis(url);
-  clients.push(redis);
-  const keys = createRedisKeys(prefix);
+  const { redis, prefix, keys } = connect();
   return { redis, prefix, keys, sessions: new SessionStore(redis, keys), store: telegramButtonStore(redis, keys) };
 }
 
