@@ -129,6 +129,21 @@ describe('telegram intake thread', () => {
     expect(logs()).not.toContain(tg.token);
   });
 
+  it('when something in front of the Bot API answers getUpdates with a page instead of JSON, then it is polled again, no token is logged, and the message arrives once it answers properly', async () => {
+    const { tg, texts, logs } = await setup({
+      poller: { retryMs: 20 },
+      fake: (fake) => fake.setUnfriendly({ unshaped: ['getUpdates'] }),
+    });
+    const user = tg.user();
+    tg.say(tg.privateChat(user), user, { text: 'behind a proxy' });
+    await waitFor(() => (logs().match(/telegram getUpdates failed; polling again soon/g) ?? []).length >= 2, { message: 'unshaped polls retried' });
+    expect(texts()).toEqual([]);
+    tg.setUnfriendly({});
+    await waitFor(() => texts().length === 1, { message: 'the message once getUpdates answers properly' });
+    expect(texts()).toEqual(['behind a proxy']);
+    expect(logs()).not.toContain(tg.token);
+  });
+
   it('when the Bot API takes a poll and never answers, then the poll is given up past its wait and asked again', async () => {
     const sockets = new Set<Socket>();
     let polls = 0;
