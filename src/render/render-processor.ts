@@ -366,10 +366,7 @@ class RenderRun {
       // The work file is local: a read error here is the disk's, and the job tries again.
       return await this.upload(file, () => sourceFailed(file.stream.errored));
     } finally {
-      // Not awaited: the delivered marker must follow the upload at once (removing files on a busy
-      // disk widened the window in which a killed worker's video is sent again). It never throws,
-      // and what a kill leaves is swept at the next start.
-      void prepared.cleanup();
+      await prepared.cleanup();
     }
   }
 
