@@ -5,7 +5,7 @@ import type { EngineApi, EngineSettings, TurnMetrics } from './engine-deps.js';
 import { t } from './i18n.js';
 import { titleFromPrompt } from './project-list.js';
 import type { ProjectService } from './project-service.js';
-import type { SessionKey, SessionRecord, SessionStore } from './session-store.js';
+import { projectRefOf, type SessionKey, type SessionRecord, type SessionStore } from './session-store.js';
 import type { EnterRefusal, PendingTurn, TurnGate } from './turn-gate.js';
 import type { TurnJournal } from './turn-journal.js';
 import { recoverFromState, runChatTurn } from './turn-runner.js';
@@ -91,6 +91,8 @@ export class TurnScheduler {
         await this.deps.gate.release(turn.key, lockToken);
         continue;
       }
+      // The recovery's messages belong to the turn's project: a reply to them continues it.
+      conv.projectRef = projectRefOf(turn);
       recoveries.push(
         this.drain(conv, lockToken, async () => {
           try {

@@ -10,6 +10,9 @@ import { waitFor } from '../helpers/wait-for.js';
 import { RecordingOutbox } from '../render/render-harness.js';
 import { FAST_ENV } from './console-harness.js';
 import { createRedisKeys } from '../../src/core/redis-keys.js';
+import { MessageProjects } from '../../src/core/message-projects.js';
+import { projectRef } from '../../src/core/project-ref.js';
+import { Redis } from 'ioredis';
 
 const address: ChatAddress = { platform: 'telegram', chatId: '42', userId: '42' };
 
@@ -26,8 +29,8 @@ afterEach(async () => {
 });
 
 /** One bot process: the app as `npm start` builds it, replying into a recording outbox. */
-function startApp(config: Config, redis: { url: string; prefix: string }): { app: App; outbox: RecordingOutbox } {
-  const outbox = new RecordingOutbox('telegram');
+function startApp(config: Config, redis: { url: string; prefix: string }, firstMessageId = 1): { app: App; outbox: RecordingOutbox } {
+  const outbox = new RecordingOutbox('telegram', undefined, firstMessageId);
   const app = createApp({
     config,
     redisUrl: redis.url,
@@ -41,11 +44,13 @@ function startApp(config: Config, redis: { url: string; prefix: string }): { app
 }
 
 describe('a turn cut by a restart', () => {
-  it('when the bot stops mid-turn and starts again, then the result is reported from the state and the message is never re-sent', async () => {
+  it('when the bot stops mid-turn and starts again, then the result is reported from the state, mapped to its project, and the message is never re-sent', async () => {
     fake = await startFakeNemo();
     const redis = testRedis();
     const config = loadConfig({ ...FAST_ENV, NEMO_API_URL: fake.url, REDIS_URL: redis.url, SHUTDOWN_TIMEOUT_MS: '30' });
-    const start = () => startApp(config, redis);
+    // Each start posts on from where the chat is: message ids are never reused.
+    let starts = 0;
+    const start = () => startApp(config, redis, 1 + 1000 * starts++);
 
     const first = start();
     let release!: () => void;
@@ -77,6 +82,17 @@ describe('a turn cut by a restart', () => {
     expect(said).toMatch(/Your request went through/);
     expect(said).toMatch(/Back Again/);
     expect(fake.sseCalls).toHaveLength(1);
+
+    // The recovery's answer is mapped to the turn's project: a reply to it continues that project.
+    const answer = second.outbox.texts.find((m) => /Your request went through/.test(m.text));
+    const raw = new Redis(redis.url);
+    const messages = new MessageProjects(raw, createRedisKeys(redis.prefix), 3600);
+    try {
+      const projectRefOfTurn = projectRef(fake.sseCalls[0]?.sessionId ?? '');
+      await waitFor(async () => (await messages.lookup(address, answer?.id ?? ''))?.projectRef === projectRefOfTurn, { message: 'the recovered answer mapped to its project' });
+    } finally {
+      raw.disconnect();
+    }
 
     // Recovered once: a third start finds nothing left to do.
     const third = start();
@@ -111,7 +127,6 @@ describe('a turn cut by a restart', () => {
     await app.engine.handle({ ...address, text: 'credits', attachments: [], addressed: true, address, chatKind: 'private' });
     // A process took the lock and died: its lock lapsed, two messages still wait.
     const { TurnGate } = await import('../../src/core/turn-gate.js');
-    const { Redis } = await import('ioredis');
     const raw = new Redis(redis.url);
     const gate = new TurnGate(raw, createRedisKeys(redis.prefix), { lockTtlMs: 50 });
     const key = { platform: address.platform, chatId: address.chatId, userId: address.userId };

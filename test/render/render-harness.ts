@@ -38,11 +38,11 @@ export class RecordingOutbox implements Outbox {
   readonly videos: SentVideo[] = [];
   /** `sendVideo` throws the platform's 413 for files above this. */
   refuseAbove = Number.POSITIVE_INFINITY;
-  private nextId = 1;
-
   constructor(
     readonly platform: Platform = 'telegram',
     public maxBytes = 50 * 1024 * 1024,
+    /** The first message id: a chat's ids stay unique across outboxes (a restarted process). */
+    private nextId = 1,
   ) {}
 
   async sendText(to: ChatAddress, text: string, _options?: SendOptions): Promise<string> {
