@@ -172,6 +172,7 @@ export function createApp(options: AppOptions): App {
         maxPolls: config.renderMaxPolls,
         logger: logger.child({ component: 'render' }),
         messages,
+        versions: sessions,
         video: {
           slots: config.videoFitConcurrency > 0 ? new EncodeSlots(config.videoFitConcurrency) : undefined,
           timeoutMs: config.videoFitTimeoutMs,

@@ -72,6 +72,7 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
     const renderId = conv.inboxId ? `render_${stableUuid(conv.inboxId)}` : `render_${randomUUID()}`;
     if (!(await deps.projects.claimExport(conv, record.sessionId, renderId))) return;
     let queued = false;
+    let version: number | undefined;
     try {
       const state = await deps.api.state(conv.cred, record.sessionId);
       if (!isExportable(state.draft)) {
@@ -80,13 +81,17 @@ export async function exportVideo(deps: ProjectCommandDeps, conv: Conversation):
       }
       if ((await takeQuota(deps, conv, 'renders')) === 'refused') return;
       // Numbered when queued, per project: the caption says "v3", and `status` lists the versions.
-      const version = await deps.sessions.nextVersion(conv.key, record);
+      version = await deps.sessions.nextVersion(conv.key, record);
       await deps.projects.queueRender(conv, record, renderId, state.draft, version);
       queued = true;
       conv.log.info({ renderId }, 'render queued');
       await deps.usage.count('renders');
     } finally {
-      if (!queued) await deps.projects.releaseExport(record.sessionId, renderId);
+      if (!queued) {
+        await deps.projects.releaseExport(record.sessionId, renderId);
+        // Numbered but never queued: the number goes back, as a failed render's does.
+        if (version !== undefined) await deps.sessions.giveBackVersion(conv.key, projectRefOf(record), version).catch(() => false);
+      }
     }
   });
 }

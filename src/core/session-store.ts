@@ -3,6 +3,7 @@ import { parseStored } from '../lib/stored-json.js';
 import { z } from 'zod';
 import { Lease } from '../lib/lease.js';
 import { PROJECT_WRITE } from '../lib/lua/project-write.js';
+import { VERSION_GIVE_BACK } from '../lib/lua/version-give-back.js';
 import { projectRef } from './project-ref.js';
 import { runScript } from '../lib/lua/script.js';
 import { createRedisKeys, type RedisKeys } from './redis-keys.js';
@@ -196,6 +197,15 @@ export class SessionStore {
     const [error, version] = results?.[0] ?? [new Error('the version count was discarded'), null];
     if (error) throw error;
     return Number(version);
+  }
+
+  /**
+   * An export that was never delivered (its render failed, timed out or was refused) gives its
+   * number back, so the versions listed and the next caption skip none. Only while it is still
+   * the last number given: a later export keeps its own.
+   */
+  async giveBackVersion(key: SessionKey, ref: string, version: number): Promise<boolean> {
+    return (await runScript(this.redis, VERSION_GIVE_BACK, [this.keys.projects(key)], [ref + EXPORTS_FIELD, version])) === 1;
   }
 
   /** Names the project once (from its first prompt); later names leave it as it is. */

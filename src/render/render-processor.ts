@@ -7,6 +7,7 @@ import type { RedisKeys } from '../core/redis-keys.js';
 import type { Logger } from 'pino';
 import { errorAnswer } from '../core/error-reply.js';
 import type { MessageProjects } from '../core/message-projects.js';
+import type { SessionStore } from '../core/session-store.js';
 import { t } from '../core/i18n.js';
 import {
   FileTooLargeForPlatformError,
@@ -64,7 +65,12 @@ export interface RenderProcessorDeps {
   video?: VideoPrepSettings;
   /** Maps the delivered video (and the link sent instead) to its project: a reply to it continues the project. */
   messages?: Pick<MessageProjects, 'remember'> | undefined;
+  /** Where an export that never arrived gives its version number back ("v2" failed: the next is v2 again). */
+  versions?: Pick<SessionStore, 'giveBackVersion'> | undefined;
 }
+
+// The outcomes that put a video (or its link) in the chat: every other one gives its number back.
+const DELIVERED: ReadonlySet<RenderOutcome> = new Set(['delivered', 'delivered-as-link', 'already-delivered']);
 
 const MAX_REASON_CHARS = 160;
 
@@ -91,7 +97,10 @@ export class RenderProcessor {
     }
     const run = new RenderRun(this.deps, job, token, data, log, outbox);
     try {
-      return await run.run();
+      const outcome = await run.run();
+      // Before BullMQ ends the job: until then a new export of this project is told one is running.
+      if (!DELIVERED.has(outcome)) await run.giveBackVersion();
+      return outcome;
     } catch (error) {
       if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
       const attempts = job.opts.attempts ?? 1;
@@ -105,6 +114,7 @@ export class RenderProcessor {
         const instead = await run.linkInstead(error);
         if (instead !== undefined) return instead;
         await run.tellFailed(error);
+        await run.giveBackVersion();
       }
       throw error;
     }
@@ -498,6 +508,18 @@ class RenderRun {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** The export's number goes back to its project (see `SessionStore.giveBackVersion`). Never throws. */
+  async giveBackVersion(): Promise<void> {
+    const { sessionKey, projectRef, version } = this.data;
+    if (this.deps.versions === undefined || projectRef === undefined || version === undefined) return;
+    try {
+      const given = await this.deps.versions.giveBackVersion(sessionKey, projectRef, version);
+      this.log.info({ version, given }, given ? 'version number given back' : 'version number kept: a later export holds one');
+    } catch (error) {
+      this.log.warn({ error: describeError(error) }, 'could not give the version number back');
     }
   }
 

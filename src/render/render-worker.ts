@@ -10,7 +10,7 @@ import { RenderProcessor, type RenderOutcome, type RenderProcessorDeps } from '.
 import { RENDER_QUEUE_NAME } from './render-queue.js';
 
 export interface RenderWorkerDeps
-  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'firstPollMs' | 'maxPolls' | 'logger' | 'messages' | 'video'> {
+  extends Pick<RenderProcessorDeps, 'redis' | 'api' | 'credentialsFor' | 'outboxes' | 'webUrl' | 'pollIntervalMs' | 'firstPollMs' | 'maxPolls' | 'logger' | 'messages' | 'versions' | 'video'> {
   /** BullMQ's connection; a Redis instance must have `maxRetriesPerRequest: null`. */
   connection: ConnectionOptions | Redis;
   /** BullMQ key prefix (default `bull`); without `keys`, also prefixes the delivery markers (default `nvb`). */
@@ -48,6 +48,7 @@ export function startRenderWorker(deps: RenderWorkerDeps): RenderWorkerHandle {
     deliveryLeaseMs: deps.deliveryLeaseMs ?? 60_000,
     logger,
     messages: deps.messages,
+    versions: deps.versions,
     ...(deps.video === undefined ? {} : { video: deps.video }),
   });
   const worker = new Worker<RenderJobData, RenderOutcome>(RENDER_QUEUE_NAME, (job, token) => processor.process(job, token), {

@@ -57,6 +57,23 @@ describe('projects of a person in a chat (SessionStore)', () => {
     expect(await store.projectInfo(key, a)).toMatchObject({ title: 'A city timelapse', exports: 2 });
   });
 
+  it('when an export is given back, then the count goes back only while it is the last number given, and only once', async () => {
+    const { store } = setup();
+    const a = record('sess-a');
+    await store.makeCurrent(key, a);
+    const ref = projectRef('sess-a');
+    expect(await store.nextVersion(key, a)).toBe(1);
+    expect(await store.nextVersion(key, a)).toBe(2);
+    expect(await store.giveBackVersion(key, ref, 2)).toBe(true);
+    // Run again (a resent call, a re-run job): nothing more goes back.
+    expect(await store.giveBackVersion(key, ref, 2)).toBe(false);
+    expect(await store.nextVersion(key, a)).toBe(2);
+    expect(await store.nextVersion(key, a)).toBe(3);
+    // v2 is no longer the last one given: v3 keeps its number, and so does v2.
+    expect(await store.giveBackVersion(key, ref, 2)).toBe(false);
+    expect(await store.projectInfo(key, a)).toMatchObject({ exports: 3 });
+  });
+
   it('when a project was inactive for the session TTL, then it is not listed, not reachable by reference, and pruned', async () => {
     const { redis, keys, store } = setup();
     const stale = record('sess-old', { updatedAt: Date.now() - (TTL + 5) * 1000 });

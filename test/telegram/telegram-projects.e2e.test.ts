@@ -120,6 +120,44 @@ describe('telegram projects: reply to continue, /projects, versions', () => {
     }
   });
 
+  it('when an export\'s render fails, then its number is given back: the next export is that version again and /status lists only videos that came', async () => {
+    rig = await startTelegramRig();
+    const { tg, nemo } = rig;
+    const alice = tg.user({ languageCode: 'en' });
+    const chat = tg.privateChat(alice);
+    tg.say(chat, alice, { text: 'Generate a video of a mountain lake' });
+    await rig.waitSent(chat.id, /Keep them, or say/);
+
+    let mark = tg.sent.length;
+    tg.say(chat, alice, { text: '/export' });
+    expect((await nextVideo(rig, chat.id, mark)).caption).toMatch(/^Video ready: v1\./);
+
+    // v2's render fails on the service's side.
+    nemo.scriptRender({ fail: 'encoder crashed' });
+    mark = tg.sent.length;
+    tg.say(chat, alice, { text: '/export' });
+    await rig.waitSent(chat.id, /^The render failed \(.*encoder crashed.*\)\. Say "export" to try again\.$/, { from: mark });
+
+    // The person tries again once the failed job has ended (until then they are told a render runs).
+    let retried: BotMessage | undefined;
+    await waitFor(
+      async () => {
+        mark = tg.sent.length;
+        tg.say(chat, alice, { text: '/export' });
+        const answer = await rig?.waitSent(chat.id, /^This project is already rendering|^Rendering… I'll post the progress/, { from: mark });
+        if (answer && !/already rendering/.test(answer.text ?? '')) retried = answer;
+        return retried !== undefined;
+      },
+      { message: 'the export queued again after the failure' },
+    );
+    expect((await nextVideo(rig, chat.id, mark)).caption).toMatch(/^Video ready: v2\./);
+
+    mark = tg.sent.length;
+    tg.say(chat, alice, { text: '/status' });
+    const status = await rig.waitSent(chat.id, /^Project: /, { from: mark });
+    expect(status.text).toMatch(/\nVersions: v1, v2\n/);
+  });
+
   it("when a group member replies to someone else's video, then it is their own message in their own project and never reaches the owner's", async () => {
     rig = await startTelegramRig();
     const { tg, nemo } = rig;
