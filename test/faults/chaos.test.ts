@@ -24,9 +24,9 @@ const LOOP_MS = 100;
 
 /** The reply that closes a turn with a result: the generation's answer, an edit's changes, or a recovery's. */
 const TURN_DONE = /Keep them, or say|What changed|Your request went through/;
-/** A turn that ended without a result (its message never reached the agent, or failed): the person asks again. */
 /** A turn's outcome read from the project state after a restart or a broken stream. */
 const RECOVERED = /Your request went through/;
+/** A turn that ended without a result (its message never reached the agent, or failed): the person asks again. */
 const TURN_FAILED = /I couldn't confirm that your request went through|try again/i;
 const MAX_PROMPTS = 3;
 /** This share of people add a title while their video is being generated: the message waits in the session's queue. */
